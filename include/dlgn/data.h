@@ -1,0 +1,112 @@
+/* The archive stage: CIFAR-10/100 binary archives (or extracted folders)
+ * streamed with libarchive straight into memory and validated strictly;
+ * deterministic synthetic CIFAR-format archives; seeded batching with a
+ * producer thread. Nothing here touches OpenCL. */
+#ifndef DLGN_DATA_H
+#define DLGN_DATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dlgn/types.h"
+
+#define DLGN_IMAGE_H 32
+#define DLGN_IMAGE_W 32
+#define DLGN_IMAGE_C 3
+#define DLGN_IMAGE_BYTES (DLGN_IMAGE_C * DLGN_IMAGE_H * DLGN_IMAGE_W)
+
+typedef enum { DLGN_CIFAR10 = 10, DLGN_CIFAR100 = 100 } dlgn_cifar_kind;
+
+typedef struct {
+  size_t n;
+  uint8_t *images; /* (n,3,32,32): 1024 red, 1024 green, 1024 blue, row-major */
+  uint8_t *labels; /* (n) label (CIFAR-10) or fine label (CIFAR-100) */
+  uint8_t *coarse; /* (n) CIFAR-100 coarse label; NULL for CIFAR-10 */
+} dlgn_split;
+
+typedef struct {
+  char name[64];  /* member file name, e.g. "data_batch_1.bin" */
+  size_t records;
+  char md5[33];   /* hex digest of the member's bytes */
+  int official;   /* 1: equals the official file's md5, 0: differs, -1: no official md5 known */
+} dlgn_member_info;
+
+typedef struct {
+  dlgn_cifar_kind kind;
+  int num_classes;        /* 10, or 100 fine classes */
+  int num_coarse;         /* 20 for CIFAR-100, 0 otherwise */
+  dlgn_split train, test;
+  char source[1024];      /* archive path, folder, or "synthetic:..." */
+  char class_names[100][32];
+  int nmembers;
+  dlgn_member_info members[8];
+} dlgn_dataset;
+
+typedef struct {
+  uint64_t max_bytes; /* decompressed-size cap (bomb guard); 0 = default (1 GiB) */
+} dlgn_load_options;
+
+/* Load an archive libarchive reads (.tar.gz, .tar, .tar.xz, .zip, ...) or an
+ * extracted folder; the dataset is detected from the members. Strict: one
+ * error naming archive, member and byte offset; never a partial dataset. */
+int dlgn_dataset_load(dlgn_dataset *ds, const char *path, const dlgn_load_options *opt);
+void dlgn_dataset_free(dlgn_dataset *ds);
+
+/* Where the data comes from: cli (--data), else $DLGN_DATA, else the first
+ * CIFAR archive or folder in ./datasets/; *synthetic = true when none. */
+int dlgn_data_resolve(const char *cli, char *path, size_t size, bool *synthetic);
+
+/* Synthetic, learnable CIFAR-format data (class-dependent patterns plus
+ * noise), deterministic in the seed. */
+int dlgn_synth_generate(dlgn_dataset *ds, dlgn_cifar_kind kind, size_t ntrain, size_t ntest,
+                        uint64_t seed);
+/* The same, written as a CIFAR-format .tar.gz through libarchive's writer;
+ * same arguments -> byte-identical file. */
+int dlgn_synth_write(const char *path, dlgn_cifar_kind kind, size_t ntrain, size_t ntest,
+                     uint64_t seed);
+
+/* Per-channel mean and std of x/255 over a split. */
+void dlgn_split_channel_stats(const dlgn_split *s, float mean[3], float std[3]);
+
+/* The C twin of the device input op: x8 (n,3,32,32) uint8, aug (n) or NULL ->
+ * out (n,3*32*32) when !cnhw, (3,n,32,32) when cnhw: (x/255 - mean[c]) / std[c]
+ * of the shifted and flipped image. Pixels shifted in from outside are raw 0
+ * (as torchvision's RandomCrop(padding=4) before Normalize).
+ * Exactly: out[c][y][x] = norm_c(img[c][y+dy][xs+dx]) with xs = flip ? 31-x : x,
+ * and img = 0 outside 0..31 (crop of the 4-padded image, then mirror). */
+void dlgn_input_ref(float *out, const uint8_t *x8, const dlgn_aug *aug, int n, const float mean[3],
+                    const float std[3], bool cnhw);
+
+/* ---- batching ---- */
+typedef struct {
+  int n;                  /* images in this batch (last one may be short) */
+  size_t index;           /* batch number within the epoch */
+  const uint8_t *images;  /* (n,3,32,32) contiguous */
+  const int32_t *labels;  /* (n) */
+  const dlgn_aug *aug;    /* (n); all zero when augmentation is off */
+} dlgn_batch;
+
+typedef struct {
+  int batch;      /* images per batch */
+  bool shuffle;   /* seeded reshuffle every epoch */
+  bool augment;   /* random crop (pad 4) + horizontal flip choices */
+  bool drop_last; /* drop the short last batch */
+  uint64_t seed;
+  size_t limit;   /* use only the first limit images of the split (0 = all) */
+} dlgn_batcher_options;
+
+typedef struct dlgn_batcher dlgn_batcher;
+
+/* A producer thread gathers the next batch while the caller uses the current
+ * one. The order of epoch e depends only on (seed, e), so a run resumed at an
+ * epoch boundary sees the same batches. */
+int dlgn_batcher_create(dlgn_batcher **out, const dlgn_split *split,
+                        const dlgn_batcher_options *opt);
+int dlgn_batcher_start_epoch(dlgn_batcher *b, int epoch);
+/* 1: *batch valid until the next call; 0: epoch finished; -1: error. */
+int dlgn_batcher_next(dlgn_batcher *b, dlgn_batch *batch);
+size_t dlgn_batcher_batches_per_epoch(const dlgn_batcher *b);
+void dlgn_batcher_destroy(dlgn_batcher *b);
+
+#endif

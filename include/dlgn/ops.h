@@ -1,0 +1,145 @@
+/* The ops of the models of SPEC.md, on any OpenCL device. Each op is a
+ * forward/backward pair (or a single update) enqueued on dev->queue without
+ * waiting: no host round trip, no allocation, no kernel build per call (the
+ * kernels come from the ops program, built once). Each has a plain C twin in
+ * ops_ref.h and a test on every device against it.
+ *
+ * Layouts: dense activations are (N,F) row-major; convolutional activations
+ * are (C,N,H,W) ("CNHW"), so a 3x3 convolution of a whole batch is one GEMM
+ * of (OC, C*9) x (C*9, N*H*W) with no transposes. Offsets count floats. */
+#ifndef DLGN_OPS_H
+#define DLGN_OPS_H
+
+#include <stdbool.h>
+
+#include "dlgn/device.h"
+#include "dlgn/types.h"
+
+/* A float array on the device: buffer plus offset in floats. */
+typedef struct {
+  cl_mem mem;
+  size_t off;
+} dlgn_buf;
+
+static inline dlgn_buf dlgn_at(dlgn_buf b, size_t floats) {
+  return (dlgn_buf){b.mem, b.off + floats};
+}
+
+/* ---- input ---- */
+/* dlgn_aug (types.h): per-image crop shift and flip, 3 ints, drawn by the batcher. */
+
+/* x8 (N,3,H,W) uint8 at byte offset x8_off, aug (N) dlgn_aug at element aug_off or NULL,
+ * mean/std per channel of x/255 -> out (N,3*H*W) when !cnhw, (3,N,H,W) when cnhw */
+int input_forward(dlgn_device *dev, dlgn_buf out, cl_mem x8, size_t x8_off, cl_mem aug,
+                  size_t aug_off, int N,
+                  int H, int W, const float mean[3], const float std[3], bool cnhw);
+
+/* out (n) = value: the constant-1 value input, and resets */
+int fill_forward(dlgn_device *dev, dlgn_buf out, size_t n, float value);
+
+/* ---- dense ---- */
+/* x (N,IN), w (OUT,IN), b (OUT) -> y (N,OUT) */
+int dense_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b, int N, int IN,
+                  int OUT);
+/* dy (N,OUT) -> dw (OUT,IN), db (OUT) (overwritten), dx (N,IN) (NULL mem: skipped;
+ * accumulate_dx: dx += instead of dx =) */
+int dense_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn_buf dy,
+                   dlgn_buf x, dlgn_buf w, int N, int IN, int OUT, bool accumulate_dx);
+
+/* ---- convolution ---- */
+typedef struct {
+  int N, C, H, W; /* input (C,N,H,W) */
+  int OC, k, stride, pad;
+} dlgn_conv_shape;
+
+int conv2d_out_h(const dlgn_conv_shape *s);
+int conv2d_out_w(const dlgn_conv_shape *s);
+/* Floats of scratch the conv needs (im2col columns or nothing); the caller
+ * allocates the largest once and passes it to every conv. */
+size_t conv2d_scratch_floats(const dlgn_conv_shape *s);
+
+/* x (C,N,H,W), w (OC,C,k,k), b (OC) -> y (OC,N,HO,WO) */
+int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
+                   dlgn_buf scratch, const dlgn_conv_shape *s);
+/* dy (OC,N,HO,WO) -> dw (OC,C,k,k), db (OC) (overwritten), dx (C,N,H,W) (NULL mem:
+ * skipped; accumulate_dx: dx += ) */
+int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn_buf dy,
+                    dlgn_buf x, dlgn_buf w, dlgn_buf scratch, const dlgn_conv_shape *s,
+                    bool accumulate_dx);
+
+/* ---- gating (the DGN's one nonlinearity) ---- */
+typedef enum { DLGN_GATE_SOFT = 0, DLGN_GATE_HARD = 1 } dlgn_gate_kind;
+
+/* v (n), q (n) -> out (n) = v * sigmoid(beta*q) (soft) or v * (q > 0) (hard) */
+int gate_forward(dlgn_device *dev, dlgn_buf out, dlgn_buf v, dlgn_buf q, size_t n, float beta,
+                 dlgn_gate_kind kind);
+/* dout (n) -> dv (n) (overwritten), dq (n) (soft only; NULL mem: skipped;
+ * accumulate_dq: dq += ) */
+int gate_backward(dlgn_device *dev, dlgn_buf dv, dlgn_buf dq, dlgn_buf dout, dlgn_buf v,
+                  dlgn_buf q, size_t n, float beta, dlgn_gate_kind kind, bool accumulate_dq);
+
+/* Gate shuffling within a layer: x viewed as (outer, C, inner), perm (C) ints:
+ * y[o,c,i] = x[o,perm[c],i]. Dense (N,C): outer=N, inner=1; CNHW: outer=1, inner=N*H*W. */
+int permute_channels_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, cl_mem perm, int outer,
+                             int C, int inner);
+/* dy -> dx[o,perm[c],i] = dy[o,c,i] (accumulate: +=) */
+int permute_channels_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, cl_mem perm, int outer,
+                              int C, int inner, bool accumulate);
+
+/* ---- ReLU ---- */
+/* x (n) -> y (n) = max(x, 0) */
+int relu_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, size_t n);
+/* dy (n) -> dx (n) = dy * (x > 0) (accumulate: +=) */
+int relu_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, dlgn_buf x, size_t n,
+                  bool accumulate);
+
+/* ---- pooling ---- */
+/* x (P,H,W) (P = C*N planes) -> y (P,H/2,W/2), 2x2 average, H and W even */
+int avgpool2_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int P, int H, int W);
+/* dy (P,H/2,W/2) -> dx (P,H,W) (accumulate: +=) */
+int avgpool2_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int P, int H, int W,
+                      bool accumulate);
+/* x (C,N,HW) -> y (N,C) mean over HW */
+int gap_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int HW);
+/* dy (N,C) -> dx (C,N,HW) = dy/HW (accumulate: +=) */
+int gap_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int N, int HW,
+                 bool accumulate);
+
+/* ---- batch norm (VGG option), per channel of x viewed as (C, M) ---- */
+/* training: batch statistics, saved mean/invstd (C) for backward, running
+ * stats (C) updated with momentum; !training: running stats.
+ * x (C,M), gamma (C), beta (C) -> y (C,M) */
+int batchnorm_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf gamma, dlgn_buf beta,
+                      dlgn_buf running_mean, dlgn_buf running_var, dlgn_buf save_mean,
+                      dlgn_buf save_invstd, int C, int M, float momentum, float eps,
+                      bool training);
+/* dy (C,M) -> dx (C,M), dgamma (C), dbeta (C) (overwritten), training-mode gradient */
+int batchnorm_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dgamma, dlgn_buf dbeta,
+                       dlgn_buf dy, dlgn_buf x, dlgn_buf gamma, dlgn_buf save_mean,
+                       dlgn_buf save_invstd, int C, int M);
+
+/* ---- loss ---- */
+/* logits (N,K), labels (N) ints -> loss[0] = mean cross-entropy (written),
+ * correct[0] += number of argmax hits (an int buffer at int offset correct_off) */
+int xent_forward(dlgn_device *dev, dlgn_buf loss, cl_mem correct, size_t correct_off,
+                 dlgn_buf logits, cl_mem labels, size_t labels_off, int N, int K);
+/* -> dlogits (N,K) = (softmax(logits) - onehot(labels)) / N */
+int xent_backward(dlgn_device *dev, dlgn_buf dlogits, dlgn_buf logits, cl_mem labels,
+                  size_t labels_off, int N, int K);
+
+/* ---- optimizers, on a flat range of n parameters ---- */
+/* PyTorch semantics: g = grad + wd*p; m = momentum*m + g (m = g on the first
+ * step, first_step); p -= lr * (nesterov ? g + momentum*m : m) */
+int sgd_update(dlgn_device *dev, dlgn_buf params, dlgn_buf grads, dlgn_buf mom, size_t n,
+               float lr, float momentum, float weight_decay, bool nesterov, bool first_step);
+/* PyTorch Adam (L2 weight decay added to the gradient), step t >= 1:
+ * m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+ * p -= (lr/(1-b1^t)) * m / (sqrt(v)/sqrt(1-b2^t) + eps) */
+int adam_update(dlgn_device *dev, dlgn_buf params, dlgn_buf grads, dlgn_buf m, dlgn_buf v,
+                size_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
+                int t);
+
+/* y (n) += alpha * x (n) */
+int axpy(dlgn_device *dev, dlgn_buf y, dlgn_buf x, size_t n, float alpha);
+
+#endif

@@ -1,0 +1,49 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "dlgn/device.h"
+
+int cmd_devices(int argc, char **argv) {
+  const char *selector = NULL;
+  static const struct option opts[] = {
+      {"device", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {0}};
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+    if (c == 'd') selector = optarg;
+    else if (c == 'h') {
+      printf(
+          "usage: dlgn devices [--device SEL]\n\n"
+          "Lists every OpenCL platform and device and marks the one a command would use.\n\n"
+          "  --device SEL  index, 'gpu', 'cpu' or a name substring (default: $DLGN_DEVICE, else\n"
+          "                the first GPU, else the first CPU device)\n");
+      return 0;
+    } else return 2;
+  }
+  dlgn_device_info *list;
+  int n, chosen;
+  if (dlgn_devices_list(&list, &n) != 0) return cli_report_error();
+  if (dlgn_device_pick(list, n, selector, &chosen) != 0) {
+    free(list);
+    return cli_report_error();
+  }
+  const char *last_platform = "";
+  for (int i = 0; i < n; i++) {
+    const dlgn_device_info *d = &list[i];
+    if (strcmp(d->platform_name, last_platform) != 0) {
+      printf("platform: %s (%s)\n", d->platform_name, d->platform_version);
+      last_platform = d->platform_name;
+    }
+    printf("%c [%d] %s\n", i == chosen ? '*' : ' ', d->index, d->name);
+    printf("      vendor %s, type %s, %u compute units, %.1f GiB global memory (%.1f GiB per "
+           "buffer), %s, driver %s\n",
+           d->vendor, dlgn_device_type_name(d->type), d->compute_units,
+           d->global_mem / 1073741824.0, d->max_alloc / 1073741824.0, d->c_version, d->driver);
+  }
+  printf("selected: [%d] %s\n", chosen, list[chosen].name);
+  free(list);
+  return 0;
+}

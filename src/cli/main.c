@@ -1,0 +1,45 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "dlgn/status.h"
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} commands[] = {
+    {"devices", cmd_devices, "list OpenCL platforms and devices, and the one selected"},
+};
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: dlgn COMMAND [OPTIONS]\n\n"
+          "Train and explain deep gated networks (DNN, DGN, DLGN, DLGN-SF) on CIFAR with OpenCL.\n\n"
+          "commands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\n`dlgn COMMAND --help` documents each command's options and defaults.\n");
+}
+
+int cli_report_error(void) {
+  fprintf(stderr, "dlgn: %s\n", dlgn_error()[0] ? dlgn_error() : "unknown error");
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "dlgn: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return 2;
+}
