@@ -1,0 +1,188 @@
+/* Device memory of a model: everything a training step touches is allocated
+ * here, once, for the largest batch; the passes only enqueue kernels. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlgn/model.h"
+#include "dlgn/rng.h"
+#include "dlgn/status.h"
+
+static size_t layer_act(const dlgn_layer *L, int N) {
+  return L->kind == DLGN_LAYER_DENSE ? (size_t)N * L->out_c : (size_t)L->out_c * N * L->h * L->w;
+}
+
+static size_t layer_in(const dlgn_layer *L, int N) {
+  return L->kind == DLGN_LAYER_DENSE ? (size_t)N * L->in_c : (size_t)L->in_c * N * L->h * L->w;
+}
+
+static int alloc(dlgn_model *m, size_t floats, const char *what, cl_mem *out) {
+  return dlgn_buffer_create(m->dev, floats * sizeof(float), what, out);
+}
+
+static int net_alloc(dlgn_model *m, const dlgn_net *net, dlgn_net_acts *a, bool relu, bool value,
+                     const char *role) {
+  int N = m->max_batch;
+  char what[96];
+  for (int l = 0; l < net->nlayers; l++) {
+    const dlgn_layer *L = &net->layers[l];
+    size_t n = layer_act(L, N);
+    snprintf(what, sizeof what, "%s layer %d pre-activations", role, l);
+    DLGN_TRY(alloc(m, n, what, &a->pre[l]));
+    if (L->pool_before) {
+      snprintf(what, sizeof what, "%s layer %d pooled input", role, l);
+      DLGN_TRY(alloc(m, layer_in(L, N), what, &a->pooled[l]));
+    }
+    if (L->gamma_off) {
+      snprintf(what, sizeof what, "%s layer %d batch norm", role, l);
+      DLGN_TRY(alloc(m, n, what, &a->norm[l]));
+      DLGN_TRY(alloc(m, (size_t)L->out_c, what, &a->save_mean[l]));
+      DLGN_TRY(alloc(m, (size_t)L->out_c, what, &a->save_invstd[l]));
+    }
+    if (relu || value) {
+      snprintf(what, sizeof what, "%s layer %d outputs", role, l);
+      DLGN_TRY(alloc(m, n, what, &a->out[l]));
+    }
+    if (value && m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
+      snprintf(what, sizeof what, "%s layer %d shuffled gates", role, l);
+      DLGN_TRY(alloc(m, n, what, &a->gperm[l]));
+    }
+  }
+  return 0;
+}
+
+static void net_free(dlgn_net_acts *a) {
+  for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
+    dlgn_buffer_release(&a->pooled[l]);
+    dlgn_buffer_release(&a->pre[l]);
+    dlgn_buffer_release(&a->norm[l]);
+    dlgn_buffer_release(&a->out[l]);
+    dlgn_buffer_release(&a->gperm[l]);
+    dlgn_buffer_release(&a->save_mean[l]);
+    dlgn_buffer_release(&a->save_invstd[l]);
+  }
+}
+
+static int model_alloc(dlgn_model *m) {
+  int N = m->max_batch;
+  const dlgn_model_config *c = &m->cfg;
+  DLGN_TRY(alloc(m, m->nparams, "parameters", &m->params));
+  DLGN_TRY(alloc(m, m->nparams, "gradients", &m->grads));
+  DLGN_TRY(alloc(m, m->nstate ? m->nstate : 1, "batch-norm running statistics", &m->state));
+  size_t xin = (size_t)N * m->in_c * m->in_h * m->in_w;
+  DLGN_TRY(alloc(m, xin, "input batch", &m->x));
+  if (c->cls != DLGN_DNN && c->value_input == DLGN_VALUE_ONES) {
+    DLGN_TRY(alloc(m, xin, "constant-1 value input", &m->ones));
+    DLGN_TRY(fill_forward(m->dev, (dlgn_buf){m->ones, 0}, xin, 1.0f));
+  }
+  bool relu_feat = c->cls == DLGN_DNN || c->cls == DLGN_DGN;
+  DLGN_TRY(net_alloc(m, &m->feat, &m->fa, relu_feat, false, "feature network"));
+  DLGN_TRY(net_alloc(m, &m->value, &m->va, false, true, "value network"));
+  if (c->cls == DLGN_DLGN_SF)
+    for (int l = 0; l < m->feat.nlayers; l++) {
+      int s = m->feat.layers[l].stage;
+      if (s > 0 && !m->xpool[s])
+        DLGN_TRY(alloc(m, xin >> (2 * s), "pooled input of the shallow features", &m->xpool[s]));
+    }
+  if (c->arch != DLGN_FC) DLGN_TRY(alloc(m, (size_t)N * m->head_in, "pooled features", &m->head_in_buf));
+  DLGN_TRY(alloc(m, (size_t)N * c->num_classes, "logits", &m->logits));
+  DLGN_TRY(alloc(m, (size_t)N * c->num_classes, "logit gradients", &m->dlogits));
+
+  /* backward scratch: the largest activation or input of any layer */
+  size_t big = xin;
+  size_t scratch = 0;
+  const dlgn_net *nets[2] = {&m->feat, &m->value};
+  for (int k = 0; k < 2; k++)
+    for (int l = 0; l < nets[k]->nlayers; l++) {
+      const dlgn_layer *L = &nets[k]->layers[l];
+      if (layer_act(L, N) > big) big = layer_act(L, N);
+      size_t in = L->pool_before ? layer_in(L, N) * 4 : layer_in(L, N);
+      if (in > big) big = in;
+      if (L->kind == DLGN_LAYER_CONV) {
+        dlgn_conv_shape s = {N, L->in_c, L->h, L->w, L->out_c, 3, 1, 1};
+        size_t need = conv2d_scratch_floats(&s);
+        if (need > scratch) scratch = need;
+      }
+    }
+  for (int i = 0; i < 4; i++) DLGN_TRY(alloc(m, big, "backward scratch", &m->dtmp[i]));
+  m->scratch_floats = scratch;
+  DLGN_TRY(alloc(m, scratch ? scratch : 1, "convolution scratch (im2col)", &m->scratch));
+  if (dlgn_model_feature_trains(m))
+    for (int l = 0; l < m->feat.nlayers; l++)
+      DLGN_TRY(alloc(m, layer_act(&m->feat.layers[l], N), "feature gradients", &m->dq[l]));
+  if (c->shuffle == DLGN_SHUFFLE_CHANNELS) {
+    dlgn_rng r;
+    dlgn_rng_seed(&r, c->shuffle_seed);
+    for (int l = 0; l < m->value.nlayers; l++) {
+      int C = m->value.layers[l].out_c;
+      uint32_t *idx = dlgn_malloc((size_t)C * sizeof *idx, "channel permutation");
+      m->chan_perm[l] = dlgn_malloc((size_t)C * sizeof(int), "channel permutation");
+      if (!idx || !m->chan_perm[l]) {
+        free(idx);
+        return -1;
+      }
+      for (int i = 0; i < C; i++) idx[i] = (uint32_t)i;
+      dlgn_rng_shuffle(&r, idx, (size_t)C);
+      for (int i = 0; i < C; i++) m->chan_perm[l][i] = (int)idx[i];
+      free(idx);
+      DLGN_TRY(dlgn_buffer_create(m->dev, (size_t)C * sizeof(int), "channel permutation",
+                                  &m->perm_dev[l]));
+      DLGN_TRY(dlgn_buffer_write(m->dev, m->perm_dev[l], 0, (size_t)C * sizeof(int),
+                                 m->chan_perm[l], "channel permutation"));
+    }
+  }
+  return 0;
+}
+
+int dlgn_model_create(dlgn_model **out, dlgn_device *dev, const dlgn_model_config *cfg,
+                      int max_batch, uint64_t seed) {
+  *out = NULL;
+  if (max_batch < 1) return dlgn_fail("batch size must be >= 1 (got %d)", max_batch);
+  dlgn_model *m = dlgn_calloc(1, sizeof *m, "model");
+  if (!m) return -1;
+  m->dev = dev;
+  m->max_batch = max_batch;
+  float *p = NULL, *s = NULL;
+  if (dlgn_model_layout(m, cfg) != 0 || model_alloc(m) != 0) goto fail;
+  p = dlgn_malloc(m->nparams * sizeof *p, "initial parameters");
+  s = dlgn_calloc(m->nstate ? m->nstate : 1, sizeof *s, "initial state");
+  if (!p || !s) goto fail;
+  dlgn_model_init_host(m, seed, p, s);
+  if (dlgn_buffer_write(dev, m->params, 0, m->nparams * sizeof *p, p, "parameters") != 0) goto fail;
+  if (m->nstate && dlgn_buffer_write(dev, m->state, 0, m->nstate * sizeof *s, s, "state") != 0)
+    goto fail;
+  if (fill_forward(dev, (dlgn_buf){m->grads, 0}, m->nparams, 0.0f) != 0) goto fail;
+  free(p);
+  free(s);
+  *out = m;
+  return 0;
+fail:
+  free(p);
+  free(s);
+  dlgn_model_destroy(m);
+  return -1;
+}
+
+void dlgn_model_destroy(dlgn_model *m) {
+  if (!m) return;
+  if (m->dev) dlgn_finish(m->dev);
+  dlgn_buffer_release(&m->params);
+  dlgn_buffer_release(&m->grads);
+  dlgn_buffer_release(&m->state);
+  dlgn_buffer_release(&m->x);
+  dlgn_buffer_release(&m->ones);
+  for (int i = 0; i < 6; i++) dlgn_buffer_release(&m->xpool[i]);
+  net_free(&m->fa);
+  net_free(&m->va);
+  dlgn_buffer_release(&m->head_in_buf);
+  dlgn_buffer_release(&m->logits);
+  dlgn_buffer_release(&m->dlogits);
+  for (int i = 0; i < 4; i++) dlgn_buffer_release(&m->dtmp[i]);
+  dlgn_buffer_release(&m->scratch);
+  for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
+    dlgn_buffer_release(&m->dq[l]);
+    dlgn_buffer_release(&m->perm_dev[l]);
+    free(m->chan_perm[l]);
+  }
+  free(m);
+}

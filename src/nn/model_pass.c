@@ -1,0 +1,267 @@
+/* Forward and backward passes of the model classes. Everything is enqueued
+ * on the device queue; nothing waits. */
+#include <stdio.h>
+
+#include "dlgn/model.h"
+#include "dlgn/status.h"
+
+/* What a network does after its linear layer (and batch norm). */
+typedef enum {
+  ROLE_RELU,    /* dnn, dgn feature network: relu, gates from the pre-activation */
+  ROLE_LINEAR,  /* dlgn feature network: no nonlinearity at all */
+  ROLE_SHALLOW, /* dlgn-sf: every layer reads the (pooled) image */
+  ROLE_VALUE,   /* value network: gated by the feature network */
+} net_role;
+
+static dlgn_buf B(cl_mem mem) { return (dlgn_buf){mem, 0}; }
+static dlgn_buf NONE(void) { return (dlgn_buf){NULL, 0}; }
+
+static net_role feature_role(const dlgn_model *m) {
+  switch (m->cfg.cls) {
+    case DLGN_DLGN: return ROLE_LINEAR;
+    case DLGN_DLGN_SF: return ROLE_SHALLOW;
+    default: return ROLE_RELU;
+  }
+}
+
+static size_t layer_act(const dlgn_layer *L, int N) {
+  return L->kind == DLGN_LAYER_DENSE ? (size_t)N * L->out_c : (size_t)L->out_c * N * L->h * L->w;
+}
+
+/* rows of the per-channel view (C, rows) of a layer's output */
+static int layer_rows(const dlgn_layer *L, int N) {
+  return L->kind == DLGN_LAYER_DENSE ? N : N * L->h * L->w;
+}
+
+static dlgn_conv_shape conv_shape(const dlgn_layer *L, int N) {
+  return (dlgn_conv_shape){N, L->in_c, L->h, L->w, L->out_c, 3, 1, 1};
+}
+
+/* The pre-activation of layer l after batch norm, if any. */
+static dlgn_buf layer_z(const dlgn_net_acts *a, const dlgn_layer *L, int l) {
+  return B(L->gamma_off ? a->norm[l] : a->pre[l]);
+}
+
+cl_mem dlgn_model_gate_preact(const dlgn_model *m, int l) {
+  return layer_z(&m->fa, &m->feat.layers[l], l).mem;
+}
+
+static int linear_forward(dlgn_model *m, const dlgn_layer *L, dlgn_buf y, dlgn_buf x, int N) {
+  dlgn_buf w = {m->params, L->w_off}, b = {m->params, L->b_off};
+  if (L->kind == DLGN_LAYER_DENSE) return dense_forward(m->dev, y, x, w, b, N, L->in_c, L->out_c);
+  dlgn_conv_shape s = conv_shape(L, N);
+  return conv2d_forward(m->dev, y, x, w, b, B(m->scratch), &s);
+}
+
+static int linear_backward(dlgn_model *m, const dlgn_layer *L, dlgn_buf dx, dlgn_buf dy,
+                           dlgn_buf x, int N, bool accumulate_dx) {
+  dlgn_buf w = {m->params, L->w_off};
+  dlgn_buf dw = {m->grads, L->w_off}, db = {m->grads, L->b_off};
+  if (L->kind == DLGN_LAYER_DENSE)
+    return dense_backward(m->dev, dx, dw, db, dy, x, w, N, L->in_c, L->out_c, accumulate_dx);
+  dlgn_conv_shape s = conv_shape(L, N);
+  return conv2d_backward(m->dev, dx, dw, db, dy, x, w, B(m->scratch), &s, accumulate_dx);
+}
+
+/* The input that layer l of a network read in the last forward. */
+static dlgn_buf layer_input(const dlgn_model *m, const dlgn_net *net, const dlgn_net_acts *a,
+                            net_role role, dlgn_buf net_in, int l) {
+  const dlgn_layer *L = &net->layers[l];
+  if (role == ROLE_SHALLOW) return L->stage ? B(m->xpool[L->stage]) : net_in;
+  if (L->pool_before) return B(a->pooled[l]);
+  if (l == 0) return net_in;
+  return role == ROLE_LINEAR ? layer_z(a, &net->layers[l - 1], l - 1) : B(a->out[l - 1]);
+}
+
+static dlgn_buf value_input(const dlgn_model *m) {
+  return B(m->cfg.value_input == DLGN_VALUE_ONES ? m->ones : m->x);
+}
+
+static int net_forward(dlgn_model *m, const dlgn_net *net, dlgn_net_acts *a, net_role role,
+                       dlgn_buf net_in, int N, dlgn_gate_kind gates, bool bn_training) {
+  dlgn_device *dev = m->dev;
+  for (int l = 0; l < net->nlayers; l++) {
+    const dlgn_layer *L = &net->layers[l];
+    if (L->pool_before && role != ROLE_SHALLOW) {
+      dlgn_buf prev = l == 0 ? net_in
+                      : role == ROLE_LINEAR ? layer_z(a, &net->layers[l - 1], l - 1)
+                                            : B(a->out[l - 1]);
+      DLGN_TRY(avgpool2_forward(dev, B(a->pooled[l]), prev, L->in_c * N, 2 * L->h, 2 * L->w));
+    }
+    DLGN_TRY(linear_forward(m, L, B(a->pre[l]), layer_input(m, net, a, role, net_in, l), N));
+    dlgn_buf z = layer_z(a, L, l);
+    if (L->gamma_off)
+      DLGN_TRY(batchnorm_forward(dev, z, B(a->pre[l]), (dlgn_buf){m->params, L->gamma_off},
+                                 (dlgn_buf){m->params, L->beta_off},
+                                 (dlgn_buf){m->state, L->mean_off},
+                                 (dlgn_buf){m->state, L->var_off}, B(a->save_mean[l]),
+                                 B(a->save_invstd[l]), L->out_c, layer_rows(L, N), 0.1f, 1e-5f,
+                                 bn_training));
+    size_t n = layer_act(L, N);
+    if (role == ROLE_RELU) DLGN_TRY(relu_forward(dev, B(a->out[l]), z, n));
+    if (role == ROLE_VALUE) {
+      int src = m->gate_src[l];
+      dlgn_buf g = layer_z(&m->fa, &m->feat.layers[src], src);
+      if (m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
+        bool dense = L->kind == DLGN_LAYER_DENSE;
+        DLGN_TRY(permute_channels_forward(dev, B(a->gperm[l]), g, m->perm_dev[l], dense ? N : 1,
+                                          L->out_c, dense ? 1 : layer_rows(L, N)));
+        g = B(a->gperm[l]);
+      }
+      DLGN_TRY(gate_forward(dev, B(a->out[l]), z, g, n, m->cfg.beta, gates));
+    }
+  }
+  return 0;
+}
+
+/* The network the head reads, and its last output. */
+static const dlgn_net *top_net(const dlgn_model *m) {
+  return m->cfg.cls == DLGN_DNN ? &m->feat : &m->value;
+}
+
+static dlgn_buf top_out(const dlgn_model *m) {
+  const dlgn_net *net = top_net(m);
+  const dlgn_net_acts *a = m->cfg.cls == DLGN_DNN ? &m->fa : &m->va;
+  return B(a->out[net->nlayers - 1]);
+}
+
+int dlgn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training) {
+  if (N < 1 || N > m->max_batch)
+    return dlgn_fail("batch of %d images but the model was allocated for at most %d", N,
+                     m->max_batch);
+  dlgn_device *dev = m->dev;
+  net_role role = feature_role(m);
+  if (role == ROLE_SHALLOW)
+    for (int s = 1; s < 6; s++)
+      if (m->xpool[s]) {
+        int hin = 32 >> (s - 1);
+        dlgn_buf prev = s == 1 ? B(m->x) : B(m->xpool[s - 1]);
+        DLGN_TRY(avgpool2_forward(dev, B(m->xpool[s]), prev, 3 * N, hin, hin));
+      }
+  bool feat_bn_training = training && dlgn_model_feature_trains(m);
+  DLGN_TRY(net_forward(m, &m->feat, &m->fa, role, B(m->x), N, gates, feat_bn_training));
+  if (m->cfg.cls != DLGN_DNN)
+    DLGN_TRY(net_forward(m, &m->value, &m->va, ROLE_VALUE, value_input(m), N, gates, training));
+  const dlgn_net *top = top_net(m);
+  const dlgn_layer *last = &top->layers[top->nlayers - 1];
+  dlgn_buf hin = top_out(m);
+  if (last->kind == DLGN_LAYER_CONV) {
+    DLGN_TRY(gap_forward(dev, B(m->head_in_buf), hin, last->out_c, N, last->h * last->w));
+    hin = B(m->head_in_buf);
+  }
+  return dense_forward(dev, B(m->logits), hin, (dlgn_buf){m->params, m->head_w},
+                       (dlgn_buf){m->params, m->head_b}, N, m->head_in, m->cfg.num_classes);
+}
+
+/* Backward through the linear part of layer l (batch norm, then the layer,
+ * then the pooling of its input), from dz (gradient at z). The gradient for
+ * the layer's input lands in *din (one of the scratch buffers, never dz) unless
+ * want_din is false. */
+static int layer_backward(dlgn_model *m, const dlgn_net *net, const dlgn_net_acts *a,
+                          net_role role, dlgn_buf net_in, int l, dlgn_buf dz, int N,
+                          bool want_din, dlgn_buf *din) {
+  dlgn_device *dev = m->dev;
+  const dlgn_layer *L = &net->layers[l];
+  /* pick scratch buffers distinct from dz */
+  cl_mem free_bufs[3];
+  int nf = 0;
+  for (int i = 0; i < 4 && nf < 3; i++)
+    if (m->dtmp[i] != dz.mem) free_bufs[nf++] = m->dtmp[i];
+  dlgn_buf dpre = dz;
+  if (L->gamma_off) {
+    dpre = B(free_bufs[0]);
+    DLGN_TRY(batchnorm_backward(dev, dpre, (dlgn_buf){m->grads, L->gamma_off},
+                                (dlgn_buf){m->grads, L->beta_off}, dz, B(a->pre[l]),
+                                (dlgn_buf){m->params, L->gamma_off}, B(a->save_mean[l]),
+                                B(a->save_invstd[l]), L->out_c, layer_rows(L, N)));
+  }
+  dlgn_buf x = layer_input(m, net, a, role, net_in, l);
+  if (!want_din) return linear_backward(m, L, NONE(), dpre, x, N, false);
+  dlgn_buf dx = B(free_bufs[1]);
+  DLGN_TRY(linear_backward(m, L, dx, dpre, x, N, false));
+  if (L->pool_before) {
+    dlgn_buf dprev = B(free_bufs[2]);
+    DLGN_TRY(avgpool2_backward(dev, dprev, dx, L->in_c * N, 2 * L->h, 2 * L->w, false));
+    dx = dprev;
+  }
+  *din = dx;
+  return 0;
+}
+
+static int value_backward(dlgn_model *m, dlgn_buf dtop, int N, dlgn_gate_kind gates) {
+  dlgn_device *dev = m->dev;
+  const dlgn_net *net = &m->value;
+  const dlgn_net_acts *a = &m->va;
+  bool want_dq = dlgn_model_feature_trains(m) && gates == DLGN_GATE_SOFT;
+  dlgn_buf dout = dtop;
+  for (int l = net->nlayers - 1; l >= 0; l--) {
+    const dlgn_layer *L = &net->layers[l];
+    size_t n = layer_act(L, N);
+    int src = m->gate_src[l];
+    dlgn_buf g = m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS ? B(a->gperm[l])
+                                                          : layer_z(&m->fa, &m->feat.layers[src], src);
+    /* dz and the shuffled dq go to scratch buffers other than dout */
+    cl_mem spare[3];
+    int ns = 0;
+    for (int i = 0; i < 4 && ns < 3; i++)
+      if (m->dtmp[i] != dout.mem) spare[ns++] = m->dtmp[i];
+    dlgn_buf dz = B(spare[0]);
+    dlgn_buf dq = NONE();
+    if (want_dq)
+      dq = m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS ? B(spare[1]) : B(m->dq[src]);
+    DLGN_TRY(gate_backward(dev, dz, dq, dout, layer_z(a, L, l), g, n, m->cfg.beta, gates, false));
+    if (want_dq && m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
+      bool dense = L->kind == DLGN_LAYER_DENSE;
+      DLGN_TRY(permute_channels_backward(dev, B(m->dq[src]), dq, m->perm_dev[l], dense ? N : 1,
+                                         L->out_c, dense ? 1 : layer_rows(L, N), false));
+    }
+    DLGN_TRY(layer_backward(m, net, a, ROLE_VALUE, value_input(m), l, dz, N, l > 0, &dout));
+  }
+  return 0;
+}
+
+/* Feature network, top down. dq[l] holds the gradient at z[l] from the gates
+ * (gated classes); the gradient from layer l+1 is added to it. */
+static int feature_backward(dlgn_model *m, int N, bool has_gate_grads) {
+  dlgn_device *dev = m->dev;
+  const dlgn_net *net = &m->feat;
+  const dlgn_net_acts *a = &m->fa;
+  net_role role = feature_role(m);
+  for (int l = net->nlayers - 1; l >= 0; l--) {
+    bool want_din = role != ROLE_SHALLOW && l > 0;
+    dlgn_buf din = NONE();
+    DLGN_TRY(layer_backward(m, net, a, role, B(m->x), l, B(m->dq[l]), N, want_din, &din));
+    if (!want_din) continue;
+    const dlgn_layer *P = &net->layers[l - 1];
+    size_t n = layer_act(P, N);
+    if (role == ROLE_LINEAR) DLGN_TRY(axpy(dev, B(m->dq[l - 1]), din, n, 1.0f));
+    else DLGN_TRY(relu_backward(dev, B(m->dq[l - 1]), din, layer_z(a, P, l - 1), n, has_gate_grads));
+  }
+  return 0;
+}
+
+int dlgn_model_backward(dlgn_model *m, int N, dlgn_gate_kind gates) {
+  dlgn_device *dev = m->dev;
+  const dlgn_net *top = top_net(m);
+  const dlgn_layer *last = &top->layers[top->nlayers - 1];
+  /* head */
+  dlgn_buf hin = last->kind == DLGN_LAYER_CONV ? B(m->head_in_buf) : top_out(m);
+  dlgn_buf dh = B(m->dtmp[0]);
+  DLGN_TRY(dense_backward(dev, dh, (dlgn_buf){m->grads, m->head_w}, (dlgn_buf){m->grads, m->head_b},
+                          B(m->dlogits), hin, (dlgn_buf){m->params, m->head_w}, N, m->head_in,
+                          m->cfg.num_classes, false));
+  dlgn_buf dtop = dh;
+  if (last->kind == DLGN_LAYER_CONV) {
+    dtop = B(m->dtmp[1]);
+    DLGN_TRY(gap_backward(dev, dtop, dh, last->out_c, N, last->h * last->w, false));
+  }
+  if (m->cfg.cls == DLGN_DNN) {
+    int L = m->feat.nlayers - 1;
+    DLGN_TRY(relu_backward(dev, B(m->dq[L]), dtop, layer_z(&m->fa, last, L), layer_act(last, N),
+                           false));
+    return feature_backward(m, N, false);
+  }
+  DLGN_TRY(value_backward(m, dtop, N, gates));
+  if (dlgn_model_feature_trains(m) && gates == DLGN_GATE_SOFT) DLGN_TRY(feature_backward(m, N, true));
+  return 0;
+}
