@@ -39,13 +39,21 @@ typedef struct {
   dlgn_split train, test;
   char source[1024];      /* archive path, folder, or "synthetic:..." */
   char class_names[100][32];
-  int nmembers;
+  char coarse_names[20][32]; /* CIFAR-100 only */
+  bool names_from_meta;   /* class names read from the meta text files (else defaults) */
+  uint64_t bytes_read;    /* decompressed bytes of every member, extras included */
+  int nmembers;           /* the record members, canonical order (train members, then test) */
   dlgn_member_info members[8];
 } dlgn_dataset;
+
+#define DLGN_DEFAULT_MAX_BYTES ((uint64_t)1 << 30)
 
 typedef struct {
   uint64_t max_bytes; /* decompressed-size cap (bomb guard); 0 = default (1 GiB) */
 } dlgn_load_options;
+
+/* "CIFAR-10" or "CIFAR-100". */
+const char *dlgn_cifar_kind_name(dlgn_cifar_kind kind);
 
 /* Load an archive libarchive reads (.tar.gz, .tar, .tar.xz, .zip, ...) or an
  * extracted folder; the dataset is detected from the members. Strict: one
@@ -54,19 +62,29 @@ int dlgn_dataset_load(dlgn_dataset *ds, const char *path, const dlgn_load_option
 void dlgn_dataset_free(dlgn_dataset *ds);
 
 /* Where the data comes from: cli (--data), else $DLGN_DATA, else the first
- * CIFAR archive or folder in ./datasets/; *synthetic = true when none. */
+ * CIFAR archive or folder in ./datasets/ (names starting "cifar-10", sorted);
+ * *synthetic = true (and path "") when none. A given --data or $DLGN_DATA that
+ * does not exist is an error, except the word "synthetic", which forces
+ * synthetic data. */
 int dlgn_data_resolve(const char *cli, char *path, size_t size, bool *synthetic);
 
+/* Sizes of the embedded synthetic default (no archive given or found). */
+#define DLGN_SYNTH_DEFAULT_TRAIN 5000
+#define DLGN_SYNTH_DEFAULT_TEST 1000
+
 /* Synthetic, learnable CIFAR-format data (class-dependent patterns plus
- * noise), deterministic in the seed. */
+ * noise), deterministic in the seed and identical on every platform (integer
+ * and basic float arithmetic only). The class patterns are fixed; the seed
+ * draws the images. ntrain, ntest >= 1. */
 int dlgn_synth_generate(dlgn_dataset *ds, dlgn_cifar_kind kind, size_t ntrain, size_t ntest,
                         uint64_t seed);
-/* The same, written as a CIFAR-format .tar.gz through libarchive's writer;
- * same arguments -> byte-identical file. */
+/* The same, written as a CIFAR-format .tar.gz through libarchive's writer
+ * (the official archive's member names; CIFAR-10 train records spread over
+ * data_batch_1..5); same arguments -> byte-identical file. */
 int dlgn_synth_write(const char *path, dlgn_cifar_kind kind, size_t ntrain, size_t ntest,
                      uint64_t seed);
 
-/* Per-channel mean and std of x/255 over a split. */
+/* Per-channel mean and (population) std of x/255 over a split. */
 void dlgn_split_channel_stats(const dlgn_split *s, float mean[3], float std[3]);
 
 /* The C twin of the device input op: x8 (n,3,32,32) uint8, aug (n) or NULL ->
@@ -104,7 +122,8 @@ typedef struct dlgn_batcher dlgn_batcher;
 int dlgn_batcher_create(dlgn_batcher **out, const dlgn_split *split,
                         const dlgn_batcher_options *opt);
 int dlgn_batcher_start_epoch(dlgn_batcher *b, int epoch);
-/* 1: *batch valid until the next call; 0: epoch finished; -1: error. */
+/* 1: *batch valid until the next call of next or start_epoch; 0: epoch
+ * finished; -1: error (no epoch started). */
 int dlgn_batcher_next(dlgn_batcher *b, dlgn_batch *batch);
 size_t dlgn_batcher_batches_per_epoch(const dlgn_batcher *b);
 void dlgn_batcher_destroy(dlgn_batcher *b);
