@@ -1,0 +1,264 @@
+/* Training configuration: defaults, names, the learning-rate schedule, and the
+ * JSON form written as RUN_DIR/config.json (also the key set of sweep files). */
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlgn/status.h"
+#include "dlgn/train.h"
+
+void dlgn_train_config_default(dlgn_train_config *c) {
+  memset(c, 0, sizeof *c);
+  dlgn_model_config_default(&c->model);
+  c->optimizer = DLGN_ADAM;
+  c->lr = 1e-3f;
+  c->momentum = 0.9f;
+  c->adam_beta1 = 0.9f;
+  c->adam_beta2 = 0.999f;
+  c->adam_eps = 1e-8f;
+  c->schedule = DLGN_LR_CONSTANT;
+  c->step_every = 10;
+  c->step_gamma = 0.1f;
+  c->epochs = 5;
+  c->batch = 128;
+  c->seed = 1;
+  c->normalize = DLGN_NORM_UNIT;
+  c->synth_train = 10000;
+  c->synth_test = 2000;
+  c->eval_train = true;
+  c->progress = -1;
+  snprintf(c->run_dir, sizeof c->run_dir, "runs/latest");
+}
+
+static const char *opt_names[] = {"adam", "sgd"};
+static const char *sched_names[] = {"constant", "cosine", "step"};
+static const char *norm_names[] = {"unit", "standard"};
+
+const char *dlgn_optimizer_name(dlgn_optimizer o) { return opt_names[o]; }
+const char *dlgn_schedule_name(dlgn_lr_schedule s) { return sched_names[s]; }
+const char *dlgn_normalize_name(dlgn_normalize n) { return norm_names[n]; }
+
+static int parse(const char *s, const char *const *names, int n, const char *what, int *out) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(s, names[i]) == 0) {
+      *out = i;
+      return 0;
+    }
+  char choices[128] = "";
+  for (int i = 0; i < n; i++) {
+    size_t u = strlen(choices);
+    snprintf(choices + u, sizeof choices - u, "%s%s", i ? "|" : "", names[i]);
+  }
+  return dlgn_fail("unknown %s '%s' (expected %s)", what, s, choices);
+}
+
+int dlgn_optimizer_parse(const char *s, dlgn_optimizer *out) {
+  int v;
+  DLGN_TRY(parse(s, opt_names, 2, "optimizer", &v));
+  *out = (dlgn_optimizer)v;
+  return 0;
+}
+int dlgn_schedule_parse(const char *s, dlgn_lr_schedule *out) {
+  int v;
+  DLGN_TRY(parse(s, sched_names, 3, "learning-rate schedule", &v));
+  *out = (dlgn_lr_schedule)v;
+  return 0;
+}
+int dlgn_normalize_parse(const char *s, dlgn_normalize *out) {
+  int v;
+  DLGN_TRY(parse(s, norm_names, 2, "normalisation", &v));
+  *out = (dlgn_normalize)v;
+  return 0;
+}
+
+float dlgn_lr_at(const dlgn_train_config *c, long step, long steps_per_epoch, long total) {
+  switch (c->schedule) {
+    case DLGN_LR_COSINE:
+      if (total <= 1) return c->lr;
+      return (float)(0.5 * c->lr * (1.0 + cos(3.141592653589793 * (double)step / (double)total)));
+    case DLGN_LR_STEP: {
+      long epoch = steps_per_epoch > 0 ? step / steps_per_epoch : 0;
+      return c->lr * powf(c->step_gamma, (float)(epoch / (c->step_every > 0 ? c->step_every : 1)));
+    }
+    default:
+      return c->lr;
+  }
+}
+
+char *dlgn_train_config_to_json(const dlgn_train_config *c) {
+  json_object *o = json_object_new_object();
+  const dlgn_model_config *m = &c->model;
+#define S(k, v) json_object_object_add(o, k, json_object_new_string(v))
+#define I(k, v) json_object_object_add(o, k, json_object_new_int64((int64_t)(v)))
+#define D(k, v) json_object_object_add(o, k, json_object_new_double((double)(v)))
+#define B(k, v) json_object_object_add(o, k, json_object_new_boolean(v))
+  S("class", dlgn_class_name(m->cls));
+  S("arch", dlgn_arch_name(m->arch));
+  I("depth", m->depth);
+  I("width", m->width);
+  B("batchnorm", m->batchnorm);
+  D("beta", m->beta);
+  S("value_input", dlgn_value_input_name(m->value_input));
+  S("mode", dlgn_mode_name(m->mode));
+  S("shuffle_gates", dlgn_shuffle_name(m->shuffle));
+  I("shuffle_seed", m->shuffle_seed);
+  I("num_classes", m->num_classes);
+  S("optimizer", dlgn_optimizer_name(c->optimizer));
+  D("lr", c->lr);
+  D("momentum", c->momentum);
+  D("weight_decay", c->weight_decay);
+  B("nesterov", c->nesterov);
+  D("adam_beta1", c->adam_beta1);
+  D("adam_beta2", c->adam_beta2);
+  D("adam_eps", c->adam_eps);
+  S("schedule", dlgn_schedule_name(c->schedule));
+  I("step_every", c->step_every);
+  D("step_gamma", c->step_gamma);
+  I("epochs", c->epochs);
+  I("batch", c->batch);
+  I("seed", c->seed);
+  B("augment", c->augment);
+  S("normalize", dlgn_normalize_name(c->normalize));
+  I("train_limit", c->train_limit);
+  I("test_limit", c->test_limit);
+  I("synth_train", c->synth_train);
+  I("synth_test", c->synth_test);
+  B("eval_train", c->eval_train);
+  S("data", c->data);
+  S("run_dir", c->run_dir);
+  S("device", c->device);
+  S("gates_from", c->gates_from);
+#undef S
+#undef I
+#undef D
+#undef B
+  const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+  char *copy = strdup(text);
+  json_object_put(o);
+  return copy;
+}
+
+/* Fields missing from the JSON keep their current values, so a sweep entry
+ * may give only what it changes. Unknown keys are an error (typos must not
+ * silently run the wrong experiment). */
+int dlgn_train_config_from_json(dlgn_train_config *c, const char *json, const char *origin) {
+  json_tokener *tok = json_tokener_new();
+  json_object *o = json_tokener_parse_ex(tok, json, (int)strlen(json));
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  json_tokener_free(tok);
+  if (!o || jerr != json_tokener_success) {
+    if (o) json_object_put(o);
+    return dlgn_fail("%s: not valid JSON (%s)", origin, json_tokener_error_desc(jerr));
+  }
+  int rc = 0;
+  if (!json_object_is_type(o, json_type_object)) {
+    rc = dlgn_fail("%s: expected a JSON object of configuration keys", origin);
+    goto done;
+  }
+  dlgn_model_config *m = &c->model;
+  json_object_object_foreach(o, key, v) {
+    const char *s = json_object_get_string(v);
+    double d = json_object_get_double(v);
+    int64_t i = json_object_get_int64(v);
+    bool b = json_object_get_boolean(v);
+    bool is_str = json_object_is_type(v, json_type_string);
+    bool is_num = json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+    bool is_bool = json_object_is_type(v, json_type_boolean);
+#define STR_FIELD(name, stmt)                                                                      \
+  if (strcmp(key, name) == 0) {                                                                    \
+    if (!is_str) { rc = dlgn_fail("%s: \"%s\" must be a string", origin, key); goto done; }       \
+    if ((stmt) != 0) { rc = dlgn_fail_context("%s: \"%s\"", origin, key); goto done; }            \
+    continue;                                                                                      \
+  }
+#define NUM_FIELD(name, stmt)                                                                      \
+  if (strcmp(key, name) == 0) {                                                                    \
+    if (!is_num) { rc = dlgn_fail("%s: \"%s\" must be a number", origin, key); goto done; }       \
+    stmt;                                                                                          \
+    continue;                                                                                      \
+  }
+#define BOOL_FIELD(name, stmt)                                                                     \
+  if (strcmp(key, name) == 0) {                                                                    \
+    if (!is_bool) { rc = dlgn_fail("%s: \"%s\" must be true or false", origin, key); goto done; } \
+    stmt;                                                                                          \
+    continue;                                                                                      \
+  }
+#define COPY(dst) (snprintf(dst, sizeof dst, "%s", s), 0)
+    STR_FIELD("class", dlgn_class_parse(s, &m->cls))
+    STR_FIELD("arch", dlgn_arch_parse(s, &m->arch))
+    NUM_FIELD("depth", m->depth = (int)i)
+    NUM_FIELD("width", m->width = (int)i)
+    BOOL_FIELD("batchnorm", m->batchnorm = b)
+    NUM_FIELD("beta", m->beta = (float)d)
+    STR_FIELD("value_input", dlgn_value_input_parse(s, &m->value_input))
+    STR_FIELD("mode", dlgn_mode_parse(s, &m->mode))
+    STR_FIELD("shuffle_gates", dlgn_shuffle_parse(s, &m->shuffle))
+    NUM_FIELD("shuffle_seed", m->shuffle_seed = (uint64_t)i)
+    NUM_FIELD("num_classes", m->num_classes = (int)i)
+    STR_FIELD("optimizer", dlgn_optimizer_parse(s, &c->optimizer))
+    NUM_FIELD("lr", c->lr = (float)d)
+    NUM_FIELD("momentum", c->momentum = (float)d)
+    NUM_FIELD("weight_decay", c->weight_decay = (float)d)
+    BOOL_FIELD("nesterov", c->nesterov = b)
+    NUM_FIELD("adam_beta1", c->adam_beta1 = (float)d)
+    NUM_FIELD("adam_beta2", c->adam_beta2 = (float)d)
+    NUM_FIELD("adam_eps", c->adam_eps = (float)d)
+    STR_FIELD("schedule", dlgn_schedule_parse(s, &c->schedule))
+    NUM_FIELD("step_every", c->step_every = (int)i)
+    NUM_FIELD("step_gamma", c->step_gamma = (float)d)
+    NUM_FIELD("epochs", c->epochs = (int)i)
+    NUM_FIELD("batch", c->batch = (int)i)
+    NUM_FIELD("seed", c->seed = (uint64_t)i)
+    BOOL_FIELD("augment", c->augment = b)
+    STR_FIELD("normalize", dlgn_normalize_parse(s, &c->normalize))
+    NUM_FIELD("train_limit", c->train_limit = (size_t)i)
+    NUM_FIELD("test_limit", c->test_limit = (size_t)i)
+    NUM_FIELD("synth_train", c->synth_train = (size_t)i)
+    NUM_FIELD("synth_test", c->synth_test = (size_t)i)
+    BOOL_FIELD("eval_train", c->eval_train = b)
+    STR_FIELD("data", COPY(c->data))
+    STR_FIELD("run_dir", COPY(c->run_dir))
+    STR_FIELD("device", COPY(c->device))
+    STR_FIELD("gates_from", COPY(c->gates_from))
+#undef STR_FIELD
+#undef NUM_FIELD
+#undef BOOL_FIELD
+#undef COPY
+    rc = dlgn_fail("%s: unknown configuration key \"%s\"", origin, key);
+    goto done;
+  }
+done:
+  json_object_put(o);
+  return rc;
+}
+
+int dlgn_train_config_load(dlgn_train_config *c, const char *run_dir) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/config.json", run_dir);
+  FILE *f = fopen(path, "rb");
+  if (!f) return dlgn_fail("cannot resume: %s not found (is %s a run folder?)", path, run_dir);
+  char *text = NULL;
+  size_t cap = 0, n = 0;
+  for (;;) {
+    if (n + 4096 + 1 > cap) {
+      cap = cap ? cap * 2 : 8192;
+      char *t = realloc(text, cap);
+      if (!t) {
+        free(text);
+        fclose(f);
+        return dlgn_fail("out of host memory reading %s", path);
+      }
+      text = t;
+    }
+    size_t got = fread(text + n, 1, 4096, f);
+    n += got;
+    if (got < 4096) break;
+  }
+  fclose(f);
+  text[n] = '\0';
+  dlgn_train_config_default(c);
+  int rc = dlgn_train_config_from_json(c, text, path);
+  free(text);
+  return rc;
+}

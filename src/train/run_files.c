@@ -1,0 +1,120 @@
+#include "run_files.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlgn/status.h"
+#include "dlgn/util.h"
+
+int dlgn_run_write_config(const dlgn_train_config *c) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/config.json", c->run_dir);
+  char *text = dlgn_train_config_to_json(c);
+  if (!text) return dlgn_fail("out of host memory writing %s", path);
+  size_t n = strlen(text);
+  text[n] = '\n'; /* replaces the NUL: written with its length */
+  int rc = dlgn_write_file_atomic(path, text, n + 1);
+  free(text);
+  return rc;
+}
+
+static json_object *metrics_object(const dlgn_epoch_metrics *e) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "epoch", json_object_new_int(e->epoch));
+  json_object_object_add(o, "train_loss", json_object_new_double(e->train_loss));
+  json_object_object_add(o, "train_acc", json_object_new_double(e->train_acc));
+  json_object_object_add(o, "test_acc_soft", json_object_new_double(e->test_soft));
+  json_object_object_add(o, "test_acc_hard", json_object_new_double(e->test_hard));
+  if (e->train_soft >= 0) {
+    json_object_object_add(o, "train_acc_soft", json_object_new_double(e->train_soft));
+    json_object_object_add(o, "train_acc_hard", json_object_new_double(e->train_hard));
+  }
+  json_object_object_add(o, "images_per_s", json_object_new_double(e->images_per_s));
+  json_object_object_add(o, "seconds", json_object_new_double(e->seconds));
+  json_object_object_add(o, "lr", json_object_new_double(e->lr));
+  return o;
+}
+
+int dlgn_run_truncate_metrics(const char *run_dir, int epoch) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  fclose(f);
+  char *text;
+  size_t len;
+  DLGN_TRY(dlgn_read_file(path, &text, &len));
+  char *out = dlgn_malloc(len + 2, "metrics");
+  if (!out) {
+    free(text);
+    return -1;
+  }
+  size_t n = 0;
+  for (char *line = text; *line;) {
+    char *end = strchr(line, '\n');
+    size_t l = end ? (size_t)(end - line) : strlen(line);
+    json_tokener *tok = json_tokener_new();
+    json_object *o = json_tokener_parse_ex(tok, line, (int)l), *v;
+    json_tokener_free(tok);
+    int ep = o && json_object_object_get_ex(o, "epoch", &v) ? json_object_get_int(v) : -1;
+    if (o) json_object_put(o);
+    if (ep >= 0 && ep <= epoch) {
+      memcpy(out + n, line, l);
+      out[n + l] = '\n';
+      n += l + 1;
+    }
+    line += end ? l + 1 : l;
+  }
+  int rc = dlgn_write_file_atomic(path, out, n);
+  free(text);
+  free(out);
+  return rc;
+}
+
+int dlgn_run_append_metrics(const char *run_dir, const dlgn_epoch_metrics *e) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+  FILE *f = fopen(path, "ab");
+  if (!f) return dlgn_fail("cannot append to %s: %s", path, strerror(errno));
+  json_object *o = metrics_object(e);
+  int bad = fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0;
+  json_object_put(o);
+  if (fclose(f) != 0 || bad) return dlgn_fail("cannot append to %s", path);
+  return 0;
+}
+
+int dlgn_run_write_summary(const dlgn_train_config *c, const dlgn_train_summary *s) {
+  const dlgn_model_config *m = &c->model;
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "class", json_object_new_string(dlgn_class_name(m->cls)));
+  json_object_object_add(o, "arch", json_object_new_string(dlgn_arch_name(m->arch)));
+  json_object_object_add(o, "mode", json_object_new_string(dlgn_mode_name(m->mode)));
+  json_object_object_add(o, "value_input",
+                         json_object_new_string(dlgn_value_input_name(m->value_input)));
+  json_object_object_add(o, "shuffle_gates", json_object_new_string(dlgn_shuffle_name(m->shuffle)));
+  json_object_object_add(o, "linear_gating", json_object_new_boolean(dlgn_model_linear_gating(m)));
+  json_object_object_add(o, "gating_depth", json_object_new_int(dlgn_model_gating_depth(m)));
+  json_object_object_add(o, "gate_source", json_object_new_string(dlgn_model_gate_source(m)));
+  json_object_object_add(o, "device", json_object_new_string(s->device));
+  json_object_object_add(o, "data", json_object_new_string(s->data_source));
+  json_object_object_add(o, "synthetic_data", json_object_new_boolean(s->synthetic));
+  json_object_object_add(o, "epochs", json_object_new_int(s->epochs_run));
+  json_object_object_add(o, "final", metrics_object(&s->final));
+  json_object_object_add(o, "best", metrics_object(&s->best));
+  char path[1100];
+  snprintf(path, sizeof path, "%s/summary.json", c->run_dir);
+  const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
+  char *copy = dlgn_malloc(strlen(text) + 2, "summary");
+  int rc = -1;
+  if (copy) {
+    size_t n = (size_t)sprintf(copy, "%s\n", text);
+    rc = dlgn_write_file_atomic(path, copy, n);
+  }
+  free(copy);
+  json_object_put(o);
+  return rc;
+}

@@ -1,0 +1,15 @@
+/* The files of a run folder: config.json (the full configuration),
+ * metrics.jsonl (one line per epoch), summary.json (final and best figures
+ * next to the model's interpretability properties). */
+#ifndef DLGN_TRAIN_RUN_FILES_H
+#define DLGN_TRAIN_RUN_FILES_H
+
+#include "dlgn/train.h"
+
+int dlgn_run_write_config(const dlgn_train_config *c);
+/* Keep only the lines of epochs <= epoch (a resumed run rewrites the rest). */
+int dlgn_run_truncate_metrics(const char *run_dir, int epoch);
+int dlgn_run_append_metrics(const char *run_dir, const dlgn_epoch_metrics *e);
+int dlgn_run_write_summary(const dlgn_train_config *c, const dlgn_train_summary *s);
+
+#endif

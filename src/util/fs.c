@@ -1,0 +1,84 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dlgn/status.h"
+#include "dlgn/util.h"
+
+int dlgn_mkdir_p(const char *path) {
+  char tmp[4096];
+  if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+    return dlgn_fail("path too long: %s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+      return dlgn_fail("cannot create folder %s: %s", tmp, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+    return dlgn_fail("cannot create folder %s: %s", tmp, strerror(errno));
+  struct stat st;
+  if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
+    return dlgn_fail("%s exists and is not a folder", tmp);
+  return 0;
+}
+
+int dlgn_read_file(const char *path, char **data, size_t *len) {
+  *data = NULL;
+  if (len) *len = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return dlgn_fail("cannot open %s: %s", path, strerror(errno));
+  size_t cap = 65536, n = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+    if (n + 1 < cap) break;
+    char *grown = realloc(buf, cap * 2);
+    if (!grown) {
+      free(buf);
+      buf = NULL;
+      break;
+    }
+    buf = grown;
+    cap *= 2;
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (!buf) return dlgn_fail("out of host memory reading %s", path);
+  if (err) {
+    free(buf);
+    return dlgn_fail("cannot read %s", path);
+  }
+  buf[n] = '\0';
+  *data = buf;
+  if (len) *len = n;
+  return 0;
+}
+
+int dlgn_write_file_atomic(const char *path, const void *data, size_t len) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f) return dlgn_fail("cannot write %s: %s", tmp, strerror(errno));
+  int bad = fwrite(data, 1, len, f) != len;
+  bad |= fflush(f) != 0;
+  bad |= fclose(f) != 0;
+  if (bad || rename(tmp, path) != 0) {
+    int e = errno;
+    remove(tmp);
+    return dlgn_fail("cannot write %s: %s", path, strerror(e));
+  }
+  return 0;
+}
+
+double dlgn_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
