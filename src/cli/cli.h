@@ -4,7 +4,18 @@
 #ifndef DLGN_CLI_H
 #define DLGN_CLI_H
 
+#include <stdbool.h>
+
+#include "dlgn/train.h"
+
 int cmd_devices(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+
+/* Parse `dlgn train` options (also used by `dlgn sweep --emit-jobs` checks). */
+int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, bool *help);
 
 /* Print "dlgn: " + dlgn_error() to stderr; returns 1. */
 int cli_report_error(void);

@@ -9,7 +9,11 @@ static const struct {
   int (*run)(int argc, char **argv);
   const char *summary;
 } commands[] = {
+    {"demo", cmd_demo, "train a dnn and a dlgn briefly on the default data and compare"},
     {"devices", cmd_devices, "list OpenCL platforms and devices, and the one selected"},
+    {"train", cmd_train, "train a model (dnn, dgn, dlgn, dlgn-sf) in one of the paper's modes"},
+    {"eval", cmd_eval, "accuracy of a checkpoint with soft and hard gates"},
+    {"data", cmd_data, "inspect a CIFAR archive or write a synthetic one"},
 };
 
 static void usage(FILE *out) {
