@@ -42,6 +42,13 @@ static const char *refused_type(struct archive_entry *e) {
   }
 }
 
+/* libarchive leaves the string NULL for some failures, e.g. a gzip trailer
+ * cut short. */
+static const char *archive_reason(struct archive *a) {
+  const char *s = archive_error_string(a);
+  return s ? s : "truncated or corrupt compressed data";
+}
+
 static int open_reader(struct archive **out, const char *path) {
   struct archive *a = archive_read_new();
   if (!a) return dlgn_fail("%s: libarchive could not allocate a reader", path);
@@ -60,13 +67,13 @@ static int open_reader(struct archive **out, const char *path) {
        i++)
     r = formats[i](a);
   if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-    dlgn_fail("%s: libarchive setup failed: %s", path, archive_error_string(a));
+    dlgn_fail("%s: libarchive setup failed: %s", path, archive_reason(a));
     archive_read_free(a);
     return -1;
   }
   if (archive_read_open_filename(a, path, ARCHIVE_READ_BLOCK) != ARCHIVE_OK) {
-    dlgn_fail("%s: member (none), byte 0: cannot open or recognise the archive: %s", path,
-              archive_error_string(a));
+    dlgn_fail("%s: member (none yet), byte 0: cannot open or recognise the archive: %s", path,
+              archive_reason(a));
     archive_read_free(a);
     return -1;
   }
@@ -89,7 +96,7 @@ static int read_member_data(cifar_loader *L, struct archive *a, const char *name
   if (r != ARCHIVE_EOF)
     return dlgn_fail("%s: member %s, byte %llu: reading failed (compressed byte %lld): %s",
                      L->source, name, (unsigned long long)L->current_offset,
-                     (long long)archive_filter_bytes(a, -1), archive_error_string(a));
+                     (long long)archive_filter_bytes(a, -1), archive_reason(a));
   return 0;
 }
 
@@ -102,7 +109,7 @@ static int read_members(cifar_loader *L, struct archive *a) {
       return dlgn_fail("%s: member after %s, byte 0 (decompressed archive byte %lld, compressed "
                        "byte %lld): %s",
                        L->source, previous, (long long)archive_filter_bytes(a, 0),
-                       (long long)archive_filter_bytes(a, -1), archive_error_string(a));
+                       (long long)archive_filter_bytes(a, -1), archive_reason(a));
     const char *name = archive_entry_pathname(e);
     if (!name || !*name)
       return dlgn_fail("%s: member after %s, byte 0: member without a readable path", L->source,
