@@ -3,3 +3,30 @@
 #define GID0 ((int)get_global_id(0))
 #define GID1 ((int)get_global_id(1))
 #define GID2 ((int)get_global_id(2))
+
+/* Work-group size of the reduction kernels (the host launches a power of two
+ * up to this). */
+#define DLGN_RED_WG 256
+
+/* Sum of v over a 1-D work-group whose size is a power of two <= DLGN_RED_WG;
+ * every work-item gets the sum. A tree, so the result does not depend on
+ * timing. Every work-item of the group must call it. */
+float dlgn_wg_sum(__local float *scratch, float v) {
+  int l = (int)get_local_id(0), n = (int)get_local_size(0);
+  scratch[l] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int h = n / 2; h > 0; h >>= 1) {
+    if (l < h) scratch[l] += scratch[l + h];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  float s = scratch[0];
+  barrier(CLK_LOCAL_MEM_FENCE); /* the scratch may be reused right after */
+  return s;
+}
+
+/* sigmoid without overflow: exp of a non-positive number only. */
+float dlgn_sigmoid(float z) {
+  if (z >= 0.0f) return 1.0f / (1.0f + exp(-z));
+  float e = exp(z);
+  return e / (1.0f + e);
+}

@@ -58,6 +58,11 @@ int conv2d_out_w(const dlgn_conv_shape *s);
  * allocates the largest once and passes it to every conv. */
 size_t conv2d_scratch_floats(const dlgn_conv_shape *s);
 
+/* The forward strategy this device uses: "im2col+gemm" or "direct" (chosen
+ * per device type from measurements; $DLGN_CONV=gemm|direct overrides). The
+ * backward pass always uses im2col + GEMM. */
+const char *conv2d_forward_strategy(dlgn_device *dev);
+
 /* x (C,N,H,W), w (OC,C,k,k), b (OC) -> y (OC,N,HO,WO) */
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                    dlgn_buf scratch, const dlgn_conv_shape *s);

@@ -1,0 +1,120 @@
+/* Convolution on CNHW activations: im2col/col2im around one GEMM per chunk of
+ * images, the bias kernels, and a direct kernel (the alternative strategy,
+ * chosen per device type in src/nn/ops_conv.c). The columns of a chunk of nb
+ * images starting at image n0 form a (C*k*k, nb*HO*WO) matrix. */
+
+/* x (C,N,H,W) -> col (C*k*k, nb*HO*WO) for images n0..n0+nb-1, zero outside */
+__kernel void im2col(__global float *col, ulong col_off, __global const float *x, ulong x_off,
+                     int C, int N, int H, int W, int k, int stride, int pad, int HO, int WO,
+                     int n0, int nb) {
+  int cols = nb * HO * WO;
+  int j = GID0;
+  if (j >= C * k * k * cols) return;
+  int ci = j % cols, row = j / cols;
+  int ox = ci % WO, t = ci / WO;
+  int oy = t % HO, nl = t / HO;
+  int kx = row % k;
+  t = row / k;
+  int ky = t % k, c = t / k;
+  int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+  float v = 0.0f;
+  if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+    v = x[x_off + (((size_t)c * N + n0 + nl) * H + iy) * W + ix];
+  col[col_off + j] = v;
+}
+
+/* col (C*k*k, nb*HO*WO) -> dx (C,N,H,W) of images n0..n0+nb-1: each input
+ * element gathers the columns that read it (no atomics, deterministic) */
+__kernel void col2im(__global float *dx, ulong dx_off, __global const float *col, ulong col_off,
+                     int C, int N, int H, int W, int k, int stride, int pad, int HO, int WO,
+                     int n0, int nb, int acc) {
+  int j = GID0;
+  if (j >= C * nb * H * W) return;
+  int ix = j % W, t = j / W;
+  int iy = t % H;
+  t /= H;
+  int nl = t % nb, c = t / nb;
+  int cols = nb * HO * WO;
+  __global const float *cc = col + col_off;
+  float s = 0.0f;
+  for (int ky = 0; ky < k; ky++) {
+    int ty = iy + pad - ky;
+    if (ty < 0 || ty % stride != 0 || ty / stride >= HO) continue;
+    int oy = ty / stride;
+    for (int kx = 0; kx < k; kx++) {
+      int tx = ix + pad - kx;
+      if (tx < 0 || tx % stride != 0 || tx / stride >= WO) continue;
+      int ox = tx / stride;
+      s += cc[(size_t)((c * k + ky) * k + kx) * cols + (nl * HO + oy) * WO + ox];
+    }
+  }
+  size_t d = dx_off + (((size_t)c * N + n0 + nl) * H + iy) * W + ix;
+  if (acc) dx[d] += s;
+  else dx[d] = s;
+}
+
+/* y (OC,M) = b broadcast along rows (the GEMMs then add with beta = 1) */
+__kernel void bias_planes(__global float *y, ulong y_off, __global const float *b, ulong b_off,
+                          int OC, int M) {
+  int j = GID0;
+  if (j < OC * M) y[y_off + j] = b[b_off + j / M];
+}
+
+/* x (R,L) -> out (R) row sums, one work-group per row (conv bias gradient) */
+__kernel void row_sum(__global float *out, ulong out_off, __global const float *x, ulong x_off,
+                      int L) {
+  __local float scratch[DLGN_RED_WG];
+  int r = (int)get_group_id(0);
+  int l = (int)get_local_id(0), ls = (int)get_local_size(0);
+  __global const float *xr = x + x_off + (size_t)r * L;
+  float s = 0.0f;
+  for (int i = l; i < L; i += ls) s += xr[i];
+  s = dlgn_wg_sum(scratch, s);
+  if (l == 0) out[out_off + r] = s;
+}
+
+/* Direct convolution: a work-item computes DC_TOC output channels x DC_TX
+ * neighbouring output pixels of one row, so each input value loaded serves
+ * DC_TOC channels and each weight DC_TX pixels. No scratch.
+ * global: dim 0 = N*HO*ceil(WO/DC_TX) pixel tiles, dim 1 = ceil(OC/DC_TOC). */
+#define DC_TOC 8
+#define DC_TX 4
+__kernel void conv2d_direct(__global float *y, ulong y_off, __global const float *x, ulong x_off,
+                            __global const float *w, ulong w_off, __global const float *b,
+                            ulong b_off, int C, int N, int H, int W, int OC, int k, int stride,
+                            int pad, int HO, int WO) {
+  int tiles = (WO + DC_TX - 1) / DC_TX;
+  int p = GID0, oc0 = GID1 * DC_TOC;
+  if (p >= N * HO * tiles || oc0 >= OC) return;
+  int ox0 = (p % tiles) * DC_TX, t = p / tiles;
+  int oy = t % HO, n = t / HO;
+  int kk = k * k;
+  float acc[DC_TOC][DC_TX];
+  for (int j = 0; j < DC_TOC; j++)
+    for (int u = 0; u < DC_TX; u++) acc[j][u] = 0.0f;
+  __global const float *wb = w + w_off;
+  for (int c = 0; c < C; c++) {
+    __global const float *xc = x + x_off + ((size_t)c * N + n) * H * W;
+    for (int ky = 0; ky < k; ky++) {
+      int iy = oy * stride - pad + ky;
+      if (iy < 0 || iy >= H) continue;
+      for (int kx = 0; kx < k; kx++) {
+        float xv[DC_TX];
+        for (int u = 0; u < DC_TX; u++) {
+          int ix = (ox0 + u) * stride - pad + kx;
+          xv[u] = (ix >= 0 && ix < W && ox0 + u < WO) ? xc[iy * W + ix] : 0.0f;
+        }
+        int wi = c * kk + ky * k + kx;
+        for (int j = 0; j < DC_TOC; j++) {
+          float wv = oc0 + j < OC ? wb[(size_t)(oc0 + j) * C * kk + wi] : 0.0f;
+          for (int u = 0; u < DC_TX; u++) acc[j][u] += wv * xv[u];
+        }
+      }
+    }
+  }
+  for (int j = 0; j < DC_TOC && oc0 + j < OC; j++) {
+    float bj = b[b_off + oc0 + j];
+    for (int u = 0; u < DC_TX && ox0 + u < WO; u++)
+      y[y_off + (((size_t)(oc0 + j) * N + n) * HO + oy) * WO + ox0 + u] = acc[j][u] + bj;
+  }
+}

@@ -1,0 +1,73 @@
+/* The DGN's gate, the gate shuffles, and ReLU: elementwise, one work-item per
+ * element. "acc" flags select += (a gradient that sums several paths). */
+
+/* v, q (n) -> out = v * sigmoid(beta*q) (soft) or v * (q > 0) (hard) */
+__kernel void gate_forward(__global float *out, ulong out_off, __global const float *v,
+                           ulong v_off, __global const float *q, ulong q_off, int n, float beta,
+                           int hard) {
+  int i = GID0;
+  if (i >= n) return;
+  float qi = q[q_off + i];
+  float g = hard ? (qi > 0.0f ? 1.0f : 0.0f) : dlgn_sigmoid(beta * qi);
+  out[out_off + i] = v[v_off + i] * g;
+}
+
+/* dout -> dv = dout * g; dq (has_dq) = dout * v * beta * g * (1 - g), zero for
+ * hard gates (a step has no gradient) */
+__kernel void gate_backward(__global float *dv, ulong dv_off, __global float *dq, ulong dq_off,
+                            int has_dq, int acc_dq, __global const float *dout, ulong dout_off,
+                            __global const float *v, ulong v_off, __global const float *q,
+                            ulong q_off, int n, float beta, int hard) {
+  int i = GID0;
+  if (i >= n) return;
+  float qi = q[q_off + i], d = dout[dout_off + i];
+  float g = hard ? (qi > 0.0f ? 1.0f : 0.0f) : dlgn_sigmoid(beta * qi);
+  dv[dv_off + i] = d * g;
+  if (!has_dq) return;
+  float grad = hard ? 0.0f : d * v[v_off + i] * beta * g * (1.0f - g);
+  if (acc_dq) dq[dq_off + i] += grad;
+  else dq[dq_off + i] = grad;
+}
+
+/* x (outer,C,inner) -> y[o,c,i] = x[o,perm[c],i] */
+__kernel void permute_channels_forward(__global float *y, ulong y_off, __global const float *x,
+                                       ulong x_off, __global const int *perm, int outer, int C,
+                                       int inner) {
+  int j = GID0;
+  if (j >= outer * C * inner) return;
+  int i = j % inner, t = j / inner;
+  int c = t % C, o = t / C;
+  y[y_off + j] = x[x_off + ((size_t)o * C + perm[c]) * inner + i];
+}
+
+/* dy -> dx[o,perm[c],i] = dy[o,c,i]; perm is a permutation, so no two
+ * work-items write the same element */
+__kernel void permute_channels_backward(__global float *dx, ulong dx_off, __global const float *dy,
+                                        ulong dy_off, __global const int *perm, int outer, int C,
+                                        int inner, int acc) {
+  int j = GID0;
+  if (j >= outer * C * inner) return;
+  int i = j % inner, t = j / inner;
+  int c = t % C, o = t / C;
+  size_t d = dx_off + ((size_t)o * C + perm[c]) * inner + i;
+  float g = dy[dy_off + j];
+  if (acc) dx[d] += g;
+  else dx[d] = g;
+}
+
+__kernel void relu_forward(__global float *y, ulong y_off, __global const float *x, ulong x_off,
+                           int n) {
+  int i = GID0;
+  if (i >= n) return;
+  float v = x[x_off + i];
+  y[y_off + i] = v > 0.0f ? v : 0.0f;
+}
+
+__kernel void relu_backward(__global float *dx, ulong dx_off, __global const float *dy,
+                            ulong dy_off, __global const float *x, ulong x_off, int n, int acc) {
+  int i = GID0;
+  if (i >= n) return;
+  float g = x[x_off + i] > 0.0f ? dy[dy_off + i] : 0.0f;
+  if (acc) dx[dx_off + i] += g;
+  else dx[dx_off + i] = g;
+}

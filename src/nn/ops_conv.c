@@ -1,0 +1,193 @@
+/* Convolution on CNHW activations. The batch is cut into chunks of images
+ * small enough that a chunk's im2col columns fit the scratch; each chunk is one
+ * GEMM (OC, C*k*k) x (C*k*k, nb*HO*WO) whose output is a column block of y,
+ * since y (OC, N*HO*WO) keeps an image's pixels together within each row.
+ * The forward pass can instead run the direct kernel (no columns); which one
+ * runs is chosen per device type from measurements (see conv_forward_kind). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlgn/gemm.h"
+#include "dlgn/ops.h"
+#include "dlgn/status.h"
+#include "ops_internal.h"
+
+/* Upper bound on a chunk's columns: 32 Mi floats (128 MiB). Large enough that
+ * each GEMM is big (C4GAP-128: 28 images, 128 x 28672 x 1152), small enough
+ * for any device. $DLGN_CONV_COLUMNS (floats) lowers it, so that the tests
+ * can exercise several chunks on small shapes; it must not change between
+ * conv2d_scratch_floats and the ops. */
+static size_t conv_column_floats(void) {
+  const char *e = getenv("DLGN_CONV_COLUMNS");
+  if (e && *e) {
+    long long v = atoll(e);
+    if (v > 0) return (size_t)v;
+  }
+  return (size_t)1 << 25;
+}
+
+int conv2d_out_h(const dlgn_conv_shape *s) { return (s->H + 2 * s->pad - s->k) / s->stride + 1; }
+int conv2d_out_w(const dlgn_conv_shape *s) { return (s->W + 2 * s->pad - s->k) / s->stride + 1; }
+
+/* 1x1, stride 1, no padding: x (C, N*H*W) already is the column matrix */
+static bool conv_is_pointwise(const dlgn_conv_shape *s) {
+  return s->k == 1 && s->stride == 1 && s->pad == 0;
+}
+
+static int conv_chunk_images(const dlgn_conv_shape *s) {
+  if (conv_is_pointwise(s)) return s->N; /* no columns: one GEMM for the batch */
+  size_t per_image = (size_t)s->C * s->k * s->k * conv2d_out_h(s) * conv2d_out_w(s);
+  size_t nb = per_image ? conv_column_floats() / per_image : 1;
+  if (nb < 1) nb = 1;
+  if (nb > (size_t)s->N) nb = (size_t)s->N;
+  return (int)nb;
+}
+
+size_t conv2d_scratch_floats(const dlgn_conv_shape *s) {
+  if (conv_is_pointwise(s)) return 0;
+  return (size_t)s->C * s->k * s->k * conv_chunk_images(s) * conv2d_out_h(s) * conv2d_out_w(s);
+}
+
+static int conv_check(const char *op, const dlgn_conv_shape *s) {
+  DLGN_TRY(ops_check_dims(op, 6, (int[]){s->N, s->C, s->H, s->W, s->OC, s->k}));
+  if (s->stride < 1 || s->pad < 0)
+    return dlgn_fail("%s: stride %d, pad %d (need stride >= 1, pad >= 0)", op, s->stride, s->pad);
+  if (conv2d_out_h(s) < 1 || conv2d_out_w(s) < 1 || s->H + 2 * s->pad < s->k ||
+      s->W + 2 * s->pad < s->k)
+    return dlgn_fail("%s: a %dx%d kernel does not fit the padded %dx%d input", op, s->k, s->k,
+                     s->H + 2 * s->pad, s->W + 2 * s->pad);
+  size_t in = (size_t)s->C * s->N * s->H * s->W;
+  size_t out = (size_t)s->OC * s->N * conv2d_out_h(s) * conv2d_out_w(s);
+  DLGN_TRY(ops_check_count(op, in > out ? in : out));
+  return ops_check_count(op, (size_t)s->OC * s->C * s->k * s->k);
+}
+
+/* A scratch that is too small would be overrun silently: check its size. */
+static int scratch_check(dlgn_device *dev, const char *op, dlgn_buf scratch,
+                         const dlgn_conv_shape *s) {
+  size_t need = conv2d_scratch_floats(s);
+  if (need == 0) return 0;
+  size_t bytes = 0;
+  if (!scratch.mem) return dlgn_fail("%s: needs %zu floats of scratch, got none", op, need);
+  cl_int err = clGetMemObjectInfo(scratch.mem, CL_MEM_SIZE, sizeof bytes, &bytes, NULL);
+  DLGN_TRY(dlgn_cl_check(dev, err, "clGetMemObjectInfo", "convolution scratch"));
+  if ((scratch.off + need) * sizeof(float) > bytes)
+    return dlgn_fail("%s: scratch holds %zu floats past its offset, needs %zu (see "
+                     "conv2d_scratch_floats)",
+                     op, bytes / sizeof(float) - scratch.off, need);
+  return 0;
+}
+
+typedef enum { CONV_GEMM, CONV_DIRECT } conv_kind;
+
+/* Measured with bench/bench_conv on the C4GAP shapes (see its header): on
+ * PoCL (CPU) the ... kernel is faster; on GPUs im2col + CLBlast's GEMM.
+ * $DLGN_CONV=gemm|direct overrides. */
+static conv_kind conv_forward_kind(const dlgn_device *dev) {
+  const char *e = getenv("DLGN_CONV");
+  if (e && strcmp(e, "direct") == 0) return CONV_DIRECT;
+  if (e && strcmp(e, "gemm") == 0) return CONV_GEMM;
+  return (dev->info.type & CL_DEVICE_TYPE_GPU) ? CONV_GEMM : CONV_GEMM;
+}
+
+const char *conv2d_forward_strategy(dlgn_device *dev) {
+  return conv_forward_kind(dev) == CONV_DIRECT ? "direct" : "im2col+gemm";
+}
+
+static int im2col(dlgn_device *dev, dlgn_buf col, dlgn_buf x, const dlgn_conv_shape *s, int n0,
+                  int nb) {
+  int HO = conv2d_out_h(s), WO = conv2d_out_w(s);
+  size_t n = (size_t)s->C * s->k * s->k * nb * HO * WO;
+  return LAUNCH_1D(dev, "im2col", n, ARG_BUF(col), ARG_BUF(x), DLGN_INT(s->C), DLGN_INT(s->N),
+                   DLGN_INT(s->H), DLGN_INT(s->W), DLGN_INT(s->k), DLGN_INT(s->stride),
+                   DLGN_INT(s->pad), DLGN_INT(HO), DLGN_INT(WO), DLGN_INT(n0), DLGN_INT(nb));
+}
+
+static int conv_direct(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
+                       const dlgn_conv_shape *s) {
+  int HO = conv2d_out_h(s), WO = conv2d_out_w(s);
+  enum { TOC = 8, TX = 4 }; /* DC_TOC, DC_TX of cl/conv.cl */
+  size_t tiles = (size_t)s->N * HO * ((WO + TX - 1) / TX);
+  size_t global[2] = {tiles, ((size_t)s->OC + TOC - 1) / TOC};
+  size_t local[2] = {16, 1};
+  dlgn_arg args[] = {ARG_BUF(y),      ARG_BUF(x),        ARG_BUF(w),      ARG_BUF(b),
+                     DLGN_INT(s->C),  DLGN_INT(s->N),    DLGN_INT(s->H),  DLGN_INT(s->W),
+                     DLGN_INT(s->OC), DLGN_INT(s->k),    DLGN_INT(s->stride),
+                     DLGN_INT(s->pad), DLGN_INT(HO),     DLGN_INT(WO)};
+  return dlgn_launch(dev, "conv2d_direct", 2, global, local, (int)(sizeof args / sizeof args[0]),
+                     args);
+}
+
+int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
+                   dlgn_buf scratch, const dlgn_conv_shape *s) {
+  DLGN_TRY(conv_check("conv2d_forward", s));
+  if (conv_forward_kind(dev) == CONV_DIRECT) return conv_direct(dev, y, x, w, b, s);
+  DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s));
+  size_t HWO = (size_t)conv2d_out_h(s) * conv2d_out_w(s), M = (size_t)s->N * HWO;
+  size_t CKK = (size_t)s->C * s->k * s->k;
+  DLGN_TRY(LAUNCH_1D(dev, "bias_planes", (size_t)s->OC * M, ARG_BUF(y), ARG_BUF(b),
+                     DLGN_INT(s->OC), DLGN_INT(M)));
+  int chunk = conv_chunk_images(s);
+  for (int n0 = 0; n0 < s->N; n0 += chunk) {
+    int nb = s->N - n0 < chunk ? s->N - n0 : chunk;
+    dlgn_buf col = dlgn_at(x, (size_t)n0 * HWO);
+    size_t ldcol = M;
+    if (!conv_is_pointwise(s)) {
+      DLGN_TRY(im2col(dev, scratch, x, s, n0, nb));
+      col = scratch;
+      ldcol = (size_t)nb * HWO;
+    }
+    DLGN_TRY(dlgn_gemm(dev, false, false, (size_t)s->OC, (size_t)nb * HWO, CKK, 1.0f, w.mem,
+                       w.off, CKK, col.mem, col.off, ldcol, 1.0f, y.mem,
+                       y.off + (size_t)n0 * HWO, M));
+  }
+  return 0;
+}
+
+int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn_buf dy,
+                    dlgn_buf x, dlgn_buf w, dlgn_buf scratch, const dlgn_conv_shape *s,
+                    bool accumulate_dx) {
+  DLGN_TRY(conv_check("conv2d_backward", s));
+  DLGN_TRY(scratch_check(dev, "conv2d_backward", scratch, s));
+  int HO = conv2d_out_h(s), WO = conv2d_out_w(s);
+  size_t HWO = (size_t)HO * WO, M = (size_t)s->N * HWO;
+  size_t CKK = (size_t)s->C * s->k * s->k;
+  size_t wg;
+  DLGN_TRY(ops_reduce_wg(dev, "row_sum", &wg));
+  DLGN_TRY(LAUNCH_GROUPS(dev, "row_sum", (size_t)s->OC, wg, ARG_BUF(db), ARG_BUF(dy),
+                         DLGN_INT(M)));
+  bool pointwise = conv_is_pointwise(s);
+  int chunk = conv_chunk_images(s);
+  for (int n0 = 0; n0 < s->N; n0 += chunk) {
+    int nb = s->N - n0 < chunk ? s->N - n0 : chunk;
+    size_t cols = (size_t)nb * HWO;
+    dlgn_buf dyc = dlgn_at(dy, (size_t)n0 * HWO);
+    /* dw (+)= dy_chunk (OC, cols) x col^T (cols, CKK) */
+    dlgn_buf col = dlgn_at(x, (size_t)n0 * HWO);
+    size_t ldcol = M;
+    if (!pointwise) {
+      DLGN_TRY(im2col(dev, scratch, x, s, n0, nb));
+      col = scratch;
+      ldcol = cols;
+    }
+    DLGN_TRY(dlgn_gemm(dev, false, true, (size_t)s->OC, CKK, cols, 1.0f, dy.mem, dyc.off, M,
+                       col.mem, col.off, ldcol, n0 == 0 ? 0.0f : 1.0f, dw.mem, dw.off, CKK));
+    if (!dx.mem) continue;
+    /* dcol = w^T (CKK, OC) x dy_chunk (OC, cols), then scattered back by col2im;
+     * for a pointwise conv dcol is the dx chunk itself */
+    if (pointwise) {
+      DLGN_TRY(dlgn_gemm(dev, true, false, CKK, cols, (size_t)s->OC, 1.0f, w.mem, w.off, CKK,
+                         dy.mem, dyc.off, M, accumulate_dx ? 1.0f : 0.0f, dx.mem,
+                         dx.off + (size_t)n0 * HWO, M));
+      continue;
+    }
+    DLGN_TRY(dlgn_gemm(dev, true, false, CKK, cols, (size_t)s->OC, 1.0f, w.mem, w.off, CKK,
+                       dy.mem, dyc.off, M, 0.0f, scratch.mem, scratch.off, cols));
+    size_t n = (size_t)s->C * nb * s->H * s->W;
+    DLGN_TRY(LAUNCH_1D(dev, "col2im", n, ARG_BUF(dx), ARG_BUF(scratch), DLGN_INT(s->C),
+                       DLGN_INT(s->N), DLGN_INT(s->H), DLGN_INT(s->W), DLGN_INT(s->k),
+                       DLGN_INT(s->stride), DLGN_INT(s->pad), DLGN_INT(HO), DLGN_INT(WO),
+                       DLGN_INT(n0), DLGN_INT(nb), DLGN_INT(accumulate_dx)));
+  }
+  return 0;
+}

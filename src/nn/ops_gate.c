@@ -1,0 +1,53 @@
+/* Gates, gate shuffles and ReLU: one elementwise kernel each. */
+#include "dlgn/ops.h"
+#include "dlgn/status.h"
+#include "ops_internal.h"
+
+int gate_forward(dlgn_device *dev, dlgn_buf out, dlgn_buf v, dlgn_buf q, size_t n, float beta,
+                 dlgn_gate_kind kind) {
+  DLGN_TRY(ops_check_count("gate_forward", n));
+  return LAUNCH_1D(dev, "gate_forward", n, ARG_BUF(out), ARG_BUF(v), ARG_BUF(q), DLGN_INT(n),
+                   DLGN_FLOAT(beta), DLGN_INT(kind == DLGN_GATE_HARD));
+}
+
+/* Hard gates have no gradient in q: dq is left alone when accumulating and
+ * zeroed otherwise, so that a caller need not special-case the kind. */
+int gate_backward(dlgn_device *dev, dlgn_buf dv, dlgn_buf dq, dlgn_buf dout, dlgn_buf v,
+                  dlgn_buf q, size_t n, float beta, dlgn_gate_kind kind, bool accumulate_dq) {
+  DLGN_TRY(ops_check_count("gate_backward", n));
+  bool has_dq = dq.mem != NULL && !(kind == DLGN_GATE_HARD && accumulate_dq);
+  dlgn_buf dq_arg = dq.mem ? dq : dv; /* a valid buffer argument even when unused */
+  return LAUNCH_1D(dev, "gate_backward", n, ARG_BUF(dv), ARG_BUF(dq_arg), DLGN_INT(has_dq),
+                   DLGN_INT(accumulate_dq), ARG_BUF(dout), ARG_BUF(v), ARG_BUF(q), DLGN_INT(n),
+                   DLGN_FLOAT(beta), DLGN_INT(kind == DLGN_GATE_HARD));
+}
+
+int permute_channels_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, cl_mem perm, int outer,
+                             int C, int inner) {
+  DLGN_TRY(OPS_CHECK_DIMS("permute_channels_forward", outer, C, inner));
+  size_t n = (size_t)outer * C * inner;
+  DLGN_TRY(ops_check_count("permute_channels_forward", n));
+  return LAUNCH_1D(dev, "permute_channels_forward", n, ARG_BUF(y), ARG_BUF(x), DLGN_MEM(perm),
+                   DLGN_INT(outer), DLGN_INT(C), DLGN_INT(inner));
+}
+
+int permute_channels_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, cl_mem perm, int outer,
+                              int C, int inner, bool accumulate) {
+  DLGN_TRY(OPS_CHECK_DIMS("permute_channels_backward", outer, C, inner));
+  size_t n = (size_t)outer * C * inner;
+  DLGN_TRY(ops_check_count("permute_channels_backward", n));
+  return LAUNCH_1D(dev, "permute_channels_backward", n, ARG_BUF(dx), ARG_BUF(dy), DLGN_MEM(perm),
+                   DLGN_INT(outer), DLGN_INT(C), DLGN_INT(inner), DLGN_INT(accumulate));
+}
+
+int relu_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, size_t n) {
+  DLGN_TRY(ops_check_count("relu_forward", n));
+  return LAUNCH_1D(dev, "relu_forward", n, ARG_BUF(y), ARG_BUF(x), DLGN_INT(n));
+}
+
+int relu_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, dlgn_buf x, size_t n,
+                  bool accumulate) {
+  DLGN_TRY(ops_check_count("relu_backward", n));
+  return LAUNCH_1D(dev, "relu_backward", n, ARG_BUF(dx), ARG_BUF(dy), ARG_BUF(x), DLGN_INT(n),
+                   DLGN_INT(accumulate));
+}

@@ -1,0 +1,24 @@
+/* The input op and fill. */
+#include "dlgn/ops.h"
+#include "dlgn/status.h"
+#include "ops_internal.h"
+
+int input_forward(dlgn_device *dev, dlgn_buf out, cl_mem x8, size_t x8_off, cl_mem aug,
+                  size_t aug_off, int N, int H, int W, const float mean[3], const float std[3],
+                  bool cnhw) {
+  DLGN_TRY(OPS_CHECK_DIMS("input_forward", N, H, W));
+  size_t n = (size_t)N * 3 * H * W;
+  DLGN_TRY(ops_check_count("input_forward", n));
+  /* a NULL aug still needs a valid buffer argument: any buffer will do */
+  cl_mem aug_arg = aug ? aug : x8;
+  return LAUNCH_1D(dev, "input_forward", n, ARG_BUF(out), DLGN_MEM(x8), ARG_OFF(x8_off),
+                   DLGN_MEM(aug_arg), ARG_OFF(aug_off), DLGN_INT(aug != NULL), DLGN_INT(N),
+                   DLGN_INT(H), DLGN_INT(W), DLGN_FLOAT(mean[0]), DLGN_FLOAT(mean[1]),
+                   DLGN_FLOAT(mean[2]), DLGN_FLOAT(std[0]), DLGN_FLOAT(std[1]),
+                   DLGN_FLOAT(std[2]), DLGN_INT(cnhw));
+}
+
+int fill_forward(dlgn_device *dev, dlgn_buf out, size_t n, float value) {
+  DLGN_TRY(ops_check_count("fill_forward", n));
+  return LAUNCH_1D(dev, "fill_forward", n, ARG_BUF(out), DLGN_INT(n), DLGN_FLOAT(value));
+}

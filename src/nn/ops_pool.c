@@ -1,0 +1,72 @@
+/* Pooling and batch norm. */
+#include "dlgn/ops.h"
+#include "dlgn/status.h"
+#include "ops_internal.h"
+
+int avgpool2_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int P, int H, int W) {
+  DLGN_TRY(OPS_CHECK_DIMS("avgpool2_forward", P, H, W));
+  if (H % 2 || W % 2) return dlgn_fail("avgpool2_forward: %dx%d is not even", H, W);
+  DLGN_TRY(ops_check_count("avgpool2_forward", (size_t)P * H * W));
+  return LAUNCH_1D(dev, "avgpool2_forward", (size_t)P * (H / 2) * (W / 2), ARG_BUF(y), ARG_BUF(x),
+                   DLGN_INT(P), DLGN_INT(H), DLGN_INT(W));
+}
+
+int avgpool2_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int P, int H, int W,
+                      bool accumulate) {
+  DLGN_TRY(OPS_CHECK_DIMS("avgpool2_backward", P, H, W));
+  if (H % 2 || W % 2) return dlgn_fail("avgpool2_backward: %dx%d is not even", H, W);
+  size_t n = (size_t)P * H * W;
+  DLGN_TRY(ops_check_count("avgpool2_backward", n));
+  return LAUNCH_1D(dev, "avgpool2_backward", n, ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(P),
+                   DLGN_INT(H), DLGN_INT(W), DLGN_INT(accumulate));
+}
+
+int gap_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int HW) {
+  DLGN_TRY(OPS_CHECK_DIMS("gap_forward", C, N, HW));
+  DLGN_TRY(ops_check_count("gap_forward", (size_t)C * N * HW));
+  /* a group per plane: small planes (8x8 late in a VGG) want small groups */
+  size_t wg;
+  DLGN_TRY(ops_reduce_wg(dev, "gap_forward", &wg));
+  while (wg > 32 && wg / 2 >= (size_t)HW) wg /= 2;
+  return LAUNCH_GROUPS(dev, "gap_forward", (size_t)C * N, wg, ARG_BUF(y), ARG_BUF(x), DLGN_INT(C),
+                       DLGN_INT(N), DLGN_INT(HW));
+}
+
+int gap_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int N, int HW,
+                 bool accumulate) {
+  DLGN_TRY(OPS_CHECK_DIMS("gap_backward", C, N, HW));
+  size_t n = (size_t)C * N * HW;
+  DLGN_TRY(ops_check_count("gap_backward", n));
+  return LAUNCH_1D(dev, "gap_backward", n, ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(C), DLGN_INT(N),
+                   DLGN_INT(HW), DLGN_INT(accumulate));
+}
+
+int batchnorm_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf gamma, dlgn_buf beta,
+                      dlgn_buf running_mean, dlgn_buf running_var, dlgn_buf save_mean,
+                      dlgn_buf save_invstd, int C, int M, float momentum, float eps,
+                      bool training) {
+  DLGN_TRY(OPS_CHECK_DIMS("batchnorm_forward", C, M));
+  DLGN_TRY(ops_check_count("batchnorm_forward", (size_t)C * M));
+  if (!training)
+    return LAUNCH_1D(dev, "batchnorm_forward_eval", (size_t)C * M, ARG_BUF(y), ARG_BUF(x),
+                     ARG_BUF(gamma), ARG_BUF(beta), ARG_BUF(running_mean), ARG_BUF(running_var),
+                     DLGN_INT(C), DLGN_INT(M), DLGN_FLOAT(eps));
+  size_t wg;
+  DLGN_TRY(ops_reduce_wg(dev, "batchnorm_forward_train", &wg));
+  return LAUNCH_GROUPS(dev, "batchnorm_forward_train", (size_t)C, wg, ARG_BUF(y), ARG_BUF(x),
+                       ARG_BUF(gamma), ARG_BUF(beta), ARG_BUF(running_mean),
+                       ARG_BUF(running_var), ARG_BUF(save_mean), ARG_BUF(save_invstd),
+                       DLGN_INT(M), DLGN_FLOAT(momentum), DLGN_FLOAT(eps));
+}
+
+int batchnorm_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dgamma, dlgn_buf dbeta,
+                       dlgn_buf dy, dlgn_buf x, dlgn_buf gamma, dlgn_buf save_mean,
+                       dlgn_buf save_invstd, int C, int M) {
+  DLGN_TRY(OPS_CHECK_DIMS("batchnorm_backward", C, M));
+  DLGN_TRY(ops_check_count("batchnorm_backward", (size_t)C * M));
+  size_t wg;
+  DLGN_TRY(ops_reduce_wg(dev, "batchnorm_backward", &wg));
+  return LAUNCH_GROUPS(dev, "batchnorm_backward", (size_t)C, wg, ARG_BUF(dx), ARG_BUF(dgamma),
+                       ARG_BUF(dbeta), ARG_BUF(dy), ARG_BUF(x), ARG_BUF(gamma),
+                       ARG_BUF(save_mean), ARG_BUF(save_invstd), DLGN_INT(M));
+}

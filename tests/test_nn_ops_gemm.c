@@ -1,0 +1,214 @@
+/* The GEMM-based ops (dense, conv2d) on every OpenCL device against their
+ * double-precision twins, and finite-difference checks of their backward
+ * twins. Tolerance of a result that sums K products of terms bounded by a and
+ * b: 1e-5*sqrt(K)*a*b absolute plus 1e-5 relative (float rounding of such a
+ * sum is ~6e-8*sqrt(K)*a*b for random data: a margin of ~100). */
+#include <stdlib.h>
+
+#include "test_nn_ops_util.h"
+
+static double gemm_tol(size_t K, double a, double b) { return 1e-5 * sqrt((double)K) * a * b; }
+
+/* ---- gradient checks of the twins ---- */
+
+typedef struct {
+  double *x, *w, *b, *c, *y;
+  int N, IN, OUT;
+} dense_ctx;
+
+static double dense_loss(void *p) {
+  dense_ctx *g = p;
+  dense_forward_ref(g->y, g->x, g->w, g->b, g->N, g->IN, g->OUT);
+  return tdot(g->c, g->y, (size_t)g->N * g->OUT);
+}
+
+typedef struct {
+  double *x, *w, *b, *c, *y;
+  dlgn_conv_shape s;
+} conv_ctx;
+
+static size_t conv_in(const dlgn_conv_shape *s) { return (size_t)s->C * s->N * s->H * s->W; }
+static size_t conv_out(const dlgn_conv_shape *s) {
+  return (size_t)s->OC * s->N * conv2d_out_h(s) * conv2d_out_w(s);
+}
+static size_t conv_wn(const dlgn_conv_shape *s) { return (size_t)s->OC * s->C * s->k * s->k; }
+
+static double conv_loss(void *p) {
+  conv_ctx *g = p;
+  conv2d_forward_ref(g->y, g->x, g->w, g->b, &g->s);
+  return tdot(g->c, g->y, conv_out(&g->s));
+}
+
+START_TEST(test_ref_gradients) {
+  dlgn_rng r;
+  dlgn_rng_seed(&r, 101);
+  {
+    int N = 3, IN = 4, OUT = 5;
+    dense_ctx g = {trand(&r, (size_t)N * IN, -1, 1), trand(&r, (size_t)OUT * IN, -1, 1),
+                   trand(&r, OUT, -1, 1), trand(&r, (size_t)N * OUT, -1, 1),
+                   tvec((size_t)N * OUT), N, IN, OUT};
+    double *dx = tvec((size_t)N * IN), *dw = tvec((size_t)OUT * IN), *db = tvec(OUT);
+    dense_backward_ref(dx, dw, db, g.c, g.x, g.w, N, IN, OUT);
+    fd_check("dense dx", dense_loss, &g, g.x, (size_t)N * IN, dx);
+    fd_check("dense dw", dense_loss, &g, g.w, (size_t)OUT * IN, dw);
+    fd_check("dense db", dense_loss, &g, g.b, OUT, db);
+    free(g.x), free(g.w), free(g.b), free(g.c), free(g.y), free(dx), free(dw), free(db);
+  }
+  const dlgn_conv_shape shapes[] = {{2, 2, 5, 6, 3, 3, 1, 1},
+                                    {1, 2, 6, 5, 2, 3, 2, 0},
+                                    {2, 1, 4, 4, 2, 5, 2, 2},
+                                    {2, 3, 3, 4, 2, 1, 1, 0}};
+  for (int si = 0; si < 4; si++) {
+    const dlgn_conv_shape *s = &shapes[si];
+    conv_ctx g = {trand(&r, conv_in(s), -1, 1), trand(&r, conv_wn(s), -1, 1),
+                  trand(&r, s->OC, -1, 1), trand(&r, conv_out(s), -1, 1), tvec(conv_out(s)), *s};
+    double *dx = tvec(conv_in(s)), *dw = tvec(conv_wn(s)), *db = tvec(s->OC);
+    conv2d_backward_ref(dx, dw, db, g.c, g.x, g.w, s);
+    fd_check("conv2d dx", conv_loss, &g, g.x, conv_in(s), dx);
+    fd_check("conv2d dw", conv_loss, &g, g.w, conv_wn(s), dw);
+    fd_check("conv2d db", conv_loss, &g, g.b, s->OC, db);
+    free(g.x), free(g.w), free(g.b), free(g.c), free(g.y), free(dx), free(dw), free(db);
+  }
+}
+END_TEST
+
+/* ---- dense ---- */
+
+START_TEST(test_dense) {
+  int count;
+  dlgn_device **devs = topen(&count);
+  dlgn_rng r;
+  dlgn_rng_seed(&r, 111);
+  int shapes[8][3] = {{7, 13, 5}, {1, 1, 1}, {33, 70, 17}, {128, 300, 10}, {2, 3072, 9}};
+  for (int i = 5; i < 8; i++) /* seeded random shapes */
+    for (int j = 0; j < 3; j++) shapes[i][j] = 1 + (int)dlgn_rng_below(&r, j == 1 ? 150 : 60);
+  for (int d = 0; d < count; d++) {
+    dlgn_device *dev = devs[d];
+    for (int si = 0; si < 8; si++) {
+      int N = shapes[si][0], IN = shapes[si][1], OUT = shapes[si][2];
+      size_t nx = (size_t)N * IN, nw = (size_t)OUT * IN, ny = (size_t)N * OUT;
+      double *x = trand(&r, nx, -1, 1), *w = trand(&r, nw, -1, 1), *b = trand(&r, OUT, -1, 1);
+      double *dy = trand(&r, ny, -1, 1), *old = trand(&r, nx, -1, 1);
+      double *y = tvec(ny), *dx = tvec(nx), *dw = tvec(nw), *db = tvec(OUT);
+      dense_forward_ref(y, x, w, b, N, IN, OUT);
+      dense_backward_ref(dx, dw, db, dy, x, w, N, IN, OUT);
+      dlgn_buf bx = tup(dev, x, nx), bw = tup(dev, w, nw), bb = tup(dev, b, OUT);
+      dlgn_buf bdy = tup(dev, dy, ny), by = tup(dev, NULL, ny), bdx = tup(dev, NULL, nx);
+      dlgn_buf bdw = tup(dev, NULL, nw), bdb = tup(dev, NULL, OUT), bacc = tup(dev, old, nx);
+      char what[96];
+      snprintf(what, sizeof what, "dense N=%d IN=%d OUT=%d", N, IN, OUT);
+      ck_assert_ok(dense_forward(dev, by, bx, bw, bb, N, IN, OUT));
+      tcheck(what, dev, by, y, ny, gemm_tol((size_t)IN + 1, 1, 1), 1e-5);
+      ck_assert_ok(dense_backward(dev, bdx, bdw, bdb, bdy, bx, bw, N, IN, OUT, false));
+      tcheck("dense_backward dx", dev, bdx, dx, nx, gemm_tol((size_t)OUT, 1, 1), 1e-5);
+      tcheck("dense_backward dw", dev, bdw, dw, nw, gemm_tol((size_t)N, 1, 1), 1e-5);
+      tcheck("dense_backward db", dev, bdb, db, OUT, gemm_tol((size_t)N, 1, 1), 1e-5);
+      ck_assert_ok(dense_backward(dev, bacc, bdw, bdb, bdy, bx, bw, N, IN, OUT, true));
+      for (size_t i = 0; i < nx; i++) dx[i] += old[i];
+      tcheck("dense_backward dx +=", dev, bacc, dx, nx, gemm_tol((size_t)OUT, 1, 1), 1e-5);
+      ck_assert_ok(
+          dense_backward(dev, (dlgn_buf){NULL, 0}, bdw, bdb, bdy, bx, bw, N, IN, OUT, false));
+      tcheck("dense_backward dw (no dx)", dev, bdw, dw, nw, gemm_tol((size_t)N, 1, 1), 1e-5);
+      tfree(&bx), tfree(&bw), tfree(&bb), tfree(&bdy), tfree(&by), tfree(&bdx), tfree(&bdw);
+      tfree(&bdb), tfree(&bacc);
+      free(x), free(w), free(b), free(dy), free(old), free(y), free(dx), free(dw), free(db);
+    }
+  }
+  test_close_all_devices(devs, count);
+}
+END_TEST
+
+/* ---- conv2d ---- */
+
+/* One shape on one device: forward with the given strategy, backward with and
+ * without accumulation and without dx. */
+static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
+  size_t nx = conv_in(s), ny = conv_out(s), nw = conv_wn(s);
+  double *x = trand(r, nx, -1, 1), *w = trand(r, nw, -1, 1), *b = trand(r, s->OC, -1, 1);
+  double *dy = trand(r, ny, -1, 1), *old = trand(r, nx, -1, 1);
+  double *y = tvec(ny), *dx = tvec(nx), *dw = tvec(nw), *db = tvec(s->OC);
+  conv2d_forward_ref(y, x, w, b, s);
+  conv2d_backward_ref(dx, dw, db, dy, x, w, s);
+  dlgn_buf bx = tup(dev, x, nx), bw = tup(dev, w, nw), bb = tup(dev, b, s->OC);
+  dlgn_buf bdy = tup(dev, dy, ny), by = tup(dev, NULL, ny), bdx = tup(dev, NULL, nx);
+  dlgn_buf bdw = tup(dev, NULL, nw), bdb = tup(dev, NULL, s->OC), bacc = tup(dev, old, nx);
+  size_t nscratch = conv2d_scratch_floats(s);
+  dlgn_buf scratch = tup(dev, NULL, nscratch);
+  char what[160];
+  snprintf(what, sizeof what,
+           "conv2d_forward (%s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d scratch=%zu",
+           conv2d_forward_strategy(dev), s->N, s->C, s->H, s->W, s->OC, s->k, s->stride, s->pad,
+           nscratch);
+  size_t kf = (size_t)s->C * s->k * s->k, kb = (size_t)s->OC * s->k * s->k;
+  size_t km = (size_t)s->N * conv2d_out_h(s) * conv2d_out_w(s);
+  ck_assert_ok(conv2d_forward(dev, by, bx, bw, bb, scratch, s));
+  tcheck(what, dev, by, y, ny, gemm_tol(kf + 1, 1, 1), 1e-5);
+  ck_assert_ok(conv2d_backward(dev, bdx, bdw, bdb, bdy, bx, bw, scratch, s, false));
+  snprintf(what, sizeof what, "conv2d_backward dx N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d",
+           s->N, s->C, s->H, s->W, s->OC, s->k, s->stride, s->pad);
+  tcheck(what, dev, bdx, dx, nx, gemm_tol(kb, 1, 1), 1e-5);
+  tcheck("conv2d_backward dw", dev, bdw, dw, nw, gemm_tol(km, 1, 1), 1e-5);
+  tcheck("conv2d_backward db", dev, bdb, db, s->OC, gemm_tol(km, 1, 1), 1e-5);
+  ck_assert_ok(conv2d_backward(dev, bacc, bdw, bdb, bdy, bx, bw, scratch, s, true));
+  for (size_t i = 0; i < nx; i++) dx[i] += old[i];
+  tcheck("conv2d_backward dx +=", dev, bacc, dx, nx, gemm_tol(kb, 1, 1), 1e-5);
+  ck_assert_ok(conv2d_backward(dev, (dlgn_buf){NULL, 0}, bdw, bdb, bdy, bx, bw, scratch, s, false));
+  tcheck("conv2d_backward dw (no dx)", dev, bdw, dw, nw, gemm_tol(km, 1, 1), 1e-5);
+  tfree(&bx), tfree(&bw), tfree(&bb), tfree(&bdy), tfree(&by), tfree(&bdx), tfree(&bdw);
+  tfree(&bdb), tfree(&bacc), tfree(&scratch);
+  free(x), free(w), free(b), free(dy), free(old), free(y), free(dx), free(dw), free(db);
+}
+
+START_TEST(test_conv) {
+  int count;
+  dlgn_device **devs = topen(&count);
+  dlgn_rng r;
+  dlgn_rng_seed(&r, 121);
+  dlgn_conv_shape shapes[12] = {
+      {2, 3, 7, 9, 5, 3, 1, 1}, {3, 4, 8, 6, 6, 3, 2, 1}, {2, 2, 9, 7, 3, 5, 1, 2},
+      {3, 5, 5, 5, 4, 1, 1, 0}, {2, 3, 6, 7, 2, 1, 2, 0}, {1, 2, 5, 8, 7, 3, 2, 0},
+      {2, 3, 4, 4, 9, 5, 2, 2}, {7, 3, 11, 13, 10, 3, 1, 1}, {2, 3, 3, 3, 3, 3, 1, 2}};
+  for (int i = 9; i < 12; i++) { /* seeded random shapes */
+    int k = 1 + 2 * (int)dlgn_rng_below(&r, 3);
+    shapes[i] = (dlgn_conv_shape){1 + (int)dlgn_rng_below(&r, 5), 1 + (int)dlgn_rng_below(&r, 6),
+                                  k + (int)dlgn_rng_below(&r, 9), k + (int)dlgn_rng_below(&r, 9),
+                                  1 + (int)dlgn_rng_below(&r, 12), k,
+                                  1 + (int)dlgn_rng_below(&r, 2), (int)dlgn_rng_below(&r, 3)};
+  }
+  for (int d = 0; d < count; d++)
+    for (int si = 0; si < 12; si++) {
+      const dlgn_conv_shape *s = &shapes[si];
+      /* both forward strategies; the batch in one chunk and in chunks of 2
+       * images (then 3 left over for N=7) */
+      char cols[32];
+      snprintf(cols, sizeof cols, "%zu",
+               2 * (size_t)s->C * s->k * s->k * conv2d_out_h(s) * conv2d_out_w(s));
+      for (int variant = 0; variant < 3; variant++) {
+        setenv("DLGN_CONV", variant == 1 ? "direct" : "gemm", 1);
+        if (variant == 2) setenv("DLGN_CONV_COLUMNS", cols, 1);
+        conv_case(devs[d], &r, s);
+        unsetenv("DLGN_CONV_COLUMNS");
+        unsetenv("DLGN_CONV");
+      }
+    }
+  /* shapes that do not fit are refused with a message */
+  dlgn_conv_shape bad = {1, 1, 2, 2, 1, 5, 1, 0};
+  ck_assert_int_ne(conv2d_forward(devs[0], (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0},
+                                  (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0},
+                                  &bad),
+                   0);
+  ck_assert_ptr_nonnull(strstr(dlgn_error(), "does not fit"));
+  test_close_all_devices(devs, count);
+}
+END_TEST
+
+Suite *make_suite(void) {
+  Suite *s = suite_create("nn_ops_gemm");
+  TCase *tc = tcase_create("gemm ops");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, test_ref_gradients);
+  tcase_add_test(tc, test_dense);
+  tcase_add_test(tc, test_conv);
+  suite_add_tcase(s, tc);
+  return s;
+}
