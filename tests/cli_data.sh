@@ -48,7 +48,18 @@ set -e
 [ "$rc" -ne 0 ] || fail "--max-bytes 100K did not stop a 600 KB archive"
 grep -q "cap of 102400 bytes" "$tmp/err" || fail "cap message: $(cat "$tmp/err")"
 
+# Without PATH, $DLGN_DATA, then ./datasets/, else the embedded synthetic default.
+out=$(cd "$tmp" && env -u DLGN_DATA "$dlgn" data inspect)
+echo "$out" | grep -q "embedded synthetic default" || fail "inspect without PATH: $out"
+mkdir "$tmp/datasets" && cp "$tmp/c.tar.gz" "$tmp/datasets/cifar-100-binary.tar.gz"
+out=$(cd "$tmp" && env -u DLGN_DATA "$dlgn" data inspect)
+echo "$out" | grep -q "source: datasets/cifar-100-binary.tar.gz" || fail "./datasets/: $out"
+out=$(cd "$tmp" && DLGN_DATA="$tmp/a.tar.gz" "$dlgn" data inspect)
+echo "$out" | grep -q "source: $tmp/a.tar.gz" || fail "\$DLGN_DATA: $out"
+
 # Bad option values are refused.
-if "$dlgn" data synth "$tmp/d.tar.gz" --kind cifar7 2> /dev/null; then fail "--kind cifar7 accepted"; fi
+if "$dlgn" data synth "$tmp/d.tar.gz" --kind cifar7 2> /dev/null; then
+  fail "--kind cifar7 accepted"
+fi
 [ ! -e "$tmp/d.tar.gz" ] || fail "a refused synth left a file"
 echo "cli_data: ok"

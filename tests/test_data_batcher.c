@@ -131,7 +131,8 @@ END_TEST
 
 START_TEST(batcher_limit_and_drop_last) {
   dlgn_split s = make_split(100);
-  dlgn_batcher_options opt = {.batch = 8, .shuffle = true, .drop_last = true, .limit = 50, .seed = 1};
+  dlgn_batcher_options opt = {
+      .batch = 8, .shuffle = true, .drop_last = true, .limit = 50, .seed = 1};
   dlgn_batcher *b;
   ck_assert_ok(dlgn_batcher_create(&b, &s, &opt));
   ck_assert_uint_eq(dlgn_batcher_batches_per_epoch(b), 6);

@@ -40,7 +40,8 @@ static const char *tmp_path(const char *name) {
 /* Returns 0, or -1 when this libarchive cannot write the container. */
 static int write_archive(const char *path, int as, const member *m, int n) {
   struct archive *a = archive_write_new();
-  int r = as == AS_ZIP ? archive_write_set_format_zip(a) : archive_write_set_format_pax_restricted(a);
+  int r =
+      as == AS_ZIP ? archive_write_set_format_zip(a) : archive_write_set_format_pax_restricted(a);
   ck_assert_int_eq(r, ARCHIVE_OK);
   if (as == AS_TAR_GZ) ck_assert_int_eq(archive_write_add_filter_gzip(a), ARCHIVE_OK);
   if (as == AS_TAR_XZ && archive_write_add_filter_xz(a) != ARCHIVE_OK) {
@@ -158,7 +159,14 @@ START_TEST(valid_containers_and_order) {
   cifar10_members c;
   cifar10_make(&c);
   /* Out of order, with extras: the splits still follow data_batch_1..5. */
-  member shuffled[10] = {c.m[7], c.m[3], c.m[5], c.m[0], c.m[6], c.m[4], c.m[2], c.m[1],
+  member shuffled[10] = {c.m[7],
+                         c.m[3],
+                         c.m[5],
+                         c.m[0],
+                         c.m[6],
+                         c.m[4],
+                         c.m[2],
+                         c.m[1],
                          {"cifar-10-batches-bin/", AE_IFDIR, NULL, 0, NULL},
                          {"notes/extra.bin", 0, "xyz", 3, NULL}};
   const int as[4] = {AS_TAR_GZ, AS_TAR, AS_ZIP, AS_TAR_XZ};
@@ -279,8 +287,9 @@ START_TEST(missing_and_duplicate_members) {
   EXPECT_FAILURE(path, 0, "member cifar-10-batches-bin/test_batch.bin, byte 0: missing");
   m[8] = (member){"other/data_batch_1.bin", 0, c.data[0], c.m[0].size, NULL};
   write_archive(path, AS_TAR_GZ, m, 9);
-  EXPECT_FAILURE(path, 0, "member other/data_batch_1.bin, byte 0: duplicate of member "
-                          "cifar-10-batches-bin/data_batch_1.bin");
+  EXPECT_FAILURE(path, 0,
+                 "member other/data_batch_1.bin, byte 0: duplicate of member "
+                 "cifar-10-batches-bin/data_batch_1.bin");
   /* No records at all, and CIFAR-10 mixed with CIFAR-100. */
   write_archive(path, AS_TAR_GZ, &c.m[7], 1);
   EXPECT_FAILURE(path, 0, "no CIFAR records member");
@@ -332,7 +341,8 @@ START_TEST(hostile_paths_and_types) {
       {"/etc/x", 0, "x", 1, NULL},
       {"cifar-10-batches-bin/../../x", 0, "x", 1, NULL},
       {"cifar-10-batches-bin/data_batch_1.bin", AE_IFLNK, NULL, 0, "/etc/passwd"},
-      {"cifar-10-batches-bin/test_batch.bin", HARDLINK, NULL, 0, "cifar-10-batches-bin/data_batch_2.bin"},
+      {"cifar-10-batches-bin/test_batch.bin", HARDLINK, NULL, 0,
+       "cifar-10-batches-bin/data_batch_2.bin"},
       {"dev/null", AE_IFCHR, NULL, 0, NULL},
   };
   const char *reason[] = {"absolute path or '..'", "absolute path or '..'", "absolute path or '..'",

@@ -14,9 +14,10 @@ static int real_rc = -1;
 static char real_error[DLGN_ERROR_MAX];
 
 const char *suite_skip_reason(void) {
-  return test_real_cifar10() ? NULL
-                             : "no real CIFAR-10 archive (../shared/datasets/cifar-10-binary.tar.gz "
-                               "or $DLGN_REAL_CIFAR10)";
+  return test_real_cifar10()
+             ? NULL
+             : "no real CIFAR-10 archive (../shared/datasets/cifar-10-binary.tar.gz "
+               "or $DLGN_REAL_CIFAR10)";
 }
 
 static void load_real(void) {

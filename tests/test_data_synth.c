@@ -35,14 +35,17 @@ static void round_trip(dlgn_cifar_kind kind, size_t ntrain, size_t ntest) {
   assert_same_split(&got.train, &want.train);
   assert_same_split(&got.test, &want.test);
   ck_assert(got.names_from_meta);
-  for (int c = 0; c < got.num_classes; c++) ck_assert_str_eq(got.class_names[c], want.class_names[c]);
-  for (int c = 0; c < got.num_coarse; c++) ck_assert_str_eq(got.coarse_names[c], want.coarse_names[c]);
+  for (int c = 0; c < got.num_classes; c++)
+    ck_assert_str_eq(got.class_names[c], want.class_names[c]);
+  for (int c = 0; c < got.num_coarse; c++)
+    ck_assert_str_eq(got.coarse_names[c], want.coarse_names[c]);
   ck_assert_int_eq(got.nmembers, kind == DLGN_CIFAR10 ? 6 : 2);
   for (int i = 0; i < got.nmembers; i++) ck_assert_int_eq(got.members[i].official, 0);
   /* Balanced classes, as in CIFAR. */
   size_t hist[100] = {0};
   for (size_t i = 0; i < got.train.n; i++) hist[got.train.labels[i]]++;
-  for (int c = 0; c < got.num_classes; c++) ck_assert_uint_eq(hist[c], ntrain / (size_t)got.num_classes);
+  for (int c = 0; c < got.num_classes; c++)
+    ck_assert_uint_eq(hist[c], ntrain / (size_t)got.num_classes);
   if (kind == DLGN_CIFAR100)
     for (size_t i = 0; i < got.train.n; i++) ck_assert_uint_lt(got.train.coarse[i], 20);
   dlgn_dataset_free(&want);

@@ -46,7 +46,7 @@ static int parse_count(const char *opt, const char *s, bool sized, uint64_t *out
     return dlgn_fail("%s: '%s' is not a non-negative whole number", opt, s);
   uint64_t scale = 1;
   if (sized && *end) {
-    scale = *end == 'K' || *end == 'k' ? 1ull << 10
+    scale = *end == 'K' || *end == 'k'   ? 1ull << 10
             : *end == 'M' || *end == 'm' ? 1ull << 20
             : *end == 'G' || *end == 'g' ? 1ull << 30
                                          : 0;
@@ -136,12 +136,10 @@ static int data_inspect(int argc, char **argv) {
 }
 
 static int data_synth(int argc, char **argv) {
-  static const struct option opts[] = {{"kind", required_argument, NULL, 'k'},
-                                       {"train", required_argument, NULL, 'n'},
-                                       {"test", required_argument, NULL, 't'},
-                                       {"seed", required_argument, NULL, 's'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {0}};
+  static const struct option opts[] = {
+      {"kind", required_argument, NULL, 'k'}, {"train", required_argument, NULL, 'n'},
+      {"test", required_argument, NULL, 't'}, {"seed", required_argument, NULL, 's'},
+      {"help", no_argument, NULL, 'h'},       {0}};
   dlgn_cifar_kind kind = DLGN_CIFAR10;
   uint64_t ntrain = DLGN_SYNTH_DEFAULT_TRAIN, ntest = DLGN_SYNTH_DEFAULT_TEST, seed = 0;
   int c;
@@ -173,8 +171,7 @@ static int data_synth(int argc, char **argv) {
   const char *out = argv[optind];
   if (dlgn_synth_write(out, kind, (size_t)ntrain, (size_t)ntest, seed) != 0)
     return cli_report_error();
-  printf("wrote %s: synthetic %s, %" PRIu64 " train + %" PRIu64 " test images, seed %" PRIu64
-         "\n",
+  printf("wrote %s: synthetic %s, %" PRIu64 " train + %" PRIu64 " test images, seed %" PRIu64 "\n",
          out, dlgn_cifar_kind_name(kind), ntrain, ntest, seed);
   return 0;
 }

@@ -26,17 +26,17 @@ typedef struct {
 struct dlgn_batcher {
   const dlgn_split *split;
   dlgn_batcher_options opt;
-  size_t n;            /* images used (limit applied) */
+  size_t n; /* images used (limit applied) */
   size_t nbatches;
-  uint32_t *order;     /* (n) this epoch's order */
-  dlgn_aug *aug;       /* (n) this epoch's choices, by position in the order */
+  uint32_t *order; /* (n) this epoch's order */
+  dlgn_aug *aug;   /* (n) this epoch's choices, by position in the order */
   batch_slot slot[2];
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   bool started, stop, epoch_active, producing;
   size_t produce_next, consume_next;
-  int held;            /* slot handed to the caller, or -1 */
+  int held; /* slot handed to the caller, or -1 */
 };
 
 static uint64_t stream_seed(uint64_t seed, int epoch, uint64_t stream) {
@@ -60,8 +60,9 @@ static void *producer_main(void *arg) {
   dlgn_batcher *b = arg;
   pthread_mutex_lock(&b->mu);
   for (;;) {
-    while (!b->stop && !(b->epoch_active && b->produce_next < b->nbatches &&
-                         !b->slot[b->produce_next % 2].ready && b->held != (int)(b->produce_next % 2)))
+    while (!b->stop &&
+           !(b->epoch_active && b->produce_next < b->nbatches &&
+             !b->slot[b->produce_next % 2].ready && b->held != (int)(b->produce_next % 2)))
       pthread_cond_wait(&b->cv, &b->mu);
     if (b->stop) break;
     size_t index = b->produce_next++;
@@ -83,7 +84,8 @@ size_t dlgn_batcher_batches_per_epoch(const dlgn_batcher *b) { return b->nbatche
 int dlgn_batcher_create(dlgn_batcher **out, const dlgn_split *split,
                         const dlgn_batcher_options *opt) {
   *out = NULL;
-  if (opt->batch <= 0) return dlgn_fail("batcher: batch size must be positive (got %d)", opt->batch);
+  if (opt->batch <= 0)
+    return dlgn_fail("batcher: batch size must be positive (got %d)", opt->batch);
   size_t n = opt->limit && opt->limit < split->n ? opt->limit : split->n;
   if (n > UINT32_MAX) return dlgn_fail("batcher: %zu images are more than it indexes", n);
   dlgn_batcher *b = dlgn_calloc(1, sizeof *b, "the batcher");
@@ -91,7 +93,8 @@ int dlgn_batcher_create(dlgn_batcher **out, const dlgn_split *split,
   b->split = split;
   b->opt = *opt;
   b->n = n;
-  b->nbatches = opt->drop_last ? n / (size_t)opt->batch : (n + (size_t)opt->batch - 1) / (size_t)opt->batch;
+  b->nbatches =
+      opt->drop_last ? n / (size_t)opt->batch : (n + (size_t)opt->batch - 1) / (size_t)opt->batch;
   b->held = -1;
   b->order = dlgn_malloc((n ? n : 1) * sizeof *b->order, "the batch order");
   b->aug = dlgn_calloc(n ? n : 1, sizeof *b->aug, "the augmentation choices");

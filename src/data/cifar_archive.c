@@ -115,8 +115,8 @@ static int read_members(cifar_loader *L, struct archive *a) {
       return dlgn_fail("%s: member after %s, byte 0: member without a readable path", L->source,
                        previous);
     if (!path_is_safe(name))
-      return dlgn_fail("%s: member %s, byte 0: refused: absolute path or '..' component",
-                       L->source, name);
+      return dlgn_fail("%s: member %s, byte 0: refused: absolute path or '..' component", L->source,
+                       name);
     const char *bad_type = refused_type(e);
     if (bad_type)
       return dlgn_fail("%s: member %s, byte 0: refused: %s (only regular files and folders)",

@@ -14,9 +14,9 @@
 #define FOLDER_READ_BLOCK (1 << 20)
 
 static const char *const known_files[] = {
-    "data_batch_1.bin",     "data_batch_2.bin",       "data_batch_3.bin", "data_batch_4.bin",
-    "data_batch_5.bin",     "test_batch.bin",         "batches.meta.txt", "train.bin",
-    "test.bin",             "fine_label_names.txt",   "coarse_label_names.txt",
+    "data_batch_1.bin", "data_batch_2.bin",     "data_batch_3.bin",       "data_batch_4.bin",
+    "data_batch_5.bin", "test_batch.bin",       "batches.meta.txt",       "train.bin",
+    "test.bin",         "fine_label_names.txt", "coarse_label_names.txt",
 };
 #define NKNOWN (sizeof known_files / sizeof known_files[0])
 

@@ -15,12 +15,12 @@
 typedef enum { MEMBER_RECORDS, MEMBER_NAMES, MEMBER_FINE_NAMES, MEMBER_COARSE_NAMES } member_role;
 
 typedef struct {
-  const char *base;     /* file name inside the official folder */
+  const char *base; /* file name inside the official folder */
   dlgn_cifar_kind kind;
   member_role role;
-  int test;             /* records: 0 train, 1 test */
-  int order;            /* records: canonical position (train members first) */
-  const char *md5;      /* official digest of a records member */
+  int test;        /* records: 0 train, 1 test */
+  int order;       /* records: canonical position (train members first) */
+  const char *md5; /* official digest of a records member */
 } cifar_member_spec;
 
 #define CIFAR_MAX_RECORD_MEMBERS 6
@@ -55,10 +55,10 @@ void split_builder_free(split_builder *b);
 typedef struct {
   const char *archive, *member; /* for messages */
   split_builder *dst;
-  int header_bytes;             /* 1 (label) or 2 (coarse, fine) */
+  int header_bytes; /* 1 (label) or 2 (coarse, fine) */
   int num_classes;
-  uint64_t offset;              /* member bytes consumed */
-  size_t pos;                   /* position inside the current record */
+  uint64_t offset; /* member bytes consumed */
+  size_t pos;      /* position inside the current record */
   MD5_CTX md5;
 } record_stream;
 
@@ -77,14 +77,14 @@ typedef struct {
 } loaded_member;
 
 typedef struct {
-  const char *source;         /* archive or folder, for messages */
-  uint64_t max_bytes, total;  /* cap and decompressed bytes so far */
-  dlgn_cifar_kind kind;       /* 0 until the first records member */
-  char kind_member[256];      /* the member that fixed kind */
-  split_builder split[2];     /* train, test */
+  const char *source;        /* archive or folder, for messages */
+  uint64_t max_bytes, total; /* cap and decompressed bytes so far */
+  dlgn_cifar_kind kind;      /* 0 until the first records member */
+  char kind_member[256];     /* the member that fixed kind */
+  split_builder split[2];    /* train, test */
   loaded_member members[CIFAR_MAX_RECORD_MEMBERS];
   int nmembers;
-  char *meta[3];              /* names, fine, coarse: raw text */
+  char *meta[3]; /* names, fine, coarse: raw text */
   size_t meta_len[3];
   char meta_member[3][256];
   /* the member being read */

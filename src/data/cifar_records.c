@@ -26,8 +26,7 @@ int split_reserve(split_builder *b, size_t records, bool exact) {
   b->labels = labels;
   if (b->with_coarse) {
     uint8_t *coarse = realloc(b->coarse, cap);
-    if (!coarse)
-      return dlgn_fail("out of host memory allocating %zu bytes for CIFAR labels", cap);
+    if (!coarse) return dlgn_fail("out of host memory allocating %zu bytes for CIFAR labels", cap);
     b->coarse = coarse;
   }
   b->cap = cap;

@@ -21,8 +21,7 @@ static int use_given(const char *given, const char *what, char *path, size_t siz
     return 0;
   }
   struct stat st;
-  if (stat(given, &st) != 0)
-    return dlgn_fail("%s %s: %s", what, given, strerror(errno));
+  if (stat(given, &st) != 0) return dlgn_fail("%s %s: %s", what, given, strerror(errno));
   if ((size_t)snprintf(path, size, "%s", given) >= size)
     return dlgn_fail("%s %s: path too long", what, given);
   *synthetic = false;
@@ -33,9 +32,7 @@ static int cmp_names(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static bool is_cifar_name(const char *name) {
-  return strncmp(name, "cifar-10", 8) == 0;
-}
+static bool is_cifar_name(const char *name) { return strncmp(name, "cifar-10", 8) == 0; }
 
 int dlgn_data_resolve(const char *cli, char *path, size_t size, bool *synthetic) {
   if (cli && *cli) return use_given(cli, "--data", path, size, synthetic);

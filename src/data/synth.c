@@ -23,8 +23,8 @@
 
 typedef struct {
   double base[3], grating[3], blob[3];
-  double fx, fy;        /* grating wave vector, turns per pixel */
-  double bx, by, br2;   /* blob centre and squared radius */
+  double fx, fy;                   /* grating wave vector, turns per pixel */
+  double bx, by, br2;              /* blob centre and squared radius */
   double cos_a[1024], sin_a[1024]; /* the grating's phase at every pixel */
 } class_pattern;
 
@@ -100,9 +100,9 @@ static void draw_image(uint8_t *img, const class_pattern *p, dlgn_rng *r) {
       for (int c = 0; c < 3; c++) {
         /* Irwin-Hall of four 16-bit uniforms: near-normal noise from one draw. */
         uint64_t u = dlgn_rng_next(r);
-        double sum = (double)((u & 0xffff) + ((u >> 16) & 0xffff) + ((u >> 32) & 0xffff) +
-                              (u >> 48)) /
-                     65536.0;
+        double sum =
+            (double)((u & 0xffff) + ((u >> 16) & 0xffff) + ((u >> 32) & 0xffff) + (u >> 48)) /
+            65536.0;
         double noise = SYNTH_NOISE * 1.7320508075688772 * (sum - 2.0);
         double v = bright * (p->base[c] + p->grating[c] * wave + p->blob[c] * blob) +
                    background[c] + noise;
@@ -143,15 +143,14 @@ int dlgn_synth_generate(dlgn_dataset *ds, dlgn_cifar_kind kind, size_t ntrain, s
   if (kind != DLGN_CIFAR10 && kind != DLGN_CIFAR100)
     return dlgn_fail("synthetic data: kind must be CIFAR-10 or CIFAR-100 (got %d)", (int)kind);
   if (ntrain == 0 || ntest == 0 || ntrain > UINT32_MAX || ntest > UINT32_MAX)
-    return dlgn_fail("synthetic data: --train and --test must be 1..%u (got %zu, %zu)",
-                     UINT32_MAX, ntrain, ntest);
+    return dlgn_fail("synthetic data: --train and --test must be 1..%u (got %zu, %zu)", UINT32_MAX,
+                     ntrain, ntest);
   ds->kind = kind;
   ds->num_classes = kind == DLGN_CIFAR100 ? 100 : 10;
   ds->num_coarse = kind == DLGN_CIFAR100 ? 20 : 0;
   cifar_default_names(ds);
   snprintf(ds->source, sizeof ds->source, "synthetic:%s,train=%zu,test=%zu,seed=%llu",
-           kind == DLGN_CIFAR100 ? "cifar100" : "cifar10", ntrain, ntest,
-           (unsigned long long)seed);
+           kind == DLGN_CIFAR100 ? "cifar100" : "cifar10", ntrain, ntest, (unsigned long long)seed);
   class_pattern *pats = dlgn_malloc(sizeof *pats * (size_t)ds->num_classes, "synthetic patterns");
   if (!pats) return -1;
   for (int k = 0; k < ds->num_classes; k++) make_pattern(&pats[k], kind, k);

@@ -50,8 +50,8 @@ static int write_text(struct archive *a, const char *path, const char *name, con
 }
 
 /* Records [first, first + count) of s, in the CIFAR record layout. */
-static int write_records(struct archive *a, const char *path, const char *name,
-                         const dlgn_split *s, size_t first, size_t count) {
+static int write_records(struct archive *a, const char *path, const char *name, const dlgn_split *s,
+                         size_t first, size_t count) {
   const size_t header = s->coarse ? 2 : 1, record = header + DLGN_IMAGE_BYTES;
   DLGN_TRY(write_entry_header(a, path, name, false, count * record));
   uint8_t buf[2 + DLGN_IMAGE_BYTES];
