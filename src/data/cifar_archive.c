@@ -105,7 +105,9 @@ static int read_members(cifar_loader *L, struct archive *a) {
   char previous[256] = "(none, at the start)";
   int r;
   while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
-    if (r != ARCHIVE_OK)
+    /* A warning (e.g. a name not convertible to this locale) loses no data;
+     * the name still passes the checks below. */
+    if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
       return dlgn_fail("%s: member after %s, byte 0 (decompressed archive byte %lld, compressed "
                        "byte %lld): %s",
                        L->source, previous, (long long)archive_filter_bytes(a, 0),
