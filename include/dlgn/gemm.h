@@ -1,6 +1,7 @@
 /* Dense algebra behind one interface: CLBlast on GPUs, the project's own
  * register-tiled kernel (cl/gemm.cl) on CPU devices, either selectable with
- * $DLGN_GEMM=clblast|own. Row-major throughout. */
+ * $DLGN_GEMM=clblast|own. Row-major throughout. Parameters tuned by
+ * `dlgn tune` (include/dlgn/tune.h) are applied when a device first uses it. */
 #ifndef DLGN_GEMM_H
 #define DLGN_GEMM_H
 
@@ -12,16 +13,64 @@ typedef enum { DLGN_GEMM_CLBLAST = 0, DLGN_GEMM_OWN = 1 } dlgn_gemm_backend;
 
 /* C(M,N) = alpha * op(A) * op(B) + beta * C, op(A) (M,K), op(B) (K,N);
  * ta/tb say A is stored (K,M) / B is stored (K,N)^T = (N,K).
- * Offsets and leading dimensions count floats. Enqueued, not waited for. */
+ * Offsets and leading dimensions count floats. beta == 0 never reads C.
+ * Enqueued on dev->queue, not waited for. */
 int dlgn_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, float alpha,
               cl_mem A, size_t offa, size_t lda, cl_mem B, size_t offb, size_t ldb, float beta,
               cl_mem C, size_t offc, size_t ldc);
 
 dlgn_gemm_backend dlgn_gemm_backend_of(dlgn_device *dev);
 const char *dlgn_gemm_backend_name(dlgn_gemm_backend b);
+/* "clblast" or "own" to a backend; -1 with a message for anything else. */
+int dlgn_gemm_backend_parse(const char *name, dlgn_gemm_backend *out);
+/* Switch this device's backend (tests and benchmarks compare both). */
+int dlgn_gemm_set_backend(dlgn_device *dev, dlgn_gemm_backend b);
 
 /* Plain C twin (row-major, same argument meaning) for tests and benchmarks. */
 void dlgn_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A,
                    size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
+
+/* ---- the own kernel's parameters, for the tuner and the benchmark ---- */
+
+/* Each work-item computes a tm x tn tile of C with vw-wide vectors (tn a
+ * multiple of vw); K is processed in blocks of kc (0: all of K at once). */
+typedef struct {
+  int tm, tn, vw, kc;
+} dlgn_gemm_own_params;
+
+/* One GEMM call, the arguments of dlgn_gemm in a struct. */
+typedef struct {
+  bool ta, tb;
+  size_t M, N, K;
+  float alpha;
+  cl_mem A;
+  size_t offa, lda;
+  cl_mem B;
+  size_t offb, ldb;
+  float beta;
+  cl_mem C;
+  size_t offc, ldc;
+} dlgn_gemm_call;
+
+/* The own kernel with explicit parameters (compiled on first use of each
+ * tm/tn/vw, then kept with the device). */
+int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_gemm_call *call);
+
+/* CLBlast, whatever the device's backend. */
+int dlgn_gemm_clblast(dlgn_device *dev, const dlgn_gemm_call *call);
+
+/* What the device uses when nothing is tuned (from its native vector width). */
+void dlgn_gemm_own_default(const dlgn_device *dev, dlgn_gemm_own_params *out);
+
+/* What dlgn_gemm would use for this shape: the tuned entry for exactly this
+ * shape, else the tuned default, else dlgn_gemm_own_default. */
+int dlgn_gemm_own_params_for(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K,
+                             dlgn_gemm_own_params *out);
+
+/* 0 when valid for this device, else -1 with a message saying why. */
+int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_params *p);
+
+/* The tuning file applied to this device, or NULL when none was found. */
+const char *dlgn_gemm_tuning_file(dlgn_device *dev);
 
 #endif

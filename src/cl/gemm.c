@@ -1,31 +1,130 @@
+/* The one GEMM entry point and its two backends.
+ *
+ * Own kernel (cl/gemm.cl), per block of kc steps of K:
+ *   1. gemm_pack copies the block of op(A) into k-major panels of tm rows
+ *      (zero rows past M) in scratch_a;
+ *   2. op(B) is read in place when B is not transposed (its rows are then
+ *      contiguous runs of columns); only the last, partial, column panel is
+ *      packed (zero columns past N) into scratch_b. A transposed B is packed
+ *      whole, in panels of tn columns;
+ *   3. gemm_tile computes every tm x tn tile of C; blocks after the first add
+ *      to C (beta = 1).
+ * Packing costs one pass over op(A) (and op(B) when transposed) per call;
+ * the tile kernel then never tests bounds in its inner loop. The scratch
+ * buffers only grow, so steady-state training allocates nothing.
+ *
+ * CLBlast: one call to CLBlastSgemm, with parameters overridden from the
+ * tuning file when `dlgn tune` wrote one for this device. */
 #include "dlgn/gemm.h"
 
 #include <clblast_c.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dlgn/status.h"
+#include "dlgn/tune.h"
+
+#define GEMM_MAX_VARIANTS 24
+
+typedef struct {
+  int tm, tn, vw;
+  cl_program program;
+  cl_kernel tile, pack_a, pack_b;
+} gemm_variant;
 
 struct dlgn_gemm_state {
   dlgn_gemm_backend backend;
+  int nvariants;
+  gemm_variant variants[GEMM_MAX_VARIANTS];
+  cl_mem scratch_a, scratch_b;
+  size_t cap_a, cap_b; /* floats */
+  dlgn_tuning *tuning; /* NULL when the device has no tuning file */
+  char tuning_file[1024];
 };
 
+static void variant_release(gemm_variant *v) {
+  if (v->tile) clReleaseKernel(v->tile);
+  if (v->pack_a) clReleaseKernel(v->pack_a);
+  if (v->pack_b) clReleaseKernel(v->pack_b);
+  if (v->program) clReleaseProgram(v->program);
+  memset(v, 0, sizeof *v);
+}
+
 void dlgn_gemm_state_free(dlgn_device *dev) {
-  free(dev->gemm);
+  dlgn_gemm_state *g = dev->gemm;
+  if (!g) return;
+  for (int i = 0; i < g->nvariants; i++) variant_release(&g->variants[i]);
+  dlgn_buffer_release(&g->scratch_a);
+  dlgn_buffer_release(&g->scratch_b);
+  free(g->tuning);
+  free(g);
   dev->gemm = NULL;
 }
 
-static int gemm_state(dlgn_device *dev, dlgn_gemm_state **out) {
-  if (!dev->gemm) {
-    dlgn_gemm_state *g = dlgn_calloc(1, sizeof *g, "GEMM state");
-    if (!g) return -1;
-    const char *env = getenv("DLGN_GEMM");
-    g->backend = DLGN_GEMM_CLBLAST;
-    if (env && strcmp(env, "own") == 0) g->backend = DLGN_GEMM_OWN;
-    dev->gemm = g;
-  }
-  *out = dev->gemm;
+int dlgn_gemm_backend_parse(const char *name, dlgn_gemm_backend *out) {
+  if (strcmp(name, "clblast") == 0) *out = DLGN_GEMM_CLBLAST;
+  else if (strcmp(name, "own") == 0) *out = DLGN_GEMM_OWN;
+  else return dlgn_fail("unknown GEMM backend '%s' (expected 'clblast' or 'own')", name);
   return 0;
+}
+
+static int gemm_state(dlgn_device *dev, dlgn_gemm_state **out) {
+  if (dev->gemm) {
+    *out = dev->gemm;
+    return 0;
+  }
+  dlgn_gemm_state *g = dlgn_calloc(1, sizeof *g, "GEMM state");
+  if (!g) return -1;
+  /* CPU devices get the own kernel: CLBlast's work-group kernels run poorly
+   * on CPU OpenCL runtimes (PoCL), while GPUs are what CLBlast is tuned for. */
+  g->backend = (dev->info.type & CL_DEVICE_TYPE_CPU) ? DLGN_GEMM_OWN : DLGN_GEMM_CLBLAST;
+  const char *env = getenv("DLGN_GEMM");
+  if (env && *env && dlgn_gemm_backend_parse(env, &g->backend) != 0) {
+    free(g);
+    return dlgn_fail_context("$DLGN_GEMM");
+  }
+  dev->gemm = g;
+  /* A broken tuning file fails every call the same way rather than the
+   * first one only, so that it cannot go unnoticed. */
+  dlgn_tuning t;
+  bool found = false;
+  char path[1024];
+  if (dlgn_tuning_path(&dev->info, path, sizeof path) == 0) {
+    if (dlgn_tuning_load(&dev->info, path, &t, &found) != 0 ||
+        (found && dlgn_gemm_use_tuning(dev, &t, path) != 0)) {
+      dlgn_gemm_state_free(dev);
+      return -1;
+    }
+  }
+  *out = g;
+  return 0;
+}
+
+int dlgn_gemm_use_tuning(dlgn_device *dev, const dlgn_tuning *t, const char *source) {
+  dlgn_gemm_state *g;
+  DLGN_TRY(gemm_state(dev, &g));
+  for (int i = 0; i < t->nshapes; i++)
+    if (dlgn_gemm_own_params_check(dev, &t->shapes[i].own) != 0)
+      return dlgn_fail_context("tuning from %s, shape %d", source, i + 1);
+  if (t->has_own_default && dlgn_gemm_own_params_check(dev, &t->own_default) != 0)
+    return dlgn_fail_context("tuning from %s, own default", source);
+  if (dlgn_tuning_apply_clblast(dev, t) != 0)
+    return dlgn_fail_context("applying CLBlast parameters from %s", source);
+  if (!g->tuning) {
+    g->tuning = dlgn_malloc(sizeof *g->tuning, "GEMM tuning table");
+    if (!g->tuning) return -1;
+  }
+  *g->tuning = *t;
+  snprintf(g->tuning_file, sizeof g->tuning_file, "%s", source);
+  return 0;
+}
+
+const char *dlgn_gemm_tuning_file(dlgn_device *dev) {
+  dlgn_gemm_state *g;
+  if (gemm_state(dev, &g) != 0 || !g->tuning) return NULL;
+  return g->tuning_file;
 }
 
 dlgn_gemm_backend dlgn_gemm_backend_of(dlgn_device *dev) {
@@ -33,22 +132,284 @@ dlgn_gemm_backend dlgn_gemm_backend_of(dlgn_device *dev) {
   return gemm_state(dev, &g) == 0 ? g->backend : DLGN_GEMM_CLBLAST;
 }
 
+int dlgn_gemm_set_backend(dlgn_device *dev, dlgn_gemm_backend b) {
+  dlgn_gemm_state *g;
+  DLGN_TRY(gemm_state(dev, &g));
+  g->backend = b;
+  return 0;
+}
+
 const char *dlgn_gemm_backend_name(dlgn_gemm_backend b) {
   return b == DLGN_GEMM_OWN ? "own" : "clblast";
+}
+
+/* ---- own kernel: parameters ---- */
+
+static cl_uint native_float_width(const dlgn_device *dev) {
+  cl_uint w = 1;
+  if (clGetDeviceInfo(dev->info.id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof w, &w, NULL) !=
+      CL_SUCCESS)
+    w = 1;
+  return w;
+}
+
+void dlgn_gemm_own_default(const dlgn_device *dev, dlgn_gemm_own_params *out) {
+  /* Tiles sized to fill most of the vector register file: 32 registers with
+   * AVX-512 (16 floats), 16 with AVX (8 floats) or SSE (4 floats). A block of
+   * 512 steps of K keeps a B panel (tn x kc floats) inside L2 for long K. */
+  cl_uint w = native_float_width(dev);
+  if (w >= 16) *out = (dlgn_gemm_own_params){12, 32, 16, 512};
+  else if (w >= 8) *out = (dlgn_gemm_own_params){6, 16, 8, 512};
+  else *out = (dlgn_gemm_own_params){6, 8, 4, 512};
+}
+
+int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_params *p) {
+  if (p->vw != 1 && p->vw != 4 && p->vw != 8 && p->vw != 16)
+    return dlgn_fail("own GEMM parameters: vw=%d must be 1, 4, 8 or 16", p->vw);
+  if (p->tm < 1 || p->tm > 64 || p->tn < p->vw || p->tn > 256 || p->tn % p->vw != 0)
+    return dlgn_fail("own GEMM parameters: tile %dx%d is not 1..64 x a multiple of vw=%d up to 256",
+                     p->tm, p->tn, p->vw);
+  if (p->kc < 0) return dlgn_fail("own GEMM parameters: kc=%d is negative", p->kc);
+  (void)dev;
+  return 0;
+}
+
+int dlgn_gemm_own_params_for(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K,
+                             dlgn_gemm_own_params *out) {
+  dlgn_gemm_state *g;
+  DLGN_TRY(gemm_state(dev, &g));
+  const dlgn_tuning *t = g->tuning;
+  if (t) {
+    for (int i = 0; i < t->nshapes; i++) {
+      const dlgn_tuned_shape *s = &t->shapes[i];
+      if (s->ta == ta && s->tb == tb && s->M == M && s->N == N && s->K == K) {
+        *out = s->own;
+        return 0;
+      }
+    }
+    if (t->has_own_default) {
+      *out = t->own_default;
+      return 0;
+    }
+  }
+  dlgn_gemm_own_default(dev, out);
+  return 0;
+}
+
+/* ---- own kernel: programs and scratch ---- */
+
+static int gemm_variant_get(dlgn_device *dev, dlgn_gemm_state *g, const dlgn_gemm_own_params *p,
+                            gemm_variant **out) {
+  for (int i = 0; i < g->nvariants; i++) {
+    gemm_variant *v = &g->variants[i];
+    if (v->tm == p->tm && v->tn == p->tn && v->vw == p->vw) {
+      *out = v;
+      return 0;
+    }
+  }
+  /* The tuner compiles many variants; keep the most recent ones. */
+  if (g->nvariants == GEMM_MAX_VARIANTS) {
+    variant_release(&g->variants[0]);
+    memmove(&g->variants[0], &g->variants[1], (GEMM_MAX_VARIANTS - 1) * sizeof g->variants[0]);
+    g->nvariants--;
+  }
+  gemm_variant v = {.tm = p->tm, .tn = p->tn, .vw = p->vw};
+  char options[160];
+  snprintf(options, sizeof options, "-DTM=%d -DTN=%d -DVW=%d -cl-mad-enable -cl-fast-relaxed-math",
+           p->tm, p->tn, p->vw);
+  const char *files[] = {"gemm.cl"};
+  DLGN_TRY(dlgn_program_build(dev, files, 1, options, &v.program));
+  cl_int err;
+  v.tile = clCreateKernel(v.program, "gemm_tile", &err);
+  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_tile")) goto fail;
+  v.pack_a = clCreateKernel(v.program, "gemm_pack_a", &err);
+  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_pack_a")) goto fail;
+  v.pack_b = clCreateKernel(v.program, "gemm_pack_b", &err);
+  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_pack_b")) goto fail;
+  g->variants[g->nvariants] = v;
+  *out = &g->variants[g->nvariants++];
+  return 0;
+fail:
+  variant_release(&v);
+  return -1;
+}
+
+static int scratch_reserve(dlgn_device *dev, cl_mem *buf, size_t *cap, size_t floats,
+                           const char *what) {
+  if (floats <= *cap && *buf) return 0;
+  /* Queued kernels may still read the old buffer; OpenCL keeps it alive
+   * until they finish, so releasing it here is safe. */
+  dlgn_buffer_release(buf);
+  *cap = 0;
+  DLGN_TRY(dlgn_buffer_create(dev, (floats ? floats : 4) * sizeof(float), what, buf));
+  *cap = floats;
+  return 0;
+}
+
+/* ---- argument checks shared by both backends ---- */
+
+static size_t extent(size_t off, size_t rows, size_t cols, size_t ld) {
+  return rows == 0 || cols == 0 ? off : off + (rows - 1) * ld + cols;
+}
+
+static int gemm_check_args(const dlgn_device *dev, const dlgn_gemm_call *c) {
+  size_t acols = c->ta ? c->M : c->K, bcols = c->tb ? c->K : c->N;
+  if (c->lda < (acols ? acols : 1) || c->ldb < (bcols ? bcols : 1) || c->ldc < (c->N ? c->N : 1))
+    return dlgn_fail("GEMM (ta=%d tb=%d M=%zu N=%zu K=%zu) on device '%s': leading dimensions "
+                     "lda=%zu ldb=%zu ldc=%zu are smaller than the rows they hold (%zu, %zu, %zu)",
+                     c->ta, c->tb, c->M, c->N, c->K, dev->info.name, c->lda, c->ldb, c->ldc, acols,
+                     bcols, c->N);
+  return 0;
+}
+
+/* ---- own kernel: the call ---- */
+
+/* Pack panels of op(A) (side 'a', tm rows) or op(B) (side 'b', tn columns). */
+static int launch_pack(dlgn_device *dev, const gemm_variant *v, char side, cl_mem P, int npanels,
+                       int kc, cl_mem X, size_t off, size_t rs, size_t ks, size_t R) {
+  size_t global[2] = {(size_t)npanels, ((size_t)kc + 15) / 16};
+  size_t local[2] = {1, 1};
+  dlgn_arg args[] = {DLGN_MEM(P),   DLGN_INT(npanels), DLGN_INT(kc), DLGN_MEM(X),
+                     DLGN_INT(off), DLGN_INT(rs),      DLGN_INT(ks), DLGN_INT(R)};
+  return side == 'a'
+             ? dlgn_launch_kernel(dev, v->pack_a, "gemm_pack_a", 2, global, local, 8, args)
+             : dlgn_launch_kernel(dev, v->pack_b, "gemm_pack_b", 2, global, local, 8, args);
+}
+
+static int launch_tile(dlgn_device *dev, const gemm_variant *v, const dlgn_gemm_call *c, int kc,
+                       cl_mem Ap, cl_mem B, size_t b_off, size_t b_ps, size_t b_ks, float beta,
+                       int nq, int np, int p_base) {
+  size_t global = (size_t)nq * (size_t)np, local = 1;
+  int qfast = c->M <= c->N;
+  dlgn_arg args[] = {DLGN_INT(c->M),     DLGN_INT(c->N),     DLGN_INT(kc),    DLGN_MEM(Ap),
+                     DLGN_MEM(B),        DLGN_INT(b_off),    DLGN_INT(b_ps),  DLGN_INT(b_ks),
+                     DLGN_MEM(c->C),     DLGN_INT(c->offc),  DLGN_INT(c->ldc), DLGN_FLOAT(c->alpha),
+                     DLGN_FLOAT(beta),   DLGN_INT(nq),       DLGN_INT(np),    DLGN_INT(qfast),
+                     DLGN_INT(p_base)};
+  return dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 17, args);
+}
+
+int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_gemm_call *c) {
+  DLGN_TRY(gemm_check_args(dev, c));
+  DLGN_TRY(dlgn_gemm_own_params_check(dev, p));
+  if (c->M == 0 || c->N == 0) return 0;
+  dlgn_gemm_state *g;
+  DLGN_TRY(gemm_state(dev, &g));
+  gemm_variant *v;
+  DLGN_TRY(gemm_variant_get(dev, g, p, &v));
+
+  const size_t M = c->M, N = c->N, K = c->K, tm = (size_t)p->tm, tn = (size_t)p->tn;
+  const size_t kc_max = p->kc > 0 && (size_t)p->kc < K ? (size_t)p->kc : K;
+  const size_t nq = (M + tm - 1) / tm;
+  const size_t np_all = (N + tn - 1) / tn;
+  const size_t np_full = c->tb ? np_all : N / tn; /* panels read in place */
+  const bool edge = !c->tb && N % tn != 0;
+  const size_t need_a = nq * tm * kc_max;
+  const size_t need_b = c->tb ? np_all * tn * kc_max : edge ? tn * kc_max : 0;
+  /* The kernels index with 32-bit ints. */
+  size_t ext_a = c->ta ? extent(c->offa, K, M, c->lda) : extent(c->offa, M, K, c->lda);
+  size_t ext_b = c->tb ? extent(c->offb, N, K, c->ldb) : extent(c->offb, K, N, c->ldb);
+  size_t ext_c = extent(c->offc, M, N, c->ldc);
+  if (ext_a > INT_MAX || ext_b > INT_MAX || ext_c > INT_MAX || need_a > INT_MAX ||
+      need_b > INT_MAX)
+    return dlgn_fail("GEMM M=%zu N=%zu K=%zu on device '%s' is too large for the own kernel's "
+                     "32-bit indexing (use DLGN_GEMM=clblast)",
+                     M, N, K, dev->info.name);
+  DLGN_TRY(scratch_reserve(dev, &g->scratch_a, &g->cap_a, need_a, "GEMM packing scratch (A)"));
+  if (need_b)
+    DLGN_TRY(scratch_reserve(dev, &g->scratch_b, &g->cap_b, need_b, "GEMM packing scratch (B)"));
+
+  /* K == 0 still runs one (empty) block: C = beta * C. */
+  for (size_t k0 = 0; k0 == 0 || k0 < K; k0 += kc_max) {
+    const size_t kc = K - k0 < kc_max ? K - k0 : kc_max;
+    const float beta = k0 == 0 ? c->beta : 1.0f;
+    DLGN_TRY(launch_pack(dev, v, 'a', g->scratch_a, (int)nq, (int)kc, c->A,
+                         c->offa + (c->ta ? k0 * c->lda : k0), c->ta ? 1 : c->lda,
+                         c->ta ? c->lda : 1, M));
+    if (c->tb) {
+      DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, (int)np_all, (int)kc, c->B, c->offb + k0,
+                           c->ldb, 1, N));
+      DLGN_TRY(launch_tile(dev, v, c, (int)kc, g->scratch_a, g->scratch_b, 0, kc * tn, tn, beta,
+                           (int)nq, (int)np_all, 0));
+    } else {
+      if (np_full)
+        DLGN_TRY(launch_tile(dev, v, c, (int)kc, g->scratch_a, c->B, c->offb + k0 * c->ldb, tn,
+                             c->ldb, beta, (int)nq, (int)np_full, 0));
+      if (edge) {
+        DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, 1, (int)kc, c->B,
+                             c->offb + k0 * c->ldb + np_full * tn, 1, c->ldb, N - np_full * tn));
+        DLGN_TRY(launch_tile(dev, v, c, (int)kc, g->scratch_a, g->scratch_b, 0, 0, tn, beta,
+                             (int)nq, 1, (int)np_full));
+      }
+    }
+    if (K == 0) break;
+  }
+  return 0;
+}
+
+/* ---- CLBlast ---- */
+
+static const char *clblast_status_name(CLBlastStatusCode st) {
+  switch (st) {
+    case CLBlastInvalidLocalMemUsage:
+      return "CLBlastInvalidLocalMemUsage (parameters need more local memory than the device has)";
+    case CLBlastMissingOverrideParameter:
+      return "CLBlastMissingOverrideParameter";
+    case CLBlastInvalidOverrideKernel:
+      return "CLBlastInvalidOverrideKernel";
+    case CLBlastDatabaseError:
+      return "CLBlastDatabaseError";
+    case CLBlastOpenCLCompilerNotAvailable:
+      return "CLBlastOpenCLCompilerNotAvailable";
+    case CLBlastInsufficientMemoryA:
+      return "CLBlastInsufficientMemoryA (buffer A too small for offset/ld)";
+    case CLBlastInsufficientMemoryB:
+      return "CLBlastInsufficientMemoryB (buffer B too small for offset/ld)";
+    case CLBlastInsufficientMemoryC:
+      return "CLBlastInsufficientMemoryC (buffer C too small for offset/ld)";
+    case CLBlastInvalidLeadDimA:
+      return "CLBlastInvalidLeadDimA";
+    case CLBlastInvalidLeadDimB:
+      return "CLBlastInvalidLeadDimB";
+    case CLBlastInvalidLeadDimC:
+      return "CLBlastInvalidLeadDimC";
+    case CLBlastOpenCLBuildProgramFailure:
+      return "CLBlastBuildProgramFailure (CLBlast kernel did not compile)";
+    default:
+      return st < -1000 ? "CLBlast status" : dlgn_cl_strerror((cl_int)st);
+  }
+}
+
+int dlgn_gemm_clblast(dlgn_device *dev, const dlgn_gemm_call *c) {
+  DLGN_TRY(gemm_check_args(dev, c));
+  if (c->M == 0 || c->N == 0) return 0;
+  if (c->K == 0) {
+    /* CLBlast rejects k == 0; the own kernel handles C = beta * C. */
+    dlgn_gemm_own_params p;
+    dlgn_gemm_own_default(dev, &p);
+    return dlgn_gemm_own(dev, &p, c);
+  }
+  CLBlastStatusCode st = CLBlastSgemm(
+      CLBlastLayoutRowMajor, c->ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+      c->tb ? CLBlastTransposeYes : CLBlastTransposeNo, c->M, c->N, c->K, c->alpha, c->A, c->offa,
+      c->lda, c->B, c->offb, c->ldb, c->beta, c->C, c->offc, c->ldc, &dev->queue, NULL);
+  if (st != CLBlastSuccess)
+    return dlgn_fail("CLBlastSgemm (ta=%d tb=%d M=%zu N=%zu K=%zu) failed on device '%s': %s (%d)",
+                     c->ta, c->tb, c->M, c->N, c->K, dev->info.name, clblast_status_name(st),
+                     (int)st);
+  return 0;
 }
 
 int dlgn_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, float alpha,
               cl_mem A, size_t offa, size_t lda, cl_mem B, size_t offb, size_t ldb, float beta,
               cl_mem C, size_t offc, size_t ldc) {
-  if (M == 0 || N == 0) return 0;
-  CLBlastStatusCode st = CLBlastSgemm(
-      CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-      tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, alpha, A, offa, lda, B, offb, ldb,
-      beta, C, offc, ldc, &dev->queue, NULL);
-  if (st != CLBlastSuccess)
-    return dlgn_fail("CLBlastSgemm (M=%zu N=%zu K=%zu) failed on device '%s': status %d", M, N, K,
-                     dev->info.name, (int)st);
-  return 0;
+  dlgn_gemm_state *g;
+  DLGN_TRY(gemm_state(dev, &g));
+  dlgn_gemm_call c = {ta, tb, M, N, K, alpha, A, offa, lda, B, offb, ldb, beta, C, offc, ldc};
+  if (g->backend == DLGN_GEMM_CLBLAST) return dlgn_gemm_clblast(dev, &c);
+  dlgn_gemm_own_params p;
+  DLGN_TRY(dlgn_gemm_own_params_for(dev, ta, tb, M, N, K, &p));
+  return dlgn_gemm_own(dev, &p, &c);
 }
 
 void dlgn_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A,

@@ -1,0 +1,291 @@
+/* The tuning file: where it lives, how it reads and writes (format in
+ * include/dlgn/tune.h), and handing its CLBlast part to CLBlast. */
+#include <clblast_c.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dlgn/status.h"
+#include "dlgn/tune.h"
+
+int dlgn_tuning_dir(char *out, size_t size) {
+  const char *d = getenv("DLGN_TUNING_DIR");
+  if (d && *d) {
+    snprintf(out, size, "%s", d);
+    return 0;
+  }
+  const char *x = getenv("XDG_CONFIG_HOME");
+  if (x && *x) {
+    snprintf(out, size, "%s/dlgn/tuning", x);
+    return 0;
+  }
+  const char *home = getenv("HOME");
+  if (!home || !*home)
+    return dlgn_fail("no folder for GEMM tuning files: set DLGN_TUNING_DIR, XDG_CONFIG_HOME or HOME");
+  snprintf(out, size, "%s/.config/dlgn/tuning", home);
+  return 0;
+}
+
+/* Device names carry spaces and '@'; keep file names portable. */
+static void sanitise(const char *in, char *out, size_t size) {
+  size_t n = 0;
+  for (const char *p = in; *p && n + 1 < size; p++)
+    out[n++] = (isalnum((unsigned char)*p) || strchr(".+-", *p)) ? *p : '_';
+  out[n] = '\0';
+}
+
+int dlgn_tuning_path(const dlgn_device_info *info, char *out, size_t size) {
+  char dir[700], name[200], driver[100];
+  DLGN_TRY(dlgn_tuning_dir(dir, sizeof dir));
+  sanitise(info->name, name, sizeof name);
+  sanitise(info->driver, driver, sizeof driver);
+  snprintf(out, size, "%s/%s--%s.txt", dir, name, driver);
+  return 0;
+}
+
+/* ---- reading ---- */
+
+typedef struct {
+  const char *path;
+  int line;
+} where;
+
+static int parse_size(const where *w, const char *tok, const char *val, size_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(val, &end, 10);
+  if (errno || end == val || *end || val[0] == '-')
+    return dlgn_fail("tuning file %s line %d: '%s' is not a non-negative integer", w->path, w->line,
+                     tok);
+  *out = (size_t)v;
+  return 0;
+}
+
+static int parse_int(const where *w, const char *tok, const char *val, int *out) {
+  size_t v;
+  DLGN_TRY(parse_size(w, tok, val, &v));
+  if (v > 1000000) return dlgn_fail("tuning file %s line %d: '%s' is too large", w->path, w->line, tok);
+  *out = (int)v;
+  return 0;
+}
+
+/* "ta=0 tb=1 M=.. N=.. K=.. tm=.. tn=.. vw=.. kc=.. gflops=.." in any order;
+ * shape says whether the shape keys are required. */
+static int parse_own(const where *w, char *rest, bool shape, dlgn_tuned_shape *s) {
+  memset(s, 0, sizeof *s);
+  unsigned seen = 0;
+  static const char *keys[] = {"tm", "tn", "vw", "kc", "ta", "tb", "M", "N", "K", "gflops"};
+  for (char *tok = strtok(rest, " \t"); tok; tok = strtok(NULL, " \t")) {
+    char *eq = strchr(tok, '=');
+    if (!eq) return dlgn_fail("tuning file %s line %d: expected KEY=VALUE, got '%s'", w->path, w->line, tok);
+    *eq = '\0';
+    const char *val = eq + 1;
+    int k = -1;
+    for (int i = 0; i < 10; i++)
+      if (strcmp(tok, keys[i]) == 0) k = i;
+    if (k < 0) return dlgn_fail("tuning file %s line %d: unknown key '%s'", w->path, w->line, tok);
+    *eq = '=';
+    size_t v = 0;
+    int iv = 0;
+    if (k == 9) {
+      char *end;
+      s->gflops = strtod(val, &end);
+      if (end == val || *end)
+        return dlgn_fail("tuning file %s line %d: bad number in '%s'", w->path, w->line, tok);
+    } else if (k < 4) {
+      DLGN_TRY(parse_int(w, tok, val, &iv));
+    } else {
+      DLGN_TRY(parse_size(w, tok, val, &v));
+    }
+    switch (k) {
+      case 0: s->own.tm = iv; break;
+      case 1: s->own.tn = iv; break;
+      case 2: s->own.vw = iv; break;
+      case 3: s->own.kc = iv; break;
+      case 4: s->ta = v != 0; break;
+      case 5: s->tb = v != 0; break;
+      case 6: s->M = v; break;
+      case 7: s->N = v; break;
+      case 8: s->K = v; break;
+      default: break;
+    }
+    seen |= 1u << k;
+  }
+  unsigned need = shape ? 0x1ffu : 0xfu;
+  if ((seen & need) != need)
+    return dlgn_fail("tuning file %s line %d: missing keys (need %s)", w->path, w->line,
+                     shape ? "ta tb M N K tm tn vw kc" : "tm tn vw kc");
+  return 0;
+}
+
+static int parse_clblast(const where *w, char *rest, dlgn_clblast_params *c) {
+  memset(c, 0, sizeof *c);
+  char *kernel = strtok(rest, " \t");
+  if (!kernel || strchr(kernel, '='))
+    return dlgn_fail("tuning file %s line %d: expected 'clblast KERNEL NAME=VALUE...'", w->path, w->line);
+  snprintf(c->kernel, sizeof c->kernel, "%s", kernel);
+  for (char *tok = strtok(NULL, " \t"); tok; tok = strtok(NULL, " \t")) {
+    char *eq = strchr(tok, '=');
+    if (!eq || eq == tok || (size_t)(eq - tok) >= sizeof c->names[0])
+      return dlgn_fail("tuning file %s line %d: expected NAME=VALUE, got '%s'", w->path, w->line, tok);
+    if (c->n == DLGN_CLBLAST_MAX_PARAMS)
+      return dlgn_fail("tuning file %s line %d: more than %d parameters", w->path, w->line,
+                       DLGN_CLBLAST_MAX_PARAMS);
+    *eq = '\0';
+    snprintf(c->names[c->n], sizeof c->names[0], "%s", tok);
+    *eq = '=';
+    DLGN_TRY(parse_size(w, tok, eq + 1, &c->values[c->n]));
+    c->n++;
+  }
+  if (c->n == 0) return dlgn_fail("tuning file %s line %d: no parameters for %s", w->path, w->line, c->kernel);
+  return 0;
+}
+
+static int tuning_parse_line(const where *w, char *line, dlgn_tuning *t) {
+  char *hash = strchr(line, '#');
+  if (hash) *hash = '\0';
+  size_t n = strlen(line);
+  while (n && isspace((unsigned char)line[n - 1])) line[--n] = '\0';
+  char *p = line;
+  while (isspace((unsigned char)*p)) p++;
+  if (!*p) return 0;
+  char *sp = p + strcspn(p, " \t");
+  char *rest = *sp ? sp + 1 : sp;
+  *sp = '\0';
+  while (isspace((unsigned char)*rest)) rest++;
+  if (strcmp(p, "device") == 0) {
+    snprintf(t->device, sizeof t->device, "%s", rest);
+  } else if (strcmp(p, "driver") == 0) {
+    snprintf(t->driver, sizeof t->driver, "%s", rest);
+  } else if (strcmp(p, "own-default") == 0) {
+    dlgn_tuned_shape s;
+    DLGN_TRY(parse_own(w, rest, false, &s));
+    t->own_default = s.own;
+    t->has_own_default = true;
+  } else if (strcmp(p, "own-shape") == 0) {
+    if (t->nshapes == DLGN_TUNE_MAX_SHAPES)
+      return dlgn_fail("tuning file %s line %d: more than %d shapes", w->path, w->line,
+                       DLGN_TUNE_MAX_SHAPES);
+    DLGN_TRY(parse_own(w, rest, true, &t->shapes[t->nshapes]));
+    t->nshapes++;
+  } else if (strcmp(p, "clblast") == 0) {
+    if (t->nclblast == DLGN_CLBLAST_MAX_KERNELS)
+      return dlgn_fail("tuning file %s line %d: more than %d CLBlast kernels", w->path, w->line,
+                       DLGN_CLBLAST_MAX_KERNELS);
+    DLGN_TRY(parse_clblast(w, rest, &t->clblast[t->nclblast]));
+    t->nclblast++;
+  } else {
+    return dlgn_fail("tuning file %s line %d: unknown entry '%s'", w->path, w->line, p);
+  }
+  return 0;
+}
+
+int dlgn_tuning_read(const char *path, dlgn_tuning *t) {
+  memset(t, 0, sizeof *t);
+  FILE *f = fopen(path, "r");
+  if (!f) return dlgn_fail("cannot open tuning file %s: %s", path, strerror(errno));
+  char line[2048];
+  where w = {path, 0};
+  int rc = 0;
+  while (rc == 0 && fgets(line, sizeof line, f)) {
+    w.line++;
+    rc = tuning_parse_line(&w, line, t);
+  }
+  if (rc == 0 && ferror(f)) rc = dlgn_fail("reading tuning file %s failed", path);
+  fclose(f);
+  if (rc == 0 && (!t->device[0] || !t->driver[0]))
+    rc = dlgn_fail("tuning file %s lacks its 'device' or 'driver' line", path);
+  return rc;
+}
+
+int dlgn_tuning_load(const dlgn_device_info *info, const char *path, dlgn_tuning *t, bool *found) {
+  *found = false;
+  if (access(path, F_OK) != 0) return 0;
+  DLGN_TRY(dlgn_tuning_read(path, t));
+  if (strcmp(t->device, info->name) != 0 || strcmp(t->driver, info->driver) != 0)
+    return dlgn_fail("tuning file %s was made for device '%s' driver '%s', not '%s' driver '%s' "
+                     "(rerun `dlgn tune` or delete it)",
+                     path, t->device, t->driver, info->name, info->driver);
+  *found = true;
+  return 0;
+}
+
+/* ---- writing ---- */
+
+static int mkdir_parents(const char *path) {
+  char tmp[1024];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return 0;
+}
+
+static void write_own(FILE *f, const dlgn_gemm_own_params *p) {
+  fprintf(f, " tm=%d tn=%d vw=%d kc=%d", p->tm, p->tn, p->vw, p->kc);
+}
+
+int dlgn_tuning_write(const char *path, const dlgn_tuning *t) {
+  if (mkdir_parents(path) != 0)
+    return dlgn_fail("cannot create the folder of tuning file %s: %s", path, strerror(errno));
+  char tmp[1100];
+  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+  FILE *f = fopen(tmp, "w");
+  if (!f) return dlgn_fail("cannot write tuning file %s: %s", tmp, strerror(errno));
+  fprintf(f, "# GEMM parameters found by `dlgn tune`; applied when this device runs a GEMM.\n");
+  fprintf(f, "# own-*: the own kernel (cl/gemm.cl), tile tm x tn, vector width vw, K block kc\n");
+  fprintf(f, "# (0 = all of K). clblast: passed to CLBlastOverrideParameters.\n");
+  fprintf(f, "device %s\ndriver %s\n", t->device, t->driver);
+  if (t->has_own_default) {
+    fprintf(f, "own-default");
+    write_own(f, &t->own_default);
+    fprintf(f, "\n");
+  }
+  for (int i = 0; i < t->nshapes; i++) {
+    const dlgn_tuned_shape *s = &t->shapes[i];
+    fprintf(f, "own-shape ta=%d tb=%d M=%zu N=%zu K=%zu", s->ta, s->tb, s->M, s->N, s->K);
+    write_own(f, &s->own);
+    fprintf(f, " gflops=%.1f\n", s->gflops);
+  }
+  for (int i = 0; i < t->nclblast; i++) {
+    const dlgn_clblast_params *c = &t->clblast[i];
+    fprintf(f, "clblast %s", c->kernel);
+    for (int j = 0; j < c->n; j++) fprintf(f, " %s=%zu", c->names[j], c->values[j]);
+    fprintf(f, "\n");
+  }
+  bool ok = !ferror(f);
+  ok = fclose(f) == 0 && ok;
+  if (!ok || rename(tmp, path) != 0) {
+    int e = errno;
+    remove(tmp);
+    return dlgn_fail("writing tuning file %s failed: %s", path, strerror(e));
+  }
+  return 0;
+}
+
+/* ---- CLBlast ---- */
+
+int dlgn_tuning_apply_clblast(const dlgn_device *dev, const dlgn_tuning *t) {
+  for (int i = 0; i < t->nclblast; i++) {
+    const dlgn_clblast_params *c = &t->clblast[i];
+    const char *names[DLGN_CLBLAST_MAX_PARAMS];
+    for (int j = 0; j < c->n; j++) names[j] = c->names[j];
+    CLBlastStatusCode st = CLBlastOverrideParameters(dev->info.id, c->kernel, CLBlastPrecisionSingle,
+                                                     (size_t)c->n, names, c->values);
+    if (st != CLBlastSuccess)
+      return dlgn_fail("CLBlastOverrideParameters for kernel %s on device '%s' failed with status "
+                       "%d (%s)",
+                       c->kernel, dev->info.name, (int)st,
+                       st == CLBlastMissingOverrideParameter ? "a parameter of this CLBlast version is missing"
+                       : st == CLBlastInvalidOverrideKernel ? "no such kernel in this CLBlast version"
+                                                             : "see clblast_c.h");
+  }
+  return 0;
+}
