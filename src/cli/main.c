@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"demo", cmd_demo, "train a dnn and a dlgn briefly on the default data and compare"},
     {"devices", cmd_devices, "list OpenCL platforms and devices, and the one selected"},
+    {"tune", cmd_tune, "tune the GEMM parameters for a device and store them for later runs"},
     {"train", cmd_train, "train a model (dnn, dgn, dlgn, dlgn-sf) in one of the paper's modes"},
     {"eval", cmd_eval, "accuracy of a checkpoint with soft and hard gates"},
     {"data", cmd_data, "inspect a CIFAR archive or write a synthetic one"},
