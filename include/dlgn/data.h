@@ -56,8 +56,11 @@ typedef struct {
 const char *dlgn_cifar_kind_name(dlgn_cifar_kind kind);
 
 /* Load an archive libarchive reads (.tar.gz, .tar, .tar.xz, .zip, ...) or an
- * extracted folder; the dataset is detected from the members. Strict: one
- * error naming archive, member and byte offset; never a partial dataset. */
+ * extracted folder (or the folder holding it); the dataset is detected from
+ * the members. Strict: whole records, labels in range, every records member
+ * present once, each split non-empty, no absolute/'..' paths, links or
+ * devices, at most max_bytes decompressed. One error naming archive, member
+ * and byte offset; never a partial dataset (ds is zeroed on failure). */
 int dlgn_dataset_load(dlgn_dataset *ds, const char *path, const dlgn_load_options *opt);
 void dlgn_dataset_free(dlgn_dataset *ds);
 
@@ -73,9 +76,9 @@ int dlgn_data_resolve(const char *cli, char *path, size_t size, bool *synthetic)
 #define DLGN_SYNTH_DEFAULT_TEST 1000
 
 /* Synthetic, learnable CIFAR-format data (class-dependent patterns plus
- * noise), deterministic in the seed and identical on every platform (integer
- * and basic float arithmetic only). The class patterns are fixed; the seed
- * draws the images. ntrain, ntest >= 1. */
+ * noise), deterministic in the seed, and independent of the C library (no
+ * libm transcendentals). The class patterns are fixed; the seed draws the
+ * images; the test images do not change with ntrain. ntrain, ntest >= 1. */
 int dlgn_synth_generate(dlgn_dataset *ds, dlgn_cifar_kind kind, size_t ntrain, size_t ntest,
                         uint64_t seed);
 /* The same, written as a CIFAR-format .tar.gz through libarchive's writer
