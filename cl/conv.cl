@@ -73,48 +73,67 @@ __kernel void row_sum(__global float *out, ulong out_off, __global const float *
   if (l == 0) out[out_off + r] = s;
 }
 
-/* Direct convolution: a work-item computes DC_TOC output channels x DC_TX
- * neighbouring output pixels of one row, so each input value loaded serves
- * DC_TOC channels and each weight DC_TX pixels. No scratch.
- * global: dim 0 = N*HO*ceil(WO/DC_TX) pixel tiles, dim 1 = ceil(OC/DC_TOC). */
-#define DC_TOC 8
-#define DC_TX 4
+/* Direct convolution: a work-item computes DC_TOC output channels x DC_DV
+ * neighbouring output pixels of one row, the pixels as one vector, so that
+ * the arithmetic is vector FMAs on any device (PoCL vectorises only loops
+ * without inner loops; this kernel has them). Each input vector serves
+ * DC_TOC channels, each weight DC_DV pixels. A row segment inside the image
+ * (stride 1) is one vector load; segments at the border gather lane by lane.
+ * global: dim 0 = N*HO*ceil(WO/DC_DV) segments, dim 1 = ceil(OC/DC_TOC). */
+#define DC_TOC 16
+#define DC_DV 16
+#define DC_VEC float16
+#define DC_VLOAD vload16
+#define DC_VSTORE vstore16
 __kernel void conv2d_direct(__global float *y, ulong y_off, __global const float *x, ulong x_off,
                             __global const float *w, ulong w_off, __global const float *b,
                             ulong b_off, int C, int N, int H, int W, int OC, int k, int stride,
                             int pad, int HO, int WO) {
-  int tiles = (WO + DC_TX - 1) / DC_TX;
+  int segs = (WO + DC_DV - 1) / DC_DV;
   int p = GID0, oc0 = GID1 * DC_TOC;
-  if (p >= N * HO * tiles || oc0 >= OC) return;
-  int ox0 = (p % tiles) * DC_TX, t = p / tiles;
+  if (p >= N * HO * segs || oc0 >= OC) return;
+  int ox0 = (p % segs) * DC_DV, t = p / segs;
   int oy = t % HO, n = t / HO;
   int kk = k * k;
-  float acc[DC_TOC][DC_TX];
-  for (int j = 0; j < DC_TOC; j++)
-    for (int u = 0; u < DC_TX; u++) acc[j][u] = 0.0f;
+  DC_VEC acc[DC_TOC];
+  for (int j = 0; j < DC_TOC; j++) acc[j] = (DC_VEC)(0.0f);
   __global const float *wb = w + w_off;
   for (int c = 0; c < C; c++) {
     __global const float *xc = x + x_off + ((size_t)c * N + n) * H * W;
     for (int ky = 0; ky < k; ky++) {
       int iy = oy * stride - pad + ky;
       if (iy < 0 || iy >= H) continue;
+      __global const float *row = xc + (size_t)iy * W;
       for (int kx = 0; kx < k; kx++) {
-        float xv[DC_TX];
-        for (int u = 0; u < DC_TX; u++) {
-          int ix = (ox0 + u) * stride - pad + kx;
-          xv[u] = (ix >= 0 && ix < W && ox0 + u < WO) ? xc[iy * W + ix] : 0.0f;
+        int ix0 = ox0 * stride - pad + kx;
+        DC_VEC xv;
+        if (stride == 1 && ix0 >= 0 && ix0 + DC_DV <= W && ox0 + DC_DV <= WO) {
+          xv = DC_VLOAD(0, row + ix0);
+        } else {
+          float lane[DC_DV];
+          for (int u = 0; u < DC_DV; u++) {
+            int ix = ix0 + u * stride;
+            lane[u] = (ix >= 0 && ix < W && ox0 + u < WO) ? row[ix] : 0.0f;
+          }
+          xv = DC_VLOAD(0, lane);
         }
         int wi = c * kk + ky * k + kx;
         for (int j = 0; j < DC_TOC; j++) {
           float wv = oc0 + j < OC ? wb[(size_t)(oc0 + j) * C * kk + wi] : 0.0f;
-          for (int u = 0; u < DC_TX; u++) acc[j][u] += wv * xv[u];
+          acc[j] = mad((DC_VEC)(wv), xv, acc[j]);
         }
       }
     }
   }
   for (int j = 0; j < DC_TOC && oc0 + j < OC; j++) {
-    float bj = b[b_off + oc0 + j];
-    for (int u = 0; u < DC_TX && ox0 + u < WO; u++)
-      y[y_off + (((size_t)(oc0 + j) * N + n) * HO + oy) * WO + ox0 + u] = acc[j][u] + bj;
+    DC_VEC v = acc[j] + (DC_VEC)(b[b_off + oc0 + j]);
+    __global float *out = y + y_off + (((size_t)(oc0 + j) * N + n) * HO + oy) * WO + ox0;
+    if (ox0 + DC_DV <= WO) {
+      DC_VSTORE(v, 0, out);
+    } else {
+      float lane[DC_DV];
+      DC_VSTORE(v, 0, lane);
+      for (int u = 0; u < DC_DV && ox0 + u < WO; u++) out[u] = lane[u];
+    }
   }
 }

@@ -87,7 +87,7 @@ static conv_kind conv_forward_kind(const dlgn_device *dev) {
   const char *e = getenv("DLGN_CONV");
   if (e && strcmp(e, "direct") == 0) return CONV_DIRECT;
   if (e && strcmp(e, "gemm") == 0) return CONV_GEMM;
-  return (dev->info.type & CL_DEVICE_TYPE_GPU) ? CONV_GEMM : CONV_GEMM;
+  return (dev->info.type & CL_DEVICE_TYPE_GPU) ? CONV_GEMM : CONV_DIRECT;
 }
 
 const char *conv2d_forward_strategy(dlgn_device *dev) {
@@ -106,9 +106,9 @@ static int im2col(dlgn_device *dev, dlgn_buf col, dlgn_buf x, const dlgn_conv_sh
 static int conv_direct(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                        const dlgn_conv_shape *s) {
   int HO = conv2d_out_h(s), WO = conv2d_out_w(s);
-  enum { TOC = 8, TX = 4 }; /* DC_TOC, DC_TX of cl/conv.cl */
-  size_t tiles = (size_t)s->N * HO * ((WO + TX - 1) / TX);
-  size_t global[2] = {tiles, ((size_t)s->OC + TOC - 1) / TOC};
+  enum { TOC = 16, DV = 16 }; /* DC_TOC, DC_DV of cl/conv.cl */
+  size_t segments = (size_t)s->N * HO * ((WO + DV - 1) / DV);
+  size_t global[2] = {segments, ((size_t)s->OC + TOC - 1) / TOC};
   size_t local[2] = {16, 1};
   dlgn_arg args[] = {ARG_BUF(y),      ARG_BUF(x),        ARG_BUF(w),      ARG_BUF(b),
                      DLGN_INT(s->C),  DLGN_INT(s->N),    DLGN_INT(s->H),  DLGN_INT(s->W),

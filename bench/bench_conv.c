@@ -1,0 +1,173 @@
+/* Convolution strategies on the C4GAP shapes (32x32, k=3, stride 1, pad 1,
+ * batch 128, width 32 and 128): the forward pass as im2col + GEMM (dlgn_gemm),
+ * as the direct kernel of cl/conv.cl, and as CLBlast's Sconvgemm. Sconvgemm
+ * wants NCHW images and writes NCHW, so it cannot run on our CNHW tensors
+ * without two transposes; it is timed on an NCHW tensor of the same size
+ * without them (a lower bound for that route), and it allocates its column
+ * buffer and waits on the host once per image inside every call. Every
+ * strategy is checked against the C twin on a small case first.
+ *   bench_conv [--device SEL] [--repeat R] [--batch N] */
+#include <clblast_c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_ops_util.h"
+#include "dlgn/gemm.h"
+#include "dlgn/ops_ref.h"
+
+typedef struct {
+  dlgn_conv_shape s;
+  cl_mem x, w, b, y, scratch;
+} conv_bench;
+
+static int run_forward(dlgn_device *dev, void *p) {
+  conv_bench *c = p;
+  return conv2d_forward(dev, bench_buf(c->y), bench_buf(c->x), bench_buf(c->w), bench_buf(c->b),
+                        bench_buf(c->scratch), &c->s);
+}
+
+static int run_backward(dlgn_device *dev, void *p) {
+  conv_bench *c = p;
+  /* y stands in for dy and x's gradient goes to... a second pass over x: the
+   * values do not matter for timing */
+  return conv2d_backward(dev, bench_buf(c->x), bench_buf(c->w), bench_buf(c->b), bench_buf(c->y),
+                         bench_buf(c->x), bench_buf(c->w), bench_buf(c->scratch), &c->s, false);
+}
+
+static int run_convgemm(dlgn_device *dev, void *p) {
+  conv_bench *c = p;
+  const dlgn_conv_shape *s = &c->s;
+  CLBlastStatusCode st = CLBlastSconvgemm(
+      CLBlastKernelModeCrossCorrelation, (size_t)s->C, (size_t)s->H, (size_t)s->W, (size_t)s->k,
+      (size_t)s->k, (size_t)s->pad, (size_t)s->pad, (size_t)s->stride, (size_t)s->stride, 1, 1,
+      (size_t)s->OC, (size_t)s->N, c->x, 0, c->w, 0, c->y, 0, &dev->queue, NULL);
+  if (st != CLBlastSuccess)
+    return dlgn_fail("CLBlastSconvgemm failed on '%s': status %d", dev->info.name, (int)st);
+  return 0;
+}
+
+static int bench_alloc(dlgn_device *dev, conv_bench *c, const dlgn_conv_shape *s) {
+  memset(c, 0, sizeof *c);
+  c->s = *s;
+  size_t nx = (size_t)s->C * s->N * s->H * s->W;
+  size_t ny = (size_t)s->OC * s->N * conv2d_out_h(s) * conv2d_out_w(s);
+  DLGN_TRY(bench_random_buffer(dev, nx, 1.0f, 1, &c->x));
+  DLGN_TRY(bench_random_buffer(dev, (size_t)s->OC * s->C * s->k * s->k, 0.1f, 2, &c->w));
+  DLGN_TRY(bench_random_buffer(dev, (size_t)s->OC, 0.1f, 3, &c->b));
+  DLGN_TRY(bench_random_buffer(dev, ny, 1.0f, 4, &c->y));
+  return dlgn_buffer_create(dev, conv2d_scratch_floats(s) * sizeof(float), "conv scratch",
+                            &c->scratch);
+}
+
+static void bench_release(conv_bench *c) {
+  dlgn_buffer_release(&c->x), dlgn_buffer_release(&c->w), dlgn_buffer_release(&c->b);
+  dlgn_buffer_release(&c->y), dlgn_buffer_release(&c->scratch);
+}
+
+/* Download y and compare with the twin (CNHW, or NCHW for Sconvgemm). */
+static int check_case(dlgn_device *dev, conv_bench *c, bool nchw, const char *what) {
+  const dlgn_conv_shape *s = &c->s;
+  int HO = conv2d_out_h(s), WO = conv2d_out_w(s);
+  size_t nx = (size_t)s->C * s->N * s->H * s->W, nw = (size_t)s->OC * s->C * s->k * s->k;
+  size_t ny = (size_t)s->OC * s->N * HO * WO, plane = (size_t)HO * WO;
+  float *fx = malloc(nx * 4), *fw = malloc(nw * 4), *fb = malloc((size_t)s->OC * 4);
+  float *fy = malloc(ny * 4);
+  double *x = malloc(nx * 8), *w = malloc(nw * 8), *b = malloc((size_t)s->OC * 8);
+  double *y = malloc(ny * 8), *want = malloc(ny * 8);
+  int rc = dlgn_buffer_read(dev, c->x, 0, nx * 4, fx, "x") || dlgn_buffer_read(dev, c->w, 0, nw * 4, fw, "w") ||
+           dlgn_buffer_read(dev, c->b, 0, (size_t)s->OC * 4, fb, "b") ||
+           dlgn_buffer_read(dev, c->y, 0, ny * 4, fy, "y");
+  if (rc == 0) {
+    for (size_t i = 0; i < nw; i++) w[i] = fw[i];
+    for (int i = 0; i < s->OC; i++) b[i] = nchw ? 0.0 : fb[i];
+    /* the twin works on CNHW: transpose NCHW data on the way in and out */
+    for (int ch = 0; ch < s->C; ch++)
+      for (int n = 0; n < s->N; n++)
+        for (int i = 0; i < s->H * s->W; i++) {
+          size_t cnhw = ((size_t)ch * s->N + n) * s->H * s->W + i;
+          size_t nchwi = ((size_t)n * s->C + ch) * s->H * s->W + i;
+          x[cnhw] = fx[nchw ? nchwi : cnhw];
+        }
+    conv2d_forward_ref(y, x, w, b, s);
+    for (int o = 0; o < s->OC; o++)
+      for (int n = 0; n < s->N; n++)
+        for (size_t i = 0; i < plane; i++)
+          want[nchw ? ((size_t)n * s->OC + o) * plane + i : ((size_t)o * s->N + n) * plane + i] =
+              y[((size_t)o * s->N + n) * plane + i];
+    double err = bench_error(fy, want, ny, 1e-5 * s->C * s->k * s->k, 1e-5);
+    printf("check %-22s on a %dx%dx%dx%d -> %d case: error/tolerance %.3g\n", what, s->C, s->N,
+           s->H, s->W, s->OC, err);
+    if (!(err <= 1)) rc = dlgn_fail("%s disagrees with conv2d_forward_ref", what);
+  }
+  free(fx), free(fw), free(fb), free(fy), free(x), free(w), free(b), free(y), free(want);
+  return rc ? -1 : 0;
+}
+
+static int check_all(dlgn_device *dev) {
+  dlgn_conv_shape s = {3, 5, 9, 7, 6, 3, 1, 1};
+  conv_bench c;
+  int rc = bench_alloc(dev, &c, &s);
+  const char *names[] = {"gemm", "direct"};
+  for (int i = 0; rc == 0 && i < 2; i++) {
+    setenv("DLGN_CONV", names[i], 1);
+    rc = run_forward(dev, &c) || check_case(dev, &c, false, conv2d_forward_strategy(dev));
+  }
+  unsetenv("DLGN_CONV");
+  if (rc == 0) rc = run_convgemm(dev, &c) || check_case(dev, &c, true, "CLBlast Sconvgemm");
+  bench_release(&c);
+  return rc ? -1 : 0;
+}
+
+int main(int argc, char **argv) {
+  const char *sel = NULL;
+  int repeat = 3, batch = 128;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) sel = argv[++i];
+    else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
+    else {
+      fprintf(stderr, "usage: bench_conv [--device SEL] [--repeat R] [--batch N]\n");
+      return 2;
+    }
+  }
+  dlgn_device *dev;
+  if (dlgn_device_open(&dev, sel, 0) != 0) {
+    fprintf(stderr, "bench_conv: %s\n", dlgn_error());
+    return 1;
+  }
+  printf("device: %s (%s), GEMM backend %s, default forward strategy %s\n", dev->info.name,
+         dlgn_device_type_name(dev->info.type), dlgn_gemm_backend_name(dlgn_gemm_backend_of(dev)),
+         conv2d_forward_strategy(dev));
+  int rc = check_all(dev);
+  if (rc == 0)
+    printf("\n%-28s %-14s %10s %9s %9s\n", "shape (C->OC, N, 32x32, k3)", "strategy", "ms",
+           "GFLOP/s", "vs gemm");
+  const int widths[] = {32, 128};
+  for (int wi = 0; rc == 0 && wi < 2; wi++)
+    for (int layer = 0; rc == 0 && layer < 2; layer++) {
+      dlgn_conv_shape s = {batch, layer == 0 ? 3 : widths[wi], 32, 32, widths[wi], 3, 1, 1};
+      conv_bench c;
+      if ((rc = bench_alloc(dev, &c, &s)) != 0) break;
+      double flops = 2.0 * s.OC * s.C * 9 * (double)s.N * 32 * 32, t_gemm = 0, t;
+      char shape[64];
+      snprintf(shape, sizeof shape, "C4GAP-%d %d->%d, N=%d", widths[wi], s.C, s.OC, s.N);
+      const char *strategies[] = {"gemm", "direct", "convgemm", "backward"};
+      for (int k = 0; rc == 0 && k < 4; k++) {
+        if (k < 2) setenv("DLGN_CONV", strategies[k], 1);
+        bench_fn fn = k < 2 ? run_forward : (k == 2 ? run_convgemm : run_backward);
+        rc = bench_time(dev, repeat, fn, &c, &t);
+        unsetenv("DLGN_CONV");
+        if (rc) break;
+        if (k == 0) t_gemm = t;
+        double f = k == 3 ? 2 * flops : flops;
+        printf("%-28s %-14s %10.2f %9.1f %9.2f\n", shape,
+               k == 3 ? "backward(gemm)" : (k == 2 ? "CLBlast convgemm" : strategies[k]), 1e3 * t,
+               f / t * 1e-9, k == 3 ? 0.0 : t_gemm / t);
+      }
+      bench_release(&c);
+    }
+  if (rc) fprintf(stderr, "bench_conv: %s\n", dlgn_error());
+  dlgn_device_close(dev);
+  return rc ? 1 : 0;
+}
