@@ -9,12 +9,13 @@
  * work-item loop around that. Tile sizes are -D parameters chosen by
  * `dlgn tune` per device.
  *
- * The A side always comes packed: panels of TM rows, k-major, rows past M
- * zero-filled, so the inner loop never tests bounds. The B side is either the
- * caller's matrix read in place (rows of op(B) are contiguous when B is not
- * transposed) or packed the same way in panels of TN columns; the host tells
- * which through b_ps (distance between panels) and b_ks (distance between
- * steps of K). Only the store guards the edges of C. */
+ * The A side (read one broadcast value at a time) comes packed in panels of
+ * TM rows, k-major, rows past the edge zero-filled, or is read in place with
+ * runtime strides. The B side (read TN/VW vectors at a time) is either the
+ * caller's matrix read in place, when its rows are contiguous, or packed the
+ * same way in panels of TN columns; the host tells which through b_ps
+ * (distance between panels) and b_ks (distance between steps of K). The
+ * inner loop never tests bounds; only the store guards the edges of C. */
 
 #ifndef TM
 #define TM 12
@@ -51,22 +52,53 @@
 #error "VW must be 1, 4, 8 or 16"
 #endif
 
-/* Tile (q, p) of a grid of nq x np tiles; qfast says which index varies
- * fastest, so that consecutive work-items share the panel of the larger
- * operand while the smaller operand's block stays in cache. p_base shifts the
- * column tiles when the last, partial, column panel runs as its own launch. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_tile(
-    const int M, const int N, const int kc, __global const float *restrict Ap,
-    __global const float *restrict B, const int b_off, const int b_ps, const int b_ks,
-    __global float *C, const int offc, const int ldc, const float alpha, const float beta,
-    const int nq, const int np, const int qfast, const int p_base) {
-  const int gid = (int)get_global_id(0);
-  const int q = qfast ? gid % nq : gid / np;
-  const int p = qfast ? gid / nq : gid % np;
-  if (q >= nq || p >= np) return;
+/* Tile (q, p) of a grid of nq x np tiles of the R x S product, over the
+ * steps [s * kc, (s + 1) * kc) of a block of klen steps of K (split s of
+ * nsplit).
+ * - qfast says which tile index varies fastest, so that consecutive
+ *   work-items share the panel of the larger operand while the smaller
+ *   operand's block stays in cache.
+ * - p_base shifts the column tiles when the last, partial, column panel runs
+ *   as its own launch.
+ * - Row r of the A side at step k is A[a_off + q * a_ps + r * a_is + k * a_ks]
+ *   with r in [0, TM): packed panels have a_is = 1, a_ks = TM (compile-time in
+ *   gemm_tile); gemm_tile_direct reads the caller's matrix with runtime
+ *   strides, repeating the last valid row past the edge (those rows are
+ *   never stored).
+ * - The product is C itself or, with ctrans, C transposed (the host swaps the
+ *   operands when that saves packing a transposed B).
+ * - Split s writes to C + s * c_ss: the host gives nsplit > 1 only with a
+ *   partial-sum buffer, alpha = 1, beta = 0, ctrans = 0, and adds the splits
+ *   up with gemm_reduce. */
+#define TILE_ARGS                                                                                \
+  const int R, const int S, const int kc, const int klen, __global const float *restrict A,     \
+      const int a_off, const int a_ps, const int a_is, const int a_ks,                           \
+      __global const float *restrict B, const int b_off, const int b_ps, const int b_ks,         \
+      __global float *C, const int offc, const int ldc, const int c_ss, const int ctrans,        \
+      const float alpha, const float beta, const int nq, const int np, const int nsplit,         \
+      const int qfast, const int p_base
+#define TILE_PASS                                                                                \
+  R, S, kc, klen, A, a_off, a_ps, a_is, a_ks, B, b_off, b_ps, b_ks, C, offc, ldc, c_ss, ctrans,  \
+      alpha, beta, nq, np, nsplit, qfast, p_base
 
-  __global const float *a = Ap + q * kc * TM;
-  __global const float *b = B + b_off + p * b_ps;
+static inline void tile_body(const bool a_direct, TILE_ARGS) {
+  const int gid = (int)get_global_id(0);
+  const int tile = gid % (nq * np), s = gid / (nq * np);
+  const int q = qfast ? tile % nq : tile / np;
+  const int p = qfast ? tile / nq : tile % np;
+  if (s >= nsplit) return;
+  const int k0 = s * kc;
+  const int nk = min(kc, klen - k0);
+  const int i0 = q * TM;
+  const int j0 = (p_base + p) * TN;
+  const int mm = min(TM, R - i0);
+  const int nn = min(TN, S - j0);
+
+  __global const float *a = A + a_off + q * a_ps + k0 * (a_direct ? a_ks : TM);
+  __global const float *b = B + b_off + p * b_ps + k0 * b_ks;
+  int arow[TM];
+#pragma unroll
+  for (int i = 0; i < TM; i++) arow[i] = a_direct ? min(i, mm - 1) * a_is : i;
 
   floatv acc[TM][NV];
 #pragma unroll
@@ -74,26 +106,23 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_tile(
 #pragma unroll
     for (int v = 0; v < NV; v++) acc[i][v] = (floatv)(0.0f);
 
-  for (int k = 0; k < kc; k++) {
+  for (int k = 0; k < nk; k++) {
     floatv bv[NV];
 #pragma unroll
     for (int v = 0; v < NV; v++) bv[v] = VLOAD(v, b);
 #pragma unroll
     for (int i = 0; i < TM; i++) {
-      const floatv av = (floatv)(a[i]);
+      const floatv av = (floatv)(a[arow[i]]);
 #pragma unroll
       for (int v = 0; v < NV; v++) acc[i][v] = mad(av, bv[v], acc[i][v]);
     }
-    a += TM;
+    a += a_direct ? a_ks : TM;
     b += b_ks;
   }
 
-  const int i0 = q * TM;
-  const int j0 = (p_base + p) * TN;
-  __global float *c = C + offc + i0 * ldc + j0;
-  const int mm = min(TM, M - i0);
-  const int nn = min(TN, N - j0);
-  if (mm == TM && nn == TN) {
+  C += offc + s * c_ss;
+  if (!ctrans && mm == TM && nn == TN) {
+    __global float *c = C + i0 * ldc + j0;
 #pragma unroll
     for (int i = 0; i < TM; i++)
 #pragma unroll
@@ -110,28 +139,53 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_tile(
 #pragma unroll
     for (int v = 0; v < NV; v++) VSTORE(acc[i][v], v, row);
     for (int j = 0; j < nn; j++) {
+      __global float *c = ctrans ? C + (j0 + j) * ldc + i0 + i : C + (i0 + i) * ldc + j0 + j;
       float r = alpha * row[j];
-      if (beta != 0.0f) r = mad(beta, c[i * ldc + j], r);
-      c[i * ldc + j] = r;
+      if (beta != 0.0f) r = mad(beta, *c, r);
+      *c = r;
     }
   }
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_tile(TILE_ARGS) {
+  tile_body(false, TILE_PASS);
+}
+
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_tile_direct(TILE_ARGS) {
+  tile_body(true, TILE_PASS);
+}
+
+/* C = alpha * (sum of the nsplit partial R x S products P[s]) + beta * C,
+ * C transposed with ctrans. */
+__kernel void gemm_reduce(__global float *C, const int offc, const int ldc, const int ctrans,
+                          __global const float *restrict P, const int nsplit, const int R,
+                          const int S, const float alpha, const float beta) {
+  const int j = (int)get_global_id(0), i = (int)get_global_id(1);
+  if (i >= R || j >= S) return;
+  float sum = 0.0f;
+  for (int s = 0; s < nsplit; s++) sum += P[(s * R + i) * S + j];
+  __global float *c = C + offc + (ctrans ? j * ldc + i : i * ldc + j);
+  *c = beta != 0.0f ? mad(beta, *c, alpha * sum) : alpha * sum;
 }
 
 /* Pack rows [0, npanels * W) of an operand X, element (r, k) at
  * X[off + r * rs + k * ks], into panels of W rows laid out k-major:
  * P[(r / W) * kc * W + k * W + r % W]; rows at or past R become zero.
- * One work-item per panel and run of 16 steps of K. When rows run along K
- * (ks == 1) each row's 16 values are read as one contiguous run and written
- * transposed (within a block that stays in L1); otherwise each step of K is a
- * run of W values. W is a compile-time constant so the loops unroll. */
+ * One work-item per run of 64 steps of K (dimension 0, so that the runs a
+ * thread takes in turn continue the same rows and the prefetcher follows
+ * them) and panel (dimension 1). When rows run along K (ks == 1) each row's
+ * run is read as one contiguous stretch and written transposed into a block
+ * that stays in L1; otherwise each step of K is a run of W values. W is a
+ * compile-time constant so the loops unroll. */
+#define PACK_RUN 64
 #define DEFINE_PACK(NAME, W)                                                                     \
   __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(                            \
       __global float *restrict P, const int npanels, const int kc,                              \
       __global const float *restrict X, const int off, const int rs, const int ks, const int R) { \
-    const int panel = (int)get_global_id(0);                                                     \
-    const int k0 = (int)get_global_id(1) * 16;                                                   \
+    const int k0 = (int)get_global_id(0) * PACK_RUN;                                             \
+    const int panel = (int)get_global_id(1);                                                     \
     if (panel >= npanels || k0 >= kc) return;                                                    \
-    const int nk = min(16, kc - k0);                                                             \
+    const int nk = min(PACK_RUN, kc - k0);                                                       \
     const int r0 = panel * (W);                                                                  \
     __global float *dst = P + panel * kc * (W) + k0 * (W);                                       \
     if (ks == 1) {                                                                               \

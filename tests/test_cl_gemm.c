@@ -186,8 +186,9 @@ START_TEST(test_gemm_own_params) {
     dlgn_gemm_own_params def;
     dlgn_gemm_own_default(devs[d], &def);
     const dlgn_gemm_own_params ps[] = {
-        {1, def.vw, def.vw, 0}, {5, 2 * def.vw, def.vw, 7}, {3, def.vw, def.vw, 64},
-        {def.tm, def.tn, def.vw, 1}, {4, 8, 4, 33}, {2, 3, 1, 5}};
+        {1, def.vw, def.vw, 0, 0},  {5, 2 * def.vw, def.vw, 7, 0}, {3, def.vw, def.vw, 64, 1},
+        {def.tm, def.tn, def.vw, 1, 0}, {4, 8, 4, 33, 3},       {2, 3, 1, 5, 64},
+        {def.tm, def.tn, def.vw, 16, 4}};
     const gemm_case cases[] = {
         {false, false, 37, 41, 100, 3, 1, 2, 1, 0, 3, 1.0f, 0.0f},
         {true, true, 19, 70, 65, 0, 4, 0, 0, 2, 0, -1.0f, 1.0f},
@@ -198,11 +199,12 @@ START_TEST(test_gemm_own_params) {
         char msg[256], name[160];
         const char *bad = run_case(devs[d], &ps[i], &cases[j], 77 + j, msg, sizeof msg);
         case_name(&cases[j], name, sizeof name);
-        ck_assert_msg(!bad, "device '%s', own tile %dx%d vw=%d kc=%d, %s: %s", devs[d]->info.name,
-                      ps[i].tm, ps[i].tn, ps[i].vw, ps[i].kc, name, bad);
+        ck_assert_msg(!bad, "device '%s', own tile %dx%d vw=%d kc=%d ks=%d, %s: %s",
+                      devs[d]->info.name, ps[i].tm, ps[i].tn, ps[i].vw, ps[i].kc, ps[i].ks, name,
+                      bad);
       }
     /* invalid parameters are refused with a reason */
-    dlgn_gemm_own_params badp = {4, 24, 16, 0};
+    dlgn_gemm_own_params badp = {4, 24, 16, 0, 0};
     ck_assert_int_ne(dlgn_gemm_own_params_check(devs[d], &badp), 0);
     ck_assert_ptr_nonnull(strstr(dlgn_error(), "multiple of vw"));
   }
@@ -283,8 +285,8 @@ START_TEST(test_tuning_roundtrip) {
   ck_assert_ok(dlgn_device_open(&dev, NULL, 0));
   dlgn_gemm_own_default(dev, &def);
   dlgn_device_close(dev);
-  back.shapes[0].own = (dlgn_gemm_own_params){5, def.vw, def.vw, 24};
-  back.own_default = (dlgn_gemm_own_params){3, 2 * def.vw, def.vw, 0};
+  back.shapes[0].own = (dlgn_gemm_own_params){5, def.vw, def.vw, 24, 2};
+  back.own_default = (dlgn_gemm_own_params){3, 2 * def.vw, def.vw, 0, 0};
   back.nclblast = 1;
   memset(&back.clblast[0], 0, sizeof back.clblast[0]);
   snprintf(back.clblast[0].kernel, sizeof back.clblast[0].kernel, "GemmRoutine");
@@ -298,6 +300,7 @@ START_TEST(test_tuning_roundtrip) {
   ck_assert_ok(dlgn_gemm_own_params_for(dev, false, true, 40, 72, 96, &p));
   ck_assert_int_eq(p.tm, 5);
   ck_assert_int_eq(p.kc, 24);
+  ck_assert_int_eq(p.ks, 2);
   ck_assert_ok(dlgn_gemm_own_params_for(dev, false, false, 40, 72, 96, &p));
   ck_assert_int_eq(p.tm, 3);
   ck_assert_str_eq(dlgn_gemm_tuning_file(dev), path);

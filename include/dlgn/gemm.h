@@ -33,9 +33,11 @@ void dlgn_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, 
 /* ---- the own kernel's parameters, for the tuner and the benchmark ---- */
 
 /* Each work-item computes a tm x tn tile of C with vw-wide vectors (tn a
- * multiple of vw); K is processed in blocks of kc (0: all of K at once). */
+ * multiple of vw) over a block of kc steps of K (0: all of K at once); ks
+ * blocks run side by side into partial sums that are then added up (0: as
+ * many as needed to give every compute unit work when C has few tiles). */
 typedef struct {
-  int tm, tn, vw, kc;
+  int tm, tn, vw, kc, ks;
 } dlgn_gemm_own_params;
 
 /* One GEMM call, the arguments of dlgn_gemm in a struct. */

@@ -6,8 +6,8 @@
  * ~/.config/dlgn/tuning, one per device and driver version. Its lines:
  *   device NAME            (must match CL_DEVICE_NAME)
  *   driver VERSION         (must match CL_DRIVER_VERSION)
- *   own-default tm=.. tn=.. vw=.. kc=..
- *   own-shape ta=0 tb=1 M=.. N=.. K=.. tm=.. tn=.. vw=.. kc=.. gflops=..
+ *   own-default tm=.. tn=.. vw=.. kc=.. [ks=..]
+ *   own-shape ta=0 tb=1 M=.. N=.. K=.. tm=.. tn=.. vw=.. kc=.. [ks=..] gflops=..
  *   clblast KERNEL NAME=VALUE ...   (passed to CLBlastOverrideParameters)
  * '#' starts a comment. */
 #ifndef DLGN_TUNE_H

@@ -8,7 +8,9 @@
  *      packed (zero columns past N) into scratch_b. A transposed B is packed
  *      whole, in panels of tn columns;
  *   3. gemm_tile computes every tm x tn tile of C; blocks after the first add
- *      to C (beta = 1).
+ *      to C (beta = 1). When C has too few tiles to occupy the device (weight
+ *      gradients: small M x N, long K), ks blocks are packed together and run
+ *      side by side into partial sums that gemm_reduce adds up.
  * Packing costs one pass over op(A) (and op(B) when transposed) per call;
  * the tile kernel then never tests bounds in its inner loop. The scratch
  * buffers only grow, so steady-state training allocates nothing.
@@ -31,23 +33,25 @@
 typedef struct {
   int tm, tn, vw;
   cl_program program;
-  cl_kernel tile, pack_a, pack_b;
+  cl_kernel tile, tile_direct, pack_a, pack_b, reduce;
 } gemm_variant;
 
 struct dlgn_gemm_state {
   dlgn_gemm_backend backend;
   int nvariants;
   gemm_variant variants[GEMM_MAX_VARIANTS];
-  cl_mem scratch_a, scratch_b;
-  size_t cap_a, cap_b; /* floats */
+  cl_mem scratch_a, scratch_b, scratch_p; /* packed A, packed B, partial sums */
+  size_t cap_a, cap_b, cap_p;              /* floats */
   dlgn_tuning *tuning; /* NULL when the device has no tuning file */
   char tuning_file[1024];
 };
 
 static void variant_release(gemm_variant *v) {
   if (v->tile) clReleaseKernel(v->tile);
+  if (v->tile_direct) clReleaseKernel(v->tile_direct);
   if (v->pack_a) clReleaseKernel(v->pack_a);
   if (v->pack_b) clReleaseKernel(v->pack_b);
+  if (v->reduce) clReleaseKernel(v->reduce);
   if (v->program) clReleaseProgram(v->program);
   memset(v, 0, sizeof *v);
 }
@@ -58,6 +62,7 @@ void dlgn_gemm_state_free(dlgn_device *dev) {
   for (int i = 0; i < g->nvariants; i++) variant_release(&g->variants[i]);
   dlgn_buffer_release(&g->scratch_a);
   dlgn_buffer_release(&g->scratch_b);
+  dlgn_buffer_release(&g->scratch_p);
   free(g->tuning);
   free(g);
   dev->gemm = NULL;
@@ -158,9 +163,9 @@ void dlgn_gemm_own_default(const dlgn_device *dev, dlgn_gemm_own_params *out) {
    * AVX-512 (16 floats), 16 with AVX (8 floats) or SSE (4 floats). A block of
    * 512 steps of K keeps a B panel (tn x kc floats) inside L2 for long K. */
   cl_uint w = native_float_width(dev);
-  if (w >= 16) *out = (dlgn_gemm_own_params){12, 32, 16, 512};
-  else if (w >= 8) *out = (dlgn_gemm_own_params){6, 16, 8, 512};
-  else *out = (dlgn_gemm_own_params){6, 8, 4, 512};
+  if (w >= 16) *out = (dlgn_gemm_own_params){12, 32, 16, 512, 0};
+  else if (w >= 8) *out = (dlgn_gemm_own_params){6, 16, 8, 512, 0};
+  else *out = (dlgn_gemm_own_params){6, 8, 4, 512, 0};
 }
 
 int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_params *p) {
@@ -170,6 +175,7 @@ int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_param
     return dlgn_fail("own GEMM parameters: tile %dx%d is not 1..64 x a multiple of vw=%d up to 256",
                      p->tm, p->tn, p->vw);
   if (p->kc < 0) return dlgn_fail("own GEMM parameters: kc=%d is negative", p->kc);
+  if (p->ks < 0 || p->ks > 64) return dlgn_fail("own GEMM parameters: ks=%d is not 0..64", p->ks);
   (void)dev;
   return 0;
 }
@@ -222,10 +228,14 @@ static int gemm_variant_get(dlgn_device *dev, dlgn_gemm_state *g, const dlgn_gem
   cl_int err;
   v.tile = clCreateKernel(v.program, "gemm_tile", &err);
   if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_tile")) goto fail;
+  v.tile_direct = clCreateKernel(v.program, "gemm_tile_direct", &err);
+  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_tile_direct")) goto fail;
   v.pack_a = clCreateKernel(v.program, "gemm_pack_a", &err);
   if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_pack_a")) goto fail;
   v.pack_b = clCreateKernel(v.program, "gemm_pack_b", &err);
   if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_pack_b")) goto fail;
+  v.reduce = clCreateKernel(v.program, "gemm_reduce", &err);
+  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_reduce")) goto fail;
   g->variants[g->nvariants] = v;
   *out = &g->variants[g->nvariants++];
   return 0;
@@ -267,7 +277,7 @@ static int gemm_check_args(const dlgn_device *dev, const dlgn_gemm_call *c) {
 /* Pack panels of op(A) (side 'a', tm rows) or op(B) (side 'b', tn columns). */
 static int launch_pack(dlgn_device *dev, const gemm_variant *v, char side, cl_mem P, int npanels,
                        int kc, cl_mem X, size_t off, size_t rs, size_t ks, size_t R) {
-  size_t global[2] = {(size_t)npanels, ((size_t)kc + 15) / 16};
+  size_t global[2] = {((size_t)kc + 63) / 64, (size_t)npanels}; /* runs of 64: cl/gemm.cl */
   size_t local[2] = {1, 1};
   dlgn_arg args[] = {DLGN_MEM(P),   DLGN_INT(npanels), DLGN_INT(kc), DLGN_MEM(X),
                      DLGN_INT(off), DLGN_INT(rs),      DLGN_INT(ks), DLGN_INT(R)};
@@ -276,17 +286,104 @@ static int launch_pack(dlgn_device *dev, const gemm_variant *v, char side, cl_me
              : dlgn_launch_kernel(dev, v->pack_b, "gemm_pack_b", 2, global, local, 8, args);
 }
 
-static int launch_tile(dlgn_device *dev, const gemm_variant *v, const dlgn_gemm_call *c, int kc,
-                       cl_mem Ap, cl_mem B, size_t b_off, size_t b_ps, size_t b_ks, float beta,
-                       int nq, int np, int p_base) {
-  size_t global = (size_t)nq * (size_t)np, local = 1;
-  int qfast = c->M <= c->N;
-  dlgn_arg args[] = {DLGN_INT(c->M),     DLGN_INT(c->N),     DLGN_INT(kc),    DLGN_MEM(Ap),
-                     DLGN_MEM(B),        DLGN_INT(b_off),    DLGN_INT(b_ps),  DLGN_INT(b_ks),
-                     DLGN_MEM(c->C),     DLGN_INT(c->offc),  DLGN_INT(c->ldc), DLGN_FLOAT(c->alpha),
-                     DLGN_FLOAT(beta),   DLGN_INT(nq),       DLGN_INT(np),    DLGN_INT(qfast),
+/* An operand as the kernels see it: element (row r, step k) at
+ * buf[off + r * rs + k * ks]. */
+typedef struct {
+  cl_mem buf;
+  size_t off, rs, ks;
+} gemm_view;
+
+/* How one call maps onto the kernels. The product computed is R x S: C
+ * itself, or C transposed when swap is set (then the A side holds op(B)^T
+ * and the B side op(A)^T). The B side is read in place when its rows of
+ * step k are contiguous (ks of the view along S is 1), else packed; the A
+ * side is packed unless reading it in place is cheaper. */
+typedef struct {
+  bool swap, a_direct, b_direct;
+  size_t R, S, K;
+  gemm_view a, b;
+} gemm_plan;
+
+static gemm_plan plan_of(const dlgn_gemm_call *c) {
+  gemm_plan pl = {.K = c->K};
+  /* The B side needs packing when B is transposed (normal) or A is not
+   * (swapped); swap when that packs fewer elements: always for A^T B^T, and
+   * for A B^T when A is the smaller (weight gradients: M = output channels,
+   * N = inputs x kernel). */
+  pl.swap = c->tb && (c->ta || c->M < c->N);
+  gemm_view A = {c->A, c->offa, c->ta ? 1 : c->lda, c->ta ? c->lda : 1}; /* rows i of op(A) */
+  gemm_view Bt = {c->B, c->offb, c->tb ? c->ldb : 1, c->tb ? 1 : c->ldb}; /* rows j of op(B)^T */
+  pl.R = pl.swap ? c->N : c->M;
+  pl.S = pl.swap ? c->M : c->N;
+  pl.a = pl.swap ? Bt : A;
+  pl.b = pl.swap ? A : Bt;
+  pl.b_direct = pl.b.rs == 1;
+  /* Packing the A side costs a pass over it; it pays for itself through
+   * contiguous broadcasts unless the side is very large (each element is
+   * then used by few tiles) or tiny (the extra launch dominates). */
+  double na = (double)pl.R * (double)pl.K;
+  pl.a_direct = na > 8.0 * 1048576 || na <= 16384;
+  return pl;
+}
+
+/* One pass over K as the tile kernel sees it: klen steps starting at k0,
+ * cut into nsplit runs of kc computed by separate work-items. */
+typedef struct {
+  size_t k0, klen, kc;
+  int nsplit;
+  float beta;
+} gemm_block;
+
+static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant *v,
+                       const dlgn_gemm_call *c, const gemm_plan *pl, const gemm_block *blk,
+                       cl_mem B, size_t b_off, size_t b_ps, size_t b_ks, int nq, int np,
+                       int p_base) {
+  size_t global = (size_t)nq * (size_t)np * (size_t)blk->nsplit, local = 1;
+  int qfast = pl->R <= pl->S;
+  /* splits write partial sums to scratch_p, added up by gemm_reduce */
+  bool split = blk->nsplit > 1;
+  cl_mem C = split ? g->scratch_p : c->C;
+  size_t offc = split ? 0 : c->offc, ldc = split ? pl->S : c->ldc, c_ss = pl->R * pl->S;
+  float alpha = split ? 1.0f : c->alpha, beta = split ? 0.0f : blk->beta;
+  int ctrans = !split && pl->swap;
+  cl_mem A = pl->a_direct ? pl->a.buf : g->scratch_a;
+  size_t a_off = pl->a_direct ? pl->a.off + blk->k0 * pl->a.ks : 0;
+  size_t a_ps = pl->a_direct ? (size_t)v->tm * pl->a.rs : (size_t)v->tm * blk->klen;
+  size_t a_is = pl->a_direct ? pl->a.rs : 1, a_ks = pl->a_direct ? pl->a.ks : (size_t)v->tm;
+  dlgn_arg args[] = {DLGN_INT(pl->R),      DLGN_INT(pl->S),     DLGN_INT(blk->kc),
+                     DLGN_INT(blk->klen),  DLGN_MEM(A),         DLGN_INT(a_off),
+                     DLGN_INT(a_ps),       DLGN_INT(a_is),      DLGN_INT(a_ks),
+                     DLGN_MEM(B),          DLGN_INT(b_off),     DLGN_INT(b_ps),
+                     DLGN_INT(b_ks),       DLGN_MEM(C),         DLGN_INT(offc),
+                     DLGN_INT(ldc),        DLGN_INT(c_ss),      DLGN_INT(ctrans),
+                     DLGN_FLOAT(alpha),    DLGN_FLOAT(beta),    DLGN_INT(nq),
+                     DLGN_INT(np),         DLGN_INT(blk->nsplit), DLGN_INT(qfast),
                      DLGN_INT(p_base)};
-  return dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 17, args);
+  if (pl->a_direct)
+    return dlgn_launch_kernel(dev, v->tile_direct, "gemm_tile_direct", 1, &global, &local, 25,
+                              args);
+  return dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 25, args);
+}
+
+static int launch_reduce(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant *v,
+                         const dlgn_gemm_call *c, const gemm_plan *pl, const gemm_block *blk) {
+  size_t global[2] = {pl->S, pl->R};
+  dlgn_arg args[] = {DLGN_MEM(c->C),        DLGN_INT(c->offc),     DLGN_INT(c->ldc),
+                     DLGN_INT(pl->swap),    DLGN_MEM(g->scratch_p), DLGN_INT(blk->nsplit),
+                     DLGN_INT(pl->R),       DLGN_INT(pl->S),       DLGN_FLOAT(c->alpha),
+                     DLGN_FLOAT(blk->beta)};
+  return dlgn_launch_kernel(dev, v->reduce, "gemm_reduce", 2, global, NULL, 10, args);
+}
+
+/* Splits of K when ks is 0: enough work-items to keep every compute unit
+ * busy (a few per unit, for balance) when C has few tiles, e.g. weight
+ * gradients of small layers over a long batch dimension. */
+static int auto_splits(const dlgn_device *dev, size_t tiles, size_t nblocks) {
+  size_t want = 8 * (size_t)(dev->info.compute_units ? dev->info.compute_units : 1);
+  size_t s = tiles >= want ? 1 : (want + tiles - 1) / tiles;
+  if (s > nblocks) s = nblocks;
+  if (s > 64) s = 64;
+  return s ? (int)s : 1;
 }
 
 int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_gemm_call *c) {
@@ -298,50 +395,64 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
   gemm_variant *v;
   DLGN_TRY(gemm_variant_get(dev, g, p, &v));
 
-  const size_t M = c->M, N = c->N, K = c->K, tm = (size_t)p->tm, tn = (size_t)p->tn;
-  const size_t kc_max = p->kc > 0 && (size_t)p->kc < K ? (size_t)p->kc : K;
-  const size_t nq = (M + tm - 1) / tm;
-  const size_t np_all = (N + tn - 1) / tn;
-  const size_t np_full = c->tb ? np_all : N / tn; /* panels read in place */
-  const bool edge = !c->tb && N % tn != 0;
-  const size_t need_a = nq * tm * kc_max;
-  const size_t need_b = c->tb ? np_all * tn * kc_max : edge ? tn * kc_max : 0;
+  const gemm_plan pl = plan_of(c);
+  const size_t R = pl.R, S = pl.S, K = pl.K, tm = (size_t)p->tm, tn = (size_t)p->tn;
+  const size_t kc = p->kc > 0 && (size_t)p->kc < K ? (size_t)p->kc : (K ? K : 1);
+  const size_t nq = (R + tm - 1) / tm;
+  const size_t np_all = (S + tn - 1) / tn;
+  const size_t np_full = pl.b_direct ? S / tn : np_all; /* panels read in place */
+  const bool edge = pl.b_direct && S % tn != 0;
+  const size_t nblocks = (K + kc - 1) / kc;
+  const int nsplit = p->ks > 0 ? (p->ks < (int)nblocks ? p->ks : (int)(nblocks ? nblocks : 1))
+                                : auto_splits(dev, nq * np_all, nblocks);
+  /* Each pass packs nsplit blocks of kc steps and computes them at once. */
+  const size_t pass = kc * (size_t)nsplit;
+  const size_t need_a = pl.a_direct ? 0 : nq * tm * pass;
+  const size_t need_b = !pl.b_direct ? np_all * tn * pass : edge ? tn * pass : 0;
+  const size_t need_p = nsplit > 1 ? (size_t)nsplit * R * S : 0;
   /* The kernels index with 32-bit ints. */
-  size_t ext_a = c->ta ? extent(c->offa, K, M, c->lda) : extent(c->offa, M, K, c->lda);
-  size_t ext_b = c->tb ? extent(c->offb, N, K, c->ldb) : extent(c->offb, K, N, c->ldb);
-  size_t ext_c = extent(c->offc, M, N, c->ldc);
+  size_t ext_a = c->ta ? extent(c->offa, K, c->M, c->lda) : extent(c->offa, c->M, K, c->lda);
+  size_t ext_b = c->tb ? extent(c->offb, c->N, K, c->ldb) : extent(c->offb, K, c->N, c->ldb);
+  size_t ext_c = extent(c->offc, c->M, c->N, c->ldc);
   if (ext_a > INT_MAX || ext_b > INT_MAX || ext_c > INT_MAX || need_a > INT_MAX ||
-      need_b > INT_MAX)
+      need_b > INT_MAX || need_p > INT_MAX)
     return dlgn_fail("GEMM M=%zu N=%zu K=%zu on device '%s' is too large for the own kernel's "
                      "32-bit indexing (use DLGN_GEMM=clblast)",
-                     M, N, K, dev->info.name);
-  DLGN_TRY(scratch_reserve(dev, &g->scratch_a, &g->cap_a, need_a, "GEMM packing scratch (A)"));
+                     c->M, c->N, K, dev->info.name);
+  if (need_a)
+    DLGN_TRY(scratch_reserve(dev, &g->scratch_a, &g->cap_a, need_a, "GEMM packing scratch (A)"));
   if (need_b)
     DLGN_TRY(scratch_reserve(dev, &g->scratch_b, &g->cap_b, need_b, "GEMM packing scratch (B)"));
+  if (need_p)
+    DLGN_TRY(scratch_reserve(dev, &g->scratch_p, &g->cap_p, need_p, "GEMM partial sums"));
 
-  /* K == 0 still runs one (empty) block: C = beta * C. */
-  for (size_t k0 = 0; k0 == 0 || k0 < K; k0 += kc_max) {
-    const size_t kc = K - k0 < kc_max ? K - k0 : kc_max;
-    const float beta = k0 == 0 ? c->beta : 1.0f;
-    DLGN_TRY(launch_pack(dev, v, 'a', g->scratch_a, (int)nq, (int)kc, c->A,
-                         c->offa + (c->ta ? k0 * c->lda : k0), c->ta ? 1 : c->lda,
-                         c->ta ? c->lda : 1, M));
-    if (c->tb) {
-      DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, (int)np_all, (int)kc, c->B, c->offb + k0,
-                           c->ldb, 1, N));
-      DLGN_TRY(launch_tile(dev, v, c, (int)kc, g->scratch_a, g->scratch_b, 0, kc * tn, tn, beta,
-                           (int)nq, (int)np_all, 0));
+  /* K == 0 still runs one (empty) pass: C = beta * C. */
+  for (size_t k0 = 0; k0 == 0 || k0 < K; k0 += pass) {
+    gemm_block blk = {.k0 = k0, .klen = K - k0 < pass ? K - k0 : pass, .kc = kc};
+    blk.nsplit = (int)((blk.klen + kc - 1) / kc);
+    if (blk.nsplit < 1) blk.nsplit = 1;
+    blk.beta = k0 == 0 ? c->beta : 1.0f;
+    if (!pl.a_direct)
+      DLGN_TRY(launch_pack(dev, v, 'a', g->scratch_a, (int)nq, (int)blk.klen, pl.a.buf,
+                           pl.a.off + k0 * pl.a.ks, pl.a.rs, pl.a.ks, R));
+    const size_t b_k0 = pl.b.off + k0 * pl.b.ks;
+    if (!pl.b_direct) {
+      DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, (int)np_all, (int)blk.klen, pl.b.buf, b_k0,
+                           pl.b.rs, pl.b.ks, S));
+      DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, g->scratch_b, 0, blk.klen * tn, tn, (int)nq,
+                           (int)np_all, 0));
     } else {
       if (np_full)
-        DLGN_TRY(launch_tile(dev, v, c, (int)kc, g->scratch_a, c->B, c->offb + k0 * c->ldb, tn,
-                             c->ldb, beta, (int)nq, (int)np_full, 0));
+        DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, pl.b.buf, b_k0, tn, pl.b.ks, (int)nq,
+                             (int)np_full, 0));
       if (edge) {
-        DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, 1, (int)kc, c->B,
-                             c->offb + k0 * c->ldb + np_full * tn, 1, c->ldb, N - np_full * tn));
-        DLGN_TRY(launch_tile(dev, v, c, (int)kc, g->scratch_a, g->scratch_b, 0, 0, tn, beta,
-                             (int)nq, 1, (int)np_full));
+        DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, 1, (int)blk.klen, pl.b.buf,
+                             b_k0 + np_full * tn, 1, pl.b.ks, S - np_full * tn));
+        DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, g->scratch_b, 0, 0, tn, (int)nq, 1,
+                             (int)np_full));
       }
     }
+    if (blk.nsplit > 1) DLGN_TRY(launch_reduce(dev, g, v, c, &pl, &blk));
     if (K == 0) break;
   }
   return 0;

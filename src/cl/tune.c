@@ -209,7 +209,7 @@ static int own_candidates(const dlgn_device *dev, bool quick, dlgn_gemm_own_para
       int acc = tms[i] * nv;
       if (acc + nv + 1 > regs - 1 || acc < regs / 2) continue;
       if (quick && acc != regs * 3 / 4) continue;
-      if (n < MAX_OWN_CANDIDATES) out[n++] = (dlgn_gemm_own_params){tms[i], nv * vw, vw, 512};
+      if (n < MAX_OWN_CANDIDATES) out[n++] = (dlgn_gemm_own_params){tms[i], nv * vw, vw, 512, 0};
     }
   /* The built-in default goes first, so that it is always measured. */
   for (int i = 0; i < n; i++)
@@ -219,6 +219,10 @@ static int own_candidates(const dlgn_device *dev, bool quick, dlgn_gemm_own_para
       out[i] = t;
     }
   return n;
+}
+
+static size_t effective_kc(int kc, size_t K) {
+  return kc <= 0 || (size_t)kc >= K ? K : (size_t)kc;
 }
 
 static int tune_own(tuner *tu, dlgn_tuning *t) {
@@ -280,12 +284,20 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
     *e = (dlgn_tuned_shape){tu->full[s].ta, tu->full[s].tb, tu->full[s].M, tu->full[s].N,
                             tu->full[s].K, cand[b1], g[b1 * ns + s]};
     size_t K = tu->proxy[s].K;
+    size_t done[16];
+    int ndone = 0;
+    done[ndone++] = effective_kc(512, K);
     for (int r = 0; r < (quick ? 1 : 2); r++) {
       int c = r == 0 ? b1 : b2;
       if (c < 0) continue;
       for (int k = 0; k < nkc; k++) {
         /* kc = 0 (all of K) only where K is short enough to stay in cache */
-        if (kcs[k] == 0 ? K > 4096 : (size_t)kcs[k] >= K) continue;
+        size_t eff = effective_kc(kcs[k], K);
+        if (kcs[k] == 0 && K > 4096) continue;
+        bool seen = false;
+        for (int i = r == 0 ? 0 : 1; i < ndone; i++) seen |= done[i] == eff;
+        if (seen) continue;
+        if (r == 0 && ndone < 16) done[ndone++] = eff;
         dlgn_gemm_own_params p = cand[c];
         p.kc = kcs[k];
         double v = measure(tu, &p, &tu->proxy[s], quick);
@@ -297,8 +309,21 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
         }
       }
     }
-    tune_log(tu, "  %-18s best: tile %dx%d vw=%d kc=%d, %.1f GFLOPS\n", tu->full[s].name, e->own.tm,
-             e->own.tn, e->own.vw, e->own.kc, e->gflops);
+    /* K blocks side by side: the automatic choice against fixed counts */
+    size_t nblocks = (K + effective_kc(e->own.kc, K) - 1) / effective_kc(e->own.kc, K);
+    for (int ks = 1; !quick && ks <= 16 && (size_t)ks <= nblocks; ks *= 2) {
+      dlgn_gemm_own_params p = e->own;
+      p.ks = ks;
+      double v = measure(tu, &p, &tu->proxy[s], quick);
+      tune_log(tu, "  %-18s tile %dx%d kc=%-5d ks=%-2d %8.1f GFLOPS\n", tu->full[s].name, p.tm,
+               p.tn, p.kc, p.ks, v);
+      if (v > e->gflops) {
+        e->own = p;
+        e->gflops = v;
+      }
+    }
+    tune_log(tu, "  %-18s best: tile %dx%d vw=%d kc=%d ks=%d, %.1f GFLOPS\n", tu->full[s].name,
+             e->own.tm, e->own.tn, e->own.vw, e->own.kc, e->own.ks, e->gflops);
   }
   free(g);
   return 0;

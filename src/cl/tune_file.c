@@ -78,14 +78,14 @@ static int parse_int(const where *w, const char *tok, const char *val, int *out)
 static int parse_own(const where *w, char *rest, bool shape, dlgn_tuned_shape *s) {
   memset(s, 0, sizeof *s);
   unsigned seen = 0;
-  static const char *keys[] = {"tm", "tn", "vw", "kc", "ta", "tb", "M", "N", "K", "gflops"};
+  static const char *keys[] = {"tm", "tn", "vw", "kc", "ta", "tb", "M", "N", "K", "gflops", "ks"};
   for (char *tok = strtok(rest, " \t"); tok; tok = strtok(NULL, " \t")) {
     char *eq = strchr(tok, '=');
     if (!eq) return dlgn_fail("tuning file %s line %d: expected KEY=VALUE, got '%s'", w->path, w->line, tok);
     *eq = '\0';
     const char *val = eq + 1;
     int k = -1;
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < 11; i++)
       if (strcmp(tok, keys[i]) == 0) k = i;
     if (k < 0) return dlgn_fail("tuning file %s line %d: unknown key '%s'", w->path, w->line, tok);
     *eq = '=';
@@ -96,7 +96,7 @@ static int parse_own(const where *w, char *rest, bool shape, dlgn_tuned_shape *s
       s->gflops = strtod(val, &end);
       if (end == val || *end)
         return dlgn_fail("tuning file %s line %d: bad number in '%s'", w->path, w->line, tok);
-    } else if (k < 4) {
+    } else if (k < 4 || k == 10) {
       DLGN_TRY(parse_int(w, tok, val, &iv));
     } else {
       DLGN_TRY(parse_size(w, tok, val, &v));
@@ -111,6 +111,7 @@ static int parse_own(const where *w, char *rest, bool shape, dlgn_tuned_shape *s
       case 6: s->M = v; break;
       case 7: s->N = v; break;
       case 8: s->K = v; break;
+      case 10: s->own.ks = iv; break;
       default: break;
     }
     seen |= 1u << k;
@@ -229,7 +230,7 @@ static int mkdir_parents(const char *path) {
 }
 
 static void write_own(FILE *f, const dlgn_gemm_own_params *p) {
-  fprintf(f, " tm=%d tn=%d vw=%d kc=%d", p->tm, p->tn, p->vw, p->kc);
+  fprintf(f, " tm=%d tn=%d vw=%d kc=%d ks=%d", p->tm, p->tn, p->vw, p->kc, p->ks);
 }
 
 int dlgn_tuning_write(const char *path, const dlgn_tuning *t) {
@@ -241,7 +242,8 @@ int dlgn_tuning_write(const char *path, const dlgn_tuning *t) {
   if (!f) return dlgn_fail("cannot write tuning file %s: %s", tmp, strerror(errno));
   fprintf(f, "# GEMM parameters found by `dlgn tune`; applied when this device runs a GEMM.\n");
   fprintf(f, "# own-*: the own kernel (cl/gemm.cl), tile tm x tn, vector width vw, K block kc\n");
-  fprintf(f, "# (0 = all of K). clblast: passed to CLBlastOverrideParameters.\n");
+  fprintf(f, "# (0 = all of K), ks K blocks side by side (0 = automatic).\n");
+  fprintf(f, "# clblast: passed to CLBlastOverrideParameters.\n");
   fprintf(f, "device %s\ndriver %s\n", t->device, t->driver);
   if (t->has_own_default) {
     fprintf(f, "own-default");

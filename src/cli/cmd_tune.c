@@ -96,12 +96,13 @@ int cmd_tune(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (dlgn_tuning_write(path, &t) != 0) goto out;
   if (t.has_own_default)
-    printf("own default: tile %dx%d vw=%d kc=%d\n", t.own_default.tm, t.own_default.tn,
-           t.own_default.vw, t.own_default.kc);
+    printf("own default: tile %dx%d vw=%d kc=%d ks=%d\n", t.own_default.tm, t.own_default.tn,
+           t.own_default.vw, t.own_default.kc, t.own_default.ks);
   for (int i = 0; i < t.nshapes; i++) {
     const dlgn_tuned_shape *s = &t.shapes[i];
-    printf("  %c%c M=%-5zu N=%-6zu K=%-6zu tile %2dx%-2d kc=%-4d %7.1f GFLOPS\n", s->ta ? 't' : 'n',
-           s->tb ? 't' : 'n', s->M, s->N, s->K, s->own.tm, s->own.tn, s->own.kc, s->gflops);
+    printf("  %c%c M=%-5zu N=%-6zu K=%-6zu tile %2dx%-2d kc=%-4d ks=%-2d %7.1f GFLOPS\n",
+           s->ta ? 't' : 'n', s->tb ? 't' : 'n', s->M, s->N, s->K, s->own.tm, s->own.tn,
+           s->own.kc, s->own.ks, s->gflops);
   }
   if (opt.clblast)
     printf("clblast: %s\n", t.nclblast ? "parameters overridden (see the file)"
