@@ -1,0 +1,263 @@
+/* dlgn_gemm on the model GEMM shapes (FC 5x128 and C4GAP-128 at batch 128,
+ * forward and backward) and 1024^3 / 2048^3: median time and GFLOPS of the own
+ * kernel (with the parameters dlgn_gemm would pick, i.e. the tuning file's
+ * when there is one) and of CLBlast, beside OpenBLAS's cblas_sgemm on the
+ * host in the same run, with ratios to OpenBLAS. Every path is first checked
+ * against dlgn_gemm_ref on a small case with the shape's transposes and the
+ * own parameters of that shape.
+ *
+ *   bench_gemm [--device SEL] [--min-reps N] [--budget S] [--only TEXT] [--no-clblast]
+ *
+ * OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads; these
+ * machines set them for old builds, which forces a slower kernel. The
+ * benchmark therefore re-executes itself without them (as
+ * `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE bench_gemm ...` would);
+ * --keep-openblas-env keeps them. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dlgn/gemm.h"
+#include "dlgn/rng.h"
+#include "dlgn/status.h"
+#include "dlgn/tune.h"
+#ifdef DLGN_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+#ifdef DLGN_HAVE_OPENBLAS
+static void openblas_run(const dlgn_gemm_shape *s, const float *a, const float *b, float *c) {
+  cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans,
+              (int)s->M, (int)s->N, (int)s->K, 1.0f, a, (int)(s->ta ? s->M : s->K), b,
+              (int)(s->tb ? s->K : s->N), 0.0f, c, (int)s->N);
+}
+
+static double openblas_time(const dlgn_gemm_shape *s, const float *a, const float *b, float *c,
+                            int min_reps, double budget) {
+  double t[64];
+  int n = 0;
+  openblas_run(s, a, b, c);
+  double start = now_s();
+  while (n < 64 && (n < min_reps || now_s() - start < budget)) {
+    double t0 = now_s();
+    openblas_run(s, a, b, c);
+    t[n++] = now_s() - t0;
+  }
+  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+#endif
+
+/* Small case with the shape's transposes: own (with p), CLBlast (p NULL and
+ * clblast set) or OpenBLAS (host) against the C twin. */
+static int check_small(dlgn_device *dev, const dlgn_gemm_shape *s, const dlgn_gemm_own_params *p,
+                       int which) {
+  enum { M = 45, N = 37, K = 71 };
+  static float a[M * K], b[K * N], c[M * N], want[M * N];
+  dlgn_rng r;
+  dlgn_rng_seed(&r, 3);
+  for (int i = 0; i < M * K; i++) a[i] = dlgn_rng_uniform(&r) * 2 - 1;
+  for (int i = 0; i < K * N; i++) b[i] = dlgn_rng_uniform(&r) * 2 - 1;
+  size_t lda = s->ta ? M : K, ldb = s->tb ? K : N;
+  dlgn_gemm_ref(s->ta, s->tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, want, N);
+  const char *names[] = {"own", "clblast", "openblas"};
+  if (which == 2) {
+#ifdef DLGN_HAVE_OPENBLAS
+    dlgn_gemm_shape small = {s->name, s->ta, s->tb, M, N, K};
+    openblas_run(&small, a, b, c);
+#endif
+  } else {
+    cl_mem A, B, C;
+    DLGN_TRY(dlgn_buffer_create(dev, sizeof a, "check A", &A));
+    DLGN_TRY(dlgn_buffer_create(dev, sizeof b, "check B", &B));
+    DLGN_TRY(dlgn_buffer_create(dev, sizeof c, "check C", &C));
+    dlgn_gemm_call call = {s->ta, s->tb, M, N, K, 1.0f, A, 0, lda, B, 0, ldb, 0.0f, C, 0, N};
+    int rc = dlgn_buffer_write(dev, A, 0, sizeof a, a, "check A") ||
+             dlgn_buffer_write(dev, B, 0, sizeof b, b, "check B") ||
+             (which == 0 ? dlgn_gemm_own(dev, p, &call) : dlgn_gemm_clblast(dev, &call)) ||
+             dlgn_buffer_read(dev, C, 0, sizeof c, c, "check C");
+    dlgn_buffer_release(&A);
+    dlgn_buffer_release(&B);
+    dlgn_buffer_release(&C);
+    if (rc) return -1;
+  }
+  for (int i = 0; i < M * N; i++)
+    if (!(fabsf(c[i] - want[i]) <= 1e-4f * sqrtf((float)K) + 1e-5f * fabsf(want[i])))
+      return dlgn_fail("%s gives a wrong result for %s's transposes (element %d: %g, want %g)",
+                       names[which], s->name, i, c[i], want[i]);
+  return 0;
+}
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: bench_gemm [--device SEL] [--min-reps N] [--budget S] [--only TEXT]\n"
+          "                  [--no-clblast] [--keep-openblas-env]\n\n"
+          "  --device SEL         index, 'gpu', 'cpu' or a name substring (default: $DLGN_DEVICE,\n"
+          "                       else the first GPU, else the first CPU device)\n"
+          "  --min-reps N         timed runs per measurement at least (default 3); more while\n"
+          "  --budget S           seconds per measurement are not spent (default 0.5)\n"
+          "  --only TEXT          only shapes whose name contains TEXT\n"
+          "  --no-clblast         skip CLBlast (its default parameters are slow on CPUs)\n"
+          "  --keep-openblas-env  do not re-execute without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE\n");
+}
+
+int main(int argc, char **argv) {
+  const char *selector = NULL, *only = NULL;
+  int min_reps = 3;
+  double budget = 0.5;
+  bool clblast = true, keep_env = false;
+  static const struct option opts[] = {{"device", required_argument, NULL, 'd'},
+                                       {"min-reps", required_argument, NULL, 'r'},
+                                       {"budget", required_argument, NULL, 'b'},
+                                       {"only", required_argument, NULL, 'o'},
+                                       {"no-clblast", no_argument, NULL, 'n'},
+                                       {"keep-openblas-env", no_argument, NULL, 'k'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "d:r:b:o:nkh", opts, NULL)) != -1) {
+    if (c == 'd') selector = optarg;
+    else if (c == 'r') min_reps = atoi(optarg);
+    else if (c == 'b') budget = atof(optarg);
+    else if (c == 'o') only = optarg;
+    else if (c == 'n') clblast = false;
+    else if (c == 'k') keep_env = true;
+    else if (c == 'h') {
+      usage(stdout);
+      return 0;
+    } else {
+      usage(stderr);
+      return 2;
+    }
+  }
+#ifdef DLGN_HAVE_OPENBLAS
+  if (!keep_env && (getenv("OPENBLAS_CORETYPE") || getenv("OPENBLAS_L2_SIZE"))) {
+    unsetenv("OPENBLAS_CORETYPE");
+    unsetenv("OPENBLAS_L2_SIZE");
+    execv("/proc/self/exe", argv);
+    perror("bench_gemm: re-executing without the OPENBLAS_* settings failed");
+    return 1;
+  }
+#endif
+  (void)keep_env;
+
+  dlgn_device *dev;
+  if (dlgn_device_open(&dev, selector, 0) != 0) {
+    fprintf(stderr, "bench_gemm: %s\n", dlgn_error());
+    return 1;
+  }
+  const dlgn_gemm_shape *model;
+  int nmodel = dlgn_tune_model_shapes(&model);
+  dlgn_gemm_shape shapes[40];
+  int ns = 0;
+  for (int i = 0; i < nmodel; i++) shapes[ns++] = model[i];
+  shapes[ns++] = (dlgn_gemm_shape){"2048^3", false, false, 2048, 2048, 2048};
+  dlgn_gemm_own_params p0; /* opens the GEMM state: reads the tuning file */
+  if (dlgn_gemm_own_params_for(dev, false, false, 1, 1, 1, &p0) != 0) {
+    fprintf(stderr, "bench_gemm: %s\n", dlgn_error());
+    return 1;
+  }
+  const char *tf = dlgn_gemm_tuning_file(dev);
+  printf("device [%d] %s (driver %s); own parameters from %s\n", dev->info.index, dev->info.name,
+         dev->info.driver, tf ? tf : "built-in defaults (no tuning file)");
+#ifdef DLGN_HAVE_OPENBLAS
+  printf("OpenBLAS %s, %d threads, core %s\n", openblas_get_config(), openblas_get_num_threads(),
+         openblas_get_corename());
+#endif
+  printf("median of >= %d runs or %.1f s each; GFLOPS = 2MNK/time; ratio = GFLOPS / OpenBLAS\n\n",
+         min_reps, budget);
+  printf("%-18s %2s %5s %6s %6s | %-12s %8s %7s | %8s %7s | %8s %7s | %6s %6s\n", "shape", "tr",
+         "M", "N", "K", "tile/kc/ks", "own ms", "GFLOPS", "clb ms", "GFLOPS", "oblas ms", "GFLOPS",
+         "own/ob", "clb/ob");
+
+  size_t na = 1, nb = 1, nc = 1;
+  for (int i = 0; i < ns; i++) {
+    if (only && !strstr(shapes[i].name, only)) continue;
+    const dlgn_gemm_shape *s = &shapes[i];
+    if (s->M * s->K > na) na = s->M * s->K;
+    if (s->K * s->N > nb) nb = s->K * s->N;
+    if (s->M * s->N > nc) nc = s->M * s->N;
+  }
+  cl_mem A, B, C;
+  float *ha = malloc(na * sizeof *ha), *hb = malloc(nb * sizeof *hb), *hc = malloc(nc * sizeof *hc);
+  if (!ha || !hb || !hc) {
+    fprintf(stderr, "bench_gemm: out of host memory\n");
+    return 1;
+  }
+  dlgn_rng r;
+  dlgn_rng_seed(&r, 1);
+  for (size_t i = 0; i < na; i++) ha[i] = dlgn_rng_uniform(&r) - 0.5f;
+  for (size_t i = 0; i < nb; i++) hb[i] = dlgn_rng_uniform(&r) - 0.5f;
+  memset(hc, 0, nc * sizeof *hc);
+  if (dlgn_buffer_create(dev, na * 4, "bench A", &A) || dlgn_buffer_create(dev, nb * 4, "bench B", &B) ||
+      dlgn_buffer_create(dev, nc * 4, "bench C", &C) ||
+      dlgn_buffer_write(dev, A, 0, na * 4, ha, "bench A") ||
+      dlgn_buffer_write(dev, B, 0, nb * 4, hb, "bench B")) {
+    fprintf(stderr, "bench_gemm: %s\n", dlgn_error());
+    return 1;
+  }
+
+  double log_own = 0, log_clb = 0;
+  int nlog = 0;
+  for (int i = 0; i < ns; i++) {
+    const dlgn_gemm_shape *s = &shapes[i];
+    if (only && !strstr(s->name, only)) continue;
+    dlgn_gemm_own_params p;
+    double flop = 2.0 * (double)s->M * (double)s->N * (double)s->K;
+    double t_own = NAN, t_clb = NAN, t_ob = NAN;
+    dlgn_gemm_call call = {s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, 0, s->ta ? s->M : s->K,
+                           B,     0,     s->tb ? s->K : s->N, 0.0f, C, 0, s->N};
+    if (dlgn_gemm_own_params_for(dev, s->ta, s->tb, s->M, s->N, s->K, &p) ||
+        check_small(dev, s, &p, 0) || dlgn_gemm_time(dev, &p, &call, min_reps, 50, budget, &t_own))
+      goto fail;
+    if (clblast && (check_small(dev, s, NULL, 1) ||
+                    dlgn_gemm_time(dev, NULL, &call, min_reps, 50, budget, &t_clb)))
+      goto fail;
+#ifdef DLGN_HAVE_OPENBLAS
+    if (check_small(dev, s, NULL, 2)) goto fail;
+    t_ob = openblas_time(s, ha, hb, hc, min_reps, budget);
+#endif
+    char ps[32];
+    snprintf(ps, sizeof ps, "%dx%d/%d/%d", p.tm, p.tn, p.kc, p.ks);
+    double g_own = flop / t_own * 1e-9, g_clb = flop / t_clb * 1e-9, g_ob = flop / t_ob * 1e-9;
+    printf("%-18s %c%c %5zu %6zu %6zu | %-12s %8.3f %7.1f | %8.3f %7.1f | %8.3f %7.1f | %6.2f %6.2f\n",
+           s->name, s->ta ? 't' : 'n', s->tb ? 't' : 'n', s->M, s->N, s->K, ps, t_own * 1e3, g_own,
+           t_clb * 1e3, g_clb, t_ob * 1e3, g_ob, g_own / g_ob, g_clb / g_ob);
+    fflush(stdout);
+    if (isfinite(g_ob)) {
+      log_own += log(g_own / g_ob);
+      log_clb += log(g_clb / g_ob);
+      nlog++;
+    }
+  }
+  if (nlog)
+    printf("\ngeometric mean of the ratios to OpenBLAS: own %.2f, clblast %.2f\n",
+           exp(log_own / nlog), exp(log_clb / nlog));
+  dlgn_buffer_release(&A);
+  dlgn_buffer_release(&B);
+  dlgn_buffer_release(&C);
+  free(ha);
+  free(hb);
+  free(hc);
+  dlgn_device_close(dev);
+  return 0;
+fail:
+  fprintf(stderr, "bench_gemm: %s\n", dlgn_error());
+  dlgn_device_close(dev);
+  return 1;
+}
