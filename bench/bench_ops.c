@@ -337,7 +337,7 @@ static void add_conv(dlgn_device *dev, dlgn_conv_shape s, bool with_dx) {
   double f = 2.0 * s.OC * s.C * s.k * s.k * (double)s.N * conv2d_out_h(&s) * conv2d_out_w(&s);
   snprintf(name, sizeof name, "conv fwd (%s)", conv2d_forward_strategy(dev));
   add(name, shape, op_conv(CONV_F, s, false), f, 0);
-  add(with_dx ? "conv bwd (im2col+gemm)" : "conv bwd (no dx)", shape,
+  add(with_dx ? "conv bwd" : "conv bwd (no dx)", shape,
       op_conv(CONV_B, s, with_dx), with_dx ? 2 * f : f, 0);
 }
 

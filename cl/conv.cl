@@ -79,6 +79,9 @@ __kernel void row_sum(__global float *out, ulong out_off, __global const float *
  * without inner loops; this kernel has them). Each input vector serves
  * DC_TOC channels, each weight DC_DV pixels. A row segment inside the image
  * (stride 1) is one vector load; segments at the border gather lane by lane.
+ * transposed: the gradient dx of a stride-1 convolution with weights
+ * w (Cin, OC, k, k) (the forward's (OC, C, k, k) with the channel roles
+ * swapped): a convolution with the weights transposed and flipped. acc: y +=.
  * global: dim 0 = N*HO*ceil(WO/DC_DV) segments, dim 1 = ceil(OC/DC_TOC). */
 #define DC_TOC 16
 #define DC_DV 16
@@ -88,15 +91,15 @@ __kernel void row_sum(__global float *out, ulong out_off, __global const float *
 __kernel void conv2d_direct(__global float *y, ulong y_off, __global const float *x, ulong x_off,
                             __global const float *w, ulong w_off, __global const float *b,
                             ulong b_off, int C, int N, int H, int W, int OC, int k, int stride,
-                            int pad, int HO, int WO) {
+                            int pad, int HO, int WO, int transposed, int has_bias, int acc) {
   int segs = (WO + DC_DV - 1) / DC_DV;
   int p = GID0, oc0 = GID1 * DC_TOC;
   if (p >= N * HO * segs || oc0 >= OC) return;
   int ox0 = (p % segs) * DC_DV, t = p / segs;
   int oy = t % HO, n = t / HO;
   int kk = k * k;
-  DC_VEC acc[DC_TOC];
-  for (int j = 0; j < DC_TOC; j++) acc[j] = (DC_VEC)(0.0f);
+  DC_VEC sum[DC_TOC];
+  for (int j = 0; j < DC_TOC; j++) sum[j] = (DC_VEC)(0.0f);
   __global const float *wb = w + w_off;
   for (int c = 0; c < C; c++) {
     __global const float *xc = x + x_off + ((size_t)c * N + n) * H * W;
@@ -117,23 +120,28 @@ __kernel void conv2d_direct(__global float *y, ulong y_off, __global const float
           }
           xv = DC_VLOAD(0, lane);
         }
-        int wi = c * kk + ky * k + kx;
+        /* weight of output channel oc0+j, input channel c, tap (ky, kx) */
+        size_t wi = transposed ? ((size_t)c * OC + oc0) * kk + (k - 1 - ky) * k + (k - 1 - kx)
+                               : ((size_t)oc0 * C + c) * kk + ky * k + kx;
+        size_t wstep = transposed ? (size_t)kk : (size_t)C * kk;
         for (int j = 0; j < DC_TOC; j++) {
-          float wv = oc0 + j < OC ? wb[(size_t)(oc0 + j) * C * kk + wi] : 0.0f;
-          acc[j] = mad((DC_VEC)(wv), xv, acc[j]);
+          float wv = oc0 + j < OC ? wb[wi + j * wstep] : 0.0f;
+          sum[j] = mad((DC_VEC)(wv), xv, sum[j]);
         }
       }
     }
   }
   for (int j = 0; j < DC_TOC && oc0 + j < OC; j++) {
-    DC_VEC v = acc[j] + (DC_VEC)(b[b_off + oc0 + j]);
+    DC_VEC v = sum[j];
+    if (has_bias) v += (DC_VEC)(b[b_off + oc0 + j]);
     __global float *out = y + y_off + (((size_t)(oc0 + j) * N + n) * HO + oy) * WO + ox0;
     if (ox0 + DC_DV <= WO) {
+      if (acc) v += DC_VLOAD(0, out);
       DC_VSTORE(v, 0, out);
     } else {
       float lane[DC_DV];
       DC_VSTORE(v, 0, lane);
-      for (int u = 0; u < DC_DV && ox0 + u < WO; u++) out[u] = lane[u];
+      for (int u = 0; u < DC_DV && ox0 + u < WO; u++) out[u] = acc ? out[u] + lane[u] : lane[u];
     }
   }
 }

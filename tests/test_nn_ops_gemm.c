@@ -166,12 +166,12 @@ START_TEST(test_conv) {
   dlgn_rng_seed(&r, 121);
   /* wide rows (37, 21) reach the direct kernel's vector path (16 pixels) and
    * its tail; the rest its lane-by-lane border path */
-  dlgn_conv_shape shapes[14] = {
-      {2, 3, 5, 37, 17, 3, 1, 1}, {1, 2, 4, 21, 18, 3, 1, 0},
+  dlgn_conv_shape shapes[15] = {
+      {2, 3, 5, 37, 17, 3, 1, 1}, {1, 2, 4, 21, 18, 3, 1, 0}, {2, 2, 4, 5, 3, 1, 1, 1},
       {2, 3, 7, 9, 5, 3, 1, 1}, {3, 4, 8, 6, 6, 3, 2, 1}, {2, 2, 9, 7, 3, 5, 1, 2},
       {3, 5, 5, 5, 4, 1, 1, 0}, {2, 3, 6, 7, 2, 1, 2, 0}, {1, 2, 5, 8, 7, 3, 2, 0},
       {2, 3, 4, 4, 9, 5, 2, 2}, {7, 3, 11, 13, 10, 3, 1, 1}, {2, 3, 3, 3, 3, 3, 1, 2}};
-  for (int i = 11; i < 14; i++) { /* seeded random shapes */
+  for (int i = 12; i < 15; i++) { /* seeded random shapes */
     int k = 1 + 2 * (int)dlgn_rng_below(&r, 3);
     shapes[i] = (dlgn_conv_shape){1 + (int)dlgn_rng_below(&r, 5), 1 + (int)dlgn_rng_below(&r, 6),
                                   k + (int)dlgn_rng_below(&r, 9), k + (int)dlgn_rng_below(&r, 9),
@@ -179,7 +179,7 @@ START_TEST(test_conv) {
                                   1 + (int)dlgn_rng_below(&r, 2), (int)dlgn_rng_below(&r, 3)};
   }
   for (int d = 0; d < count; d++)
-    for (int si = 0; si < 14; si++) {
+    for (int si = 0; si < 15; si++) {
       const dlgn_conv_shape *s = &shapes[si];
       /* both forward strategies; the batch in one chunk and in chunks of 2
        * images (then 3 left over for N=7) */

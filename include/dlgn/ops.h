@@ -58,9 +58,11 @@ int conv2d_out_w(const dlgn_conv_shape *s);
  * allocates the largest once and passes it to every conv. */
 size_t conv2d_scratch_floats(const dlgn_conv_shape *s);
 
-/* The forward strategy this device uses: "im2col+gemm" or "direct" (chosen
- * per device type from measurements; $DLGN_CONV=gemm|direct overrides). The
- * backward pass always uses im2col + GEMM. */
+/* The strategy this device uses for the forward pass: "im2col+gemm" or
+ * "direct" (chosen per device type from measurements). $DLGN_CONV=gemm|direct
+ * overrides it, and =direct also computes dx of stride-1 convolutions with the
+ * direct kernel. dw is always im2col + GEMM, so the scratch is needed either
+ * way. */
 const char *conv2d_forward_strategy(dlgn_device *dev);
 
 /* x (C,N,H,W), w (OC,C,k,k), b (OC) -> y (OC,N,HO,WO) */

@@ -2,8 +2,9 @@
  * small enough that a chunk's im2col columns fit the scratch; each chunk is one
  * GEMM (OC, C*k*k) x (C*k*k, nb*HO*WO) whose output is a column block of y,
  * since y (OC, N*HO*WO) keeps an image's pixels together within each row.
- * The forward pass can instead run the direct kernel (no columns); which one
- * runs is chosen per device type from measurements (see conv_forward_kind). */
+ * The forward pass, and dx of a stride-1 convolution, can instead run the
+ * direct kernel (no columns); which one runs is chosen per device type from
+ * measurements (see conv_kind_of). dw is always a GEMM over the columns. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,18 +81,27 @@ static int scratch_check(dlgn_device *dev, const char *op, dlgn_buf scratch,
 
 typedef enum { CONV_GEMM, CONV_DIRECT } conv_kind;
 
-/* Measured with bench/bench_conv on the C4GAP shapes (see its header): on
- * PoCL (CPU) the ... kernel is faster; on GPUs im2col + CLBlast's GEMM.
- * $DLGN_CONV=gemm|direct overrides. */
-static conv_kind conv_forward_kind(const dlgn_device *dev) {
+static conv_kind conv_env_kind(conv_kind fallback) {
   const char *e = getenv("DLGN_CONV");
   if (e && strcmp(e, "direct") == 0) return CONV_DIRECT;
   if (e && strcmp(e, "gemm") == 0) return CONV_GEMM;
-  return (dev->info.type & CL_DEVICE_TYPE_GPU) ? CONV_GEMM : CONV_DIRECT;
+  return fallback;
 }
 
+/* Measured with bench/bench_conv and bench/bench_ops on the C4GAP shapes
+ * (PoCL on 2 shared cores): the direct forward is 1.3-1.5x faster than
+ * im2col + GEMM at 128->128 and 3-10x at 3->128; GPUs are unmeasured and keep
+ * im2col + CLBlast's tuned GEMM. $DLGN_CONV=gemm|direct overrides. */
+static conv_kind conv_kind_of(const dlgn_device *dev) {
+  return conv_env_kind((dev->info.type & CL_DEVICE_TYPE_GPU) ? CONV_GEMM : CONV_DIRECT);
+}
+
+/* dx: the direct kernel on the transposed weights did not beat the dcol GEMM
+ * plus col2im on PoCL (~0.9x), so it runs only when $DLGN_CONV=direct asks. */
+static conv_kind conv_dx_kind_of(void) { return conv_env_kind(CONV_GEMM); }
+
 const char *conv2d_forward_strategy(dlgn_device *dev) {
-  return conv_forward_kind(dev) == CONV_DIRECT ? "direct" : "im2col+gemm";
+  return conv_kind_of(dev) == CONV_DIRECT ? "direct" : "im2col+gemm";
 }
 
 static int im2col(dlgn_device *dev, dlgn_buf col, dlgn_buf x, const dlgn_conv_shape *s, int n0,
@@ -103,25 +113,42 @@ static int im2col(dlgn_device *dev, dlgn_buf col, dlgn_buf x, const dlgn_conv_sh
                    DLGN_INT(s->pad), DLGN_INT(HO), DLGN_INT(WO), DLGN_INT(n0), DLGN_INT(nb));
 }
 
+/* The direct kernel over input (Cin, N, H, W) -> output (Cout, N, HO, WO). */
+typedef struct {
+  int Cin, N, H, W, Cout, k, stride, pad, HO, WO;
+  bool transposed, has_bias, acc;
+} direct_args;
+
 static int conv_direct(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
-                       const dlgn_conv_shape *s) {
-  int HO = conv2d_out_h(s), WO = conv2d_out_w(s);
+                       const direct_args *a) {
   enum { TOC = 16, DV = 16 }; /* DC_TOC, DC_DV of cl/conv.cl */
-  size_t segments = (size_t)s->N * HO * ((WO + DV - 1) / DV);
-  size_t global[2] = {segments, ((size_t)s->OC + TOC - 1) / TOC};
+  size_t segments = (size_t)a->N * a->HO * ((a->WO + DV - 1) / DV);
+  size_t global[2] = {segments, ((size_t)a->Cout + TOC - 1) / TOC};
   size_t local[2] = {16, 1};
-  dlgn_arg args[] = {ARG_BUF(y),      ARG_BUF(x),        ARG_BUF(w),      ARG_BUF(b),
-                     DLGN_INT(s->C),  DLGN_INT(s->N),    DLGN_INT(s->H),  DLGN_INT(s->W),
-                     DLGN_INT(s->OC), DLGN_INT(s->k),    DLGN_INT(s->stride),
-                     DLGN_INT(s->pad), DLGN_INT(HO),     DLGN_INT(WO)};
+  dlgn_arg args[] = {ARG_BUF(y),          ARG_BUF(x),           ARG_BUF(w),
+                     ARG_BUF(b),          DLGN_INT(a->Cin),     DLGN_INT(a->N),
+                     DLGN_INT(a->H),      DLGN_INT(a->W),       DLGN_INT(a->Cout),
+                     DLGN_INT(a->k),      DLGN_INT(a->stride),  DLGN_INT(a->pad),
+                     DLGN_INT(a->HO),     DLGN_INT(a->WO),      DLGN_INT(a->transposed),
+                     DLGN_INT(a->has_bias), DLGN_INT(a->acc)};
   return dlgn_launch(dev, "conv2d_direct", 2, global, local, (int)(sizeof args / sizeof args[0]),
                      args);
+}
+
+/* dx of a stride-1 convolution as a direct convolution of dy with the
+ * weights transposed and flipped, padding k-1-pad (which must be >= 0). */
+static bool conv_dx_direct_fits(const dlgn_conv_shape *s) {
+  return s->stride == 1 && s->pad <= s->k - 1;
 }
 
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                    dlgn_buf scratch, const dlgn_conv_shape *s) {
   DLGN_TRY(conv_check("conv2d_forward", s));
-  if (conv_forward_kind(dev) == CONV_DIRECT) return conv_direct(dev, y, x, w, b, s);
+  if (conv_kind_of(dev) == CONV_DIRECT) {
+    direct_args a = {s->C, s->N, s->H, s->W, s->OC, s->k, s->stride, s->pad,
+                     conv2d_out_h(s), conv2d_out_w(s), false, true, false};
+    return conv_direct(dev, y, x, w, b, &a);
+  }
   DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s));
   size_t HWO = (size_t)conv2d_out_h(s) * conv2d_out_w(s), M = (size_t)s->N * HWO;
   size_t CKK = (size_t)s->C * s->k * s->k;
@@ -157,6 +184,12 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
   DLGN_TRY(LAUNCH_GROUPS(dev, "row_sum", (size_t)s->OC, wg, ARG_BUF(db), ARG_BUF(dy),
                          DLGN_INT(M)));
   bool pointwise = conv_is_pointwise(s);
+  bool dx_direct = dx.mem && conv_dx_kind_of() == CONV_DIRECT && conv_dx_direct_fits(s);
+  if (dx_direct) {
+    direct_args a = {s->OC, s->N, HO, WO, s->C, s->k, 1, s->k - 1 - s->pad,
+                     s->H, s->W, true, false, accumulate_dx};
+    DLGN_TRY(conv_direct(dev, dx, dy, w, w, &a));
+  }
   int chunk = conv_chunk_images(s);
   for (int n0 = 0; n0 < s->N; n0 += chunk) {
     int nb = s->N - n0 < chunk ? s->N - n0 : chunk;
@@ -172,7 +205,7 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
     }
     DLGN_TRY(dlgn_gemm(dev, false, true, (size_t)s->OC, CKK, cols, 1.0f, dy.mem, dyc.off, M,
                        col.mem, col.off, ldcol, n0 == 0 ? 0.0f : 1.0f, dw.mem, dw.off, CKK));
-    if (!dx.mem) continue;
+    if (!dx.mem || dx_direct) continue;
     /* dcol = w^T (CKK, OC) x dy_chunk (OC, cols), then scattered back by col2im;
      * for a pointwise conv dcol is the dx chunk itself */
     if (pointwise) {
