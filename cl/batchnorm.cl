@@ -17,9 +17,7 @@ __kernel void batchnorm_forward_train(__global float *y, ulong y_off, __global c
   int l = (int)get_local_id(0), ls = (int)get_local_size(0);
   __global const float *xc = x + x_off + (size_t)c * M;
   __global float *yc = y + y_off + (size_t)c * M;
-  float s = 0.0f;
-  for (int i = l; i < M; i += ls) s += xc[i];
-  float mean = dlgn_wg_sum(scratch, s) / (float)M;
+  float mean = dlgn_wg_sum(scratch, dlgn_strided_sum(xc, M, l, ls)) / (float)M;
   float ss = 0.0f;
   for (int i = l; i < M; i += ls) {
     float d = xc[i] - mean;

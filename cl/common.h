@@ -24,9 +24,21 @@ float dlgn_wg_sum(__local float *scratch, float v) {
   return s;
 }
 
-/* sigmoid without overflow: exp of a non-positive number only. */
+/* sigmoid without overflow: exp of a non-positive number only; a select,
+ * not a branch, so that CPU compilers vectorise it. */
 float dlgn_sigmoid(float z) {
-  if (z >= 0.0f) return 1.0f / (1.0f + exp(-z));
-  float e = exp(z);
-  return e / (1.0f + e);
+  float e = exp(-fabs(z));
+  float r = 1.0f / (1.0f + e);
+  return z >= 0.0f ? r : e * r;
+}
+
+/* Sum of x[0..n) by one work-item of a group of ls, starting at lane l:
+ * four-wide loads (contiguous across the group), then the tail. */
+float dlgn_strided_sum(__global const float *x, int n, int l, int ls) {
+  float4 acc = (float4)(0.0f);
+  int n4 = n / 4;
+  for (int i = l; i < n4; i += ls) acc += vload4(i, x);
+  float s = (acc.x + acc.y) + (acc.z + acc.w);
+  for (int i = 4 * n4 + l; i < n; i += ls) s += x[i];
+  return s;
 }

@@ -66,10 +66,7 @@ __kernel void row_sum(__global float *out, ulong out_off, __global const float *
   __local float scratch[DLGN_RED_WG];
   int r = (int)get_group_id(0);
   int l = (int)get_local_id(0), ls = (int)get_local_size(0);
-  __global const float *xr = x + x_off + (size_t)r * L;
-  float s = 0.0f;
-  for (int i = l; i < L; i += ls) s += xr[i];
-  s = dlgn_wg_sum(scratch, s);
+  float s = dlgn_wg_sum(scratch, dlgn_strided_sum(x + x_off + (size_t)r * L, L, l, ls));
   if (l == 0) out[out_off + r] = s;
 }
 

@@ -32,8 +32,8 @@ int ops_check_dims(const char *op, int count, const int *dims);
   ops_check_dims((op), (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)), (int[]){__VA_ARGS__})
 
 /* Work-group size for the reduction kernels (which reduce in __local memory
- * of DLGN_RED_WG = 256 floats): the largest power of two <= 256 that both the
- * device and this kernel allow. */
+ * of DLGN_RED_WG = 256 floats): the largest power of two <= 256 (16 on CPU
+ * devices) that both the device and this kernel allow. */
 int ops_reduce_wg(dlgn_device *dev, const char *kernel, size_t *wg);
 
 #endif

@@ -3,22 +3,34 @@
 #include "dlgn/status.h"
 #include "ops_internal.h"
 
+/* Rows of `width` elements: groups of 64 work-items, as wide as a row needs. */
+static int launch_rows(dlgn_device *dev, const char *name, int width, int rows, int nargs,
+                       const dlgn_arg *args) {
+  size_t l0 = 1;
+  while (l0 < (size_t)width && l0 < 64) l0 *= 2;
+  size_t local[2] = {l0, 64 / l0};
+  size_t global[2] = {(size_t)width, (size_t)rows};
+  return dlgn_launch(dev, name, 2, global, local, nargs, args);
+}
+
 int avgpool2_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int P, int H, int W) {
   DLGN_TRY(OPS_CHECK_DIMS("avgpool2_forward", P, H, W));
   if (H % 2 || W % 2) return dlgn_fail("avgpool2_forward: %dx%d is not even", H, W);
   DLGN_TRY(ops_check_count("avgpool2_forward", (size_t)P * H * W));
-  return LAUNCH_1D(dev, "avgpool2_forward", (size_t)P * (H / 2) * (W / 2), ARG_BUF(y), ARG_BUF(x),
-                   DLGN_INT(P), DLGN_INT(H), DLGN_INT(W));
+  dlgn_arg args[] = {ARG_BUF(y), ARG_BUF(x), DLGN_INT(P * (H / 2)), DLGN_INT(W)};
+  return launch_rows(dev, "avgpool2_forward", W / 2, P * (H / 2),
+                     (int)(sizeof args / sizeof args[0]), args);
 }
 
 int avgpool2_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int P, int H, int W,
                       bool accumulate) {
   DLGN_TRY(OPS_CHECK_DIMS("avgpool2_backward", P, H, W));
   if (H % 2 || W % 2) return dlgn_fail("avgpool2_backward: %dx%d is not even", H, W);
-  size_t n = (size_t)P * H * W;
-  DLGN_TRY(ops_check_count("avgpool2_backward", n));
-  return LAUNCH_1D(dev, "avgpool2_backward", n, ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(P),
-                   DLGN_INT(H), DLGN_INT(W), DLGN_INT(accumulate));
+  DLGN_TRY(ops_check_count("avgpool2_backward", (size_t)P * H * W));
+  dlgn_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(P * H), DLGN_INT(W),
+                     DLGN_INT(accumulate)};
+  return launch_rows(dev, "avgpool2_backward", W, P * H, (int)(sizeof args / sizeof args[0]),
+                     args);
 }
 
 int gap_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int HW) {
@@ -27,7 +39,7 @@ int gap_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int HW) 
   /* a group per plane: small planes (8x8 late in a VGG) want small groups */
   size_t wg;
   DLGN_TRY(ops_reduce_wg(dev, "gap_forward", &wg));
-  while (wg > 32 && wg / 2 >= (size_t)HW) wg /= 2;
+  while (wg > 16 && wg / 2 >= (size_t)HW) wg /= 2;
   return LAUNCH_GROUPS(dev, "gap_forward", (size_t)C * N, wg, ARG_BUF(y), ARG_BUF(x), DLGN_INT(C),
                        DLGN_INT(N), DLGN_INT(HW));
 }
@@ -35,10 +47,10 @@ int gap_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int HW) 
 int gap_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int N, int HW,
                  bool accumulate) {
   DLGN_TRY(OPS_CHECK_DIMS("gap_backward", C, N, HW));
-  size_t n = (size_t)C * N * HW;
-  DLGN_TRY(ops_check_count("gap_backward", n));
-  return LAUNCH_1D(dev, "gap_backward", n, ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(C), DLGN_INT(N),
-                   DLGN_INT(HW), DLGN_INT(accumulate));
+  DLGN_TRY(ops_check_count("gap_backward", (size_t)C * N * HW));
+  dlgn_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(C), DLGN_INT(N), DLGN_INT(HW),
+                     DLGN_INT(accumulate)};
+  return launch_rows(dev, "gap_backward", HW, C * N, (int)(sizeof args / sizeof args[0]), args);
 }
 
 int batchnorm_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf gamma, dlgn_buf beta,
