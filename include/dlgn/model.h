@@ -116,7 +116,8 @@ typedef struct dlgn_model {
 /* Lay out the networks for cfg (no device work). */
 int dlgn_model_layout(dlgn_model *m, const dlgn_model_config *cfg);
 /* Layout, allocate everything for batches up to max_batch, and initialise
- * the parameters: He-normal weights (std sqrt(2/fan_in)), zero biases,
+ * the parameters: He-normal weights (std sqrt(2/fan_in); sqrt(1/fan_in) in
+ * linear gating networks, see model.c), zero biases,
  * batch-norm gamma 1 / beta 0, running mean 0 / var 1, from seed. */
 int dlgn_model_create(dlgn_model **out, dlgn_device *dev, const dlgn_model_config *cfg,
                       int max_batch, uint64_t seed);

@@ -18,7 +18,8 @@ static void demo_usage(void) {
       "accuracy by class. Data: real CIFAR-10 when an archive is found, else synthetic.\n\n"
       "  --data PATH     dataset (default: $DLGN_DATA, ./datasets/, else synthetic)\n"
       "  --device SEL    OpenCL device (default: $DLGN_DEVICE, first GPU, first CPU)\n"
-      "  --epochs N      epochs per model (default: 3)\n"
+      "  --epochs N      epochs per model (default: 5; batch 64, Adam 1e-3, per-channel\n"
+      "                  normalisation)\n"
       "  --train-limit N training images per epoch (default: 20000; 0 = all)\n"
       "  --out DIR       run folders go to DIR/dnn and DIR/dlgn (default: runs/demo)\n");
 }
@@ -30,7 +31,7 @@ int cmd_demo(int argc, char **argv) {
       {"out", required_argument, NULL, 'o'},         {"help", no_argument, NULL, 'h'},
       {0}};
   const char *data = "", *device = "", *out = "runs/demo";
-  int epochs = 3;
+  int epochs = 5;
   long limit = 20000;
   int o;
   optind = 1;
@@ -64,12 +65,14 @@ int cmd_demo(int argc, char **argv) {
     c.model.cls = runs[i].cls;
     c.model.value_input = runs[i].value;
     c.epochs = epochs;
+    c.batch = 64;
+    c.normalize = DLGN_NORM_STANDARD;
     c.train_limit = (size_t)limit;
     c.progress = -1;
     snprintf(c.data, sizeof c.data, "%s", data);
     snprintf(c.device, sizeof c.device, "%s", device);
     snprintf(c.run_dir, sizeof c.run_dir, "%s/%s", out, runs[i].name);
-    printf("== %s, fc 5x128, %s input, Adam 1e-3, %d epochs\n", runs[i].name,
+    printf("== %s, fc 5x128, %s input, Adam 1e-3, batch 64, %d epochs\n", runs[i].name,
            dlgn_value_input_name(c.model.value_input), epochs);
     fflush(stdout);
     if (dlgn_train_run(&c, false, &sums[i]) != 0) return cli_report_error();

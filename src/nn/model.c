@@ -202,11 +202,15 @@ const char *dlgn_model_gate_source(const dlgn_model_config *c) {
   return "learnt";
 }
 
-static void init_net(const dlgn_net *net, dlgn_rng *r, float *p, float *state) {
+/* He-normal, std = gain / sqrt(fan_in) with the gain of what follows the
+ * layer: sqrt(2) before a ReLU or a gate (about half the units pass), 1 in a
+ * linear gating network (dlgn, dlgn-sf), whose pre-activations would
+ * otherwise grow by sqrt(2) per layer and saturate sigmoid(beta q). */
+static void init_net(const dlgn_net *net, bool linear, dlgn_rng *r, float *p, float *state) {
   for (int l = 0; l < net->nlayers; l++) {
     const dlgn_layer *L = &net->layers[l];
     size_t fan_in = (size_t)L->in_c * (L->kind == DLGN_LAYER_CONV ? 9 : 1);
-    float std = sqrtf(2.0f / (float)fan_in);
+    float std = sqrtf((linear ? 1.0f : 2.0f) / (float)fan_in);
     for (size_t i = 0; i < (size_t)L->out_c * fan_in; i++) p[L->w_off + i] = std * dlgn_rng_normal(r);
     for (int i = 0; i < L->out_c; i++) p[L->b_off + i] = 0.0f;
     if (L->gamma_off)
@@ -222,8 +226,8 @@ static void init_net(const dlgn_net *net, dlgn_rng *r, float *p, float *state) {
 void dlgn_model_init_host(const dlgn_model *m, uint64_t seed, float *params, float *state) {
   dlgn_rng r;
   dlgn_rng_seed(&r, seed);
-  init_net(&m->feat, &r, params, state);
-  init_net(&m->value, &r, params, state);
+  init_net(&m->feat, dlgn_model_linear_gating(&m->cfg), &r, params, state);
+  init_net(&m->value, false, &r, params, state);
   float std = sqrtf(2.0f / (float)m->head_in);
   for (size_t i = 0; i < (size_t)m->cfg.num_classes * (size_t)m->head_in; i++)
     params[m->head_w + i] = std * dlgn_rng_normal(&r);

@@ -25,8 +25,8 @@ void dlgn_train_config_default(dlgn_train_config *c) {
   c->batch = 128;
   c->seed = 1;
   c->normalize = DLGN_NORM_UNIT;
-  c->synth_train = 10000;
-  c->synth_test = 2000;
+  c->synth_train = DLGN_SYNTH_DEFAULT_TRAIN;
+  c->synth_test = DLGN_SYNTH_DEFAULT_TEST;
   c->eval_train = true;
   c->progress = -1;
   snprintf(c->run_dir, sizeof c->run_dir, "runs/latest");
