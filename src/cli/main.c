@@ -15,6 +15,7 @@ static const struct {
     {"train", cmd_train, "train a model (dnn, dgn, dlgn, dlgn-sf) in one of the paper's modes"},
     {"eval", cmd_eval, "accuracy of a checkpoint with soft and hard gates"},
     {"data", cmd_data, "inspect a CIFAR archive or write a synthetic one"},
+    {"explain", cmd_explain, "verified effective filters, gate statistics, neural path kernel"},
 };
 
 static void usage(FILE *out) {

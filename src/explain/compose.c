@@ -1,0 +1,375 @@
+/* Effective filters of a linear feature network (SPEC section 5): every
+ * layer composed with the layers below it into one affine template per gate,
+ * exact at the border (see the classes in explain.h). Host, double precision:
+ * the templates are the reference that the device's gates are checked
+ * against, so they are computed independently of the device. */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlgn/explain.h"
+#include "dlgn/status.h"
+
+#define IMG 32
+
+size_t dlgn_tpl_size(const dlgn_layer_templates *t, int a, int b) {
+  return (size_t)3 * (size_t)(t->c[a].hi - t->c[a].lo + 1) * (size_t)(t->c[b].hi - t->c[b].lo + 1);
+}
+
+/* Eval-mode batch norm folded into the layer: W' = s W, b' = s (b - mean) + beta
+ * with s = gamma / sqrt(var + 1e-5) (the eps of model_pass.c). */
+static int fold_layer(const dlgn_layer *L, const float *params, const float *state, double **w,
+                      double **b) {
+  size_t fan = (size_t)L->in_c * (L->kind == DLGN_LAYER_CONV ? 9 : 1);
+  *w = dlgn_malloc((size_t)L->out_c * fan * sizeof **w, "folded weights");
+  *b = dlgn_malloc((size_t)L->out_c * sizeof **b, "folded biases");
+  if (!*w || !*b) return -1;
+  for (int o = 0; o < L->out_c; o++) {
+    double s = 1, t = 0;
+    if (L->gamma_off) {
+      s = params[L->gamma_off + o] / sqrt((double)state[L->var_off + o] + 1e-5);
+      t = params[L->beta_off + o] - s * state[L->mean_off + o];
+    }
+    for (size_t k = 0; k < fan; k++) (*w)[o * fan + k] = s * params[L->w_off + o * fan + k];
+    (*b)[o] = s * params[L->b_off + o] + t;
+  }
+  return 0;
+}
+
+static int alloc_classes(dlgn_layer_templates *t, int channels, int n, int ncls) {
+  t->channels = channels;
+  t->n = n;
+  t->ncls = ncls;
+  t->cls = dlgn_calloc((size_t)n, sizeof *t->cls, "template classes");
+  t->c = dlgn_calloc((size_t)ncls, sizeof *t->c, "template classes");
+  t->off = dlgn_calloc((size_t)ncls * ncls, sizeof *t->off, "template offsets");
+  t->bias = dlgn_calloc((size_t)ncls * ncls * channels, sizeof *t->bias, "template biases");
+  return t->cls && t->c && t->off && t->bias ? 0 : -1;
+}
+
+static int alloc_data(dlgn_layer_templates *t) {
+  size_t total = 0;
+  for (int a = 0; a < t->ncls; a++)
+    if (t->c[a].hi - t->c[a].lo + 1 > DLGN_TPL_MAX_SIDE)
+      return dlgn_fail("internal: a template window of %d pixels exceeds %d",
+                       t->c[a].hi - t->c[a].lo + 1, DLGN_TPL_MAX_SIDE);
+  for (int a = 0; a < t->ncls; a++)
+    for (int b = 0; b < t->ncls; b++) {
+      t->off[a * t->ncls + b] = total;
+      total += dlgn_tpl_size(t, a, b) * (size_t)t->channels;
+    }
+  t->total = total;
+  t->t = dlgn_calloc(total, sizeof *t->t, "templates");
+  return t->t ? 0 : -1;
+}
+
+/* Window (in image pixels) of the template at position r of layer t. */
+static void window_at(const dlgn_layer_templates *t, int r, int *lo, int *hi) {
+  const dlgn_tpl_class *c = &t->c[t->cls[r]];
+  int shift = c->interior ? (r - c->rep) * t->stride : 0;
+  *lo = c->lo + shift;
+  *hi = c->hi + shift;
+}
+
+/* Axis geometry of a conv layer of a dlgn from the layer below (prev NULL for
+ * the first layer): a position is interior when its three neighbours on the
+ * input grid are inside the map and all their sources are interior below. */
+static int conv_axis(dlgn_layer_templates *t, const dlgn_layer_templates *prev, int n, bool pool,
+                     int channels) {
+  int lo[IMG], hi[IMG];
+  bool inner[IMG];
+  int stride = prev ? prev->stride * (pool ? 2 : 1) : 1;
+  for (int y = 0; y < n; y++) {
+    if (!prev) {
+      inner[y] = true, lo[y] = y - 1, hi[y] = y + 1;
+      continue;
+    }
+    inner[y] = true, lo[y] = INT_MAX, hi[y] = INT_MIN;
+    for (int k = y - 1; k <= y + 1; k++) {
+      if (k < 0 || k >= n) {
+        inner[y] = false;
+        continue;
+      }
+      for (int r = pool ? 2 * k : k; r <= (pool ? 2 * k + 1 : k); r++) {
+        int plo, phi;
+        window_at(prev, r, &plo, &phi);
+        if (!prev->c[prev->cls[r]].interior) inner[y] = false;
+        if (plo < lo[y]) lo[y] = plo;
+        if (phi > hi[y]) hi[y] = phi;
+      }
+    }
+  }
+  int ncls = 0, first_inner = -1;
+  for (int y = 0; y < n; y++)
+    if (!inner[y] || first_inner < 0) {
+      ncls++;
+      if (inner[y]) first_inner = y;
+    }
+  DLGN_TRY(alloc_classes(t, channels, n, ncls));
+  t->stride = stride;
+  int k = 0;
+  for (int y = 0; y < n; y++) {
+    if (inner[y] && y != first_inner) {
+      t->cls[y] = t->cls[first_inner];
+      int d = (y - first_inner) * stride;
+      if (lo[y] - lo[first_inner] != d || hi[y] - hi[first_inner] != d)
+        return dlgn_fail("internal: interior windows of a layer are not translates");
+      continue;
+    }
+    t->cls[y] = k;
+    t->c[k] = (dlgn_tpl_class){lo[y], hi[y], y, inner[y]};
+    k++;
+  }
+  return 0;
+}
+
+/* Add weight * (template of prev at (ry, rx), channel i) into dst, a window
+ * of (3, hy, hx) starting at image pixel (y0, x0). */
+static void add_prev(double *dst, int y0, int x0, int hy, int hx, const dlgn_layer_templates *prev,
+                     int ry, int rx, int i, double weight) {
+  int a = prev->cls[ry], b = prev->cls[rx];
+  int ylo, yhi, xlo, xhi;
+  window_at(prev, ry, &ylo, &yhi);
+  window_at(prev, rx, &xlo, &xhi);
+  int ph = yhi - ylo + 1, pw = xhi - xlo + 1;
+  const double *src = prev->t + prev->off[a * prev->ncls + b] + (size_t)i * 3 * ph * pw;
+  for (int c = 0; c < 3; c++)
+    for (int u = 0; u < ph; u++) {
+      double *d = dst + ((size_t)c * hy + (ylo - y0 + u)) * hx + (xlo - x0);
+      const double *s = src + ((size_t)c * ph + u) * pw;
+      for (int v = 0; v < pw; v++) d[v] += weight * s[v];
+    }
+}
+
+/* Conv layer of a dlgn, class pair (a, b): T = sum over the in-map
+ * neighbours k of the representative p of W[:, :, k-p] . U(k), U the
+ * layer's input (pooled or not) as templates of the layer below. */
+static int compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
+                             const dlgn_layer *L, const double *w, const double *bias, int a,
+                             int b, double *u, double *ubias) {
+  int OC = L->out_c, IC = L->in_c, n = t->n;
+  int py = t->c[a].rep, px = t->c[b].rep;
+  int y0 = t->c[a].lo, x0 = t->c[b].lo;
+  int hy = t->c[a].hi - y0 + 1, hx = t->c[b].hi - x0 + 1;
+  size_t S = (size_t)3 * hy * hx;
+  double *T = t->t + t->off[a * t->ncls + b];
+  double *tb = t->bias + (size_t)(a * t->ncls + b) * OC;
+  for (int o = 0; o < OC; o++) tb[o] = bias[o];
+  bool pool = L->pool_before;
+  for (int ky = py - 1; ky <= py + 1; ky++)
+    for (int kx = px - 1; kx <= px + 1; kx++) {
+      if (ky < 0 || ky >= n || kx < 0 || kx >= n) continue;
+      memset(u, 0, (size_t)IC * S * sizeof *u);
+      for (int i = 0; i < IC; i++) {
+        double *ui = u + (size_t)i * S;
+        ubias[i] = 0;
+        int step = pool ? 2 : 1;
+        double wt = pool ? 0.25 : 1.0;
+        for (int ry = ky * step; ry < (ky + 1) * step; ry++)
+          for (int rx = kx * step; rx < (kx + 1) * step; rx++) {
+            add_prev(ui, y0, x0, hy, hx, prev, ry, rx, i, wt);
+            ubias[i] += wt * prev->bias[(size_t)(prev->cls[ry] * prev->ncls + prev->cls[rx]) * IC + i];
+          }
+      }
+      int tap = (ky - py + 1) * 3 + (kx - px + 1);
+      for (int o = 0; o < OC; o++) {
+        double *To = T + (size_t)o * S;
+        for (int i = 0; i < IC; i++) {
+          double wv = w[((size_t)o * IC + i) * 9 + tap];
+          if (wv == 0) continue;
+          const double *ui = u + (size_t)i * S;
+          for (size_t s = 0; s < S; s++) To[s] += wv * ui[s];
+          tb[o] += wv * ubias[i];
+        }
+      }
+    }
+  return 0;
+}
+
+static int compose_conv(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
+                        const dlgn_layer *L, const double *w, const double *bias) {
+  DLGN_TRY(conv_axis(t, prev, L->h, L->pool_before, L->out_c));
+  DLGN_TRY(alloc_data(t));
+  if (!prev) { /* the first layer is its own template, everywhere */
+    memcpy(t->t, w, (size_t)L->out_c * 27 * sizeof *w);
+    for (int o = 0; o < L->out_c; o++) t->bias[o] = bias[o];
+    return 0;
+  }
+  size_t smax = 0;
+  for (int a = 0; a < t->ncls; a++)
+    for (int b = 0; b < t->ncls; b++)
+      if (dlgn_tpl_size(t, a, b) > smax) smax = dlgn_tpl_size(t, a, b);
+  double *u = dlgn_malloc((size_t)L->in_c * smax * sizeof *u, "composition scratch");
+  double *ubias = dlgn_malloc((size_t)L->in_c * sizeof *ubias, "composition scratch");
+  int rc = u && ubias ? 0 : -1;
+  for (int a = 0; a < t->ncls && rc == 0; a++)
+    for (int b = 0; b < t->ncls && rc == 0; b++)
+      rc = compose_conv_pair(t, prev, L, w, bias, a, b, u, ubias);
+  free(u);
+  free(ubias);
+  return rc;
+}
+
+/* dlgn-sf conv layer: W on the image average-pooled `stage` times, zero-padded;
+ * the padded pooled image is the pooled padded image, so one translated
+ * template (each tap spread over its 2^s x 2^s block) is exact everywhere. */
+static int compose_shallow_conv(dlgn_layer_templates *t, const dlgn_layer *L, const double *w,
+                                const double *bias) {
+  int f = 1 << L->stage, n = L->h;
+  DLGN_TRY(alloc_classes(t, L->out_c, n, 1));
+  t->stride = f;
+  t->c[0] = (dlgn_tpl_class){-f, 2 * f - 1, 0, true};
+  DLGN_TRY(alloc_data(t));
+  int hw = 3 * f;
+  double scale = 1.0 / (double)(f * f);
+  for (int o = 0; o < L->out_c; o++) {
+    t->bias[o] = bias[o];
+    for (int c = 0; c < 3; c++)
+      for (int u = 0; u < hw; u++)
+        for (int v = 0; v < hw; v++)
+          t->t[(((size_t)o * 3 + c) * hw + u) * hw + v] =
+              scale * w[((size_t)o * 3 + c) * 9 + (u / f) * 3 + v / f];
+  }
+  return 0;
+}
+
+/* Dense layer: V[l] = W[l] V[l-1] (or W[l] alone: first layer, dlgn-sf),
+ * c[l] = W[l] c[l-1] + b[l]; one class, the whole image. */
+static int compose_dense(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
+                         const dlgn_layer *L, const double *w, const double *bias) {
+  DLGN_TRY(alloc_classes(t, L->out_c, 1, 1));
+  t->dense = true;
+  t->stride = 0;
+  t->c[0] = (dlgn_tpl_class){0, IMG - 1, 0, false};
+  DLGN_TRY(alloc_data(t));
+  size_t D = (size_t)3 * IMG * IMG;
+  int IN = L->in_c;
+  for (int o = 0; o < L->out_c; o++) {
+    double *To = t->t + (size_t)o * D;
+    const double *wo = w + (size_t)o * IN;
+    t->bias[o] = bias[o];
+    if (!prev) {
+      memcpy(To, wo, D * sizeof *To);
+      continue;
+    }
+    for (int i = 0; i < IN; i++) {
+      const double *Vi = prev->t + (size_t)i * D;
+      for (size_t s = 0; s < D; s++) To[s] += wo[i] * Vi[s];
+      t->bias[o] += wo[i] * prev->bias[i];
+    }
+  }
+  return 0;
+}
+
+/* The float (size, channels) copies the check multiplies with. */
+static int make_transposed(dlgn_layer_templates *t) {
+  t->tt = dlgn_malloc(t->total * sizeof *t->tt, "transposed templates");
+  if (!t->tt) return -1;
+  for (int a = 0; a < t->ncls; a++)
+    for (int b = 0; b < t->ncls; b++) {
+      size_t S = dlgn_tpl_size(t, a, b), off = t->off[a * t->ncls + b];
+      for (int o = 0; o < t->channels; o++)
+        for (size_t s = 0; s < S; s++)
+          t->tt[off + s * t->channels + o] = (float)t->t[off + o * S + s];
+    }
+  return 0;
+}
+
+int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float *params,
+                           const float *state) {
+  memset(out, 0, sizeof *out);
+  dlgn_model_class cls = m->cfg.cls;
+  if (cls != DLGN_DLGN && cls != DLGN_DLGN_SF)
+    return dlgn_fail("a %s has no effective filters: its gates come from a ReLU network and are "
+                     "not hyperplanes in input space",
+                     dlgn_class_name(cls));
+  out->nlayers = m->feat.nlayers;
+  int rc = 0;
+  for (int l = 0; l < m->feat.nlayers && rc == 0; l++) {
+    const dlgn_layer *L = &m->feat.layers[l];
+    double *w = NULL, *b = NULL;
+    rc = fold_layer(L, params, state, &w, &b);
+    const dlgn_layer_templates *prev = l > 0 && cls == DLGN_DLGN ? &out->layers[l - 1] : NULL;
+    dlgn_layer_templates *t = &out->layers[l];
+    if (rc == 0) {
+      if (L->kind == DLGN_LAYER_DENSE) rc = compose_dense(t, prev, L, w, b);
+      else if (cls == DLGN_DLGN_SF) rc = compose_shallow_conv(t, L, w, b);
+      else rc = compose_conv(t, prev, L, w, b);
+    }
+    if (rc == 0) rc = make_transposed(t);
+    free(w);
+    free(b);
+  }
+  if (rc != 0) {
+    dlgn_fail_context("composing the effective filters of the %s", dlgn_class_name(cls));
+    dlgn_templates_free(out);
+  }
+  return rc;
+}
+
+void dlgn_templates_free(dlgn_templates *t) {
+  for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
+    dlgn_layer_templates *L = &t->layers[l];
+    free(L->cls);
+    free(L->c);
+    free(L->off);
+    free(L->t);
+    free(L->bias);
+    free(L->tt);
+  }
+  memset(t, 0, sizeof *t);
+}
+
+void dlgn_templates_display_class(const dlgn_templates *t, int l, int *a, int *b) {
+  const dlgn_layer_templates *L = &t->layers[l];
+  *a = *b = L->cls[L->n / 2];
+}
+
+/* q(o) = bias + T . window of x (zero outside the image), all channels at
+ * once through the transposed copy so that the inner loop runs over
+ * channels (vectorises without reassociating sums). */
+int dlgn_templates_apply(const dlgn_templates *t, int l, const float *x, float *q) {
+  const dlgn_layer_templates *L = &t->layers[l];
+  int C = L->channels, n = L->n;
+  float patch[3 * DLGN_TPL_MAX_SIDE * DLGN_TPL_MAX_SIDE];
+  float *sum = dlgn_malloc((size_t)C * sizeof *sum, "template gate sums");
+  if (!sum) return -1;
+  for (int py = 0; py < n; py++)
+    for (int px = 0; px < n; px++) {
+      int a = L->cls[py], b = L->cls[px];
+      int ylo, yhi, xlo, xhi;
+      window_at(L, py, &ylo, &yhi);
+      window_at(L, px, &xlo, &xhi);
+      size_t S = 0;
+      for (int c = 0; c < 3; c++)
+        for (int u = ylo; u <= yhi; u++)
+          for (int v = xlo; v <= xhi; v++)
+            patch[S++] = (u < 0 || u >= IMG || v < 0 || v >= IMG) ? 0.0f
+                                                                  : x[(c * IMG + u) * IMG + v];
+      const float *tt = L->tt + L->off[a * L->ncls + b];
+      const double *bias = L->bias + (size_t)(a * L->ncls + b) * C;
+      /* 8 channels at a time in registers across the whole window (written
+       * out so that -O2 keeps them there and pairs them into vectors) */
+      int o0 = 0;
+      for (; o0 + 8 <= C; o0 += 8) {
+        float a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+        const float *row = tt + o0;
+        for (size_t s = 0; s < S; s++, row += C) {
+          float xs = patch[s];
+          a0 += row[0] * xs, a1 += row[1] * xs, a2 += row[2] * xs, a3 += row[3] * xs;
+          a4 += row[4] * xs, a5 += row[5] * xs, a6 += row[6] * xs, a7 += row[7] * xs;
+        }
+        sum[o0] = a0, sum[o0 + 1] = a1, sum[o0 + 2] = a2, sum[o0 + 3] = a3;
+        sum[o0 + 4] = a4, sum[o0 + 5] = a5, sum[o0 + 6] = a6, sum[o0 + 7] = a7;
+      }
+      for (int o = o0; o < C; o++) {
+        float acc = 0;
+        for (size_t s = 0; s < S; s++) acc += tt[s * C + o] * patch[s];
+        sum[o] = acc;
+      }
+      for (int o = 0; o < C; o++) q[((size_t)o * n + py) * n + px] = (float)(sum[o] + bias[o]);
+    }
+  free(sum);
+  return 0;
+}

@@ -1,0 +1,67 @@
+/* Pieces shared by the files of the explain stage. */
+#ifndef DLGN_EXPLAIN_INTERNAL_H
+#define DLGN_EXPLAIN_INTERNAL_H
+
+#include "dlgn/explain.h"
+
+/* One model in a pass over the data, with its own input normalisation. */
+typedef struct {
+  dlgn_model *m;
+  float mean[3], std[3];
+  cl_mem x8;                 /* uint8 batch on the model's device */
+  float *q[DLGN_MAX_LAYERS]; /* host copy of each layer's q of the current batch */
+} pass_model;
+
+/* Called once per batch: images first..first+N-1; x the first model's
+ * normalised images (N,3,32,32); each model's q in its pm->q. */
+typedef int (*pass_fn)(void *ctx, size_t first, int N, const float *x, pass_model *pm, int nm);
+
+/* Hard-gate forward of the first n images of split through every model, in
+ * batches of the smallest max_batch. */
+int explain_pass(pass_model *pm, int nm, const dlgn_split *split, size_t n, pass_fn fn, void *ctx);
+void pass_model_free(pass_model *pm);
+
+/* Floats of a layer's q for a batch of N in the device layout. */
+size_t layer_q_floats(const dlgn_layer *L, int N);
+/* Gates of a layer per image. */
+size_t layer_units(const dlgn_layer *L);
+
+/* Everything an explain run found, for the report. */
+typedef struct {
+  const dlgn_explain_options *opt;
+  char ckpt_path[1200], ckpt2_path[1200];
+  dlgn_checkpoint ck, ck2;
+  dlgn_model *m, *m2;
+  char device[256];
+  char data_source[1024];
+  int nclasses;
+  char class_names[100][32];
+
+  /* effective filters */
+  bool linear;
+  dlgn_templates t;
+  int grid_w[DLGN_MAX_LAYERS], grid_h[DLGN_MAX_LAYERS];
+  dlgn_filter_check check;
+
+  /* gate statistics over every image of the pass */
+  size_t pass_n;
+  size_t units[DLGN_MAX_LAYERS];
+  size_t on[DLGN_MAX_LAYERS], ambiguous[DLGN_MAX_LAYERS], flips[DLGN_MAX_LAYERS];
+  bool compared;
+  size_t agree[DLGN_MAX_LAYERS];
+
+  /* neural path kernel */
+  size_t npk_n;
+  bool npk_xx; /* value input is the image: X X^T / 3072 is a factor */
+  dlgn_kernel_summary lam_sum[DLGN_MAX_LAYERS], xx_sum, k_sum;
+  size_t class_count[100];
+  int heat_w;
+  double heat_range[2];
+
+  double t_compose, t_pass, t_npk, t_total;
+} explain_result;
+
+int explain_write_report(const explain_result *r);
+int explain_write_json(const explain_result *r);
+
+#endif
