@@ -15,6 +15,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 /* Parse `dlgn train` options (also used by `dlgn sweep --emit-jobs` checks). */
 int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, bool *help);

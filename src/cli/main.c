@@ -16,6 +16,7 @@ static const struct {
     {"eval", cmd_eval, "accuracy of a checkpoint with soft and hard gates"},
     {"data", cmd_data, "inspect a CIFAR archive or write a synthetic one"},
     {"explain", cmd_explain, "verified effective filters, gate statistics, neural path kernel"},
+    {"sweep", cmd_sweep, "many runs from one sweep file, and the interpretability-accuracy table"},
 };
 
 static void usage(FILE *out) {

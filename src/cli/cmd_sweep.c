@@ -1,0 +1,238 @@
+/* dlgn sweep: many runs from one sweep file (docs/sweeps.md), trained here
+ * one after another, or printed as `dlgn train` job lines for GNU parallel
+ * or a Slurm array, and gathered into the tradeoff table. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "dlgn/status.h"
+#include "dlgn/sweep.h"
+#include "dlgn/util.h"
+
+static void sweep_usage(void) {
+  printf(
+      "usage: dlgn sweep FILE --out DIR [OPTIONS]               train the runs here, one by one\n"
+      "       dlgn sweep FILE --out DIR --emit-jobs [--wave N]  print them as dlgn train lines\n"
+      "       dlgn sweep FILE --out DIR --list                  the plan and each run's state\n"
+      "       dlgn sweep --merge DIR [DIR...] --out OUT         results from finished run folders\n\n"
+      "FILE is a sweep file (docs/sweeps.md): defaults, a grid (cartesian product over any\n"
+      "configuration keys of dlgn train) and explicit runs. Combinations the model rejects\n"
+      "are skipped with a note. fixed-learnt runs take the gates of the sweep's joint run of\n"
+      "the same arch, depth, width and seed (a dnn's for a dgn) and train after it.\n\n"
+      "Each run trains in DIR/runs/NAME (NAME follows from its settings). Running the sweep\n"
+      "again skips finished runs and resumes interrupted ones from their checkpoints; raise\n"
+      "\"epochs\" and finished runs train on. Results: DIR/results.csv and results.jsonl (one\n"
+      "row per run), results.md (mean and std over seeds), tradeoff.png (drawn by gnuplot\n"
+      "from tradeoff.gp and tradeoff.dat, kept beside it), DIR/sweep.json (the sweep file).\n\n"
+      "options\n"
+      "  --out DIR          output folder (required)\n"
+      "  --device SEL       OpenCL device of every run and filter check: index, gpu, cpu or\n"
+      "                     name substring (default: a run's \"device\" key, else $DLGN_DEVICE,\n"
+      "                     else the first GPU, else the first CPU)\n"
+      "  --emit-jobs        print one `dlgn train ... --run-dir DIR/runs/NAME` line per run\n"
+      "                     instead of training: wave 1, a comment line, then wave 2 (the\n"
+      "                     fixed-learnt runs, which read wave 1's checkpoints: start them\n"
+      "                     only after wave 1 has finished). Then gather with --merge DIR.\n"
+      "  --wave 1|2         with --emit-jobs: only that wave, no comment lines (default: both)\n"
+      "  --program PATH     with --emit-jobs: the dlgn the lines call (default: this binary,\n"
+      "                     by its absolute path)\n"
+      "  --list             print the planned runs, their state and the notes; train nothing\n"
+      "  --merge            the arguments are folders to gather: sweep output folders, folders\n"
+      "                     of run folders, or run folders; unfinished runs are left out\n"
+      "  --check-images N   test images of the filter-export check of dlgn and dlgn-sf runs\n"
+      "                     (default: 256)\n"
+      "  --no-filter-check  skip that check (the column then reads \"not checked\")\n"
+      "  --progress auto|bar|plain  training progress display (default: auto)\n"
+      "  --quiet            only the one line per run, notes and errors\n"
+      "\n"
+      "Example on a cluster: dlgn sweep s.json --out o --emit-jobs --wave 1 | parallel -j4;\n"
+      "then the same with --wave 2; then dlgn sweep --merge o --out o.\n");
+}
+
+typedef struct {
+  const char *out, *device, *program;
+  bool emit, list, merge;
+  int wave;
+  dlgn_sweep_options run;
+} sweep_args;
+
+static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
+  enum { O_OUT = 256, O_DEVICE, O_EMIT, O_WAVE, O_PROGRAM, O_LIST, O_MERGE, O_CHECK_IMAGES,
+         O_NO_CHECK, O_PROGRESS, O_QUIET, O_HELP };
+  static const struct option opts[] = {
+      {"out", required_argument, NULL, O_OUT},       {"device", required_argument, NULL, O_DEVICE},
+      {"emit-jobs", no_argument, NULL, O_EMIT},      {"wave", required_argument, NULL, O_WAVE},
+      {"program", required_argument, NULL, O_PROGRAM}, {"list", no_argument, NULL, O_LIST},
+      {"merge", no_argument, NULL, O_MERGE},
+      {"check-images", required_argument, NULL, O_CHECK_IMAGES},
+      {"no-filter-check", no_argument, NULL, O_NO_CHECK},
+      {"progress", required_argument, NULL, O_PROGRESS}, {"quiet", no_argument, NULL, O_QUIET},
+      {"help", no_argument, NULL, O_HELP},           {0}};
+  memset(a, 0, sizeof *a);
+  dlgn_sweep_options_default(&a->run);
+  *help = false;
+  int o;
+  char *end;
+  long v;
+  optind = 1;
+  opterr = 0;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (o) {
+      case O_OUT: a->out = optarg; break;
+      case O_DEVICE: a->device = optarg; break;
+      case O_EMIT: a->emit = true; break;
+      case O_WAVE:
+        if (strcmp(optarg, "1") && strcmp(optarg, "2"))
+          return dlgn_fail("--wave: expected 1 or 2, got '%s'", optarg);
+        a->wave = optarg[0] - '0';
+        break;
+      case O_PROGRAM: a->program = optarg; break;
+      case O_LIST: a->list = true; break;
+      case O_MERGE: a->merge = true; break;
+      case O_CHECK_IMAGES:
+        v = strtol(optarg, &end, 10);
+        if (end == optarg || *end || v < 1 || v > 1000000)
+          return dlgn_fail("--check-images: expected an integer in 1..1000000, got '%s'", optarg);
+        a->run.check_images = (size_t)v;
+        break;
+      case O_NO_CHECK: a->run.filter_check = false; break;
+      case O_PROGRESS:
+        if (!strcmp(optarg, "auto")) a->run.progress = -1;
+        else if (!strcmp(optarg, "bar")) a->run.progress = 1;
+        else if (!strcmp(optarg, "plain")) a->run.progress = 0;
+        else return dlgn_fail("--progress: expected auto|bar|plain, got '%s'", optarg);
+        break;
+      case O_QUIET: a->run.quiet = true; break;
+      case O_HELP: *help = true; return 0;
+      default:
+        return dlgn_fail("unknown or incomplete option '%s' (see dlgn sweep --help)", argv[optind - 1]);
+    }
+  }
+  a->run.device = a->device;
+  if (!a->out) return dlgn_fail("dlgn sweep needs --out DIR (see dlgn sweep --help)");
+  if (a->merge && (a->emit || a->list))
+    return dlgn_fail("--merge gathers finished runs; it does not combine with --emit-jobs or --list");
+  if (a->wave && !a->emit) return dlgn_fail("--wave goes with --emit-jobs");
+  if (a->program && !a->emit) return dlgn_fail("--program goes with --emit-jobs");
+  if (a->merge && optind >= argc) return dlgn_fail("--merge needs at least one folder");
+  if (!a->merge && optind != argc - 1)
+    return dlgn_fail("dlgn sweep takes exactly one sweep FILE (see dlgn sweep --help)");
+  return 0;
+}
+
+/* A wave's lines must mean to dlgn train exactly what the plan means. */
+static int verify_job(const dlgn_sweep_run *r, char **argv, int argc) {
+  dlgn_train_config parsed;
+  bool resume, help;
+  char **copy = malloc((size_t)(argc + 1) * sizeof *copy);
+  if (!copy) return dlgn_fail("out of host memory");
+  memcpy(copy, argv, (size_t)(argc + 1) * sizeof *copy); /* getopt may permute */
+  int rc = cli_parse_train(argc, copy, &parsed, &resume, &help);
+  free(copy);
+  if (rc != 0) return dlgn_fail_context("job line of %s", r->name);
+  char *want = dlgn_train_config_to_json(&r->cfg), *got = dlgn_train_config_to_json(&parsed);
+  rc = want && got && strcmp(want, got) == 0 ? 0 : -1;
+  if (rc) dlgn_fail("job line of %s does not reproduce its configuration:\nplanned %s\njob line %s",
+                    r->name, want ? want : "?", got ? got : "?");
+  free(want);
+  free(got);
+  return rc;
+}
+
+static int print_job(const dlgn_sweep_run *r, const char *program) {
+  char **argv;
+  int argc;
+  DLGN_TRY(dlgn_sweep_job_args(r, &argv, &argc));
+  int rc = verify_job(r, argv, argc);
+  if (rc == 0) {
+    char word[2200];
+    dlgn_sweep_shell_quote(program, word, sizeof word);
+    fputs(word, stdout);
+    for (int i = 0; i < argc; i++) {
+      dlgn_sweep_shell_quote(argv[i], word, sizeof word);
+      printf(" %s", word);
+    }
+    putchar('\n');
+  }
+  dlgn_sweep_job_args_free(argv, argc);
+  return rc;
+}
+
+static int emit_jobs(const dlgn_sweep_plan *p, const sweep_args *a) {
+  char self[1024] = "dlgn";
+  const char *program = a->program;
+  if (!program) {
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) self[n] = '\0';
+    program = self;
+  }
+  int count[3] = {0};
+  for (int i = 0; i < p->nruns; i++) count[dlgn_sweep_run_wave(&p->runs[i])]++;
+  if (!a->wave)
+    printf("# dlgn sweep %s: %d runs, %d in wave 1 and %d in wave 2\n# wave 1: independent runs, "
+           "in any order or all at once\n", p->name, p->nruns, count[1], count[2]);
+  for (int wave = 1; wave <= 2; wave++) {
+    if (a->wave && a->wave != wave) continue;
+    if (!a->wave && wave == 2 && count[2])
+      printf("# wave 2: fixed-learnt runs; each reads a wave-1 checkpoint (--gates-from), so "
+             "start them only after wave 1 has finished\n");
+    for (int i = 0; i < p->nruns; i++)
+      if (dlgn_sweep_run_wave(&p->runs[i]) == wave) DLGN_TRY(print_job(&p->runs[i], program));
+  }
+  return 0;
+}
+
+static void list_plan(const dlgn_sweep_plan *p) {
+  static const char *states[] = {"new", "interrupted", "finished"};
+  printf("%s: %d runs in %s/runs\n", p->name, p->nruns, p->out_dir);
+  for (int i = 0; i < p->nruns; i++) {
+    const dlgn_sweep_run *r = &p->runs[i];
+    printf("  %-11s wave %d  %s", states[dlgn_sweep_run_state(r->cfg.run_dir, r->cfg.epochs)],
+           dlgn_sweep_run_wave(r), r->name);
+    if (r->source >= 0) printf("  (gates of %s)", p->runs[r->source].name);
+    putchar('\n');
+  }
+}
+
+/* OUT/sweep.json: the sweep file beside its results (--merge reads its name). */
+static int keep_sweep_file(const char *file, const char *out) {
+  char *text, path[1200];
+  size_t len;
+  DLGN_TRY(dlgn_mkdir_p(out));
+  DLGN_TRY(dlgn_read_file(file, &text, &len));
+  snprintf(path, sizeof path, "%s/sweep.json", out);
+  int rc = dlgn_write_file_atomic(path, text, len);
+  free(text);
+  return rc;
+}
+
+int cmd_sweep(int argc, char **argv) {
+  sweep_args a;
+  bool help;
+  if (parse_args(argc, argv, &a, &help) != 0) return cli_report_error();
+  if (help) {
+    sweep_usage();
+    return 0;
+  }
+  if (a.merge) {
+    if (dlgn_sweep_merge((const char *const *)argv + optind, argc - optind, a.out, &a.run) != 0)
+      return cli_report_error();
+    return 0;
+  }
+  const char *file = argv[optind];
+  dlgn_sweep_plan p;
+  if (dlgn_sweep_plan_load(&p, file, a.out) != 0) return cli_report_error();
+  if (a.device) dlgn_sweep_plan_set_device(&p, a.device);
+  for (int i = 0; i < p.nnotes; i++) fprintf(stderr, "dlgn: note: %s\n", p.notes[i]);
+  int rc = 0;
+  if (a.list) list_plan(&p);
+  else if (keep_sweep_file(file, a.out) != 0) rc = -1;
+  else if (a.emit) rc = emit_jobs(&p, &a);
+  else rc = dlgn_sweep_execute(&p, &a.run);
+  dlgn_sweep_plan_free(&p);
+  return rc ? cli_report_error() : 0;
+}

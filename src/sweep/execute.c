@@ -1,0 +1,187 @@
+/* Running a plan: runs one after another, each either skipped (finished),
+ * resumed (a checkpoint, no final summary) or trained afresh; the
+ * filter-export check after each dlgn/dlgn-sf run; then the results files. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dlgn/explain.h"
+#include "dlgn/status.h"
+#include "dlgn/sweep.h"
+#include "dlgn/util.h"
+#include "sweep_internal.h"
+
+#define DEFAULT_CHECK_IMAGES 256
+/* images per forward pass of the check (memory, not results) */
+#define CHECK_BATCH 100
+
+void dlgn_sweep_options_default(dlgn_sweep_options *o) {
+  memset(o, 0, sizeof *o);
+  o->check_images = DEFAULT_CHECK_IMAGES;
+  o->filter_check = true;
+  o->progress = -1;
+}
+
+bool sweep_exists(const char *dir, const char *file) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  return access(path, F_OK) == 0;
+}
+
+static int summary_epochs(const char *run_dir) {
+  char path[1200], *text;
+  snprintf(path, sizeof path, "%s/summary.json", run_dir);
+  if (dlgn_read_file(path, &text, NULL) != 0) {
+    dlgn_error_clear();
+    return -1;
+  }
+  json_object *o = json_tokener_parse(text), *v;
+  free(text);
+  int epochs = o && json_object_object_get_ex(o, "epochs", &v) ? json_object_get_int(v) : -1;
+  json_object_put(o);
+  return epochs;
+}
+
+dlgn_run_state dlgn_sweep_run_state(const char *run_dir, int epochs) {
+  if (summary_epochs(run_dir) >= epochs) return DLGN_RUN_FINISHED;
+  if (sweep_exists(run_dir, "checkpoint.bin")) return DLGN_RUN_INTERRUPTED;
+  return DLGN_RUN_NEW;
+}
+
+static int load_data(dlgn_dataset *ds, const dlgn_train_config *c) {
+  char path[1024];
+  bool synthetic;
+  DLGN_TRY(dlgn_data_resolve(c->data[0] ? c->data : NULL, path, sizeof path, &synthetic));
+  /* the trainer's synthetic default: seed 2022, whatever the run's seed */
+  if (synthetic) return dlgn_synth_generate(ds, DLGN_CIFAR10, c->synth_train, c->synth_test, 2022);
+  return dlgn_dataset_load(ds, path, NULL);
+}
+
+static int write_check(const char *run_dir, const dlgn_filter_check *r) {
+  json_object *o = json_object_new_object(), *layers = json_object_new_array();
+  double min = 1;
+  for (int l = 0; l < r->nlayers; l++) {
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "compared", json_object_new_int64((int64_t)r->compared[l]));
+    json_object_object_add(e, "mismatched", json_object_new_int64((int64_t)r->mismatched[l]));
+    json_object_object_add(e, "near_zero", json_object_new_int64((int64_t)r->near_zero[l]));
+    json_object_object_add(e, "agreement", json_object_new_double(r->agreement[l]));
+    json_object_object_add(e, "max_err", json_object_new_double(r->max_err[l]));
+    json_object_array_add(layers, e);
+    if (r->agreement[l] < min) min = r->agreement[l];
+  }
+  json_object_object_add(o, "passed", json_object_new_boolean(r->passed));
+  json_object_object_add(o, "min_agreement", json_object_new_double(min));
+  json_object_object_add(o, "images", json_object_new_int64((int64_t)r->images));
+  json_object_object_add(o, "eps", json_object_new_double(r->eps));
+  json_object_object_add(o, "layers", layers);
+  const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/filter_check.json", run_dir);
+  int rc = dlgn_write_file_atomic(path, text, strlen(text));
+  json_object_put(o);
+  return rc;
+}
+
+int dlgn_sweep_filter_check(const char *run_dir, const char *device, size_t images) {
+  dlgn_train_config c;
+  DLGN_TRY(dlgn_train_config_load(&c, run_dir));
+  if (!dlgn_model_linear_gating(&c.model)) return 0;
+  char path[1200];
+  snprintf(path, sizeof path, "%s/checkpoint.bin", run_dir);
+  dlgn_device *dev = NULL;
+  dlgn_model *m = NULL;
+  dlgn_checkpoint ck = {0};
+  dlgn_dataset ds;
+  bool have_ds = false;
+  dlgn_filter_check r;
+  int rc = -1;
+  if (dlgn_device_open(&dev, device && device[0] ? device : NULL, 0) != 0 ||
+      dlgn_model_from_checkpoint(&m, dev, path, CHECK_BATCH, &ck) != 0 || load_data(&ds, &ck.config) != 0)
+    goto done;
+  have_ds = true;
+  size_t n = images ? images : DEFAULT_CHECK_IMAGES;
+  if (n > ds.test.n) n = ds.test.n;
+  if (dlgn_explain_filter_check(m, &ck, &ds.test, n, &r) != 0 || write_check(run_dir, &r) != 0)
+    goto done;
+  rc = 0;
+done:
+  if (rc) dlgn_fail_context("filter-export check of %s", run_dir);
+  if (have_ds) dlgn_dataset_free(&ds);
+  dlgn_checkpoint_free(&ck);
+  dlgn_model_destroy(m);
+  dlgn_device_close(dev);
+  return rc;
+}
+
+int sweep_check_if_missing(const char *run_dir, const char *device, const dlgn_sweep_options *o) {
+  if (!o->filter_check || sweep_exists(run_dir, "filter_check.json")) return 0;
+  return dlgn_sweep_filter_check(run_dir, device, o->check_images);
+}
+
+/* Collected failures: "name: message" lines, for the final error. */
+typedef struct {
+  char text[DLGN_ERROR_MAX];
+  int n;
+} failures;
+
+static void failed(failures *f, const char *name) {
+  size_t used = strlen(f->text);
+  snprintf(f->text + used, sizeof f->text - used, "%s%s: %s", f->n ? "; " : "", name, dlgn_error());
+  f->n++;
+  fprintf(stderr, "dlgn: %s: %s\n", name, dlgn_error());
+  dlgn_error_clear();
+}
+
+int dlgn_sweep_execute(const dlgn_sweep_plan *p, const dlgn_sweep_options *o) {
+  char runs_dir[1100];
+  snprintf(runs_dir, sizeof runs_dir, "%s/runs", p->out_dir);
+  DLGN_TRY(dlgn_mkdir_p(runs_dir));
+  bool *bad = calloc((size_t)p->nruns, sizeof *bad);
+  char **dirs = calloc((size_t)p->nruns, sizeof *dirs);
+  failures *f = calloc(1, sizeof *f);
+  int rc = -1;
+  if (!bad || !dirs || !f) {
+    dlgn_fail("out of host memory running the sweep");
+    goto done;
+  }
+  for (int i = 0; i < p->nruns; i++) {
+    const dlgn_sweep_run *r = &p->runs[i];
+    dlgn_train_config c = r->cfg;
+    c.progress = o->progress;
+    c.quiet = o->quiet;
+    dirs[i] = (char *)r->cfg.run_dir;
+    dlgn_run_state st = dlgn_sweep_run_state(c.run_dir, c.epochs);
+    static const char *what[] = {"training", "resuming from its checkpoint", "finished, skipped"};
+    printf("[%d/%d] %s: %s\n", i + 1, p->nruns, r->name, what[st]);
+    fflush(stdout);
+    if (r->source >= 0 && bad[r->source]) {
+      dlgn_fail("not trained: %s, whose gates it takes, failed", p->runs[r->source].name);
+      bad[i] = true;
+      failed(f, r->name);
+      continue;
+    }
+    dlgn_train_summary sum;
+    if ((st != DLGN_RUN_FINISHED && dlgn_train_run(&c, st == DLGN_RUN_INTERRUPTED, &sum) != 0) ||
+        sweep_check_if_missing(c.run_dir, c.device, o) != 0) {
+      bad[i] = true;
+      failed(f, r->name);
+    }
+  }
+  if (dlgn_sweep_write_results(dirs, p->nruns, p->out_dir, p->name) != 0) goto done;
+  printf("results: %s/results.{csv,jsonl,md}, %s/tradeoff.png\n", p->out_dir, p->out_dir);
+  if (f->n) {
+    dlgn_fail("%d of %d runs failed (the others are in the results; run the sweep again to retry "
+              "them): %s", f->n, p->nruns, f->text);
+    goto done;
+  }
+  rc = 0;
+done:
+  free(bad);
+  free(dirs);
+  free(f);
+  return rc;
+}

@@ -1,0 +1,419 @@
+/* Sweep files: grid expansion over defaults, skipping of meaningless
+ * combinations, stable run names, and the wiring of fixed-learnt runs to the
+ * joint runs whose gates they freeze. */
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlgn/status.h"
+#include "dlgn/sweep.h"
+#include "dlgn/util.h"
+#include "sweep_internal.h"
+
+#define MAX_RUNS 20000
+
+typedef struct {
+  dlgn_sweep_run run;
+  char what[512]; /* "grid combination (class=dnn, mode=joint)" or "runs[2]", for notes */
+  bool derived;   /* gates_from wired by the sweep */
+  bool dropped;
+} spec;
+
+typedef struct {
+  spec *v;
+  int n, cap;
+} spec_list;
+
+json_object *sweep_config_object(const dlgn_train_config *c) {
+  char *text = dlgn_train_config_to_json(c);
+  if (!text) return NULL;
+  json_object *o = json_tokener_parse(text);
+  free(text);
+  return o;
+}
+
+char *sweep_canonical(const dlgn_train_config *c, bool with_epochs, bool derived_gates) {
+  json_object *o = sweep_config_object(c);
+  if (!o) return NULL;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) {
+    json_object_put(o);
+    return NULL;
+  }
+  json_object_object_foreach(o, key, v) {
+    if (!strcmp(key, "run_dir") || !strcmp(key, "device") || !strcmp(key, "num_classes")) continue;
+    if (!with_epochs && !strcmp(key, "epochs")) continue;
+    if (derived_gates && !strcmp(key, "gates_from")) continue;
+    if (json_object_is_type(v, json_type_double)) fprintf(f, "%s=%.9g;", key, json_object_get_double(v));
+    else fprintf(f, "%s=%s;", key, json_object_get_string(v));
+  }
+  json_object_put(o);
+  if (fclose(f) != 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
+int sweep_note(dlgn_sweep_plan *p, const char *fmt, ...) {
+  char **grown = realloc(p->notes, (size_t)(p->nnotes + 1) * sizeof *grown);
+  if (!grown) return dlgn_fail("out of host memory for sweep notes");
+  p->notes = grown;
+  va_list ap;
+  va_start(ap, fmt);
+  int len = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
+  if (!text) return dlgn_fail("out of host memory for sweep notes");
+  va_start(ap, fmt);
+  vsnprintf(text, (size_t)len + 1, fmt, ap);
+  va_end(ap);
+  p->notes[p->nnotes++] = text;
+  return 0;
+}
+
+/* Apply one JSON object of configuration keys; run_dir is the sweep's. */
+static int apply_object(dlgn_train_config *c, json_object *o, const char *origin) {
+  if (!json_object_is_type(o, json_type_object))
+    return dlgn_fail("%s: expected an object of configuration keys", origin);
+  if (json_object_object_get_ex(o, "run_dir", NULL))
+    return dlgn_fail("%s: \"run_dir\" is chosen by the sweep (OUT/runs/NAME); leave it out", origin);
+  return dlgn_train_config_from_json(c, json_object_to_json_string(o), origin);
+}
+
+static int apply_pair(dlgn_train_config *c, const char *key, json_object *v, const char *origin) {
+  json_object *o = json_object_new_object();
+  if (!o) return dlgn_fail("out of host memory");
+  json_object_object_add(o, key, json_object_get(v));
+  int rc = apply_object(c, o, origin);
+  json_object_put(o);
+  return rc;
+}
+
+static bool has_key(json_object *a, json_object *b, const char *key) {
+  return (a && json_object_object_get_ex(a, key, NULL)) || (b && json_object_object_get_ex(b, key, NULL));
+}
+
+static int spec_push(spec_list *l, const spec *s) {
+  if (l->n == MAX_RUNS) return dlgn_fail("the sweep expands to more than %d runs", MAX_RUNS);
+  if (l->n == l->cap) {
+    int cap = l->cap ? 2 * l->cap : 64;
+    spec *grown = realloc(l->v, (size_t)cap * sizeof *grown);
+    if (!grown) return dlgn_fail("out of host memory expanding the sweep");
+    l->v = grown;
+    l->cap = cap;
+  }
+  l->v[l->n++] = *s;
+  return 0;
+}
+
+/* One run from defaults + overrides (a grid combination's pairs, or a runs
+ * entry); a combination the model rejects becomes a note. */
+static int add_spec(dlgn_sweep_plan *p, spec_list *l, json_object *defaults, json_object *entry,
+                    const char **keys, json_object **vals, int nkeys, const char *what,
+                    const char *origin) {
+  spec s;
+  memset(&s, 0, sizeof s);
+  s.run.source = -1;
+  snprintf(s.what, sizeof s.what, "%s", what);
+  dlgn_train_config *c = &s.run.cfg;
+  dlgn_train_config_default(c);
+  if (defaults) DLGN_TRY(apply_object(c, defaults, origin));
+  if (entry) DLGN_TRY(apply_object(c, entry, origin));
+  bool depth = has_key(defaults, entry, "depth"), width = has_key(defaults, entry, "width");
+  for (int k = 0; k < nkeys; k++) {
+    DLGN_TRY(apply_pair(c, keys[k], vals[k], origin));
+    depth |= strcmp(keys[k], "depth") == 0;
+    width |= strcmp(keys[k], "width") == 0;
+  }
+  /* the same per-architecture defaults as dlgn train */
+  if (!depth) c->model.depth = c->model.arch == DLGN_FC ? 5 : c->model.arch == DLGN_C4GAP ? 4 : 13;
+  if (!width) c->model.width = c->model.arch == DLGN_VGG16 ? 64 : 128;
+  c->class_given = true;
+  if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
+    return dlgn_fail("%s: epochs and batch must be >= 1 and lr > 0", origin);
+  if (dlgn_model_config_check(&c->model) != 0) {
+    DLGN_TRY(sweep_note(p, "skipped %s: %s", what, dlgn_error()));
+    dlgn_error_clear();
+    return 0;
+  }
+  return spec_push(l, &s);
+}
+
+static int expand_grid(dlgn_sweep_plan *p, spec_list *l, json_object *defaults, json_object *grid,
+                       const char *path) {
+  int nkeys = json_object_object_length(grid);
+  const char *keys[64];
+  json_object *arrays[64], *vals[64];
+  int idx[64], k = 0;
+  char origin[1200];
+  if (nkeys > 64) return dlgn_fail("%s: more than 64 grid keys", path);
+  json_object_object_foreach(grid, key, arr) {
+    if (!json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0)
+      return dlgn_fail("%s: grid \"%s\" must be a non-empty list of values", path, key);
+    keys[k] = key;
+    arrays[k] = arr;
+    idx[k] = 0;
+    /* each value alone first, so that a bad one is named precisely */
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+      dlgn_train_config probe;
+      dlgn_train_config_default(&probe);
+      snprintf(origin, sizeof origin, "%s: grid \"%s\"[%zu]", path, key, i);
+      DLGN_TRY(apply_pair(&probe, key, json_object_array_get_idx(arr, i), origin));
+    }
+    k++;
+  }
+  if (nkeys == 0) return 0;
+  for (;;) {
+    char what[512];
+    size_t used = (size_t)snprintf(what, sizeof what, "grid combination (");
+    for (k = 0; k < nkeys; k++) {
+      vals[k] = json_object_array_get_idx(arrays[k], (size_t)idx[k]);
+      if (used < sizeof what)
+        used += (size_t)snprintf(what + used, sizeof what - used, "%s%s=%s", k ? ", " : "", keys[k],
+                                 json_object_get_string(vals[k]));
+    }
+    if (used < sizeof what) snprintf(what + used, sizeof what - used, ")");
+    snprintf(origin, sizeof origin, "%s: %s", path, what);
+    DLGN_TRY(add_spec(p, l, defaults, NULL, keys, vals, nkeys, what, origin));
+    /* the last key varies fastest, like nested loops in file order */
+    for (k = nkeys - 1; k >= 0; k--) {
+      if (++idx[k] < (int)json_object_array_length(arrays[k])) break;
+      idx[k] = 0;
+    }
+    if (k < 0) return 0;
+  }
+}
+
+/* Can run s give the gates of fixed-learnt run t? A dnn's gates make a dgn. */
+static bool source_fits(const dlgn_train_config *t, const dlgn_train_config *s) {
+  const dlgn_model_config *a = &t->model, *b = &s->model;
+  if (b->mode != DLGN_JOINT || b->shuffle != DLGN_SHUFFLE_NONE) return false;
+  if ((b->cls == DLGN_DNN ? DLGN_DGN : b->cls) != a->cls) return false;
+  return a->arch == b->arch && a->depth == b->depth && a->width == b->width &&
+         a->batchnorm == b->batchnorm && t->seed == s->seed && strcmp(t->data, s->data) == 0 &&
+         t->synth_train == s->synth_train && t->synth_test == s->synth_test;
+}
+
+/* Among fitting sources: a dnn for a dgn (the paper's experiment), then the
+ * one that shares the most other settings (value input, optimiser...). */
+static int source_score(const dlgn_train_config *t, const dlgn_train_config *s) {
+  json_object *a = sweep_config_object(t), *b = sweep_config_object(s);
+  int score = s->model.cls == DLGN_DNN ? 1000 : 0;
+  if (a && b) {
+    json_object_object_foreach(a, key, va) {
+      json_object *vb;
+      if (json_object_object_get_ex(b, key, &vb) &&
+          strcmp(json_object_get_string(va), json_object_get_string(vb)) == 0)
+        score++;
+    }
+  }
+  json_object_put(a);
+  json_object_put(b);
+  return score;
+}
+
+static void name_run(dlgn_sweep_run *r, bool derived) {
+  const dlgn_train_config *c = &r->cfg;
+  const dlgn_model_config *m = &c->model;
+  char *canon = sweep_canonical(c, false, derived);
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (const char *q = canon ? canon : ""; *q; q++) h = (h ^ (unsigned char)*q) * 1099511628211ULL;
+  free(canon);
+  snprintf(r->name, sizeof r->name, "%s-%s-d%d-w%d%s-%s%s%s%s-s%llu-%08x", dlgn_class_name(m->cls),
+           dlgn_arch_name(m->arch), m->depth, m->width, m->batchnorm ? "-bn" : "",
+           dlgn_mode_name(m->mode), m->value_input == DLGN_VALUE_ONES ? "-ones" : "",
+           m->shuffle != DLGN_SHUFFLE_NONE ? "-shuffled-" : "",
+           m->shuffle != DLGN_SHUFFLE_NONE ? dlgn_shuffle_name(m->shuffle) : "",
+           (unsigned long long)c->seed, (unsigned)((h ^ (h >> 32)) & 0xffffffffu));
+}
+
+static void set_run_dir(dlgn_sweep_run *r, const char *out_dir) {
+  snprintf(r->cfg.run_dir, sizeof r->cfg.run_dir, "%.800s/runs/%.150s", out_dir, r->name);
+}
+
+/* Name every run; a second run with the same settings is a duplicate. */
+static int name_and_dedupe(dlgn_sweep_plan *p, spec_list *l, const char *path) {
+  for (int i = 0; i < l->n; i++) {
+    spec *s = &l->v[i];
+    if (s->dropped) continue;
+    name_run(&s->run, s->derived);
+    set_run_dir(&s->run, p->out_dir);
+    for (int j = 0; j < i; j++) {
+      spec *o = &l->v[j];
+      if (o->dropped || strcmp(o->run.name, s->run.name) != 0) continue;
+      if (o->run.cfg.epochs != s->run.cfg.epochs)
+        return dlgn_fail("%s: %s and %s differ only in epochs; one run folder cannot hold both "
+                         "(raise epochs instead: finished runs resume and train on)",
+                         path, o->what, s->what);
+      s->dropped = true;
+      DLGN_TRY(sweep_note(p, "skipped %s: the same run as %s (%s)", s->what, o->what, o->run.name));
+      break;
+    }
+  }
+  return 0;
+}
+
+/* fixed-learnt runs without gates_from take the checkpoint of a joint run of
+ * the sweep; copy the settings the trainer takes from the source, so that
+ * the planned config is the one the run folder will hold. */
+static int wire_sources(dlgn_sweep_plan *p, spec_list *l) {
+  for (int i = 0; i < l->n; i++) {
+    spec *t = &l->v[i];
+    dlgn_train_config *c = &t->run.cfg;
+    if (t->dropped || c->model.mode != DLGN_FIXED_LEARNT || c->gates_from[0]) continue;
+    int best = -1, best_score = -1;
+    for (int j = 0; j < l->n; j++) {
+      spec *s = &l->v[j];
+      if (j == i || s->dropped || !source_fits(c, &s->run.cfg)) continue;
+      int score = source_score(c, &s->run.cfg);
+      if (score > best_score) best = j, best_score = score;
+    }
+    if (best < 0) {
+      t->dropped = true;
+      DLGN_TRY(sweep_note(p, "skipped %s: fixed-learnt needs gates_from, or a joint run of the "
+                             "same arch, depth, width and seed in the sweep (a dnn for a dgn, "
+                             "else the same class) to take the gates from", t->what));
+      continue;
+    }
+    const dlgn_train_config *s = &l->v[best].run.cfg;
+    snprintf(c->gates_from, sizeof c->gates_from, "%.1000s/checkpoint.bin", s->run_dir);
+    c->model.beta = s->model.beta;
+    c->normalize = s->normalize;
+    t->derived = true;
+    t->run.source = best; /* a spec index until the runs are ordered */
+  }
+  return 0;
+}
+
+/* Sources (wave 1) first, each wave in file order. */
+static int order_runs(dlgn_sweep_plan *p, spec_list *l) {
+  int *pos = malloc((size_t)(l->n ? l->n : 1) * sizeof *pos);
+  p->runs = calloc((size_t)(l->n ? l->n : 1), sizeof *p->runs);
+  if (!pos || !p->runs) {
+    free(pos);
+    return dlgn_fail("out of host memory ordering the sweep");
+  }
+  for (int wave = 1; wave <= 2; wave++)
+    for (int i = 0; i < l->n; i++) {
+      spec *s = &l->v[i];
+      if (s->dropped || (s->derived ? 2 : 1) != wave) continue;
+      pos[i] = p->nruns;
+      p->runs[p->nruns++] = s->run;
+    }
+  for (int i = 0; i < p->nruns; i++)
+    if (p->runs[i].source >= 0) p->runs[i].source = pos[p->runs[i].source];
+  free(pos);
+  return 0;
+}
+
+static int plan_build(dlgn_sweep_plan *p, json_object *root, const char *path) {
+  json_object *defaults = NULL, *grid = NULL, *runs = NULL;
+  if (!json_object_is_type(root, json_type_object))
+    return dlgn_fail("%s: a sweep file is a JSON object (see docs/sweeps.md)", path);
+  json_object_object_foreach(root, key, v) {
+    if (!strcmp(key, "name")) {
+      if (!json_object_is_type(v, json_type_string))
+        return dlgn_fail("%s: \"name\" must be a string", path);
+      snprintf(p->name, sizeof p->name, "%s", json_object_get_string(v));
+    } else if (!strcmp(key, "description")) {
+      if (!json_object_is_type(v, json_type_string))
+        return dlgn_fail("%s: \"description\" must be a string", path);
+    } else if (!strcmp(key, "defaults")) defaults = v;
+    else if (!strcmp(key, "grid")) grid = v;
+    else if (!strcmp(key, "runs")) runs = v;
+    else
+      return dlgn_fail("%s: unknown key \"%s\" (a sweep file has name, description, defaults, "
+                       "grid, runs)", path, key);
+  }
+  char origin[1200];
+  snprintf(origin, sizeof origin, "%s: defaults", path);
+  dlgn_train_config probe;
+  dlgn_train_config_default(&probe);
+  if (defaults) DLGN_TRY(apply_object(&probe, defaults, origin));
+  if (grid && !json_object_is_type(grid, json_type_object))
+    return dlgn_fail("%s: \"grid\" must be an object of key: [values]", path);
+  if (runs && !json_object_is_type(runs, json_type_array))
+    return dlgn_fail("%s: \"runs\" must be a list of objects", path);
+  if ((!grid || json_object_object_length(grid) == 0) && (!runs || json_object_array_length(runs) == 0))
+    return dlgn_fail("%s: no runs (give a \"grid\", \"runs\", or both)", path);
+
+  spec_list l = {0};
+  int rc = -1;
+  if (grid && expand_grid(p, &l, defaults, grid, path) != 0) goto done;
+  for (size_t i = 0; runs && i < json_object_array_length(runs); i++) {
+    char what[64];
+    snprintf(what, sizeof what, "runs[%zu]", i);
+    snprintf(origin, sizeof origin, "%s: %s", path, what);
+    if (add_spec(p, &l, defaults, json_object_array_get_idx(runs, i), NULL, NULL, 0, what, origin))
+      goto done;
+  }
+  /* sources are named before their dependents, whose names exclude gates_from */
+  /* named twice: sources need their folders before wiring, and wiring
+   * changes the settings (and so the names) of the fixed-learnt runs */
+  if (name_and_dedupe(p, &l, path) != 0 || wire_sources(p, &l) != 0 ||
+      name_and_dedupe(p, &l, path) != 0 || order_runs(p, &l) != 0)
+    goto done;
+  if (p->nruns == 0) {
+    dlgn_fail("%s: every combination was skipped (%d notes), nothing to run", path, p->nnotes);
+    goto done;
+  }
+  rc = 0;
+done:
+  free(l.v);
+  return rc;
+}
+
+int dlgn_sweep_plan_parse(dlgn_sweep_plan *p, const char *json, const char *origin,
+                          const char *out_dir) {
+  memset(p, 0, sizeof *p);
+  if (strlen(out_dir) > 800) return dlgn_fail("output folder path too long: %s", out_dir);
+  snprintf(p->out_dir, sizeof p->out_dir, "%s", out_dir);
+  /* the default name: the file's base name without .json */
+  const char *base = strrchr(origin, '/') ? strrchr(origin, '/') + 1 : origin;
+  snprintf(p->name, sizeof p->name, "%.*s", (int)strcspn(base, "."), base);
+  json_tokener *tok = json_tokener_new();
+  if (!tok) return dlgn_fail("out of host memory");
+  json_object *root = json_tokener_parse_ex(tok, json, (int)strlen(json));
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  int line = 1;
+  size_t end = json_tokener_get_parse_end(tok);
+  for (size_t i = 0; i < end && json[i]; i++) line += json[i] == '\n';
+  json_tokener_free(tok);
+  if (!root || jerr != json_tokener_success) {
+    json_object_put(root);
+    return dlgn_fail("%s: not valid JSON near line %d (%s)", origin, line,
+                     json_tokener_error_desc(jerr));
+  }
+  int rc = plan_build(p, root, origin);
+  json_object_put(root);
+  if (rc != 0) dlgn_sweep_plan_free(p);
+  return rc;
+}
+
+int dlgn_sweep_plan_load(dlgn_sweep_plan *p, const char *path, const char *out_dir) {
+  char *text;
+  memset(p, 0, sizeof *p);
+  DLGN_TRY(dlgn_read_file(path, &text, NULL));
+  int rc = dlgn_sweep_plan_parse(p, text, path, out_dir);
+  free(text);
+  return rc;
+}
+
+void dlgn_sweep_plan_free(dlgn_sweep_plan *p) {
+  for (int i = 0; i < p->nnotes; i++) free(p->notes[i]);
+  free(p->notes);
+  free(p->runs);
+  memset(p, 0, sizeof *p);
+}
+
+void dlgn_sweep_plan_set_device(dlgn_sweep_plan *p, const char *device) {
+  for (int i = 0; i < p->nruns; i++)
+    snprintf(p->runs[i].cfg.device, sizeof p->runs[i].cfg.device, "%s", device);
+}
+
+int dlgn_sweep_run_wave(const dlgn_sweep_run *r) { return r->source >= 0 ? 2 : 1; }
