@@ -52,75 +52,37 @@
 #error "VW must be 1, 4, 8 or 16"
 #endif
 
-/* Tile (q, p) of a grid of nq x np tiles of the R x S product, over the
- * steps [s * kc, (s + 1) * kc) of a block of klen steps of K (split s of
- * nsplit).
- * - qfast says which tile index varies fastest, so that consecutive
- *   work-items share the panel of the larger operand while the smaller
- *   operand's block stays in cache.
- * - p_base shifts the column tiles when the last, partial, column panel runs
- *   as its own launch.
- * - Row r of the A side at step k is A[a_off + q * a_ps + r * a_is + k * a_ks]
- *   with r in [0, TM): packed panels have a_is = 1, a_ks = TM (compile-time in
- *   gemm_tile); gemm_tile_direct reads the caller's matrix with runtime
- *   strides, repeating the last valid row past the edge (those rows are
- *   never stored).
- * - The product is C itself or, with ctrans, C transposed (the host swaps the
- *   operands when that saves packing a transposed B).
- * - Split s writes to C + s * c_ss: the host gives nsplit > 1 only with a
- *   partial-sum buffer, alpha = 1, beta = 0, ctrans = 0, and adds the splits
- *   up with gemm_reduce. */
-#define TILE_ARGS                                                                                \
-  const int R, const int S, const int kc, const int klen, __global const float *restrict A,     \
-      const int a_off, const int a_ps, const int a_is, const int a_ks,                           \
-      __global const float *restrict B, const int b_off, const int b_ps, const int b_ks,         \
-      __global float *C, const int offc, const int ldc, const int c_ss, const int ctrans,        \
-      const float alpha, const float beta, const int nq, const int np, const int nsplit,         \
-      const int qfast, const int p_base
-#define TILE_PASS                                                                                \
-  R, S, kc, klen, A, a_off, a_ps, a_is, a_ks, B, b_off, b_ps, b_ks, C, offc, ldc, c_ss, ctrans,  \
-      alpha, beta, nq, np, nsplit, qfast, p_base
-
-static inline void tile_body(const bool a_direct, TILE_ARGS) {
-  const int gid = (int)get_global_id(0);
-  const int tile = gid % (nq * np), s = gid / (nq * np);
-  const int q = qfast ? tile % nq : tile / np;
-  const int p = qfast ? tile / nq : tile % np;
-  if (s >= nsplit) return;
-  const int k0 = s * kc;
-  const int nk = min(kc, klen - k0);
-  const int i0 = q * TM;
-  const int j0 = (p_base + p) * TN;
-  const int mm = min(TM, R - i0);
-  const int nn = min(TN, S - j0);
-
-  __global const float *a = A + a_off + q * a_ps + k0 * (a_direct ? a_ks : TM);
-  __global const float *b = B + b_off + p * b_ps + k0 * b_ks;
-  int arow[TM];
-#pragma unroll
-  for (int i = 0; i < TM; i++) arow[i] = a_direct ? min(i, mm - 1) * a_is : i;
-
-  floatv acc[TM][NV];
-#pragma unroll
-  for (int i = 0; i < TM; i++)
-#pragma unroll
-    for (int v = 0; v < NV; v++) acc[i][v] = (floatv)(0.0f);
-
-  for (int k = 0; k < nk; k++) {
-    floatv bv[NV];
-#pragma unroll
-    for (int v = 0; v < NV; v++) bv[v] = VLOAD(v, b);
-#pragma unroll
-    for (int i = 0; i < TM; i++) {
-      const floatv av = (floatv)(a[arow[i]]);
-#pragma unroll
-      for (int v = 0; v < NV; v++) acc[i][v] = mad(av, bv[v], acc[i][v]);
-    }
-    a += a_direct ? a_ks : TM;
-    b += b_ks;
+/* The work of one tile over nk steps of K: row i of the A side at step k is
+ * a[arow[i] + k * a_ks], the B side's TN values at step k start at
+ * b + k * b_ks. For packed A the caller passes arow[i] = i and a_ks = TM as
+ * constants, which the compiler folds into contiguous loads. Defined for a B
+ * side in global and in local memory. */
+#define DEFINE_MAC(NAME, BSPACE)                                                                 \
+  static inline void NAME(floatv acc[TM][NV], __global const float *a, const int a_ks,          \
+                          const int arow[TM], BSPACE const float *b, const int b_ks,             \
+                          const int nk) {                                                        \
+    _Pragma("unroll") for (int i = 0; i < TM; i++)                                              \
+        _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = (floatv)(0.0f);              \
+    for (int k = 0; k < nk; k++) {                                                               \
+      floatv bv[NV];                                                                             \
+      _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = VLOAD(v, b);                       \
+      _Pragma("unroll") for (int i = 0; i < TM; i++) {                                          \
+        const floatv av = (floatv)(a[arow[i]]);                                                  \
+        _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = mad(av, bv[v], acc[i][v]);   \
+      }                                                                                          \
+      a += a_ks;                                                                                 \
+      b += b_ks;                                                                                 \
+    }                                                                                            \
   }
+DEFINE_MAC(tile_mac_global, __global)
+DEFINE_MAC(tile_mac_local, __local)
 
-  C += offc + s * c_ss;
+/* Store the tile at (i0, j0) of the R x S product: mm x nn valid values,
+ * into C, or C transposed with ctrans. beta == 0 must not read C: it may
+ * hold NaN garbage. */
+static inline void tile_store(floatv acc[TM][NV], __global float *C, const int ldc,
+                              const int ctrans, const float alpha, const float beta, const int i0,
+                              const int j0, const int mm, const int nn) {
   if (!ctrans && mm == TM && nn == TN) {
     __global float *c = C + i0 * ldc + j0;
 #pragma unroll
@@ -128,7 +90,6 @@ static inline void tile_body(const bool a_direct, TILE_ARGS) {
 #pragma unroll
       for (int v = 0; v < NV; v++) {
         floatv r = alpha * acc[i][v];
-        /* beta == 0 must not read C: it may hold NaN garbage. */
         if (beta != 0.0f) r = mad((floatv)(beta), VLOAD(v, c + i * ldc), r);
         VSTORE(r, v, c + i * ldc);
       }
@@ -147,13 +108,89 @@ static inline void tile_body(const bool a_direct, TILE_ARGS) {
   }
 }
 
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_tile(TILE_ARGS) {
-  tile_body(false, TILE_PASS);
+/* Tiles of the R x S product (C, or C transposed with ctrans: the host swaps
+ * the operands when that saves packing a transposed B), nq x np of them,
+ * over the steps [s * kc, (s + 1) * kc) of a pass of klen steps of K (split
+ * s of nsplit).
+ * - Row r of the A side at step k is A[a_off + q * a_ps + r * a_is + k * a_ks]:
+ *   packed panels (a_is = 1, a_ks = TM, folded in the kernels without
+ *   "direct" in their name) or the caller's matrix in place, repeating the
+ *   last valid row past the edge (those rows are never stored).
+ * - The B side of panel p at step k starts at B + b_off + p * b_ps + k * b_ks.
+ * - p_base shifts the column tiles when the last, partial, column panel runs
+ *   as its own launch.
+ * - Split s writes to C + s * c_ss: the host gives nsplit > 1 only with a
+ *   partial-sum buffer, alpha = 1, beta = 0, ctrans = 0, and adds the splits
+ *   up with gemm_reduce.
+ * gemm_tile*: one work-item per tile; qfast says which tile index varies
+ * fastest, so that consecutive work-items share the panel of the larger
+ * operand while the smaller operand's block stays in cache.
+ * gemm_bcopy*: one work-item per B panel and run of qchunk row tiles. It
+ * first copies its B panel (read in place, rows ldb apart) into local memory
+ * bl (kc x TN floats): the rows of a panel read in place sit a large power of
+ * two apart in conv layers (ldb = batch x pixels), so they fall into a few
+ * cache sets and would not stay in cache while the row tiles reuse them. */
+#define TILE_ARGS                                                                                \
+  const int R, const int S, const int kc, const int klen, __global const float *restrict A,     \
+      const int a_off, const int a_ps, const int a_is, const int a_ks,                           \
+      __global const float *restrict B, const int b_off, const int b_ps, const int b_ks,         \
+      __global float *C, const int offc, const int ldc, const int c_ss, const int ctrans,        \
+      const float alpha, const float beta, const int nq, const int np, const int nsplit,         \
+      const int qfast, const int p_base, const int qchunk
+
+static inline void tile_rows(const bool a_direct, const int a_is, const int mm, int arow[TM]) {
+#pragma unroll
+  for (int i = 0; i < TM; i++) arow[i] = a_direct ? min(i, mm - 1) * a_is : i;
 }
 
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_tile_direct(TILE_ARGS) {
-  tile_body(true, TILE_PASS);
-}
+#define DEFINE_TILE(NAME, A_DIRECT)                                                              \
+  __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(TILE_ARGS) {                \
+    const int gid = (int)get_global_id(0);                                                       \
+    const int tile = gid % (nq * np), s = gid / (nq * np);                                       \
+    const int q = qfast ? tile % nq : tile / np;                                                 \
+    const int p = qfast ? tile / nq : tile % np;                                                 \
+    if (s >= nsplit) return;                                                                     \
+    const int k0 = s * kc, nk = min(kc, klen - k0);                                              \
+    const int i0 = q * TM, j0 = (p_base + p) * TN;                                               \
+    const int mm = min(TM, R - i0), nn = min(TN, S - j0);                                        \
+    const int a_step = (A_DIRECT) ? a_ks : TM;                                                   \
+    int arow[TM];                                                                                \
+    tile_rows((A_DIRECT), a_is, mm, arow);                                                       \
+    floatv acc[TM][NV];                                                                          \
+    tile_mac_global(acc, A + a_off + q * a_ps + k0 * a_step, a_step, arow,                       \
+                    B + b_off + p * b_ps + k0 * b_ks, b_ks, nk);                                 \
+    tile_store(acc, C + offc + s * c_ss, ldc, ctrans, alpha, beta, i0, j0, mm, nn);              \
+  }
+
+#define DEFINE_BCOPY(NAME, A_DIRECT)                                                             \
+  __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(TILE_ARGS,                  \
+                                                                     __local float *bl) {        \
+    const int gid = (int)get_global_id(0);                                                       \
+    const int ngroups = (nq + qchunk - 1) / qchunk;                                              \
+    const int p = gid % np, qg = (gid / np) % ngroups, s = gid / (np * ngroups);                 \
+    if (s >= nsplit) return;                                                                     \
+    const int k0 = s * kc, nk = min(kc, klen - k0);                                              \
+    __global const float *b = B + b_off + p * b_ps + k0 * b_ks;                                  \
+    for (int k = 0; k < nk; k++)                                                                 \
+      _Pragma("unroll") for (int v = 0; v < NV; v++)                                             \
+          VSTORE(VLOAD(v, b + k * b_ks), v, bl + k * TN);                                        \
+    const int j0 = (p_base + p) * TN, nn = min(TN, S - j0);                                      \
+    const int a_step = (A_DIRECT) ? a_ks : TM;                                                   \
+    const int q1 = min(nq, (qg + 1) * qchunk);                                                   \
+    for (int q = qg * qchunk; q < q1; q++) {                                                     \
+      const int i0 = q * TM, mm = min(TM, R - i0);                                               \
+      int arow[TM];                                                                              \
+      tile_rows((A_DIRECT), a_is, mm, arow);                                                     \
+      floatv acc[TM][NV];                                                                        \
+      tile_mac_local(acc, A + a_off + q * a_ps + k0 * a_step, a_step, arow, bl, TN, nk);         \
+      tile_store(acc, C + offc + s * c_ss, ldc, ctrans, alpha, beta, i0, j0, mm, nn);            \
+    }                                                                                            \
+  }
+
+DEFINE_TILE(gemm_tile, false)
+DEFINE_TILE(gemm_tile_direct, true)
+DEFINE_BCOPY(gemm_bcopy, false)
+DEFINE_BCOPY(gemm_bcopy_direct, true)
 
 /* C = alpha * (sum of the nsplit partial R x S products P[s]) + beta * C,
  * C transposed with ctrans. */

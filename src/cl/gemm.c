@@ -33,7 +33,7 @@
 typedef struct {
   int tm, tn, vw;
   cl_program program;
-  cl_kernel tile, tile_direct, pack_a, pack_b, reduce;
+  cl_kernel tile, tile_direct, bcopy, bcopy_direct, pack_a, pack_b, reduce;
 } gemm_variant;
 
 struct dlgn_gemm_state {
@@ -49,6 +49,8 @@ struct dlgn_gemm_state {
 static void variant_release(gemm_variant *v) {
   if (v->tile) clReleaseKernel(v->tile);
   if (v->tile_direct) clReleaseKernel(v->tile_direct);
+  if (v->bcopy) clReleaseKernel(v->bcopy);
+  if (v->bcopy_direct) clReleaseKernel(v->bcopy_direct);
   if (v->pack_a) clReleaseKernel(v->pack_a);
   if (v->pack_b) clReleaseKernel(v->pack_b);
   if (v->reduce) clReleaseKernel(v->reduce);
@@ -160,12 +162,13 @@ static cl_uint native_float_width(const dlgn_device *dev) {
 
 void dlgn_gemm_own_default(const dlgn_device *dev, dlgn_gemm_own_params *out) {
   /* Tiles sized to fill most of the vector register file: 32 registers with
-   * AVX-512 (16 floats), 16 with AVX (8 floats) or SSE (4 floats). A block of
-   * 512 steps of K keeps a B panel (tn x kc floats) inside L2 for long K. */
+   * AVX-512 (16 floats), 16 with AVX (8 floats) or SSE (4 floats). Blocks of
+   * 2048 steps of K cover a conv layer's 3x3x128 in one pass while a B panel
+   * (tn x kc floats) still fits in L2 for long K. */
   cl_uint w = native_float_width(dev);
-  if (w >= 16) *out = (dlgn_gemm_own_params){12, 32, 16, 512, 0};
-  else if (w >= 8) *out = (dlgn_gemm_own_params){6, 16, 8, 512, 0};
-  else *out = (dlgn_gemm_own_params){6, 8, 4, 512, 0};
+  if (w >= 16) *out = (dlgn_gemm_own_params){12, 32, 16, 2048, 0};
+  else if (w >= 8) *out = (dlgn_gemm_own_params){6, 16, 8, 2048, 0};
+  else *out = (dlgn_gemm_own_params){6, 8, 4, 2048, 0};
 }
 
 int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_params *p) {
@@ -230,6 +233,10 @@ static int gemm_variant_get(dlgn_device *dev, dlgn_gemm_state *g, const dlgn_gem
   if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_tile")) goto fail;
   v.tile_direct = clCreateKernel(v.program, "gemm_tile_direct", &err);
   if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_tile_direct")) goto fail;
+  v.bcopy = clCreateKernel(v.program, "gemm_bcopy", &err);
+  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_bcopy")) goto fail;
+  v.bcopy_direct = clCreateKernel(v.program, "gemm_bcopy_direct", &err);
+  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_bcopy_direct")) goto fail;
   v.pack_a = clCreateKernel(v.program, "gemm_pack_a", &err);
   if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_pack_a")) goto fail;
   v.pack_b = clCreateKernel(v.program, "gemm_pack_b", &err);
@@ -334,11 +341,15 @@ typedef struct {
   float beta;
 } gemm_block;
 
+/* bcopy: the B side is read in place and each work-item first copies its
+ * panel to local memory, then runs qchunk row tiles over it (cl/gemm.cl). */
 static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant *v,
                        const dlgn_gemm_call *c, const gemm_plan *pl, const gemm_block *blk,
                        cl_mem B, size_t b_off, size_t b_ps, size_t b_ks, int nq, int np,
-                       int p_base) {
-  size_t global = (size_t)nq * (size_t)np * (size_t)blk->nsplit, local = 1;
+                       int p_base, int qchunk) {
+  const bool bcopy = qchunk > 0;
+  size_t groups = bcopy ? ((size_t)nq + (size_t)qchunk - 1) / (size_t)qchunk : (size_t)nq;
+  size_t global = groups * (size_t)np * (size_t)blk->nsplit, local = 1;
   int qfast = pl->R <= pl->S;
   /* splits write partial sums to scratch_p, added up by gemm_reduce */
   bool split = blk->nsplit > 1;
@@ -358,11 +369,32 @@ static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant 
                      DLGN_INT(ldc),        DLGN_INT(c_ss),      DLGN_INT(ctrans),
                      DLGN_FLOAT(alpha),    DLGN_FLOAT(beta),    DLGN_INT(nq),
                      DLGN_INT(np),         DLGN_INT(blk->nsplit), DLGN_INT(qfast),
-                     DLGN_INT(p_base)};
-  if (pl->a_direct)
-    return dlgn_launch_kernel(dev, v->tile_direct, "gemm_tile_direct", 1, &global, &local, 25,
-                              args);
-  return dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 25, args);
+                     DLGN_INT(p_base),     DLGN_INT(qchunk),
+                     DLGN_LOCAL(blk->kc * (size_t)v->tn * sizeof(float))};
+  if (bcopy)
+    return pl->a_direct ? dlgn_launch_kernel(dev, v->bcopy_direct, "gemm_bcopy_direct", 1, &global,
+                                             &local, 27, args)
+                        : dlgn_launch_kernel(dev, v->bcopy, "gemm_bcopy", 1, &global, &local, 27,
+                                             args);
+  return pl->a_direct ? dlgn_launch_kernel(dev, v->tile_direct, "gemm_tile_direct", 1, &global,
+                                           &local, 26, args)
+                      : dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 26,
+                                           args);
+}
+
+/* Row tiles per work-item in bcopy mode (0: bcopy off). The copy pays when
+ * several row tiles reuse a panel; keep enough work-items for every compute
+ * unit, and the panel within half the local memory. */
+static int bcopy_chunk(const dlgn_device *dev, const gemm_plan *pl, size_t nq, size_t np,
+                       int nsplit, size_t kc, size_t tn) {
+  const char *env = getenv("DLGN_GEMM_BCOPY");
+  if (env && strcmp(env, "0") == 0) return 0;
+  if (!pl->b_direct || nq < 2 || kc * tn * sizeof(float) > dev->info.local_mem / 2) return 0;
+  size_t want = 8 * (size_t)(dev->info.compute_units ? dev->info.compute_units : 1);
+  size_t items = np * (size_t)nsplit;
+  size_t groups = items >= want ? 1 : (want + items - 1) / items;
+  size_t chunk = (nq + groups - 1) / groups;
+  return chunk >= 2 ? (int)chunk : 0;
 }
 
 static int launch_reduce(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant *v,
@@ -440,16 +472,16 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
       DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, (int)np_all, (int)blk.klen, pl.b.buf, b_k0,
                            pl.b.rs, pl.b.ks, S));
       DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, g->scratch_b, 0, blk.klen * tn, tn, (int)nq,
-                           (int)np_all, 0));
+                           (int)np_all, 0, 0));
     } else {
       if (np_full)
         DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, pl.b.buf, b_k0, tn, pl.b.ks, (int)nq,
-                             (int)np_full, 0));
+                             (int)np_full, 0, bcopy_chunk(dev, &pl, nq, np_full, blk.nsplit, kc, tn)));
       if (edge) {
         DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, 1, (int)blk.klen, pl.b.buf,
                              b_k0 + np_full * tn, 1, pl.b.ks, S - np_full * tn));
         DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, g->scratch_b, 0, 0, tn, (int)nq, 1,
-                             (int)np_full));
+                             (int)np_full, 0));
       }
     }
     if (blk.nsplit > 1) DLGN_TRY(launch_reduce(dev, g, v, c, &pl, &blk));

@@ -3,12 +3,13 @@
  * Own kernel: every tile (tm x tn, vector width from the device) whose
  * accumulators fill a half to all of the vector registers, each checked
  * against dlgn_gemm_ref on a small odd-sized product, then timed on every
- * shape with kc = 512. The tile with the best geometric-mean GFLOPS becomes
+ * shape with kc = 2048. The tile with the best geometric-mean GFLOPS becomes
  * the default; for each shape the best tile (and the runner-up) then tries
  * other K blocks, and the winner is stored for that exact shape.
  *
- * CLBlast: a small set of Xgemm and XgemmDirect parameter sets (taken from
- * configurations in CLBlast's own database that suit GPUs and CPUs), passed
+ * CLBlast: a small set of Xgemm and XgemmDirect parameter sets (GPU ones from
+ * configurations in CLBlast's own database, CPU ones found by trying large
+ * per-work-item tiles on PoCL), passed
  * with CLBlastOverrideParameters. Xgemm sets are timed with the direct kernel
  * switched off, direct sets on the small shapes only with it forced on; the
  * switch-over size (GemmRoutine XGEMM_MIN_INDIRECT_SIZE) is then chosen from
@@ -209,7 +210,7 @@ static int own_candidates(const dlgn_device *dev, bool quick, dlgn_gemm_own_para
       int acc = tms[i] * nv;
       if (acc + nv + 1 > regs - 1 || acc < regs / 2) continue;
       if (quick && acc != regs * 3 / 4) continue;
-      if (n < MAX_OWN_CANDIDATES) out[n++] = (dlgn_gemm_own_params){tms[i], nv * vw, vw, 512, 0};
+      if (n < MAX_OWN_CANDIDATES) out[n++] = (dlgn_gemm_own_params){tms[i], nv * vw, vw, 2048, 0};
     }
   /* The built-in default goes first, so that it is always measured. */
   for (int i = 0; i < n; i++)
@@ -233,7 +234,7 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
   int ns = tu->nshapes;
   double *g = dlgn_calloc((size_t)nc * (size_t)ns, sizeof *g, "tuner results");
   if (!g) return -1;
-  tune_log(tu, "own kernel: %d tiles x %d shapes, K blocks of 512\n", nc, ns);
+  tune_log(tu, "own kernel: %d tiles x %d shapes, K blocks of 2048\n", nc, ns);
   int best = -1;
   double best_gm = 0;
   for (int c = 0; c < nc; c++) {
@@ -262,10 +263,10 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
   t->own_default = cand[best];
   t->nshapes = 0;
 
-  static const int kcs_full[] = {128, 256, 1024, 2048, 4096, 0};
-  static const int kcs_quick[] = {256, 1024, 0};
+  static const int kcs_full[] = {256, 512, 1024, 4096, 0};
+  static const int kcs_quick[] = {512, 0};
   const int *kcs = quick ? kcs_quick : kcs_full;
-  int nkc = quick ? 3 : 6;
+  int nkc = quick ? 2 : 5;
   for (int s = 0; s < ns && t->nshapes < DLGN_TUNE_MAX_SHAPES; s++) {
     /* the two best tiles for this shape */
     int b1 = -1, b2 = -1;
@@ -286,7 +287,7 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
     size_t K = tu->proxy[s].K;
     size_t done[16];
     int ndone = 0;
-    done[ndone++] = effective_kc(512, K);
+    done[ndone++] = effective_kc(2048, K);
     for (int r = 0; r < (quick ? 1 : 2); r++) {
       int c = r == 0 ? b1 : b2;
       if (c < 0) continue;
@@ -338,15 +339,15 @@ static const size_t xgemm_sets[][14] = {
     {32, 2, 8, 8, 32, 16, 16, 32, 1, 1, 0, 0, 4, 2},      /* CLBlast's generic default */
     {16, 2, 16, 16, 128, 16, 16, 128, 1, 1, 1, 1, 4, 4},  /* large GPU tile, 8x8 per thread */
     {32, 2, 16, 16, 64, 8, 8, 64, 1, 1, 0, 0, 4, 4},      /* NVIDIA Pascal-class */
+    {16, 2, 16, 32, 128, 32, 8, 64, 1, 1, 1, 1, 4, 2},    /* AMD GCN-class */
+    {32, 8, 4, 4, 64, 4, 4, 64, 0, 0, 0, 0, 16, 16},      /* CPU: 16x16 per work-item */
+    {16, 2, 16, 16, 128, 16, 16, 128, 1, 1, 1, 1, 8, 8},  /* CPU: 8x8 per work-item */
     {16, 2, 32, 16, 64, 16, 8, 128, 1, 1, 0, 1, 2, 8},    /* NVIDIA, wide N */
     {16, 2, 8, 16, 64, 8, 8, 128, 1, 1, 1, 0, 4, 8},      /* NVIDIA Maxwell-class */
-    {16, 2, 16, 32, 128, 32, 8, 64, 1, 1, 1, 1, 4, 2},    /* AMD GCN-class */
     {32, 2, 16, 16, 64, 16, 16, 64, 1, 1, 0, 0, 4, 4},    /* AMD Fiji-class */
-    {16, 2, 8, 8, 128, 8, 8, 128, 1, 1, 1, 0, 1, 8},      /* CPU: long rows per work-item */
-    {32, 2, 32, 8, 128, 8, 8, 128, 1, 1, 1, 1, 2, 8},     /* CPU */
+    {32, 2, 8, 8, 128, 8, 8, 128, 0, 0, 1, 1, 16, 16},    /* CPU: 16x16 per work-item */
+    {32, 2, 8, 8, 64, 8, 8, 64, 0, 0, 0, 0, 8, 8},        /* CPU */
     {32, 8, 16, 16, 64, 32, 32, 64, 0, 1, 1, 0, 1, 2},    /* CPU */
-    {32, 2, 8, 8, 32, 8, 8, 64, 0, 0, 0, 0, 4, 4},        /* CPU default */
-    {32, 8, 32, 32, 64, 32, 16, 64, 1, 1, 1, 0, 2, 2},    /* CPU, big work-groups */
 };
 /* XgemmDirect: KWID MDIMAD MDIMCD NDIMBD NDIMCD PADA PADB VWMD VWND WGD */
 static const char *direct_names[] = {"KWID", "MDIMAD", "MDIMCD", "NDIMBD", "NDIMCD",
