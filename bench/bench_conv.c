@@ -4,8 +4,10 @@
  * wants NCHW images and writes NCHW, so it cannot run on our CNHW tensors
  * without two transposes; it is timed on an NCHW tensor of the same size
  * without them (a lower bound for that route), and it allocates its column
- * buffer and waits on the host once per image inside every call. Every
- * strategy is checked against the C twin on a small case first.
+ * buffer and waits on the host once per image inside every call. The
+ * backward pass is timed with dx by GEMM + col2im and by the direct kernel
+ * (dw is a GEMM in both). Every forward strategy is checked against the C
+ * twin on a small case first (the backward ones are in the tests).
  *   bench_conv [--device SEL] [--repeat R] [--batch N] */
 #include <clblast_c.h>
 #include <stdio.h>
@@ -29,8 +31,7 @@ static int run_forward(dlgn_device *dev, void *p) {
 
 static int run_backward(dlgn_device *dev, void *p) {
   conv_bench *c = p;
-  /* y stands in for dy and x's gradient goes to... a second pass over x: the
-   * values do not matter for timing */
+  /* dy is y's buffer and dx overwrites x: the values do not matter for timing */
   return conv2d_backward(dev, bench_buf(c->x), bench_buf(c->w), bench_buf(c->b), bench_buf(c->y),
                          bench_buf(c->x), bench_buf(c->w), bench_buf(c->scratch), &c->s, false);
 }
@@ -141,7 +142,7 @@ int main(int argc, char **argv) {
          conv2d_forward_strategy(dev));
   int rc = check_all(dev);
   if (rc == 0)
-    printf("\n%-28s %-14s %10s %9s %9s\n", "shape (C->OC, N, 32x32, k3)", "strategy", "ms",
+    printf("\n%-28s %-16s %10s %9s %9s\n", "shape (C->OC, N, 32x32, k3)", "strategy", "ms",
            "GFLOP/s", "vs gemm");
   const int widths[] = {32, 128};
   for (int wi = 0; rc == 0 && wi < 2; wi++)
@@ -152,18 +153,22 @@ int main(int argc, char **argv) {
       double flops = 2.0 * s.OC * s.C * 9 * (double)s.N * 32 * 32, t_gemm = 0, t;
       char shape[64];
       snprintf(shape, sizeof shape, "C4GAP-%d %d->%d, N=%d", widths[wi], s.C, s.OC, s.N);
-      const char *strategies[] = {"gemm", "direct", "convgemm", "backward"};
-      for (int k = 0; rc == 0 && k < 4; k++) {
-        if (k < 2) setenv("DLGN_CONV", strategies[k], 1);
+      /* forward: gemm, direct, Sconvgemm; backward (dw by GEMM either way):
+       * dx by GEMM + col2im, dx by the direct kernel */
+      const char *labels[] = {"gemm", "direct", "CLBlast convgemm", "bwd, dx gemm",
+                              "bwd, dx direct"};
+      const char *env[] = {"gemm", "direct", NULL, "gemm", "direct"};
+      double t_bwd = 0;
+      for (int k = 0; rc == 0 && k < 5; k++) {
+        if (env[k]) setenv("DLGN_CONV", env[k], 1);
         bench_fn fn = k < 2 ? run_forward : (k == 2 ? run_convgemm : run_backward);
         rc = bench_time(dev, repeat, fn, &c, &t);
         unsetenv("DLGN_CONV");
         if (rc) break;
         if (k == 0) t_gemm = t;
-        double f = k == 3 ? 2 * flops : flops;
-        printf("%-28s %-14s %10.2f %9.1f %9.2f\n", shape,
-               k == 3 ? "backward(gemm)" : (k == 2 ? "CLBlast convgemm" : strategies[k]), 1e3 * t,
-               f / t * 1e-9, k == 3 ? 0.0 : t_gemm / t);
+        if (k == 3) t_bwd = t;
+        printf("%-28s %-16s %10.2f %9.1f %9.2f\n", shape, labels[k], 1e3 * t,
+               (k >= 3 ? 2 * flops : flops) / t * 1e-9, (k >= 3 ? t_bwd : t_gemm) / t);
       }
       bench_release(&c);
     }

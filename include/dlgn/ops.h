@@ -81,7 +81,8 @@ typedef enum { DLGN_GATE_SOFT = 0, DLGN_GATE_HARD = 1 } dlgn_gate_kind;
 int gate_forward(dlgn_device *dev, dlgn_buf out, dlgn_buf v, dlgn_buf q, size_t n, float beta,
                  dlgn_gate_kind kind);
 /* dout (n) -> dv (n) (overwritten), dq (n) (soft only; NULL mem: skipped;
- * accumulate_dq: dq += ) */
+ * accumulate_dq: dq += ). A hard gate has no gradient in q: its dq is left
+ * alone when accumulating and zeroed otherwise. */
 int gate_backward(dlgn_device *dev, dlgn_buf dv, dlgn_buf dq, dlgn_buf dout, dlgn_buf v,
                   dlgn_buf q, size_t n, float beta, dlgn_gate_kind kind, bool accumulate_dq);
 
@@ -127,7 +128,8 @@ int batchnorm_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dgamma, dlgn_buf 
 
 /* ---- loss ---- */
 /* logits (N,K), labels (N) ints -> loss[0] = mean cross-entropy (written),
- * correct[0] += number of argmax hits (an int buffer at int offset correct_off) */
+ * correct[0] += number of argmax hits (an int buffer at int offset correct_off).
+ * labels_off counts ints. A label outside 0..K-1 makes the loss NaN. */
 int xent_forward(dlgn_device *dev, dlgn_buf loss, cl_mem correct, size_t correct_off,
                  dlgn_buf logits, cl_mem labels, size_t labels_off, int N, int K);
 /* -> dlogits (N,K) = (softmax(logits) - onehot(labels)) / N */

@@ -60,6 +60,7 @@ static int conv_check(const char *op, const dlgn_conv_shape *s) {
   size_t in = (size_t)s->C * s->N * s->H * s->W;
   size_t out = (size_t)s->OC * s->N * conv2d_out_h(s) * conv2d_out_w(s);
   DLGN_TRY(ops_check_count(op, in > out ? in : out));
+  DLGN_TRY(ops_check_count(op, conv2d_scratch_floats(s)));
   return ops_check_count(op, (size_t)s->OC * s->C * s->k * s->k);
 }
 
