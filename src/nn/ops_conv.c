@@ -89,16 +89,19 @@ static conv_kind conv_env_kind(conv_kind fallback) {
   return fallback;
 }
 
-/* Measured with bench/bench_conv and bench/bench_ops on the C4GAP shapes
- * (PoCL on 2 shared cores): the direct forward is 1.3-1.5x faster than
- * im2col + GEMM at 128->128 and 3-10x at 3->128; GPUs are unmeasured and keep
- * im2col + CLBlast's tuned GEMM. $DLGN_CONV=gemm|direct overrides. */
+/* Measured with bench/bench_conv on the C4GAP shapes (PoCL, 2 shared cores,
+ * batch 128): the direct forward is 1.7x faster than im2col + GEMM at
+ * 128->128, 3x at 3->128, 5-6.5x at width 32. GPUs are unmeasured and keep
+ * im2col + CLBlast's tuned GEMM (the direct kernel's 16 float16 accumulators
+ * per work-item would spill registers there). $DLGN_CONV=gemm|direct
+ * overrides. */
 static conv_kind conv_kind_of(const dlgn_device *dev) {
   return conv_env_kind((dev->info.type & CL_DEVICE_TYPE_GPU) ? CONV_GEMM : CONV_DIRECT);
 }
 
-/* dx: the direct kernel on the transposed weights did not beat the dcol GEMM
- * plus col2im on PoCL (~0.9x), so it runs only when $DLGN_CONV=direct asks. */
+/* dx: the direct kernel on the transposed weights lost to the dcol GEMM plus
+ * col2im on PoCL at 128->128 (0.8x) and 3->128 (0.4x), won only at 32->32
+ * (1.2x), so it runs only when $DLGN_CONV=direct asks. */
 static conv_kind conv_dx_kind_of(void) { return conv_env_kind(CONV_GEMM); }
 
 const char *conv2d_forward_strategy(dlgn_device *dev) {
