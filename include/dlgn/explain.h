@@ -76,7 +76,7 @@ int dlgn_templates_write(const dlgn_templates *t, const char *path);
 
 /* Gates within eps_rel * q_scale of zero may disagree: the device and the
  * templates sum the same terms in different orders. */
-#define DLGN_CHECK_EPS_REL 1e-4
+#define DLGN_CHECK_EPS_REL 1e-3
 
 /* Result of recomputing the gates of n images from the exported templates
  * alone and comparing them with the network's own hard gates. */
@@ -106,13 +106,12 @@ typedef struct {
   double sumsq[DLGN_MAX_LAYERS];
   float *diff_q[DLGN_MAX_LAYERS]; /* |q| of the disagreements, classified at the end */
   size_t ndiff[DLGN_MAX_LAYERS], capdiff[DLGN_MAX_LAYERS];
-  float *qt;                      /* scratch: one image's template q */
 } dlgn_check_acc;
 
 int dlgn_check_start(dlgn_check_acc *a, const dlgn_templates *t);
 /* The first count images of a batch of N: x (N,3,32,32) normalised images;
  * q the network's layer-l pre-activations in the device layout ((C,N,h,w)
- * conv, (N,C) dense). */
+ * conv, (N,C) dense). Spread over the host's cores. */
 int dlgn_check_add(dlgn_check_acc *a, const dlgn_templates *t, int l, const float *x, int N,
                    int count, const float *q);
 void dlgn_check_finish(dlgn_check_acc *a, dlgn_filter_check *out);

@@ -6,64 +6,113 @@
  * disagreement is kept (a few; more than DIFF_CAP means the check failed
  * anyway, and those count as mismatches). */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dlgn/status.h"
 #include "explain_internal.h"
 
 #define DIFF_CAP ((size_t)1 << 20)
+#define MAX_THREADS 16
 
 int dlgn_check_start(dlgn_check_acc *a, const dlgn_templates *t) {
   memset(a, 0, sizeof *a);
   a->r.applicable = true;
   a->r.nlayers = t->nlayers;
   a->r.eps = DLGN_CHECK_EPS_REL;
-  size_t big = 0;
-  for (int l = 0; l < t->nlayers; l++) {
-    const dlgn_layer_templates *L = &t->layers[l];
-    size_t units = (size_t)L->channels * L->n * L->n;
-    if (units > big) big = units;
-  }
-  a->qt = dlgn_malloc(big * sizeof *a->qt, "template pre-activations");
-  return a->qt ? 0 : -1;
+  return 0;
 }
 
-static void keep_diff(dlgn_check_acc *a, int l, float absq) {
-  if (a->ndiff[l] == a->capdiff[l]) {
-    size_t cap = a->capdiff[l] ? 2 * a->capdiff[l] : 256;
-    if (cap > DIFF_CAP) cap = DIFF_CAP;
-    float *p = cap > a->capdiff[l] ? realloc(a->diff_q[l], cap * sizeof *p) : NULL;
+/* |q| of a disagreement into a growable list (at most DIFF_CAP). */
+static void list_add(float **list, size_t *n, size_t *cap, size_t *overflow, float absq) {
+  if (*n == *cap) {
+    size_t want = *cap ? 2 * *cap : 256;
+    if (want > DIFF_CAP) want = DIFF_CAP;
+    float *p = want > *cap ? realloc(*list, want * sizeof *p) : NULL;
     if (!p) { /* over the cap (or out of memory): an unexplained mismatch */
-      a->r.mismatched[l]++;
+      (*overflow)++;
       return;
     }
-    a->diff_q[l] = p;
-    a->capdiff[l] = cap;
+    *list = p;
+    *cap = want;
   }
-  a->diff_q[l][a->ndiff[l]++] = absq;
+  (*list)[(*n)++] = absq;
+}
+
+/* Images j0..j1-1 of a batch, on one thread. */
+typedef struct {
+  const dlgn_templates *t;
+  int l, N, j0, j1;
+  const float *x, *q;
+  double maxerr, sumsq;
+  float *diff;
+  size_t ndiff, cap, overflow;
+  int rc;
+} check_job;
+
+static void *check_images(void *arg) {
+  check_job *job = arg;
+  const dlgn_layer_templates *L = &job->t->layers[job->l];
+  size_t C = (size_t)L->channels, hw = (size_t)L->n * L->n, N = (size_t)job->N;
+  float *qt = malloc(C * hw * sizeof *qt);
+  job->rc = qt ? 0 : -1;
+  for (int j = job->j0; j < job->j1 && job->rc == 0; j++) {
+    job->rc = dlgn_templates_apply(job->t, job->l, job->x + (size_t)j * DLGN_IMAGE_BYTES, qt);
+    for (size_t o = 0; o < C && job->rc == 0; o++)
+      for (size_t p = 0; p < hw; p++) {
+        float qn = L->dense ? job->q[(size_t)j * C + o] : job->q[(o * N + (size_t)j) * hw + p];
+        float qv = qt[o * hw + p];
+        double err = fabs((double)qv - (double)qn);
+        if (!(err <= job->maxerr)) job->maxerr = isnan(err) ? INFINITY : err;
+        job->sumsq += (double)qn * qn;
+        if ((qv > 0) != (qn > 0))
+          list_add(&job->diff, &job->ndiff, &job->cap, &job->overflow, fabsf(qn));
+      }
+  }
+  free(qt);
+  return NULL;
+}
+
+/* Threads for the template check: it is the host's share of the pass and
+ * dominates it where the device is fast. */
+static int check_threads(int count) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1) n = 1;
+  if (n > MAX_THREADS) n = MAX_THREADS;
+  return count < n ? (count > 0 ? count : 1) : (int)n;
 }
 
 int dlgn_check_add(dlgn_check_acc *a, const dlgn_templates *t, int l, const float *x, int N,
                    int count, const float *q) {
   const dlgn_layer_templates *L = &t->layers[l];
-  size_t C = (size_t)L->channels, hw = (size_t)L->n * L->n;
-  double maxerr = a->r.max_err[l], sumsq = 0;
-  for (int j = 0; j < count; j++) {
-    DLGN_TRY(dlgn_templates_apply(t, l, x + (size_t)j * DLGN_IMAGE_BYTES, a->qt));
-    for (size_t o = 0; o < C; o++)
-      for (size_t p = 0; p < hw; p++) {
-        float qn = L->dense ? q[(size_t)j * C + o] : q[(o * (size_t)N + (size_t)j) * hw + p];
-        float qt = a->qt[o * hw + p];
-        double err = fabs((double)qt - (double)qn);
-        if (err > maxerr || isnan(err)) maxerr = isnan(err) ? INFINITY : err;
-        sumsq += (double)qn * qn;
-        if ((qt > 0) != (qn > 0)) keep_diff(a, l, fabsf(qn));
-      }
+  int nt = check_threads(count);
+  check_job jobs[MAX_THREADS];
+  pthread_t tid[MAX_THREADS];
+  bool started[MAX_THREADS] = {false};
+  for (int k = 0; k < nt; k++) {
+    jobs[k] = (check_job){.t = t, .l = l, .N = N, .x = x, .q = q};
+    jobs[k].j0 = (int)((long)count * k / nt);
+    jobs[k].j1 = (int)((long)count * (k + 1) / nt);
+    if (k > 0) started[k] = pthread_create(&tid[k], NULL, check_images, &jobs[k]) == 0;
   }
-  a->r.compared[l] += (size_t)count * C * hw;
-  a->sumsq[l] += sumsq;
-  a->r.max_err[l] = maxerr;
+  for (int k = 0; k < nt; k++) /* what could not start runs here */
+    if (!started[k]) check_images(&jobs[k]);
+  int rc = 0;
+  for (int k = 0; k < nt; k++) {
+    if (started[k]) pthread_join(tid[k], NULL);
+    check_job *j = &jobs[k];
+    if (j->rc != 0) rc = -1;
+    if (!(j->maxerr <= a->r.max_err[l])) a->r.max_err[l] = j->maxerr;
+    a->sumsq[l] += j->sumsq;
+    a->r.mismatched[l] += j->overflow;
+    for (size_t i = 0; i < j->ndiff; i++)
+      list_add(&a->diff_q[l], &a->ndiff[l], &a->capdiff[l], &a->r.mismatched[l], j->diff[i]);
+    free(j->diff);
+  }
+  if (rc != 0) return dlgn_fail("out of host memory in the template check");
+  a->r.compared[l] += (size_t)count * (size_t)L->channels * L->n * L->n;
   if (l == 0) a->r.images += (size_t)count;
   return 0;
 }
@@ -89,7 +138,6 @@ void dlgn_check_finish(dlgn_check_acc *a, dlgn_filter_check *out) {
 
 void dlgn_check_free(dlgn_check_acc *a) {
   for (int l = 0; l < DLGN_MAX_LAYERS; l++) free(a->diff_q[l]);
-  free(a->qt);
   memset(a, 0, sizeof *a);
 }
 
@@ -100,7 +148,8 @@ typedef struct {
 
 static int check_batch(void *p, size_t first, int N, const float *x, pass_model *pm, int nm) {
   check_ctx *c = p;
-  for (int l = 0; l < c->t->nlayers; l++) DLGN_TRY(dlgn_check_add(&c->acc, c->t, l, x, N, N, pm[0].q[l]));
+  for (int l = 0; l < c->t->nlayers; l++)
+    DLGN_TRY(dlgn_check_add(&c->acc, c->t, l, x, N, N, pm[0].q[l]));
   return 0;
 }
 
@@ -120,7 +169,7 @@ int dlgn_explain_filter_check(dlgn_model *m, const dlgn_checkpoint *ck, const dl
   memcpy(pm.mean, ck->mean, sizeof pm.mean);
   memcpy(pm.std, ck->std, sizeof pm.std);
   int rc = dlgn_check_start(&c.acc, &t);
-  if (rc == 0) rc = explain_pass(&pm, 1, split, n, check_batch, &c);
+  if (rc == 0) rc = explain_pass(&pm, 1, split, n, check_batch, &c, NULL);
   if (rc == 0) dlgn_check_finish(&c.acc, out);
   else dlgn_fail_context("filter-export check");
   dlgn_check_free(&c.acc);

@@ -4,14 +4,18 @@
  * the templates are the reference that the device's gates are checked
  * against, so they are computed independently of the device. */
 #include <limits.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dlgn/explain.h"
 #include "dlgn/status.h"
 
 #define IMG 32
+#define CHUNK 512   /* doubles of a template window handled at once */
+#define MAX_THREADS 16
 
 size_t dlgn_tpl_size(const dlgn_layer_templates *t, int a, int b) {
   return (size_t)3 * (size_t)(t->c[a].hi - t->c[a].lo + 1) * (size_t)(t->c[b].hi - t->c[b].lo + 1);
@@ -145,7 +149,7 @@ static void add_prev(double *dst, int y0, int x0, int hy, int hx, const dlgn_lay
 /* Conv layer of a dlgn, class pair (a, b): T = sum over the in-map
  * neighbours k of the representative p of W[:, :, k-p] . U(k), U the
  * layer's input (pooled or not) as templates of the layer below. */
-static int compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
+static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
                              const dlgn_layer *L, const double *w, const double *bias, int a,
                              int b, double *u, double *ubias) {
   int OC = L->out_c, IC = L->in_c, n = t->n;
@@ -173,18 +177,67 @@ static int compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_templates
           }
       }
       int tap = (ky - py + 1) * 3 + (kx - px + 1);
-      for (int o = 0; o < OC; o++) {
-        double *To = T + (size_t)o * S;
-        for (int i = 0; i < IC; i++) {
-          double wv = w[((size_t)o * IC + i) * 9 + tap];
-          if (wv == 0) continue;
-          const double *ui = u + (size_t)i * S;
-          for (size_t s = 0; s < S; s++) To[s] += wv * ui[s];
-          tb[o] += wv * ubias[i];
+      for (int o = 0; o < OC; o++)
+        for (int i = 0; i < IC; i++) tb[o] += w[((size_t)o * IC + i) * 9 + tap] * ubias[i];
+      /* T[o] += W[o,i,tap] U[i]: four output channels per pass over U[i]
+       * and the window in chunks that stay in cache */
+      for (size_t s0 = 0; s0 < S; s0 += CHUNK) {
+        size_t len = S - s0 < CHUNK ? S - s0 : CHUNK;
+        int o = 0;
+        for (; o + 4 <= OC; o += 4) {
+          double *t0 = T + (size_t)o * S + s0, *t1 = t0 + S, *t2 = t1 + S, *t3 = t2 + S;
+          for (int i = 0; i < IC; i++) {
+            const double *wi = w + ((size_t)o * IC + i) * 9 + tap;
+            double w0 = wi[0], w1 = wi[(size_t)IC * 9], w2 = wi[(size_t)2 * IC * 9],
+                   w3 = wi[(size_t)3 * IC * 9];
+            const double *ui = u + (size_t)i * S + s0;
+            for (size_t k = 0; k < len; k++) {
+              double v = ui[k];
+              t0[k] += w0 * v, t1[k] += w1 * v, t2[k] += w2 * v, t3[k] += w3 * v;
+            }
+          }
+        }
+        for (; o < OC; o++) {
+          double *to = T + (size_t)o * S + s0;
+          for (int i = 0; i < IC; i++) {
+            double wv = w[((size_t)o * IC + i) * 9 + tap];
+            const double *ui = u + (size_t)i * S + s0;
+            for (size_t k = 0; k < len; k++) to[k] += wv * ui[k];
+          }
         }
       }
     }
-  return 0;
+}
+
+/* Class pairs are independent: threads take them in turn. */
+typedef struct {
+  dlgn_layer_templates *t;
+  const dlgn_layer_templates *prev;
+  const dlgn_layer *L;
+  const double *w, *bias;
+  size_t smax;
+  pthread_mutex_t lock;
+  int next, rc;
+} compose_job;
+
+static void *compose_worker(void *arg) {
+  compose_job *job = arg;
+  int IC = job->L->in_c, npairs = job->t->ncls * job->t->ncls;
+  double *u = malloc((size_t)IC * job->smax * sizeof *u);
+  double *ubias = malloc((size_t)IC * sizeof *ubias);
+  for (;;) {
+    pthread_mutex_lock(&job->lock);
+    int k = job->next++;
+    if (!u || !ubias) job->rc = -1;
+    bool stop = k >= npairs || job->rc != 0;
+    pthread_mutex_unlock(&job->lock);
+    if (stop) break;
+    compose_conv_pair(job->t, job->prev, job->L, job->w, job->bias, k / job->t->ncls,
+                      k % job->t->ncls, u, ubias);
+  }
+  free(u);
+  free(ubias);
+  return NULL;
 }
 
 static int compose_conv(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
@@ -196,19 +249,22 @@ static int compose_conv(dlgn_layer_templates *t, const dlgn_layer_templates *pre
     for (int o = 0; o < L->out_c; o++) t->bias[o] = bias[o];
     return 0;
   }
-  size_t smax = 0;
+  compose_job job = {.t = t, .prev = prev, .L = L, .w = w, .bias = bias};
   for (int a = 0; a < t->ncls; a++)
     for (int b = 0; b < t->ncls; b++)
-      if (dlgn_tpl_size(t, a, b) > smax) smax = dlgn_tpl_size(t, a, b);
-  double *u = dlgn_malloc((size_t)L->in_c * smax * sizeof *u, "composition scratch");
-  double *ubias = dlgn_malloc((size_t)L->in_c * sizeof *ubias, "composition scratch");
-  int rc = u && ubias ? 0 : -1;
-  for (int a = 0; a < t->ncls && rc == 0; a++)
-    for (int b = 0; b < t->ncls && rc == 0; b++)
-      rc = compose_conv_pair(t, prev, L, w, bias, a, b, u, ubias);
-  free(u);
-  free(ubias);
-  return rc;
+      if (dlgn_tpl_size(t, a, b) > job.smax) job.smax = dlgn_tpl_size(t, a, b);
+  if (pthread_mutex_init(&job.lock, NULL) != 0) return dlgn_fail("cannot create a mutex");
+  long nt = sysconf(_SC_NPROCESSORS_ONLN);
+  if (nt > t->ncls * t->ncls) nt = t->ncls * t->ncls;
+  if (nt > MAX_THREADS) nt = MAX_THREADS;
+  pthread_t tid[MAX_THREADS];
+  bool started[MAX_THREADS] = {false};
+  for (long k = 1; k < nt; k++) started[k] = pthread_create(&tid[k], NULL, compose_worker, &job) == 0;
+  compose_worker(&job); /* this thread works too, so one thread always does */
+  for (long k = 1; k < nt; k++)
+    if (started[k]) pthread_join(tid[k], NULL);
+  pthread_mutex_destroy(&job.lock);
+  return job.rc == 0 ? 0 : dlgn_fail("out of host memory composing templates");
 }
 
 /* dlgn-sf conv layer: W on the image average-pooled `stage` times, zero-padded;

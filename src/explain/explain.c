@@ -200,7 +200,7 @@ static int explain_body(explain_result *r, const dlgn_split *split, pass_ctx *c)
     memcpy(pm[1].std, r->ck2.std, sizeof pm[1].std);
   }
   double t0 = dlgn_now();
-  int rc = explain_pass(pm, r->m2 ? 2 : 1, split, n, pass_batch, c);
+  int rc = explain_pass(pm, r->m2 ? 2 : 1, split, n, pass_batch, c, &r->t_forward);
   r->t_pass = dlgn_now() - t0;
   pass_model_free(&pm[0]);
   pass_model_free(&pm[1]);
@@ -244,6 +244,7 @@ int dlgn_explain_run(const dlgn_explain_options *o) {
   if (o->compare[0] && open_compare(r, dev) != 0) goto done;
   if (load_data(r, &ds) != 0) goto done;
   have_ds = true;
+  r->t_setup = dlgn_now() - t0;
   if (explain_body(r, &ds.test, &c) != 0) goto done;
   r->t_total = dlgn_now() - t0;
   if (explain_write_report(r) != 0 || explain_write_json(r) != 0) goto done;

@@ -17,8 +17,10 @@ typedef struct {
 typedef int (*pass_fn)(void *ctx, size_t first, int N, const float *x, pass_model *pm, int nm);
 
 /* Hard-gate forward of the first n images of split through every model, in
- * batches of the smallest max_batch. */
-int explain_pass(pass_model *pm, int nm, const dlgn_split *split, size_t n, pass_fn fn, void *ctx);
+ * batches of the smallest max_batch; the seconds spent in the forward passes
+ * and reading their results are added to *forward_s (may be NULL). */
+int explain_pass(pass_model *pm, int nm, const dlgn_split *split, size_t n, pass_fn fn, void *ctx,
+                 double *forward_s);
 void pass_model_free(pass_model *pm);
 
 /* Floats of a layer's q for a batch of N in the device layout. */
@@ -58,7 +60,7 @@ typedef struct {
   int heat_w;
   double heat_range[2];
 
-  double t_compose, t_pass, t_npk, t_total;
+  double t_setup, t_compose, t_pass, t_forward, t_npk, t_total;
 } explain_result;
 
 int explain_write_report(const explain_result *r);

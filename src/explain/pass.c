@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dlgn/status.h"
+#include "dlgn/util.h"
 #include "explain_internal.h"
 
 size_t layer_units(const dlgn_layer *L) {
@@ -46,7 +47,8 @@ static int forward_batch(pass_model *pm, const uint8_t *x8, int N) {
   return 0;
 }
 
-int explain_pass(pass_model *pm, int nm, const dlgn_split *split, size_t n, pass_fn fn, void *ctx) {
+int explain_pass(pass_model *pm, int nm, const dlgn_split *split, size_t n, pass_fn fn, void *ctx,
+                 double *forward_s) {
   if (n > split->n) n = split->n;
   int batch = pm[0].m->max_batch;
   for (int k = 1; k < nm; k++)
@@ -58,7 +60,9 @@ int explain_pass(pass_model *pm, int nm, const dlgn_split *split, size_t n, pass
   for (size_t first = 0; first < n && rc == 0; first += (size_t)batch) {
     int N = (int)(n - first < (size_t)batch ? n - first : (size_t)batch);
     const uint8_t *x8 = split->images + first * DLGN_IMAGE_BYTES;
+    double t0 = dlgn_now();
     for (int k = 0; k < nm && rc == 0; k++) rc = forward_batch(&pm[k], x8, N);
+    if (forward_s) *forward_s += dlgn_now() - t0;
     if (rc != 0) break;
     dlgn_input_ref(x, x8, NULL, N, pm[0].mean, pm[0].std, false);
     rc = fn(ctx, first, N, x, pm, nm);

@@ -104,7 +104,8 @@ static void gate_section(FILE *f, const explain_result *r) {
   fprintf(f, "Over the first %zu test images. Hard gate: q > 0; soft gate: sigmoid(beta q) with "
              "beta = %g. For the same q the two agree by definition (sigmoid(beta q) > 0.5 exactly "
              "when q > 0, and the feature network does not depend on the value network), so the "
-             "soft/hard flips below can only come from float rounding at q = 0. The informative "
+             "soft/hard flips below (sigmoid evaluated on the host in float32) can only come from "
+             "rounding where abs(beta q) is below float precision. The informative "
              "figure is the fraction of ambiguous soft gates, sigmoid(beta q) in [0.1, 0.9], "
              "i.e. abs(beta q) <= ln 9.%s\n\n",
           r->pass_n, r->m->cfg.beta,
@@ -173,9 +174,11 @@ int explain_write_report(const explain_result *r) {
   check_section(f, r);
   gate_section(f, r);
   npk_section(f, r);
-  fprintf(f, "## Timings\n\ncomposition %.2f s, forward pass with check and statistics %.2f s, "
-             "kernel %.2f s, total %.2f s.\n",
-          r->t_compose, r->t_pass, r->t_npk, r->t_total);
+  fprintf(f, "## Timings\n\nDevice, model and data %.2f s; composition %.2f s (host); pass over the images %.2f s, of which "
+             "%.2f s device forward%s and %.2f s template check and statistics (host); kernel "
+             "%.2f s (host); total %.2f s.\n",
+          r->t_setup, r->t_compose, r->t_pass, r->t_forward, r->m2 ? "s of both models" : "",
+          r->t_pass - r->t_forward, r->t_npk, r->t_total);
   if (fclose(f) != 0) return dlgn_fail("writing %s failed (disk full?)", path);
   return 0;
 }
@@ -275,8 +278,10 @@ int explain_write_json(const explain_result *r) {
   if (r->compared) json_object_object_add(root, "compare", json_object_new_string(r->ckpt2_path));
   json_object_object_add(root, "npk", npk_json(r));
   json_object *t = json_object_new_object();
+  json_object_object_add(t, "setup_s", num(r->t_setup));
   json_object_object_add(t, "compose_s", num(r->t_compose));
   json_object_object_add(t, "pass_s", num(r->t_pass));
+  json_object_object_add(t, "forward_s", num(r->t_forward));
   json_object_object_add(t, "npk_s", num(r->t_npk));
   json_object_object_add(t, "total_s", num(r->t_total));
   json_object_object_add(root, "timings", t);
