@@ -65,7 +65,8 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
   float *p = malloc(m->nparams * sizeof *p), *s = calloc(m->nstate + 1, sizeof *s);
   random_params(m, seed, p, s);
   ck_assert_ok(dlgn_buffer_write(dev, m->params, 0, m->nparams * sizeof *p, p, "params"));
-  if (m->nstate) ck_assert_ok(dlgn_buffer_write(dev, m->state, 0, m->nstate * sizeof *s, s, "state"));
+  if (m->nstate)
+    ck_assert_ok(dlgn_buffer_write(dev, m->state, 0, m->nstate * sizeof *s, s, "state"));
 
   uint8_t img[NIMG * DLGN_IMAGE_BYTES];
   dlgn_rng r;
@@ -99,8 +100,8 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
                   "%s %s depth %d width %d%s on %s, layer %d: %zu of %zu gates differ beyond "
                   "eps (%zu near zero), max error %.3g of the RMS |q| %.3g",
                   dlgn_class_name(mc->cls), dlgn_arch_name(mc->arch), mc->depth, mc->width,
-                  mc->bn ? " bn" : "", dev->info.name, l + 1, res.mismatched[l],
-                  res.compared[l], res.near_zero[l], res.max_err[l], res.q_scale[l]);
+                  mc->bn ? " bn" : "", dev->info.name, l + 1, res.mismatched[l], res.compared[l],
+                  res.near_zero[l], res.max_err[l], res.q_scale[l]);
   }
   if (getenv("DLGN_TEST_VERBOSE"))
     for (int l = 0; l < res.nlayers; l++)

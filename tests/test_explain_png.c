@@ -34,8 +34,10 @@ static void read_png(const char *path, int *w, int *h, uint8_t **rgb) {
   png_destroy_read_struct(&png, &info, NULL);
   fclose(f);
   free(rows);
-  if (rgb) *rgb = buf;
-  else free(buf);
+  if (rgb)
+    *rgb = buf;
+  else
+    free(buf);
 }
 
 START_TEST(test_png_roundtrip) {

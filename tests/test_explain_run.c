@@ -133,8 +133,8 @@ START_TEST(test_explain_run_end_to_end) {
   o.batch = 8;
   o.quiet = true;
   ck_assert_ok(dlgn_explain_run(&o));
-  const char *files[] = {"report.md", "explain.json", "templates.bin", "filters_layer1.png",
-                         "filters_layer2.png", "npk_heatmap.png"};
+  const char *files[] = {"report.md",          "explain.json",       "templates.bin",
+                         "filters_layer1.png", "filters_layer2.png", "npk_heatmap.png"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
     snprintf(path, sizeof path, "%s/%s", out, files[i]);
     ck_assert_msg(access(path, R_OK) == 0, "%s missing", path);
@@ -151,7 +151,8 @@ START_TEST(test_explain_run_end_to_end) {
   ck_assert_int_eq((int)json_object_array_length(gates), 2);
   /* compared with itself: every gate agrees */
   for (int l = 0; l < 2; l++)
-    ck_assert_double_eq(json_object_get_double(get(json_object_array_get_idx(gates, l), "agreement")), 1.0);
+    ck_assert_double_eq(
+        json_object_get_double(get(json_object_array_get_idx(gates, l), "agreement")), 1.0);
   json_object *npk = get(j, "npk");
   ck_assert_int_eq(json_object_get_int(get(npk, "images")), 12);
   ck_assert(!json_object_get_boolean(get(npk, "image_factor"))); /* ones input */

@@ -32,18 +32,18 @@ typedef struct {
 } dlgn_tpl_class;
 
 typedef struct {
-  bool dense;      /* fc layer: one 3x32x32 template per unit, grid 1x1 */
-  int channels;    /* gates per position */
-  int n;           /* positions per axis (h == w) */
-  int stride;      /* image pixels per grid step */
-  int ncls;        /* classes per axis */
-  int *cls;        /* (n) class of each position */
-  dlgn_tpl_class *c;  /* (ncls) */
-  size_t *off;     /* (ncls*ncls) start of class (a,b) in t: channel o at off + o*size */
-  size_t total;    /* doubles in t */
-  double *t;       /* templates, (3, hy, hx) per channel and class pair */
-  double *bias;    /* (ncls*ncls*channels) */
-  float *tt;       /* float copy per class pair transposed to (size, channels), for the check */
+  bool dense;        /* fc layer: one 3x32x32 template per unit, grid 1x1 */
+  int channels;      /* gates per position */
+  int n;             /* positions per axis (h == w) */
+  int stride;        /* image pixels per grid step */
+  int ncls;          /* classes per axis */
+  int *cls;          /* (n) class of each position */
+  dlgn_tpl_class *c; /* (ncls) */
+  size_t *off;       /* (ncls*ncls) start of class (a,b) in t: channel o at off + o*size */
+  size_t total;      /* doubles in t */
+  double *t;         /* templates, (3, hy, hx) per channel and class pair */
+  double *bias;      /* (ncls*ncls*channels) */
+  float *tt;         /* float copy per class pair transposed to (size, channels), for the check */
 } dlgn_layer_templates;
 
 typedef struct {
@@ -85,13 +85,13 @@ typedef struct {
   int nlayers;
   size_t images;
   size_t compared[DLGN_MAX_LAYERS];
-  size_t mismatched[DLGN_MAX_LAYERS];  /* gates that differ with |q| > eps */
-  size_t near_zero[DLGN_MAX_LAYERS];   /* differences with |q| <= eps (allowed) */
-  double agreement[DLGN_MAX_LAYERS];   /* fraction of gates equal */
-  double q_scale[DLGN_MAX_LAYERS];     /* RMS of the network's q over the images */
-  double max_err[DLGN_MAX_LAYERS];     /* max |q_template - q_network| / q_scale */
-  double eps;                          /* stated tolerance on |q|, relative to q_scale */
-  bool passed;                         /* no mismatch beyond eps in any layer */
+  size_t mismatched[DLGN_MAX_LAYERS]; /* gates that differ with |q| > eps */
+  size_t near_zero[DLGN_MAX_LAYERS];  /* differences with |q| <= eps (allowed) */
+  double agreement[DLGN_MAX_LAYERS];  /* fraction of gates equal */
+  double q_scale[DLGN_MAX_LAYERS];    /* RMS of the network's q over the images */
+  double max_err[DLGN_MAX_LAYERS];    /* max |q_template - q_network| / q_scale */
+  double eps;                         /* stated tolerance on |q|, relative to q_scale */
+  bool passed;                        /* no mismatch beyond eps in any layer */
 } dlgn_filter_check;
 
 /* Run the check for a trained model (checkpoint ck already on the device as
@@ -169,12 +169,12 @@ int dlgn_png_kernel_heatmap(const double *K, size_t n, const size_t *order, cons
 typedef struct {
   char checkpoint[1200]; /* checkpoint file or run folder */
   char out_dir[1024];
-  char data[1024];       /* "" = the model's own data, else the usual resolution */
-  char compare[1200];    /* second checkpoint of the same shape, or "" */
+  char data[1024];    /* "" = the model's own data, else the usual resolution */
+  char compare[1200]; /* second checkpoint of the same shape, or "" */
   char device[128];
-  size_t check_images;   /* default 1000 */
-  size_t npk_images;     /* default 500 */
-  int batch;             /* images per forward pass (default 100) */
+  size_t check_images; /* default 1000 */
+  size_t npk_images;   /* default 500 */
+  int batch;           /* images per forward pass (default 100) */
   bool quiet;
 } dlgn_explain_options;
 

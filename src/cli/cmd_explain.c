@@ -50,13 +50,16 @@ static int parse_count(const char *opt, const char *s, long lo, long hi, long *o
 
 int cmd_explain(int argc, char **argv) {
   enum { O_OUT = 256, O_DATA, O_CHECK, O_NPK, O_COMPARE, O_BATCH, O_DEVICE, O_QUIET, O_HELP };
-  static const struct option opts[] = {
-      {"out", required_argument, NULL, O_OUT},         {"data", required_argument, NULL, O_DATA},
-      {"check-images", required_argument, NULL, O_CHECK},
-      {"npk-images", required_argument, NULL, O_NPK},
-      {"compare", required_argument, NULL, O_COMPARE}, {"batch", required_argument, NULL, O_BATCH},
-      {"device", required_argument, NULL, O_DEVICE},   {"quiet", no_argument, NULL, O_QUIET},
-      {"help", no_argument, NULL, O_HELP},             {0}};
+  static const struct option opts[] = {{"out", required_argument, NULL, O_OUT},
+                                       {"data", required_argument, NULL, O_DATA},
+                                       {"check-images", required_argument, NULL, O_CHECK},
+                                       {"npk-images", required_argument, NULL, O_NPK},
+                                       {"compare", required_argument, NULL, O_COMPARE},
+                                       {"batch", required_argument, NULL, O_BATCH},
+                                       {"device", required_argument, NULL, O_DEVICE},
+                                       {"quiet", no_argument, NULL, O_QUIET},
+                                       {"help", no_argument, NULL, O_HELP},
+                                       {0}};
   dlgn_explain_options o;
   dlgn_explain_options_default(&o);
   long v;

@@ -124,8 +124,10 @@ void dlgn_check_finish(dlgn_check_acc *a, dlgn_filter_check *out) {
     double scale = r->compared[l] ? sqrt(a->sumsq[l] / (double)r->compared[l]) : 0;
     double eps_abs = r->eps * scale;
     for (size_t i = 0; i < a->ndiff[l]; i++) {
-      if (a->diff_q[l][i] <= eps_abs) r->near_zero[l]++;
-      else r->mismatched[l]++;
+      if (a->diff_q[l][i] <= eps_abs)
+        r->near_zero[l]++;
+      else
+        r->mismatched[l]++;
     }
     size_t differ = r->near_zero[l] + r->mismatched[l];
     r->q_scale[l] = scale;
@@ -170,8 +172,10 @@ int dlgn_explain_filter_check(dlgn_model *m, const dlgn_checkpoint *ck, const dl
   memcpy(pm.std, ck->std, sizeof pm.std);
   int rc = dlgn_check_start(&c.acc, &t);
   if (rc == 0) rc = explain_pass(&pm, 1, split, n, check_batch, &c, NULL);
-  if (rc == 0) dlgn_check_finish(&c.acc, out);
-  else dlgn_fail_context("filter-export check");
+  if (rc == 0)
+    dlgn_check_finish(&c.acc, out);
+  else
+    dlgn_fail_context("filter-export check");
   dlgn_check_free(&c.acc);
   pass_model_free(&pm);
   dlgn_templates_free(&t);

@@ -4,22 +4,18 @@
  * the templates are the reference that the device's gates are checked
  * against, so they are computed independently of the device. */
 #include <limits.h>
-#include <pthread.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "dlgn/explain.h"
 #include "dlgn/status.h"
+#include "explain_internal.h"
 
 #define IMG 32
-#define CHUNK 512   /* doubles of a template window handled at once */
+#define CHUNK 512 /* doubles of a template window handled at once */
 #define MAX_THREADS 16
-
-size_t dlgn_tpl_size(const dlgn_layer_templates *t, int a, int b) {
-  return (size_t)3 * (size_t)(t->c[a].hi - t->c[a].lo + 1) * (size_t)(t->c[b].hi - t->c[b].lo + 1);
-}
 
 /* Eval-mode batch norm folded into the layer: W' = s W, b' = s (b - mean) + beta
  * with s = gamma / sqrt(var + 1e-5) (the eps of model_pass.c). */
@@ -66,14 +62,6 @@ static int alloc_data(dlgn_layer_templates *t) {
   t->total = total;
   t->t = dlgn_calloc(total, sizeof *t->t, "templates");
   return t->t ? 0 : -1;
-}
-
-/* Window (in image pixels) of the template at position r of layer t. */
-static void window_at(const dlgn_layer_templates *t, int r, int *lo, int *hi) {
-  const dlgn_tpl_class *c = &t->c[t->cls[r]];
-  int shift = c->interior ? (r - c->rep) * t->stride : 0;
-  *lo = c->lo + shift;
-  *hi = c->hi + shift;
 }
 
 /* Axis geometry of a conv layer of a dlgn from the layer below (prev NULL for
@@ -150,8 +138,8 @@ static void add_prev(double *dst, int y0, int x0, int hy, int hx, const dlgn_lay
  * neighbours k of the representative p of W[:, :, k-p] . U(k), U the
  * layer's input (pooled or not) as templates of the layer below. */
 static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
-                             const dlgn_layer *L, const double *w, const double *bias, int a,
-                             int b, double *u, double *ubias) {
+                              const dlgn_layer *L, const double *w, const double *bias, int a,
+                              int b, double *u, double *ubias) {
   int OC = L->out_c, IC = L->in_c, n = t->n;
   int py = t->c[a].rep, px = t->c[b].rep;
   int y0 = t->c[a].lo, x0 = t->c[b].lo;
@@ -173,7 +161,8 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
         for (int ry = ky * step; ry < (ky + 1) * step; ry++)
           for (int rx = kx * step; rx < (kx + 1) * step; rx++) {
             add_prev(ui, y0, x0, hy, hx, prev, ry, rx, i, wt);
-            ubias[i] += wt * prev->bias[(size_t)(prev->cls[ry] * prev->ncls + prev->cls[rx]) * IC + i];
+            ubias[i] +=
+                wt * prev->bias[(size_t)(prev->cls[ry] * prev->ncls + prev->cls[rx]) * IC + i];
           }
       }
       int tap = (ky - py + 1) * 3 + (kx - px + 1);
@@ -259,7 +248,8 @@ static int compose_conv(dlgn_layer_templates *t, const dlgn_layer_templates *pre
   if (nt > MAX_THREADS) nt = MAX_THREADS;
   pthread_t tid[MAX_THREADS];
   bool started[MAX_THREADS] = {false};
-  for (long k = 1; k < nt; k++) started[k] = pthread_create(&tid[k], NULL, compose_worker, &job) == 0;
+  for (long k = 1; k < nt; k++)
+    started[k] = pthread_create(&tid[k], NULL, compose_worker, &job) == 0;
   compose_worker(&job); /* this thread works too, so one thread always does */
   for (long k = 1; k < nt; k++)
     if (started[k]) pthread_join(tid[k], NULL);
@@ -337,9 +327,10 @@ int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float
   memset(out, 0, sizeof *out);
   dlgn_model_class cls = m->cfg.cls;
   if (cls != DLGN_DLGN && cls != DLGN_DLGN_SF)
-    return dlgn_fail("a %s has no effective filters: its gates come from a ReLU network and are "
-                     "not hyperplanes in input space",
-                     dlgn_class_name(cls));
+    return dlgn_fail(
+        "a %s has no effective filters: its gates come from a ReLU network and are "
+        "not hyperplanes in input space",
+        dlgn_class_name(cls));
   out->nlayers = m->feat.nlayers;
   int rc = 0;
   for (int l = 0; l < m->feat.nlayers && rc == 0; l++) {
@@ -349,9 +340,12 @@ int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float
     const dlgn_layer_templates *prev = l > 0 && cls == DLGN_DLGN ? &out->layers[l - 1] : NULL;
     dlgn_layer_templates *t = &out->layers[l];
     if (rc == 0) {
-      if (L->kind == DLGN_LAYER_DENSE) rc = compose_dense(t, prev, L, w, b);
-      else if (cls == DLGN_DLGN_SF) rc = compose_shallow_conv(t, L, w, b);
-      else rc = compose_conv(t, prev, L, w, b);
+      if (L->kind == DLGN_LAYER_DENSE)
+        rc = compose_dense(t, prev, L, w, b);
+      else if (cls == DLGN_DLGN_SF)
+        rc = compose_shallow_conv(t, L, w, b);
+      else
+        rc = compose_conv(t, prev, L, w, b);
     }
     if (rc == 0) rc = make_transposed(t);
     free(w);
@@ -362,70 +356,4 @@ int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float
     dlgn_templates_free(out);
   }
   return rc;
-}
-
-void dlgn_templates_free(dlgn_templates *t) {
-  for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
-    dlgn_layer_templates *L = &t->layers[l];
-    free(L->cls);
-    free(L->c);
-    free(L->off);
-    free(L->t);
-    free(L->bias);
-    free(L->tt);
-  }
-  memset(t, 0, sizeof *t);
-}
-
-void dlgn_templates_display_class(const dlgn_templates *t, int l, int *a, int *b) {
-  const dlgn_layer_templates *L = &t->layers[l];
-  *a = *b = L->cls[L->n / 2];
-}
-
-/* q(o) = bias + T . window of x (zero outside the image), all channels at
- * once through the transposed copy so that the inner loop runs over
- * channels (vectorises without reassociating sums). */
-int dlgn_templates_apply(const dlgn_templates *t, int l, const float *x, float *q) {
-  const dlgn_layer_templates *L = &t->layers[l];
-  int C = L->channels, n = L->n;
-  float patch[3 * DLGN_TPL_MAX_SIDE * DLGN_TPL_MAX_SIDE];
-  float *sum = dlgn_malloc((size_t)C * sizeof *sum, "template gate sums");
-  if (!sum) return -1;
-  for (int py = 0; py < n; py++)
-    for (int px = 0; px < n; px++) {
-      int a = L->cls[py], b = L->cls[px];
-      int ylo, yhi, xlo, xhi;
-      window_at(L, py, &ylo, &yhi);
-      window_at(L, px, &xlo, &xhi);
-      size_t S = 0;
-      for (int c = 0; c < 3; c++)
-        for (int u = ylo; u <= yhi; u++)
-          for (int v = xlo; v <= xhi; v++)
-            patch[S++] = (u < 0 || u >= IMG || v < 0 || v >= IMG) ? 0.0f
-                                                                  : x[(c * IMG + u) * IMG + v];
-      const float *tt = L->tt + L->off[a * L->ncls + b];
-      const double *bias = L->bias + (size_t)(a * L->ncls + b) * C;
-      /* 8 channels at a time in registers across the whole window (written
-       * out so that -O2 keeps them there and pairs them into vectors) */
-      int o0 = 0;
-      for (; o0 + 8 <= C; o0 += 8) {
-        float a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-        const float *row = tt + o0;
-        for (size_t s = 0; s < S; s++, row += C) {
-          float xs = patch[s];
-          a0 += row[0] * xs, a1 += row[1] * xs, a2 += row[2] * xs, a3 += row[3] * xs;
-          a4 += row[4] * xs, a5 += row[5] * xs, a6 += row[6] * xs, a7 += row[7] * xs;
-        }
-        sum[o0] = a0, sum[o0 + 1] = a1, sum[o0 + 2] = a2, sum[o0 + 3] = a3;
-        sum[o0 + 4] = a4, sum[o0 + 5] = a5, sum[o0 + 6] = a6, sum[o0 + 7] = a7;
-      }
-      for (int o = o0; o < C; o++) {
-        float acc = 0;
-        for (size_t s = 0; s < S; s++) acc += tt[s * C + o] * patch[s];
-        sum[o] = acc;
-      }
-      for (int o = 0; o < C; o++) q[((size_t)o * n + py) * n + px] = (float)(sum[o] + bias[o]);
-    }
-  free(sum);
-  return 0;
 }

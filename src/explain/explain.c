@@ -56,8 +56,7 @@ static int pass_batch(void *p, size_t first, int N, const float *x, pass_model *
   for (int l = 0; l < net->nlayers; l++) {
     const dlgn_layer *L = &net->layers[l];
     const float *q = pm[0].q[l];
-    if (r->linear && nchk)
-      DLGN_TRY(dlgn_check_add(&c->acc, &r->t, l, x, N, (int)nchk, q));
+    if (r->linear && nchk) DLGN_TRY(dlgn_check_add(&c->acc, &r->t, l, x, N, (int)nchk, q));
     gate_stats(r, l, q, nm > 1 ? pm[1].q[l] : NULL, layer_q_floats(L, N));
     int hw = L->kind == DLGN_LAYER_DENSE ? 0 : L->h * L->w;
     for (size_t j = 0; j < nnpk; j++)
@@ -81,8 +80,10 @@ static bool same_shape(const dlgn_net *a, const dlgn_net *b) {
 /* A run folder stands for its checkpoint. */
 static void checkpoint_path(const char *arg, char *out, size_t size) {
   struct stat st;
-  if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) snprintf(out, size, "%s/checkpoint.bin", arg);
-  else snprintf(out, size, "%s", arg);
+  if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+    snprintf(out, size, "%s/checkpoint.bin", arg);
+  else
+    snprintf(out, size, "%s", arg);
 }
 
 static int load_data(explain_result *r, dlgn_dataset *ds) {
@@ -148,7 +149,8 @@ static int kernel_part(explain_result *r, pass_ctx *c, const dlgn_split *split) 
     if (!(lambda[l] = dlgn_malloc(n * n * sizeof(double), "overlap kernel"))) goto done;
   for (size_t i = 0; i < n; i++) labels[i] = split->labels[i];
   if (dlgn_npk_compute(&c->bits, xx, lambda, K) != 0) goto done;
-  for (int l = 0; l < L; l++) dlgn_kernel_summarize(lambda[l], n, labels, r->nclasses, &r->lam_sum[l]);
+  for (int l = 0; l < L; l++)
+    dlgn_kernel_summarize(lambda[l], n, labels, r->nclasses, &r->lam_sum[l]);
   if (xx) dlgn_kernel_summarize(xx, n, labels, r->nclasses, &r->xx_sum);
   dlgn_kernel_summarize(K, n, labels, r->nclasses, &r->k_sum);
   /* images sorted by class, stable within a class */
@@ -205,7 +207,8 @@ static int explain_body(explain_result *r, const dlgn_split *split, pass_ctx *c)
   pass_model_free(&pm[0]);
   pass_model_free(&pm[1]);
   DLGN_TRY(rc);
-  if (r->linear) dlgn_check_finish(&c->acc, &r->check);
+  if (r->linear)
+    dlgn_check_finish(&c->acc, &r->check);
   else {
     r->check.applicable = false;
     r->check.nlayers = net->nlayers;
@@ -219,9 +222,10 @@ static int open_compare(explain_result *r, dlgn_device *dev) {
   checkpoint_path(r->opt->compare, r->ckpt2_path, sizeof r->ckpt2_path);
   DLGN_TRY(dlgn_model_from_checkpoint(&r->m2, dev, r->ckpt2_path, r->opt->batch, &r->ck2));
   if (!same_shape(&r->m->feat, &r->m2->feat))
-    return dlgn_fail("--compare: %s has gates of another shape than %s (layers, channels and "
-                     "maps must match)",
-                     r->ckpt2_path, r->ckpt_path);
+    return dlgn_fail(
+        "--compare: %s has gates of another shape than %s (layers, channels and "
+        "maps must match)",
+        r->ckpt2_path, r->ckpt_path);
   r->compared = true;
   return 0;
 }
@@ -254,13 +258,15 @@ int dlgn_explain_run(const dlgn_explain_options *o) {
            r->data_source);
     if (r->check.applicable)
       printf("filter-export check %s, ", r->check.passed ? "passed" : "FAILED");
-    else printf("no effective filters (gates not linear), ");
+    else
+      printf("no effective filters (gates not linear), ");
     printf("%.1f s -> %s/report.md\n", r->t_total, o->out_dir);
   }
   if (r->check.applicable && !r->check.passed) {
-    dlgn_fail("the filter-export check failed: gates recomputed from the templates disagree with "
-              "the network's beyond eps (see %s/report.md)",
-              o->out_dir);
+    dlgn_fail(
+        "the filter-export check failed: gates recomputed from the templates disagree with "
+        "the network's beyond eps (see %s/report.md)",
+        o->out_dir);
     goto done;
   }
   rc = 0;

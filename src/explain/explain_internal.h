@@ -4,6 +4,14 @@
 
 #include "dlgn/explain.h"
 
+/* Window (in image pixels) of the template at position r of a layer. */
+static inline void window_at(const dlgn_layer_templates *t, int r, int *lo, int *hi) {
+  const dlgn_tpl_class *c = &t->c[t->cls[r]];
+  int shift = c->interior ? (r - c->rep) * t->stride : 0;
+  *lo = c->lo + shift;
+  *hi = c->hi + shift;
+}
+
 /* One model in a pass over the data, with its own input normalisation. */
 typedef struct {
   dlgn_model *m;

@@ -97,8 +97,10 @@ void dlgn_kernel_summarize(const double *K, size_t n, const int *labels, int ncl
       if (i == j) continue;
       double d = sqrt(K[i * n + i] * K[j * n + j]);
       double cosk = d > 0 ? k / d : 0;
-      if (same) sw += cosk, nw++;
-      else sa += cosk, na++;
+      if (same)
+        sw += cosk, nw++;
+      else
+        sa += cosk, na++;
     }
   out->within = nw ? sw / (double)nw : NAN;
   out->across = na ? sa / (double)na : NAN;

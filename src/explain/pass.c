@@ -23,8 +23,8 @@ void pass_model_free(pass_model *pm) {
 
 static int prepare(pass_model *pm, int batch) {
   dlgn_model *m = pm->m;
-  DLGN_TRY(dlgn_buffer_create(m->dev, (size_t)batch * DLGN_IMAGE_BYTES, "explain image batch",
-                              &pm->x8));
+  DLGN_TRY(
+      dlgn_buffer_create(m->dev, (size_t)batch * DLGN_IMAGE_BYTES, "explain image batch", &pm->x8));
   for (int l = 0; l < m->feat.nlayers; l++) {
     pm->q[l] = dlgn_malloc(layer_q_floats(&m->feat.layers[l], batch) * sizeof(float),
                            "feature pre-activations");
@@ -37,8 +37,8 @@ static int forward_batch(pass_model *pm, const uint8_t *x8, int N) {
   dlgn_model *m = pm->m;
   dlgn_device *dev = m->dev;
   DLGN_TRY(dlgn_buffer_write(dev, pm->x8, 0, (size_t)N * DLGN_IMAGE_BYTES, x8, "explain images"));
-  DLGN_TRY(input_forward(dev, (dlgn_buf){m->x, 0}, pm->x8, 0, NULL, 0, N, 32, 32, pm->mean,
-                         pm->std, m->cfg.arch != DLGN_FC));
+  DLGN_TRY(input_forward(dev, (dlgn_buf){m->x, 0}, pm->x8, 0, NULL, 0, N, 32, 32, pm->mean, pm->std,
+                         m->cfg.arch != DLGN_FC));
   DLGN_TRY(dlgn_model_forward(m, N, DLGN_GATE_HARD, false));
   for (int l = 0; l < m->feat.nlayers; l++)
     DLGN_TRY(dlgn_buffer_read(dev, dlgn_model_gate_preact(m, l), 0,

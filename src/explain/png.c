@@ -8,8 +8,8 @@
 #include "dlgn/explain.h"
 #include "dlgn/status.h"
 
-#define GAP 3          /* pixels between filters */
-#define GAP_GREY 48    /* background between filters */
+#define GAP 3       /* pixels between filters */
+#define GAP_GREY 48 /* background between filters */
 #define MIN_FILTER_PX 48
 #define HEATMAP_PX 512 /* a heatmap is upsampled to at least this */
 
@@ -51,8 +51,7 @@ int dlgn_png_write_rgb(const char *path, const uint8_t *rgb, int w, int h) {
   return 0;
 }
 
-int dlgn_png_filter_grid(const dlgn_templates *t, int l, const char *path, int *w_out,
-                         int *h_out) {
+int dlgn_png_filter_grid(const dlgn_templates *t, int l, const char *path, int *w_out, int *h_out) {
   const dlgn_layer_templates *L = &t->layers[l];
   int a, b;
   dlgn_templates_display_class(t, l, &a, &b);

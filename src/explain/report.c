@@ -16,13 +16,13 @@ static void model_section(FILE *f, const explain_result *r) {
   fprintf(f, "# dlgn explain: `%s`\n\n", r->ckpt_path);
   fprintf(f, "| | |\n|---|---|\n");
   fprintf(f, "| model | %s, %s, depth %d, width %d%s, beta %g |\n", dlgn_class_name(c->cls),
-          dlgn_arch_name(c->arch), c->depth, c->width, c->batchnorm ? ", batch norm" : "",
-          c->beta);
-  fprintf(f, "| value input | %s |\n", c->cls == DLGN_DNN ? "image (a dnn)" : dlgn_value_input_name(c->value_input));
+          dlgn_arch_name(c->arch), c->depth, c->width, c->batchnorm ? ", batch norm" : "", c->beta);
+  fprintf(f, "| value input | %s |\n",
+          c->cls == DLGN_DNN ? "image (a dnn)" : dlgn_value_input_name(c->value_input));
   fprintf(f, "| training | mode %s, gates %s, %d epochs |\n", dlgn_mode_name(c->mode),
           dlgn_model_gate_source(c), r->ck.epoch);
-  fprintf(f, "| linear gating | %s (gating depth %d) |\n", dlgn_model_linear_gating(c) ? "yes" : "no",
-          dlgn_model_gating_depth(c));
+  fprintf(f, "| linear gating | %s (gating depth %d) |\n",
+          dlgn_model_linear_gating(c) ? "yes" : "no", dlgn_model_gating_depth(c));
   fprintf(f, "| data | %s, test split, first %zu images |\n", r->data_source, r->pass_n);
   fprintf(f, "| device | %s |\n\n", r->device);
 }
@@ -30,29 +30,35 @@ static void model_section(FILE *f, const explain_result *r) {
 static void filter_section(FILE *f, const explain_result *r) {
   fprintf(f, "## Effective filters\n\n");
   if (!r->linear) {
-    fprintf(f, "Not applicable: the gates of a %s come from a ReLU feature network, so a gate is "
-               "a bent surface in input space, not a hyperplane. There is no template to export, "
-               "and none is (`applicable: false`).\n\n",
+    fprintf(f,
+            "Not applicable: the gates of a %s come from a ReLU feature network, so a gate is "
+            "a bent surface in input space, not a hyperplane. There is no template to export, "
+            "and none is (`applicable: false`).\n\n",
             dlgn_class_name(r->m->cfg.cls));
     return;
   }
   const dlgn_model_config *c = &r->m->cfg;
-  fprintf(f, "Every gate of a %s is a hyperplane in the normalised image x: "
-             "q = T . x + bias, with x zero-padded outside the image. ",
+  fprintf(f,
+          "Every gate of a %s is a hyperplane in the normalised image x: "
+          "q = T . x + bias, with x zero-padded outside the image. ",
           dlgn_class_name(c->cls));
   if (c->arch == DLGN_FC)
-    fprintf(f, "For fc layers T is the product of the weight matrices (3072 = 3x32x32, shown as "
-               "one RGB image per unit).\n\n");
+    fprintf(f,
+            "For fc layers T is the product of the weight matrices (3072 = 3x32x32, shown as "
+            "one RGB image per unit).\n\n");
   else
-    fprintf(f, "Conv layers compose into one larger conv (average pooling as a 2x2 stride-2 "
-               "conv, eval-mode batch norm folded). Near the border the zero padding of the "
-               "intermediate maps drops paths, so positions in the border band of a layer have "
-               "their own templates and biases; all are exported in `templates.bin` and used "
-               "by the check below. The pictures show the template of the central position "
-               "(the interior one where the layer has one), each filter scaled to its own range, "
-               "channels as RGB.\n\n");
+    fprintf(f,
+            "Conv layers compose into one larger conv (average pooling as a 2x2 stride-2 "
+            "conv, eval-mode batch norm folded). Near the border the zero padding of the "
+            "intermediate maps drops paths, so positions in the border band of a layer have "
+            "their own templates and biases; all are exported in `templates.bin` and used "
+            "by the check below. The pictures show the template of the central position "
+            "(the interior one where the layer has one), each filter scaled to its own range, "
+            "channels as RGB.\n\n");
   fprintf(f, "Composition: %.2f s on the host (double precision).\n\n", r->t_compose);
-  fprintf(f, "| layer | map | gates per position | shown template | border classes per axis | picture |\n");
+  fprintf(f,
+          "| layer | map | gates per position | shown template | border classes per axis | picture "
+          "|\n");
   fprintf(f, "|---|---|---|---|---|---|\n");
   for (int l = 0; l < r->t.nlayers; l++) {
     const dlgn_layer_templates *L = &r->t.layers[l];
@@ -67,13 +73,14 @@ static void filter_section(FILE *f, const explain_result *r) {
   fprintf(f, "\n");
   for (int l = 0; l < r->t.nlayers; l++)
     fprintf(f, "Layer %d:\n\n![filters of layer %d](filters_layer%d.png)\n\n", l + 1, l + 1, l + 1);
-  fprintf(f, "`templates.bin` (float32, little-endian): `DLGNTPL1`, int32 nlayers; per layer "
-             "int32 dense, channels, n (positions per axis), stride (pixels per step), ncls; "
-             "per class int32 lo, hi (window in pixels, inclusive, may reach the padding at -1 "
-             "and 32), rep (representative position), interior; int32 class of each of the n "
-             "positions (rows and columns alike); then per class pair (row class major) the "
-             "templates (channels, 3, hy, hx) and biases (channels). An interior class's window "
-             "moves by stride pixels per position away from rep; a border class is one position.\n\n");
+  fprintf(f,
+          "`templates.bin` (float32, little-endian): `DLGNTPL1`, int32 nlayers; per layer "
+          "int32 dense, channels, n (positions per axis), stride (pixels per step), ncls; "
+          "per class int32 lo, hi (window in pixels, inclusive, may reach the padding at -1 "
+          "and 32), rep (representative position), interior; int32 class of each of the n "
+          "positions (rows and columns alike); then per class pair (row class major) the "
+          "templates (channels, 3, hy, hx) and biases (channels). An interior class's window "
+          "moves by stride pixels per position away from rep; a border class is one position.\n\n");
 }
 
 static void check_section(FILE *f, const explain_result *r) {
@@ -83,16 +90,19 @@ static void check_section(FILE *f, const explain_result *r) {
     fprintf(f, "Not applicable (no effective filters).\n\n");
     return;
   }
-  fprintf(f, "The gates of the first %zu test images recomputed from the templates alone "
-             "(host, on the zero-padded normalised image) against the network's own hard gates "
-             "(device forward). A disagreement is allowed only where the network's |q| <= eps = "
-             "%g x the layer's RMS |q| over these images (both sides sum the same terms in "
-             "different orders in float32).\n\n",
+  fprintf(f,
+          "The gates of the first %zu test images recomputed from the templates alone "
+          "(host, on the zero-padded normalised image) against the network's own hard gates "
+          "(device forward). A disagreement is allowed only where the network's |q| <= eps = "
+          "%g x the layer's RMS |q| over these images (both sides sum the same terms in "
+          "different orders in float32).\n\n",
           k->images, k->eps);
-  fprintf(f, "**%s**\n\n", k->passed ? "PASSED: every gate agrees or is within eps of zero"
-                                     : "FAILED: gates disagree beyond eps");
-  fprintf(f, "| layer | gates compared | agreement | differ near zero | differ beyond eps | max "
-             "abs(q_T - q)/RMS | RMS abs(q) |\n|---|---|---|---|---|---|---|\n");
+  fprintf(f, "**%s**\n\n",
+          k->passed ? "PASSED: every gate agrees or is within eps of zero"
+                    : "FAILED: gates disagree beyond eps");
+  fprintf(f,
+          "| layer | gates compared | agreement | differ near zero | differ beyond eps | max "
+          "abs(q_T - q)/RMS | RMS abs(q) |\n|---|---|---|---|---|---|---|\n");
   for (int l = 0; l < k->nlayers; l++)
     fprintf(f, "| %d | %zu | %.6f%% | %zu | %zu | %.2e | %.4g |\n", l + 1, k->compared[l],
             100 * k->agreement[l], k->near_zero[l], k->mismatched[l], k->max_err[l], k->q_scale[l]);
@@ -101,13 +111,14 @@ static void check_section(FILE *f, const explain_result *r) {
 
 static void gate_section(FILE *f, const explain_result *r) {
   fprintf(f, "## Gate statistics\n\n");
-  fprintf(f, "Over the first %zu test images. Hard gate: q > 0; soft gate: sigmoid(beta q) with "
-             "beta = %g. For the same q the two agree by definition (sigmoid(beta q) > 0.5 exactly "
-             "when q > 0, and the feature network does not depend on the value network), so the "
-             "soft/hard flips below (sigmoid evaluated on the host in float32) can only come from "
-             "rounding where abs(beta q) is below float precision. The informative "
-             "figure is the fraction of ambiguous soft gates, sigmoid(beta q) in [0.1, 0.9], "
-             "i.e. abs(beta q) <= ln 9.%s\n\n",
+  fprintf(f,
+          "Over the first %zu test images. Hard gate: q > 0; soft gate: sigmoid(beta q) with "
+          "beta = %g. For the same q the two agree by definition (sigmoid(beta q) > 0.5 exactly "
+          "when q > 0, and the feature network does not depend on the value network), so the "
+          "soft/hard flips below (sigmoid evaluated on the host in float32) can only come from "
+          "rounding where abs(beta q) is below float precision. The informative "
+          "figure is the fraction of ambiguous soft gates, sigmoid(beta q) in [0.1, 0.9], "
+          "i.e. abs(beta q) <= ln 9.%s\n\n",
           r->pass_n, r->m->cfg.beta,
           r->compared ? " Agreement: the fraction of hard gates equal in the compared model." : "");
   fprintf(f, "| layer | gates per image | on | ambiguous soft | soft/hard flips |%s\n",
@@ -135,19 +146,21 @@ static void npk_section(FILE *f, const explain_result *r) {
     fprintf(f, "Not computed (fewer than 2 images).\n\n");
     return;
   }
-  fprintf(f, "Over the first %zu test images. Lambda_l = G_l G_l^T / (gates in layer l), G_l the "
-             "n x gates hard-gate matrix (conv layers: gates = channels x positions); "
-             "K = %sLambda_1 * ... * Lambda_L elementwise.%s Within/across: mean of the "
-             "cosine-normalised kernel K(i,j)/sqrt(K(i,i)K(j,j)) over pairs i != j of the same / of "
-             "different classes. Alignment: the kernel-target alignment "
-             "<K, YY^T>_F / (||K||_F ||YY^T||_F) with Y the centred one-hot label matrix (n x "
-             "classes), the multi-class form of y^T K y.\n\n",
+  fprintf(f,
+          "Over the first %zu test images. Lambda_l = G_l G_l^T / (gates in layer l), G_l the "
+          "n x gates hard-gate matrix (conv layers: gates = channels x positions); "
+          "K = %sLambda_1 * ... * Lambda_L elementwise.%s Within/across: mean of the "
+          "cosine-normalised kernel K(i,j)/sqrt(K(i,i)K(j,j)) over pairs i != j of the same / of "
+          "different classes. Alignment: the kernel-target alignment "
+          "<K, YY^T>_F / (||K||_F ||YY^T||_F) with Y the centred one-hot label matrix (n x "
+          "classes), the multi-class form of y^T K y.\n\n",
           r->npk_n, r->npk_xx ? "(X X^T / 3072) * " : "",
           r->m->cfg.arch == DLGN_FC ? ""
                                     : " For conv nets this is the layer-wise overlap product of "
                                       "SPEC section 5, not the exact convolutional kernel (which "
                                       "pairs positions along each path).");
-  fprintf(f, "| kernel | within class | across classes | ratio | alignment |\n|---|---|---|---|---|\n");
+  fprintf(
+      f, "| kernel | within class | across classes | ratio | alignment |\n|---|---|---|---|---|\n");
   char name[32];
   for (int l = 0; l < r->m->feat.nlayers; l++) {
     snprintf(name, sizeof name, "Lambda_%d", l + 1);
@@ -158,9 +171,10 @@ static void npk_section(FILE *f, const explain_result *r) {
   fprintf(f, "\nImages per class:");
   for (int c = 0; c < r->nclasses; c++)
     if (r->class_count[c]) fprintf(f, " %s %zu;", r->class_names[c], r->class_count[c]);
-  fprintf(f, "\n\nHeatmap of the cosine-normalised K, images sorted by class (classes in label "
-             "order); colour from dark blue (%.4f) to yellow (%.4f), the off-diagonal range.\n\n"
-             "![neural path kernel](npk_heatmap.png)\n\n",
+  fprintf(f,
+          "\n\nHeatmap of the cosine-normalised K, images sorted by class (classes in label "
+          "order); colour from dark blue (%.4f) to yellow (%.4f), the off-diagonal range.\n\n"
+          "![neural path kernel](npk_heatmap.png)\n\n",
           r->heat_range[0], r->heat_range[1]);
 }
 
@@ -174,9 +188,11 @@ int explain_write_report(const explain_result *r) {
   check_section(f, r);
   gate_section(f, r);
   npk_section(f, r);
-  fprintf(f, "## Timings\n\nDevice, model and data %.2f s; composition %.2f s (host); pass over the images %.2f s, of which "
-             "%.2f s device forward%s and %.2f s template check and statistics (host); kernel "
-             "%.2f s (host); total %.2f s.\n",
+  fprintf(f,
+          "## Timings\n\nDevice, model and data %.2f s; composition %.2f s (host); pass over the "
+          "images %.2f s, of which "
+          "%.2f s device forward%s and %.2f s template check and statistics (host); kernel "
+          "%.2f s (host); total %.2f s.\n",
           r->t_setup, r->t_compose, r->t_pass, r->t_forward, r->m2 ? "s of both models" : "",
           r->t_pass - r->t_forward, r->t_npk, r->t_total);
   if (fclose(f) != 0) return dlgn_fail("writing %s failed (disk full?)", path);
@@ -240,7 +256,8 @@ static json_object *npk_json(const explain_result *r) {
   if (r->npk_n < 2) return o;
   json_object_object_add(o, "image_factor", json_object_new_boolean(r->npk_xx));
   json_object *layers = json_object_new_array();
-  for (int l = 0; l < r->m->feat.nlayers; l++) json_object_array_add(layers, summary_json(&r->lam_sum[l]));
+  for (int l = 0; l < r->m->feat.nlayers; l++)
+    json_object_array_add(layers, summary_json(&r->lam_sum[l]));
   json_object_object_add(o, "layers", layers);
   if (r->npk_xx) json_object_object_add(o, "image_gram", summary_json(&r->xx_sum));
   json_object_object_add(o, "product", summary_json(&r->k_sum));
@@ -258,7 +275,8 @@ int explain_write_json(const explain_result *r) {
   json_object_object_add(root, "arch", json_object_new_string(dlgn_arch_name(c->arch)));
   json_object_object_add(root, "depth", json_object_new_int(c->depth));
   json_object_object_add(root, "width", json_object_new_int(c->width));
-  json_object_object_add(root, "linear_gating", json_object_new_boolean(dlgn_model_linear_gating(c)));
+  json_object_object_add(root, "linear_gating",
+                         json_object_new_boolean(dlgn_model_linear_gating(c)));
   json_object_object_add(root, "gating_depth", json_object_new_int(dlgn_model_gating_depth(c)));
   json_object_object_add(root, "data", json_object_new_string(r->data_source));
   json_object_object_add(root, "device", json_object_new_string(r->device));
