@@ -223,10 +223,10 @@ int main(int argc, char **argv) {
     dlgn_gemm_call call = {s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, 0, s->ta ? s->M : s->K,
                            B,     0,     s->tb ? s->K : s->N, 0.0f, C, 0, s->N};
     if (dlgn_gemm_own_params_for(dev, s->ta, s->tb, s->M, s->N, s->K, &p) ||
-        check_small(dev, s, &p, 0) || dlgn_gemm_time(dev, &p, &call, min_reps, 50, budget, &t_own))
+        check_small(dev, s, &p, 0) || dlgn_gemm_time(dev, &p, &call, min_reps, 50, budget, &t_own, NULL))
       goto fail;
     if (clblast && (check_small(dev, s, NULL, 1) ||
-                    dlgn_gemm_time(dev, NULL, &call, min_reps, 50, budget, &t_clb)))
+                    dlgn_gemm_time(dev, NULL, &call, min_reps, 50, budget, &t_clb, NULL)))
       goto fail;
 #ifdef DLGN_HAVE_OPENBLAS
     if (check_small(dev, s, NULL, 2)) goto fail;

@@ -1,7 +1,9 @@
 /* Dense algebra behind one interface: CLBlast on GPUs, the project's own
  * register-tiled kernel (cl/gemm.cl) on CPU devices, either selectable with
  * $DLGN_GEMM=clblast|own. Row-major throughout. Parameters tuned by
- * `dlgn tune` (include/dlgn/tune.h) are applied when a device first uses it. */
+ * `dlgn tune` (include/dlgn/tune.h) are applied when a device first uses it.
+ * $DLGN_GEMM_BCOPY=0 turns off the own kernel's copy of B panels to local
+ * memory (for measurements). */
 #ifndef DLGN_GEMM_H
 #define DLGN_GEMM_H
 

@@ -91,11 +91,12 @@ typedef struct {
  * are kept, so tuning one backend does not forget the other). */
 int dlgn_tune(dlgn_device *dev, const dlgn_tune_options *opt, dlgn_tuning *t);
 
-/* Median wall time in seconds of call with the own kernel (p) or CLBlast
- * (p == NULL), each run waited for, after one untimed run (compilation,
- * first touch): at least min_reps runs, more until budget_s seconds have
- * passed, at most max_reps. Shared by the tuner and the benchmark. */
+/* Median (and, when best_s is not NULL, shortest) wall time in seconds of
+ * call with the own kernel (p) or CLBlast (p == NULL), each run waited for,
+ * after one untimed run (compilation, first touch): at least min_reps runs,
+ * more until budget_s seconds have passed, at most max_reps. Shared by the
+ * tuner (which compares shortest times) and the benchmark (medians). */
 int dlgn_gemm_time(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_gemm_call *call,
-                   int min_reps, int max_reps, double budget_s, double *median_s);
+                   int min_reps, int max_reps, double budget_s, double *median_s, double *best_s);
 
 #endif

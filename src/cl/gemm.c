@@ -1,19 +1,24 @@
 /* The one GEMM entry point and its two backends.
  *
- * Own kernel (cl/gemm.cl), per block of kc steps of K:
- *   1. gemm_pack copies the block of op(A) into k-major panels of tm rows
- *      (zero rows past M) in scratch_a;
- *   2. op(B) is read in place when B is not transposed (its rows are then
- *      contiguous runs of columns); only the last, partial, column panel is
- *      packed (zero columns past N) into scratch_b. A transposed B is packed
- *      whole, in panels of tn columns;
- *   3. gemm_tile computes every tm x tn tile of C; blocks after the first add
- *      to C (beta = 1). When C has too few tiles to occupy the device (weight
- *      gradients: small M x N, long K), ks blocks are packed together and run
- *      side by side into partial sums that gemm_reduce adds up.
- * Packing costs one pass over op(A) (and op(B) when transposed) per call;
- * the tile kernel then never tests bounds in its inner loop. The scratch
- * buffers only grow, so steady-state training allocates nothing.
+ * Own kernel (cl/gemm.cl). The kernels compute an R x S product from an A
+ * side (rows, read one broadcast value at a time) and a B side (columns,
+ * read in vectors); plan_of maps a call onto them:
+ *   - normally A side = op(A), B side = op(B), product = C; when B is
+ *     transposed and that is cheaper, the operands swap and the product is
+ *     C^T (stored transposed), so that the B side can be read in place;
+ *   - the B side is read in place when its values for one step of K are
+ *     contiguous, else packed into k-major panels of tn columns; a B panel
+ *     read in place is first copied to local memory by its work-item
+ *     (gemm_bcopy*), which then runs several row tiles over it;
+ *   - the A side is packed into k-major panels of tm rows unless it is tiny
+ *     or huge, then read in place (gemm_tile_direct, gemm_bcopy_direct).
+ * K runs in passes of ks blocks of kc steps: pack what the pass needs, run
+ * the tiles (passes after the first add to C with beta = 1). When C has too
+ * few tiles to occupy the device (weight gradients of small layers), the ks
+ * blocks of a pass run side by side into partial sums that gemm_reduce adds
+ * up. Edges: packed panels are zero-padded, the last partial B panel read in
+ * place is packed for its own launch, and only stores test bounds. The
+ * scratch buffers only grow, so steady-state training allocates nothing.
  *
  * CLBlast: one call to CLBlastSgemm, with parameters overridden from the
  * tuning file when `dlgn tune` wrote one for this device. */

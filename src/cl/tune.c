@@ -70,7 +70,7 @@ static int run_once(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_
 }
 
 int dlgn_gemm_time(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_gemm_call *call,
-                   int min_reps, int max_reps, double budget_s, double *median_s) {
+                   int min_reps, int max_reps, double budget_s, double *median_s, double *best_s) {
   if (min_reps < 1) min_reps = 1;
   if (max_reps < min_reps) max_reps = min_reps;
   DLGN_TRY(run_once(dev, p, call));
@@ -88,6 +88,7 @@ int dlgn_gemm_time(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_g
   }
   qsort(t, (size_t)n, sizeof *t, cmp_double);
   *median_s = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+  if (best_s) *best_s = t[0];
   free(t);
   return 0;
 }
@@ -139,8 +140,9 @@ static void tune_log(const tuner *tu, const char *fmt, ...) {
 static double measure(tuner *tu, const dlgn_gemm_own_params *p, const dlgn_gemm_shape *s,
                       bool quick) {
   dlgn_gemm_call c = call_of(tu, s);
-  double sec;
-  if (dlgn_gemm_time(tu->dev, p, &c, quick ? 1 : 2, 20, quick ? 0.05 : 0.2, &sec) != 0) {
+  double median, sec;
+  /* The fastest run: other processes on the machine only ever add time. */
+  if (dlgn_gemm_time(tu->dev, p, &c, quick ? 2 : 3, 20, quick ? 0.05 : 0.2, &median, &sec) != 0) {
     tune_log(tu, "    %-18s failed: %s\n", s->name, dlgn_error());
     return 0;
   }
@@ -285,20 +287,21 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
     *e = (dlgn_tuned_shape){tu->full[s].ta, tu->full[s].tb, tu->full[s].M, tu->full[s].N,
                             tu->full[s].K, cand[b1], g[b1 * ns + s]};
     size_t K = tu->proxy[s].K;
-    size_t done[16];
-    int ndone = 0;
-    done[ndone++] = effective_kc(2048, K);
     for (int r = 0; r < (quick ? 1 : 2); r++) {
       int c = r == 0 ? b1 : b2;
       if (c < 0) continue;
+      /* K blocks that behave alike (all at least K) are timed once */
+      size_t tried[8];
+      int ntried = 0;
+      tried[ntried++] = effective_kc(2048, K); /* stage 1 */
       for (int k = 0; k < nkc; k++) {
         /* kc = 0 (all of K) only where K is short enough to stay in cache */
-        size_t eff = effective_kc(kcs[k], K);
         if (kcs[k] == 0 && K > 4096) continue;
+        size_t eff = effective_kc(kcs[k], K);
         bool seen = false;
-        for (int i = r == 0 ? 0 : 1; i < ndone; i++) seen |= done[i] == eff;
+        for (int i = 0; i < ntried; i++) seen |= tried[i] == eff;
         if (seen) continue;
-        if (r == 0 && ndone < 16) done[ndone++] = eff;
+        tried[ntried++] = eff;
         dlgn_gemm_own_params p = cand[c];
         p.kc = kcs[k];
         double v = measure(tu, &p, &tu->proxy[s], quick);

@@ -79,7 +79,8 @@ static int parse_own(const where *w, char *rest, bool shape, dlgn_tuned_shape *s
   memset(s, 0, sizeof *s);
   unsigned seen = 0;
   static const char *keys[] = {"tm", "tn", "vw", "kc", "ta", "tb", "M", "N", "K", "gflops", "ks"};
-  for (char *tok = strtok(rest, " \t"); tok; tok = strtok(NULL, " \t")) {
+  char *save = NULL;
+  for (char *tok = strtok_r(rest, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
     char *eq = strchr(tok, '=');
     if (!eq) return dlgn_fail("tuning file %s line %d: expected KEY=VALUE, got '%s'", w->path, w->line, tok);
     *eq = '\0';
@@ -125,11 +126,12 @@ static int parse_own(const where *w, char *rest, bool shape, dlgn_tuned_shape *s
 
 static int parse_clblast(const where *w, char *rest, dlgn_clblast_params *c) {
   memset(c, 0, sizeof *c);
-  char *kernel = strtok(rest, " \t");
+  char *save = NULL;
+  char *kernel = strtok_r(rest, " \t", &save);
   if (!kernel || strchr(kernel, '='))
     return dlgn_fail("tuning file %s line %d: expected 'clblast KERNEL NAME=VALUE...'", w->path, w->line);
   snprintf(c->kernel, sizeof c->kernel, "%s", kernel);
-  for (char *tok = strtok(NULL, " \t"); tok; tok = strtok(NULL, " \t")) {
+  for (char *tok = strtok_r(NULL, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
     char *eq = strchr(tok, '=');
     if (!eq || eq == tok || (size_t)(eq - tok) >= sizeof c->names[0])
       return dlgn_fail("tuning file %s line %d: expected NAME=VALUE, got '%s'", w->path, w->line, tok);
