@@ -144,6 +144,39 @@ START_TEST(arch_defaults_and_duplicates) {
 }
 END_TEST
 
+static void expect_error(const char *json, const char *needle);
+
+START_TEST(bundles_and_grid_lists) {
+  const char *json =
+      "{\"grid\": [{\"recipe\": [{\"arch\": \"fc\", \"width\": 16, \"lr\": 0.01},"
+      "                          {\"arch\": \"c4gap\", \"width\": 8}],"
+      "             \"class\": [\"dnn\", \"dlgn\"]},"
+      "            {\"recipe\": [{\"arch\": \"c4gap\", \"width\": 8}], \"class\": [\"dlgn\"],"
+      "             \"mode\": [\"fixed-learnt\"], \"shuffle_gates\": [\"layers\"]}]}";
+  dlgn_sweep_plan p;
+  ck_assert_ok(dlgn_sweep_plan_parse(&p, json, "b.json", "o"));
+  ck_assert_int_eq(p.nruns, 5);
+  ck_assert_int_eq(p.nnotes, 0);
+  for (int i = 0; i < 4; i++) {
+    const dlgn_train_config *c = &p.runs[i].cfg;
+    bool fc = c->model.arch == DLGN_FC;
+    ck_assert_int_eq(c->model.width, fc ? 16 : 8);
+    ck_assert_int_eq(c->model.depth, fc ? 5 : 4); /* depth still follows the arch */
+    ck_assert_float_eq_tol(c->lr, fc ? 0.01f : 1e-3f, 1e-9f);
+  }
+  const dlgn_sweep_run *r = &p.runs[4];
+  ck_assert_int_eq(r->cfg.model.shuffle, DLGN_SHUFFLE_LAYERS);
+  ck_assert_int_ge(r->source, 0);
+  const dlgn_model_config *src = &p.runs[r->source].cfg.model;
+  ck_assert(src->cls == DLGN_DLGN && src->arch == DLGN_C4GAP && src->mode == DLGN_JOINT &&
+            src->shuffle == DLGN_SHUFFLE_NONE);
+  dlgn_sweep_plan_free(&p);
+  expect_error("{\"grid\": [{\"r\": [{\"arch\": \"fc\"}, \"c4gap\"]}]}", "grid[0] \"r\"[1]");
+  expect_error("{\"grid\": [{\"r\": [{\"arhc\": \"fc\"}]}]}", "arhc");
+  expect_error("{\"grid\": [5]}", "grid[0] must be an object");
+}
+END_TEST
+
 static void expect_error(const char *json, const char *needle) {
   dlgn_sweep_plan p;
   ck_assert_int_eq(dlgn_sweep_plan_parse(&p, json, "bad.json", "o"), -1);
@@ -210,6 +243,33 @@ START_TEST(shell_quoting) {
 }
 END_TEST
 
+/* The ready files parse, have the documented sizes, and can all be job lines. */
+START_TEST(bench_sweep_files) {
+  static const struct { const char *file; int runs; } files[] = {
+      {"quick.json", 45}, {"paper-cifar10.json", 150}, {"paper-cifar100.json", 150}};
+  for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/bench/sweeps/%s", DLGN_SOURCE_DIR, files[f].file);
+    dlgn_sweep_plan p;
+    ck_assert_ok(dlgn_sweep_plan_load(&p, path, "out"));
+    ck_assert_int_eq(p.nruns, files[f].runs);
+    int classes[4] = {0}, shuffled = 0;
+    for (int i = 0; i < p.nruns; i++) {
+      char **argv;
+      int argc;
+      ck_assert_ok(dlgn_sweep_job_args(&p.runs[i], &argv, &argc));
+      dlgn_sweep_job_args_free(argv, argc);
+      classes[p.runs[i].cfg.model.cls]++;
+      shuffled += p.runs[i].cfg.model.shuffle != DLGN_SHUFFLE_NONE;
+      if (p.runs[i].cfg.model.mode == DLGN_FIXED_LEARNT) ck_assert_int_ge(p.runs[i].source, 0);
+    }
+    for (int c = 0; c < 4; c++) ck_assert_int_gt(classes[c], 0);
+    ck_assert_int_gt(shuffled, 0);
+    dlgn_sweep_plan_free(&p);
+  }
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("sweep_plan");
   TCase *t = tcase_create("plan");
@@ -219,8 +279,10 @@ Suite *make_suite(void) {
   tcase_add_test(t, names_are_stable);
   tcase_add_test(t, arch_defaults_and_duplicates);
   tcase_add_test(t, errors_name_the_place);
+  tcase_add_test(t, bundles_and_grid_lists);
   tcase_add_test(t, job_lines);
   tcase_add_test(t, shell_quoting);
+  tcase_add_test(t, bench_sweep_files);
   suite_add_tcase(s, t);
   return s;
 }

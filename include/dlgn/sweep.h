@@ -18,12 +18,12 @@ typedef struct {
 } dlgn_sweep_run;
 
 typedef struct {
-  char name[128];      /* the file's "name" (else its base name) */
+  char name[128]; /* the file's "name" (else its base name) */
   char out_dir[1024];
   int nruns;
   dlgn_sweep_run *runs; /* every source before the runs that take its gates */
   int nnotes;
-  char **notes;         /* one per skipped combination or duplicate */
+  char **notes; /* one per skipped combination or duplicate */
 } dlgn_sweep_plan;
 
 /* Expand a sweep file into runs under out_dir. Combinations the model

@@ -18,7 +18,7 @@ static void sweep_usage(void) {
       "usage: dlgn sweep FILE --out DIR [OPTIONS]               train the runs here, one by one\n"
       "       dlgn sweep FILE --out DIR --emit-jobs [--wave N]  print them as dlgn train lines\n"
       "       dlgn sweep FILE --out DIR --list                  the plan and each run's state\n"
-      "       dlgn sweep --merge DIR [DIR...] --out OUT         results from finished run folders\n\n"
+      "       dlgn sweep --merge DIR [DIR...] --out OUT         results of finished runs\n\n"
       "FILE is a sweep file (docs/sweeps.md): defaults, a grid (cartesian product over any\n"
       "configuration keys of dlgn train) and explicit runs. Combinations the model rejects\n"
       "are skipped with a note. fixed-learnt runs take the gates of the sweep's joint run of\n"
@@ -109,13 +109,14 @@ static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
       case O_QUIET: a->run.quiet = true; break;
       case O_HELP: *help = true; return 0;
       default:
-        return dlgn_fail("unknown or incomplete option '%s' (see dlgn sweep --help)", argv[optind - 1]);
+        return dlgn_fail("unknown or incomplete option '%s' (see dlgn sweep --help)",
+                         argv[optind - 1]);
     }
   }
   a->run.device = a->device;
   if (!a->out) return dlgn_fail("dlgn sweep needs --out DIR (see dlgn sweep --help)");
   if (a->merge && (a->emit || a->list))
-    return dlgn_fail("--merge gathers finished runs; it does not combine with --emit-jobs or --list");
+    return dlgn_fail("--merge gathers finished runs; it goes with neither --emit-jobs nor --list");
   if (a->wave && !a->emit) return dlgn_fail("--wave goes with --emit-jobs");
   if (a->program && !a->emit) return dlgn_fail("--program goes with --emit-jobs");
   if (a->merge && optind >= argc) return dlgn_fail("--merge needs at least one folder");
@@ -143,12 +144,13 @@ static int verify_job(const dlgn_sweep_run *r, char **argv, int argc) {
   return rc;
 }
 
+/* program == NULL: only check that the line can be written. */
 static int print_job(const dlgn_sweep_run *r, const char *program) {
   char **argv;
   int argc;
   DLGN_TRY(dlgn_sweep_job_args(r, &argv, &argc));
   int rc = verify_job(r, argv, argc);
-  if (rc == 0) {
+  if (rc == 0 && program) {
     char word[2200];
     dlgn_sweep_shell_quote(program, word, sizeof word);
     fputs(word, stdout);
@@ -171,7 +173,10 @@ static int emit_jobs(const dlgn_sweep_plan *p, const sweep_args *a) {
     program = self;
   }
   int count[3] = {0};
-  for (int i = 0; i < p->nruns; i++) count[dlgn_sweep_run_wave(&p->runs[i])]++;
+  for (int i = 0; i < p->nruns; i++) {
+    DLGN_TRY(print_job(&p->runs[i], NULL)); /* all or nothing */
+    count[dlgn_sweep_run_wave(&p->runs[i])]++;
+  }
   if (!a->wave)
     printf("# dlgn sweep %s: %d runs, %d in wave 1 and %d in wave 2\n# wave 1: independent runs, "
            "in any order or all at once\n", p->name, p->nruns, count[1], count[2]);
@@ -230,9 +235,8 @@ int cmd_sweep(int argc, char **argv) {
   for (int i = 0; i < p.nnotes; i++) fprintf(stderr, "dlgn: note: %s\n", p.notes[i]);
   int rc = 0;
   if (a.list) list_plan(&p);
-  else if (keep_sweep_file(file, a.out) != 0) rc = -1;
-  else if (a.emit) rc = emit_jobs(&p, &a);
-  else rc = dlgn_sweep_execute(&p, &a.run);
+  else if (a.emit) rc = emit_jobs(&p, &a) || keep_sweep_file(file, a.out) ? -1 : 0;
+  else rc = keep_sweep_file(file, a.out) || dlgn_sweep_execute(&p, &a.run) ? -1 : 0;
   dlgn_sweep_plan_free(&p);
   return rc ? cli_report_error() : 0;
 }

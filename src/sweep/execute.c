@@ -100,7 +100,8 @@ int dlgn_sweep_filter_check(const char *run_dir, const char *device, size_t imag
   dlgn_filter_check r;
   int rc = -1;
   if (dlgn_device_open(&dev, device && device[0] ? device : NULL, 0) != 0 ||
-      dlgn_model_from_checkpoint(&m, dev, path, CHECK_BATCH, &ck) != 0 || load_data(&ds, &ck.config) != 0)
+      dlgn_model_from_checkpoint(&m, dev, path, CHECK_BATCH, &ck) != 0 ||
+      load_data(&ds, &ck.config) != 0)
     goto done;
   have_ds = true;
   size_t n = images ? images : DEFAULT_CHECK_IMAGES;
@@ -156,14 +157,14 @@ int dlgn_sweep_execute(const dlgn_sweep_plan *p, const dlgn_sweep_options *o) {
     dirs[i] = (char *)r->cfg.run_dir;
     dlgn_run_state st = dlgn_sweep_run_state(c.run_dir, c.epochs);
     static const char *what[] = {"training", "resuming from its checkpoint", "finished, skipped"};
-    printf("[%d/%d] %s: %s\n", i + 1, p->nruns, r->name, what[st]);
-    fflush(stdout);
-    if (r->source >= 0 && bad[r->source]) {
+    if (st != DLGN_RUN_FINISHED && r->source >= 0 && bad[r->source]) {
       dlgn_fail("not trained: %s, whose gates it takes, failed", p->runs[r->source].name);
       bad[i] = true;
       failed(f, r->name);
       continue;
     }
+    printf("[%d/%d] %s: %s\n", i + 1, p->nruns, r->name, what[st]);
+    fflush(stdout);
     dlgn_train_summary sum;
     if ((st != DLGN_RUN_FINISHED && dlgn_train_run(&c, st == DLGN_RUN_INTERRUPTED, &sum) != 0) ||
         sweep_check_if_missing(c.run_dir, c.device, o) != 0) {
@@ -174,8 +175,10 @@ int dlgn_sweep_execute(const dlgn_sweep_plan *p, const dlgn_sweep_options *o) {
   if (dlgn_sweep_write_results(dirs, p->nruns, p->out_dir, p->name) != 0) goto done;
   printf("results: %s/results.{csv,jsonl,md}, %s/tradeoff.png\n", p->out_dir, p->out_dir);
   if (f->n) {
-    dlgn_fail("%d of %d runs failed (the others are in the results; run the sweep again to retry "
-              "them): %s", f->n, p->nruns, f->text);
+    dlgn_fail(
+        "%d of %d runs failed (the others are in the results; run the sweep again to retry "
+        "them): %s",
+        f->n, p->nruns, f->text);
     goto done;
   }
   rc = 0;

@@ -34,7 +34,8 @@ static int opt(arg_list *a, const char *name, const char *value) {
 
 static int opt_num(arg_list *a, const char *name, double v, bool integer) {
   char buf[64];
-  if (integer) snprintf(buf, sizeof buf, "%.0f", v);
+  if (integer)
+    snprintf(buf, sizeof buf, "%.0f", v);
   else /* the shortest text that strtof reads back as the same float (9 digits always do) */
     for (int digits = 6; digits <= 9; digits++) {
       snprintf(buf, sizeof buf, "%.*g", digits, v);
@@ -48,17 +49,18 @@ static int check_expressible(const dlgn_sweep_run *r) {
   dlgn_train_config d;
   dlgn_train_config_default(&d);
   const dlgn_train_config *c = &r->cfg;
-  const char *key = c->adam_beta1 != d.adam_beta1   ? "adam_beta1"
-                    : c->adam_beta2 != d.adam_beta2 ? "adam_beta2"
-                    : c->adam_eps != d.adam_eps     ? "adam_eps"
+  const char *key = c->adam_beta1 != d.adam_beta1     ? "adam_beta1"
+                    : c->adam_beta2 != d.adam_beta2   ? "adam_beta2"
+                    : c->adam_eps != d.adam_eps       ? "adam_eps"
                     : c->synth_train != d.synth_train ? "synth_train"
-                    : c->synth_test != d.synth_test ? "synth_test"
-                                                    : NULL;
+                    : c->synth_test != d.synth_test   ? "synth_test"
+                                                      : NULL;
   if (key)
-    return dlgn_fail("run %s sets \"%s\", which dlgn train has no option for, so it cannot be "
-                     "a job line; run the sweep directly (without --emit-jobs), or write a "
-                     "synthetic archive with `dlgn data synth` and give it as \"data\"",
-                     r->name, key);
+    return dlgn_fail(
+        "run %s sets \"%s\", which dlgn train has no option for, so it cannot be "
+        "a job line; run the sweep directly (without --emit-jobs), or write a "
+        "synthetic archive with `dlgn data synth` and give it as \"data\"",
+        r->name, key);
   return 0;
 }
 
@@ -121,7 +123,8 @@ void dlgn_sweep_job_args_free(char **argv, int argc) {
 void dlgn_sweep_shell_quote(const char *word, char *out, size_t size) {
   bool plain = word[0] != '\0';
   for (const char *s = word; *s; s++)
-    plain &= strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=:,+-", *s) != NULL;
+    plain &= strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=:,+-", *s) !=
+             NULL;
   if (plain) {
     snprintf(out, size, "%s", word);
     return;
@@ -133,7 +136,8 @@ void dlgn_sweep_shell_quote(const char *word, char *out, size_t size) {
     if (*s == '\'') {
       memcpy(out + n, "'\\''", 4);
       n += 4;
-    } else out[n++] = *s;
+    } else
+      out[n++] = *s;
   }
   if (n + 1 < size) out[n++] = '\'';
   out[n < size ? n : size - 1] = '\0';

@@ -82,8 +82,8 @@ int dlgn_sweep_merge(const char *const *dirs, int ndirs, const char *out_dir,
     }
     if (d == 0) merge_title(dirs[d], title, sizeof title);
     int r = sweep_exists(dirs[d], "config.json") ? list_add(&found, dirs[d])
-            : is_dir(runs)                 ? scan_runs(&found, runs)
-                                           : scan_runs(&found, dirs[d]);
+            : is_dir(runs)                       ? scan_runs(&found, runs)
+                                                 : scan_runs(&found, dirs[d]);
     if (r != 0) goto done;
   }
   for (int i = 0; i < found.n; i++) {
@@ -95,7 +95,8 @@ int dlgn_sweep_merge(const char *const *dirs, int ndirs, const char *out_dir,
     }
     dlgn_train_config c;
     if (dup) {
-      fprintf(stderr, "dlgn: note: %s: a run of that name is already merged, skipped\n", found.v[i]);
+      fprintf(stderr, "dlgn: note: %s: a run of that name is already merged, skipped\n",
+              found.v[i]);
       continue;
     }
     if (dlgn_train_config_load(&c, found.v[i]) != 0) goto done;

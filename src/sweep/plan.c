@@ -48,8 +48,10 @@ char *sweep_canonical(const dlgn_train_config *c, bool with_epochs, bool derived
     if (!strcmp(key, "run_dir") || !strcmp(key, "device") || !strcmp(key, "num_classes")) continue;
     if (!with_epochs && !strcmp(key, "epochs")) continue;
     if (derived_gates && !strcmp(key, "gates_from")) continue;
-    if (json_object_is_type(v, json_type_double)) fprintf(f, "%s=%.9g;", key, json_object_get_double(v));
-    else fprintf(f, "%s=%s;", key, json_object_get_string(v));
+    if (json_object_is_type(v, json_type_double))
+      fprintf(f, "%s=%.9g;", key, json_object_get_double(v));
+    else
+      fprintf(f, "%s=%s;", key, json_object_get_string(v));
   }
   json_object_put(o);
   if (fclose(f) != 0) {
@@ -81,21 +83,15 @@ static int apply_object(dlgn_train_config *c, json_object *o, const char *origin
   if (!json_object_is_type(o, json_type_object))
     return dlgn_fail("%s: expected an object of configuration keys", origin);
   if (json_object_object_get_ex(o, "run_dir", NULL))
-    return dlgn_fail("%s: \"run_dir\" is chosen by the sweep (OUT/runs/NAME); leave it out", origin);
+    return dlgn_fail("%s: \"run_dir\" is chosen by the sweep (OUT/runs/NAME); leave it out",
+                     origin);
   return dlgn_train_config_from_json(c, json_object_to_json_string(o), origin);
 }
 
-static int apply_pair(dlgn_train_config *c, const char *key, json_object *v, const char *origin) {
-  json_object *o = json_object_new_object();
-  if (!o) return dlgn_fail("out of host memory");
-  json_object_object_add(o, key, json_object_get(v));
-  int rc = apply_object(c, o, origin);
-  json_object_put(o);
-  return rc;
-}
-
-static bool has_key(json_object *a, json_object *b, const char *key) {
-  return (a && json_object_object_get_ex(a, key, NULL)) || (b && json_object_object_get_ex(b, key, NULL));
+static bool has_key(json_object *const *objs, int n, const char *key) {
+  for (int i = 0; i < n; i++)
+    if (json_object_object_get_ex(objs[i], key, NULL)) return true;
+  return false;
 }
 
 static int spec_push(spec_list *l, const spec *s) {
@@ -111,28 +107,25 @@ static int spec_push(spec_list *l, const spec *s) {
   return 0;
 }
 
-/* One run from defaults + overrides (a grid combination's pairs, or a runs
- * entry); a combination the model rejects becomes a note. */
-static int add_spec(dlgn_sweep_plan *p, spec_list *l, json_object *defaults, json_object *entry,
-                    const char **keys, json_object **vals, int nkeys, const char *what,
-                    const char *origin) {
+/* One run from layers of keys applied in order (defaults, then a grid
+ * combination's values, or a runs entry); a combination the model rejects
+ * becomes a note. */
+static int add_spec(dlgn_sweep_plan *p, spec_list *l, json_object *const *objs, int n,
+                    const char *what, const char *origin) {
   spec s;
   memset(&s, 0, sizeof s);
   s.run.source = -1;
   snprintf(s.what, sizeof s.what, "%s", what);
   dlgn_train_config *c = &s.run.cfg;
   dlgn_train_config_default(c);
-  if (defaults) DLGN_TRY(apply_object(c, defaults, origin));
-  if (entry) DLGN_TRY(apply_object(c, entry, origin));
-  bool depth = has_key(defaults, entry, "depth"), width = has_key(defaults, entry, "width");
-  for (int k = 0; k < nkeys; k++) {
-    DLGN_TRY(apply_pair(c, keys[k], vals[k], origin));
-    depth |= strcmp(keys[k], "depth") == 0;
-    width |= strcmp(keys[k], "width") == 0;
-  }
+  for (int i = 0; i < n; i++) DLGN_TRY(apply_object(c, objs[i], origin));
   /* the same per-architecture defaults as dlgn train */
-  if (!depth) c->model.depth = c->model.arch == DLGN_FC ? 5 : c->model.arch == DLGN_C4GAP ? 4 : 13;
-  if (!width) c->model.width = c->model.arch == DLGN_VGG16 ? 64 : 128;
+  if (!has_key(objs, n, "depth"))
+    c->model.depth = c->model.arch == DLGN_FC ? 5 : c->model.arch == DLGN_C4GAP ? 4 : 13;
+  if (!has_key(objs, n, "width")) c->model.width = c->model.arch == DLGN_VGG16 ? 64 : 128;
+  /* as dlgn train: a dnn reads the image unless told otherwise (and then is skipped) */
+  if (!has_key(objs, n, "value_input") && c->model.cls == DLGN_DNN)
+    c->model.value_input = DLGN_VALUE_IMAGE;
   c->class_given = true;
   if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
     return dlgn_fail("%s: epochs and batch must be >= 1 and lr > 0", origin);
@@ -144,46 +137,102 @@ static int add_spec(dlgn_sweep_plan *p, spec_list *l, json_object *defaults, jso
   return spec_push(l, &s);
 }
 
-static int expand_grid(dlgn_sweep_plan *p, spec_list *l, json_object *defaults, json_object *grid,
-                       const char *path) {
-  int nkeys = json_object_object_length(grid);
-  const char *keys[64];
-  json_object *arrays[64], *vals[64];
-  int idx[64], k = 0;
+/* A grid axis is a configuration key with a list of values, or a label with
+ * a list of objects ("bundles" of keys that go together, such as an
+ * architecture and its optimiser). */
+typedef struct {
+  const char *key;
+  json_object *values;
+  bool bundle;
+  int at; /* index of the current value */
+} axis;
+
+/* The keys one value of an axis sets, as an object (json_object_put it). */
+static json_object *axis_object(const axis *a, int i) {
+  json_object *v = json_object_array_get_idx(a->values, (size_t)i);
+  if (a->bundle) return json_object_get(v);
+  json_object *o = json_object_new_object();
+  if (o) json_object_object_add(o, a->key, json_object_get(v));
+  return o;
+}
+
+/* Check every value of an axis alone, so that a bad one is named precisely. */
+static int axis_check(const axis *a, const char *path, const char *where) {
   char origin[1200];
-  if (nkeys > 64) return dlgn_fail("%s: more than 64 grid keys", path);
-  json_object_object_foreach(grid, key, arr) {
-    if (!json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0)
-      return dlgn_fail("%s: grid \"%s\" must be a non-empty list of values", path, key);
-    keys[k] = key;
-    arrays[k] = arr;
-    idx[k] = 0;
-    /* each value alone first, so that a bad one is named precisely */
-    for (size_t i = 0; i < json_object_array_length(arr); i++) {
-      dlgn_train_config probe;
-      dlgn_train_config_default(&probe);
-      snprintf(origin, sizeof origin, "%s: grid \"%s\"[%zu]", path, key, i);
-      DLGN_TRY(apply_pair(&probe, key, json_object_array_get_idx(arr, i), origin));
-    }
-    k++;
+  size_t n =
+      json_object_is_type(a->values, json_type_array) ? json_object_array_length(a->values) : 0;
+  if (n == 0)
+    return dlgn_fail("%s: %s \"%s\" must be a non-empty list of values", path, where, a->key);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(origin, sizeof origin, "%s: %s \"%s\"[%zu]", path, where, a->key, i);
+    if (json_object_is_type(json_object_array_get_idx(a->values, i), json_type_object) != a->bundle)
+      return dlgn_fail("%s: either every value is an object of keys, or none", origin);
+    dlgn_train_config probe;
+    dlgn_train_config_default(&probe);
+    json_object *o = axis_object(a, (int)i);
+    if (!o) return dlgn_fail("out of host memory");
+    int rc = apply_object(&probe, o, origin);
+    json_object_put(o);
+    DLGN_TRY(rc);
   }
-  if (nkeys == 0) return 0;
+  return 0;
+}
+
+/* "grid combination (recipe[1], class=dnn, mode=joint)", for notes. */
+static void describe(const axis *axes, int naxes, const char *where, char *out, size_t size) {
+  size_t used = (size_t)snprintf(out, size, "%s combination (", where);
+  for (int k = 0; k < naxes && used < size; k++) {
+    const axis *a = &axes[k];
+    const char *sep = k ? ", " : "";
+    if (a->bundle)
+      used += (size_t)snprintf(out + used, size - used, "%s%s[%d]", sep, a->key, a->at);
+    else
+      used += (size_t)snprintf(
+          out + used, size - used, "%s%s=%s", sep, a->key,
+          json_object_get_string(json_object_array_get_idx(a->values, (size_t)a->at)));
+  }
+  if (used < size) snprintf(out + used, size - used, ")");
+}
+
+/* Every combination of one grid object on top of the defaults; the last axis
+ * varies fastest, like nested loops in file order. g: its index in a list of
+ * grids, or -1. */
+static int expand_grid(dlgn_sweep_plan *p, spec_list *l, json_object *defaults, json_object *grid,
+                       const char *path, int g) {
+  enum { MAX_AXES = 32 };
+  axis axes[MAX_AXES];
+  json_object *objs[MAX_AXES + 1];
+  char where[48] = "grid", what[512], origin[1200];
+  int naxes = 0, k;
+  if (g >= 0) snprintf(where, sizeof where, "grid[%d]", g);
+  if (!json_object_is_type(grid, json_type_object))
+    return dlgn_fail("%s: %s must be an object of key: [values]", path, where);
+  if (json_object_object_length(grid) > MAX_AXES)
+    return dlgn_fail("%s: more than %d keys in %s", path, MAX_AXES, where);
+  json_object_object_foreach(grid, key, values) {
+    axis *a = &axes[naxes++];
+    *a = (axis){.key = key, .values = values, .at = 0};
+    a->bundle = json_object_is_type(values, json_type_array) &&
+                json_object_is_type(json_object_array_get_idx(values, 0), json_type_object);
+    DLGN_TRY(axis_check(a, path, where));
+  }
+  if (naxes == 0) return 0;
   for (;;) {
-    char what[512];
-    size_t used = (size_t)snprintf(what, sizeof what, "grid combination (");
-    for (k = 0; k < nkeys; k++) {
-      vals[k] = json_object_array_get_idx(arrays[k], (size_t)idx[k]);
-      if (used < sizeof what)
-        used += (size_t)snprintf(what + used, sizeof what - used, "%s%s=%s", k ? ", " : "", keys[k],
-                                 json_object_get_string(vals[k]));
-    }
-    if (used < sizeof what) snprintf(what + used, sizeof what - used, ")");
+    int n = 0, rc = 0;
+    if (defaults) objs[n++] = json_object_get(defaults);
+    for (k = 0; k < naxes && rc == 0; k++)
+      if (!(objs[n++] = axis_object(&axes[k], axes[k].at))) {
+        n--;
+        rc = dlgn_fail("out of host memory expanding %s", where);
+      }
+    describe(axes, naxes, where, what, sizeof what);
     snprintf(origin, sizeof origin, "%s: %s", path, what);
-    DLGN_TRY(add_spec(p, l, defaults, NULL, keys, vals, nkeys, what, origin));
-    /* the last key varies fastest, like nested loops in file order */
-    for (k = nkeys - 1; k >= 0; k--) {
-      if (++idx[k] < (int)json_object_array_length(arrays[k])) break;
-      idx[k] = 0;
+    if (rc == 0) rc = add_spec(p, l, objs, n, what, origin);
+    for (int i = 0; i < n; i++) json_object_put(objs[i]);
+    DLGN_TRY(rc);
+    for (k = naxes - 1; k >= 0; k--) {
+      if (++axes[k].at < (int)json_object_array_length(axes[k].values)) break;
+      axes[k].at = 0;
     }
     if (k < 0) return 0;
   }
@@ -247,9 +296,10 @@ static int name_and_dedupe(dlgn_sweep_plan *p, spec_list *l, const char *path) {
       spec *o = &l->v[j];
       if (o->dropped || strcmp(o->run.name, s->run.name) != 0) continue;
       if (o->run.cfg.epochs != s->run.cfg.epochs)
-        return dlgn_fail("%s: %s and %s differ only in epochs; one run folder cannot hold both "
-                         "(raise epochs instead: finished runs resume and train on)",
-                         path, o->what, s->what);
+        return dlgn_fail(
+            "%s: %s and %s differ only in epochs; one run folder cannot hold both "
+            "(raise epochs instead: finished runs resume and train on)",
+            path, o->what, s->what);
       s->dropped = true;
       DLGN_TRY(sweep_note(p, "skipped %s: the same run as %s (%s)", s->what, o->what, o->run.name));
       break;
@@ -275,9 +325,11 @@ static int wire_sources(dlgn_sweep_plan *p, spec_list *l) {
     }
     if (best < 0) {
       t->dropped = true;
-      DLGN_TRY(sweep_note(p, "skipped %s: fixed-learnt needs gates_from, or a joint run of the "
-                             "same arch, depth, width and seed in the sweep (a dnn for a dgn, "
-                             "else the same class) to take the gates from", t->what));
+      DLGN_TRY(sweep_note(p,
+                          "skipped %s: fixed-learnt needs gates_from, or a joint run of the "
+                          "same arch, depth, width and seed in the sweep (a dnn for a dgn, "
+                          "else the same class) to take the gates from",
+                          t->what));
       continue;
     }
     const dlgn_train_config *s = &l->v[best].run.cfg;
@@ -323,34 +375,51 @@ static int plan_build(dlgn_sweep_plan *p, json_object *root, const char *path) {
     } else if (!strcmp(key, "description")) {
       if (!json_object_is_type(v, json_type_string))
         return dlgn_fail("%s: \"description\" must be a string", path);
-    } else if (!strcmp(key, "defaults")) defaults = v;
-    else if (!strcmp(key, "grid")) grid = v;
-    else if (!strcmp(key, "runs")) runs = v;
+    } else if (!strcmp(key, "defaults"))
+      defaults = v;
+    else if (!strcmp(key, "grid"))
+      grid = v;
+    else if (!strcmp(key, "runs"))
+      runs = v;
     else
-      return dlgn_fail("%s: unknown key \"%s\" (a sweep file has name, description, defaults, "
-                       "grid, runs)", path, key);
+      return dlgn_fail(
+          "%s: unknown key \"%s\" (a sweep file has name, description, defaults, "
+          "grid, runs)",
+          path, key);
   }
   char origin[1200];
   snprintf(origin, sizeof origin, "%s: defaults", path);
   dlgn_train_config probe;
   dlgn_train_config_default(&probe);
   if (defaults) DLGN_TRY(apply_object(&probe, defaults, origin));
-  if (grid && !json_object_is_type(grid, json_type_object))
-    return dlgn_fail("%s: \"grid\" must be an object of key: [values]", path);
+  if (grid && !json_object_is_type(grid, json_type_object) &&
+      !json_object_is_type(grid, json_type_array))
+    return dlgn_fail("%s: \"grid\" must be an object of key: [values], or a list of them", path);
   if (runs && !json_object_is_type(runs, json_type_array))
     return dlgn_fail("%s: \"runs\" must be a list of objects", path);
-  if ((!grid || json_object_object_length(grid) == 0) && (!runs || json_object_array_length(runs) == 0))
+  if (!grid && (!runs || json_object_array_length(runs) == 0))
     return dlgn_fail("%s: no runs (give a \"grid\", \"runs\", or both)", path);
 
   spec_list l = {0};
   int rc = -1;
-  if (grid && expand_grid(p, &l, defaults, grid, path) != 0) goto done;
+  if (grid && json_object_is_type(grid, json_type_object) &&
+      expand_grid(p, &l, defaults, grid, path, -1) != 0)
+    goto done;
+  for (size_t i = 0;
+       grid && json_object_is_type(grid, json_type_array) && i < json_object_array_length(grid);
+       i++)
+    if (expand_grid(p, &l, defaults, json_object_array_get_idx(grid, i), path, (int)i) != 0)
+      goto done;
   for (size_t i = 0; runs && i < json_object_array_length(runs); i++) {
     char what[64];
+    json_object *objs[2] = {defaults, json_object_array_get_idx(runs, i)};
     snprintf(what, sizeof what, "runs[%zu]", i);
     snprintf(origin, sizeof origin, "%s: %s", path, what);
-    if (add_spec(p, &l, defaults, json_object_array_get_idx(runs, i), NULL, NULL, 0, what, origin))
-      goto done;
+    if (add_spec(p, &l, defaults ? objs : objs + 1, defaults ? 2 : 1, what, origin)) goto done;
+  }
+  if (l.n == 0 && p->nnotes == 0) {
+    dlgn_fail("%s: no runs (the grid is empty)", path);
+    goto done;
   }
   /* sources are named before their dependents, whose names exclude gates_from */
   /* named twice: sources need their folders before wiring, and wiring

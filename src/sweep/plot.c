@@ -42,9 +42,10 @@ static int write_data(const sweep_report *rp, const char *path, int *block) {
   static const char *classes[] = {"dnn", "dgn", "dlgn", "dlgn-sf"};
   double step = rp->nseries > 1 ? 0.5 / rp->nseries : 0;
   if (step > 0.08) step = 0.08;
-  fprintf(f, "# written by dlgn sweep, drawn by tradeoff.gp; one block (gnuplot index) per panel "
-             "and series\n# x: class position (dnn 0, dgn 1, dlgn 2, dlgn-sf 3) shifted per "
-             "series; test accuracy with hard gates, mean and sample std over seeds (%%)\n");
+  fprintf(f,
+          "# written by dlgn sweep, drawn by tradeoff.gp; one block (gnuplot index) per panel "
+          "and series\n# x: class position (dnn 0, dgn 1, dlgn 2, dlgn-sf 3) shifted per "
+          "series; test accuracy with hard gates, mean and sample std over seeds (%%)\n");
   int nblocks = 0;
   for (int p = 0; p < rp->npanels; p++)
     for (int s = 0; s < rp->nseries; s++) {
@@ -56,8 +57,9 @@ static int write_data(const sweep_report *rp, const char *path, int *block) {
           if (G->panel != p || G->series != s ||
               sweep_class_rank(rp->rows[G->first].cfg.model.cls) != c || !G->test_hard.n)
             continue;
-          if (!any) fprintf(f, "%s# %s | %s\n", nblocks ? "\n\n" : "", rp->panels[p].label,
-                            rp->series[s].label);
+          if (!any)
+            fprintf(f, "%s# %s | %s\n", nblocks ? "\n\n" : "", rp->panels[p].label,
+                    rp->series[s].label);
           any = true;
           fprintf(f, "%.4f %.4f %.4f %d %s\n", c + (s - (rp->nseries - 1) / 2.0) * step,
                   100 * sweep_stat_mean(&G->test_hard), 100 * sweep_stat_std(&G->test_hard),
@@ -74,26 +76,40 @@ static int write_script(const sweep_report *rp, const char *path, const int *blo
   FILE *f = fopen(path, "w");
   if (!f) return dlgn_fail("cannot write %s: %s", path, strerror(errno));
   int cols = rp->npanels < 3 ? rp->npanels : 3, rows = (rp->npanels + 2) / 3;
-  fprintf(f, "# written by dlgn sweep; re-render in this folder with: gnuplot tradeoff.gp\n"
-             "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-             "  set terminal pngcairo size %d,%d font \"sans,11\"\n"
-             "} else {\n"
-             "  set terminal png size %d,%d\n"
-             "}\n"
-             "set termoption noenhanced\n"
-             "set output \"tradeoff.png\"\n"
-             "set multiplot layout %d,%d title ",
+  fprintf(f,
+          "# written by dlgn sweep; re-render in this folder with: gnuplot tradeoff.gp\n"
+          "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+          "  set terminal pngcairo size %d,%d font \"sans,11\"\n"
+          "} else {\n"
+          "  set terminal png size %d,%d\n"
+          "}\n"
+          "set termoption noenhanced\n"
+          "set output \"tradeoff.png\"\n"
+          "set multiplot layout %d,%d title ",
           720 * cols, (520 + 18 * rp->nseries) * rows, 720 * cols, (520 + 18 * rp->nseries) * rows,
           rows, cols);
   char text[512];
   snprintf(text, sizeof text, "%s: test accuracy against interpretability", title);
   gp_string(f, text);
-  fprintf(f, "\nset xrange [-0.5:3.5]\n"
-             "set xtics (\"dnn\" 0, \"dgn\" 1, \"dlgn\" 2, \"dlgn-sf\" 3)\n"
-             "set xlabel \"model class (interpretability rises to the right)\"\n"
-             "set ylabel \"test accuracy, hard gates (%%), mean and std over seeds\"\n"
-             "set grid ytics\n"
-             "set key below\n");
+  /* a margin around the points (and no empty range when they all agree) */
+  double lo = 100, hi = 0;
+  for (int g = 0; g < rp->ngroups; g++) {
+    const sweep_group *G = &rp->groups[g];
+    if (!G->test_hard.n) continue;
+    double m = 100 * sweep_stat_mean(&G->test_hard), d = 100 * sweep_stat_std(&G->test_hard);
+    if (m - d < lo) lo = m - d;
+    if (m + d > hi) hi = m + d;
+  }
+  lo = lo - 2 < 0 ? 0 : lo - 2;
+  hi = hi + 2 > 100 ? 100 : hi + 2;
+  fprintf(f, "\nset yrange [%.1f:%.1f]\n", lo < hi ? lo : 0, lo < hi ? hi : 100);
+  fprintf(f,
+          "set xrange [-0.5:3.5]\n"
+          "set xtics (\"dnn\" 0, \"dgn\" 1, \"dlgn\" 2, \"dlgn-sf\" 3)\n"
+          "set xlabel \"model class (interpretability rises to the right)\"\n"
+          "set ylabel \"test accuracy, hard gates (%%), mean and std over seeds\"\n"
+          "set grid ytics\n"
+          "set key below\n");
   for (int p = 0; p < rp->npanels; p++) {
     fprintf(f, "set title ");
     gp_string(f, rp->panels[p].label);
@@ -103,8 +119,9 @@ static int write_script(const sweep_report *rp, const char *path, const int *blo
       int b = block[p * rp->nseries + s];
       if (b < 0) continue;
       const dlgn_model_config *m = &rp->rows[rp->series[s].rep].cfg.model;
-      fprintf(f, "%s \"tradeoff.dat\" index %d using 1:2:3 with yerrorlines lc rgb \"%s\" pt %d "
-                 "ps 1.5 lw 1.5 dt %d title ",
+      fprintf(f,
+              "%s \"tradeoff.dat\" index %d using 1:2:3 with yerrorlines lc rgb \"%s\" pt %d "
+              "ps 1.5 lw 1.5 dt %d title ",
               k++ ? ", \\\n    " : "", b, colors[s % 8], point_type(m),
               m->shuffle != DLGN_SHUFFLE_NONE ? 2 : 1);
       gp_string(f, rp->series[s].label);

@@ -37,9 +37,9 @@ void sweep_panel_label(const sweep_row *r, char *out, size_t size) {
 
 /* Settings shown as columns (or as the panel) are not "extra". */
 static bool shown_anyway(const char *key) {
-  static const char *keys[] = {"class", "arch", "depth", "width", "batchnorm", "mode",
-                               "value_input", "shuffle_gates", "seed", "run_dir", "device",
-                               "gates_from"};
+  static const char *keys[] = {"class",     "arch",    "depth",       "width",
+                               "batchnorm", "mode",    "value_input", "shuffle_gates",
+                               "seed",      "run_dir", "device",      "gates_from"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     if (strcmp(key, keys[i]) == 0) return true;
   return false;
@@ -74,8 +74,10 @@ void sweep_extra_value(const sweep_row *r, const char *key, char *out, size_t si
   out[0] = '\0';
   json_object *o = sweep_config_object(&r->cfg), *v = NULL;
   if (o && json_object_object_get_ex(o, key, &v)) {
-    if (json_object_is_type(v, json_type_double)) snprintf(out, size, "%g", json_object_get_double(v));
-    else snprintf(out, size, "%s", json_object_get_string(v));
+    if (json_object_is_type(v, json_type_double))
+      snprintf(out, size, "%g", json_object_get_double(v));
+    else
+      snprintf(out, size, "%s", json_object_get_string(v));
   }
   json_object_put(o);
 }
@@ -98,15 +100,15 @@ static void series_label(const sweep_report *rp, const sweep_row *r, char *out, 
   snprintf(out, size, "%s%s%s%s%s%s", dlgn_mode_name(m->mode),
            m->value_input == DLGN_VALUE_ONES ? ", ones input" : "",
            m->shuffle != DLGN_SHUFFLE_NONE ? ", shuffled " : "",
-           m->shuffle != DLGN_SHUFFLE_NONE ? dlgn_shuffle_name(m->shuffle) : "", extra[0] ? ", " : "",
-           extra);
+           m->shuffle != DLGN_SHUFFLE_NONE ? dlgn_shuffle_name(m->shuffle) : "",
+           extra[0] ? ", " : "", extra);
 }
 
 static int intern(sweep_label **list, int *n, int cap, const char *label, int row) {
   for (int i = 0; i < *n; i++)
     if (strcmp((*list)[i].label, label) == 0) return i;
   if (*n == cap) return -1;
-  snprintf((*list)[*n].label, sizeof (*list)[*n].label, "%s", label);
+  snprintf((*list)[*n].label, sizeof(*list)[*n].label, "%s", label);
   (*list)[*n].rep = row;
   return (*n)++;
 }
@@ -207,10 +209,13 @@ int sweep_report_build(sweep_report *rp, const sweep_row *rows, int n) {
     stat_add(&G->seconds, r->seconds);
     stat_add(&G->ips, r->images_per_s);
     if (r->filter == 1 || r->filter == 0) {
-      if (r->filter) G->pass++;
-      else G->fail++;
+      if (r->filter)
+        G->pass++;
+      else
+        G->fail++;
       if (r->filter_min_agreement < G->min_agreement) G->min_agreement = r->filter_min_agreement;
-    } else if (r->filter == 2) G->unchecked++;
+    } else if (r->filter == 2)
+      G->unchecked++;
   }
   sort_labels(rp, rp->panels, rp->npanels, true);
   sort_labels(rp, rp->series, rp->nseries, false);
@@ -229,16 +234,23 @@ void sweep_report_free(sweep_report *rp) {
 }
 
 static void fmt_acc(const sweep_stat *s, char *out, size_t size) {
-  if (!s->n) snprintf(out, size, "-");
-  else if (s->n == 1) snprintf(out, size, "%.2f", 100 * sweep_stat_mean(s));
-  else snprintf(out, size, "%.2f ± %.2f", 100 * sweep_stat_mean(s), 100 * sweep_stat_std(s));
+  if (!s->n)
+    snprintf(out, size, "-");
+  else if (s->n == 1)
+    snprintf(out, size, "%.2f", 100 * sweep_stat_mean(s));
+  else
+    snprintf(out, size, "%.2f ± %.2f", 100 * sweep_stat_mean(s), 100 * sweep_stat_std(s));
 }
 
 static void fmt_filter(const sweep_group *g, const sweep_row *r, char *out, size_t size) {
-  if (r->filter < 0) snprintf(out, size, "n/a");
-  else if (!g->pass && !g->fail) snprintf(out, size, "not checked");
-  else if (!g->fail) snprintf(out, size, "pass (min %.4f)", g->min_agreement);
-  else snprintf(out, size, "fail %d/%d (min %.4f)", g->fail, g->pass + g->fail, g->min_agreement);
+  if (r->filter < 0)
+    snprintf(out, size, "n/a");
+  else if (!g->pass && !g->fail)
+    snprintf(out, size, "not checked");
+  else if (!g->fail)
+    snprintf(out, size, "pass (min %.4f)", g->min_agreement);
+  else
+    snprintf(out, size, "fail %d/%d (min %.4f)", g->fail, g->pass + g->fail, g->min_agreement);
 }
 
 int sweep_write_markdown(const sweep_row *rows, int n, const char *out_dir, const char *title) {
@@ -271,10 +283,13 @@ int sweep_write_markdown(const sweep_row *rows, int n, const char *out_dir, cons
       fprintf(f, "data: %s%s  \n", rows[i].data_source, rows[i].synthetic ? " (synthetic)" : "");
   }
   for (int p = 0; p < rp.npanels; p++) {
-    fprintf(f, "\n## %s\n\n| class | mode | value input | gates | linear gating | gating depth | "
-               "filter check |", rp.panels[p].label);
+    fprintf(f,
+            "\n## %s\n\n| class | mode | value input | gates | linear gating | gating depth | "
+            "filter check |",
+            rp.panels[p].label);
     for (int k = 0; k < rp.nextra; k++) fprintf(f, " %s |", rp.extra[k]);
-    fprintf(f, " seeds | test hard | test soft | train hard | train soft | seconds | images/s |\n|");
+    fprintf(f,
+            " seeds | test hard | test soft | train hard | train soft | seconds | images/s |\n|");
     for (int k = 0; k < 14 + rp.nextra; k++) fprintf(f, "---|");
     fputc('\n', f);
     for (int g = 0; g < rp.ngroups; g++) {
@@ -304,7 +319,8 @@ int sweep_write_markdown(const sweep_row *rows, int n, const char *out_dir, cons
   if (n == 0) fprintf(f, "\nNo finished runs yet.\n");
   int bad = fclose(f) != 0;
   int rc = -1;
-  if (bad) dlgn_fail("out of host memory writing results.md");
+  if (bad)
+    dlgn_fail("out of host memory writing results.md");
   else {
     char path[1200];
     snprintf(path, sizeof path, "%s/results.md", out_dir);

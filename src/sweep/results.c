@@ -80,7 +80,8 @@ int sweep_row_load(sweep_row *r, const char *run_dir, bool *finished) {
     return dlgn_fail("%s: no \"final\" figures", path);
   }
   json_object *v;
-  r->linear_gating = json_object_object_get_ex(s, "linear_gating", &v) && json_object_get_boolean(v);
+  r->linear_gating =
+      json_object_object_get_ex(s, "linear_gating", &v) && json_object_get_boolean(v);
   r->gating_depth = (int)get_double(s, "gating_depth", 0);
   get_string(s, "gate_source", r->gate_source, sizeof r->gate_source);
   get_string(s, "device", r->device_name, sizeof r->device_name);
@@ -92,7 +93,8 @@ int sweep_row_load(sweep_row *r, const char *run_dir, bool *finished) {
   r->train_soft = get_double(f, "train_acc_soft", -1);
   r->train_hard = get_double(f, "train_acc_hard", -1);
   r->images_per_s = get_double(f, "images_per_s", 0);
-  r->best_test_hard = json_object_object_get_ex(s, "best", &v) ? get_double(v, "test_acc_hard", -1) : -1;
+  r->best_test_hard =
+      json_object_object_get_ex(s, "best", &v) ? get_double(v, "test_acc_hard", -1) : -1;
   json_object_put(s);
   /* an extension (more epochs) that has not finished yet */
   if (r->epochs_run < r->cfg.epochs) return 0;
@@ -143,7 +145,8 @@ static void relative_path(const char *path, const char *out_dir, char *out, size
   if (path[0] && realpath(path, rp) && realpath(out_dir, ro) && (n = strlen(ro)) > 0 &&
       strncmp(rp, ro, n) == 0 && rp[n] == '/')
     snprintf(out, size, "%s", rp + n + 1);
-  else snprintf(out, size, "%s", path);
+  else
+    snprintf(out, size, "%s", path);
 }
 
 /* One row as ordered (key, value) pairs: the configuration, then the
@@ -165,8 +168,10 @@ static json_object *row_object(const sweep_row *r, const char *out_dir) {
     if (!strcmp(key, "run_dir") || !strcmp(key, "gates_from")) {
       relative_path(json_object_get_string(v), out_dir, rel, sizeof rel);
       ADD(key, json_object_new_string(rel));
-    } else if (json_object_is_type(v, json_type_double)) ADD(key, DBL(json_object_get_double(v)));
-    else ADD(key, json_object_get(v));
+    } else if (json_object_is_type(v, json_type_double))
+      ADD(key, DBL(json_object_get_double(v)));
+    else
+      ADD(key, json_object_get(v));
   }
   json_object_put(c);
   ADD("linear_gating", json_object_new_boolean(r->linear_gating));
@@ -174,7 +179,8 @@ static json_object *row_object(const sweep_row *r, const char *out_dir) {
   ADD("gate_source", json_object_new_string(r->gate_source));
   static const char *verdicts[] = {"fail", "pass", "not checked"};
   ADD("filter_check", json_object_new_string(r->filter < 0 ? "n/a" : verdicts[r->filter]));
-  ADD("filter_min_agreement", r->filter == 0 || r->filter == 1 ? DBL(r->filter_min_agreement) : NULL);
+  ADD("filter_min_agreement",
+      r->filter == 0 || r->filter == 1 ? DBL(r->filter_min_agreement) : NULL);
   ADD("test_acc_soft", FIG(r->test_soft));
   ADD("test_acc_hard", FIG(r->test_hard));
   ADD("train_acc_soft", FIG(r->train_soft));
@@ -232,8 +238,9 @@ static int write_table(json_object **rows, int n, const char *out_dir) {
       csv_field(fc, v);
     }
     fputc('\n', fc);
-    fprintf(fj, "%s\n", json_object_to_json_string_ext(rows[i], JSON_C_TO_STRING_PLAIN |
-                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+    fprintf(fj, "%s\n",
+            json_object_to_json_string_ext(
+                rows[i], JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
   }
   if (fclose(fc) != 0 || fclose(fj) != 0) {
     fc = fj = NULL;

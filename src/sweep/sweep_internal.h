@@ -31,7 +31,7 @@ int sweep_check_if_missing(const char *run_dir, const char *device, const dlgn_s
 typedef struct {
   char name[256];
   char run_dir[1024];
-  dlgn_train_config cfg;      /* from config.json */
+  dlgn_train_config cfg; /* from config.json */
   bool linear_gating;
   int gating_depth;
   char gate_source[32];
@@ -41,9 +41,9 @@ typedef struct {
   int epochs_run;
   double test_soft, test_hard, train_soft, train_hard; /* train: -1 when not measured */
   double best_test_hard;
-  double seconds;             /* training time, summed over metrics.jsonl */
-  double images_per_s;        /* of the last epoch */
-  int filter;                 /* -1 n/a (not linear), 0 fail, 1 pass, 2 not checked */
+  double seconds;      /* training time, summed over metrics.jsonl */
+  double images_per_s; /* of the last epoch */
+  int filter;          /* -1 n/a (not linear), 0 fail, 1 pass, 2 not checked */
   double filter_min_agreement;
 } sweep_row;
 
@@ -70,7 +70,7 @@ typedef struct {
 } sweep_stat;
 
 typedef struct {
-  int first;     /* its first row (the rows are sorted, so seeds are adjacent or not) */
+  int first; /* its first row (the rows are sorted, so seeds are adjacent or not) */
   int panel, series;
   int nseeds;
   sweep_stat test_hard, test_soft, train_hard, train_soft, seconds, ips;
@@ -86,7 +86,7 @@ typedef struct {
 typedef struct {
   const sweep_row *rows;
   int n;
-  int *group_of;      /* (n) */
+  int *group_of; /* (n) */
   sweep_group *groups;
   int ngroups;
   sweep_label *panels, *series;
