@@ -232,6 +232,8 @@ static int open_compare(explain_result *r, dlgn_device *dev) {
 
 int dlgn_explain_run(const dlgn_explain_options *o) {
   if (o->batch < 1) return dlgn_fail("explain: batch must be >= 1");
+  if (!o->check_images && !o->npk_images)
+    return dlgn_fail("explain: no images to look at (--check-images and --npk-images are 0)");
   double t0 = dlgn_now();
   explain_result *r = dlgn_calloc(1, sizeof *r, "explain results");
   if (!r) return -1;
@@ -256,13 +258,15 @@ int dlgn_explain_run(const dlgn_explain_options *o) {
     printf("explained %s (%s %s) on %zu test images of %s: ", r->ckpt_path,
            dlgn_class_name(r->m->cfg.cls), dlgn_arch_name(r->m->cfg.arch), r->pass_n,
            r->data_source);
-    if (r->check.applicable)
+    if (r->check.applicable && r->check.images)
       printf("filter-export check %s, ", r->check.passed ? "passed" : "FAILED");
+    else if (r->check.applicable)
+      printf("filter-export check not run, ");
     else
       printf("no effective filters (gates not linear), ");
     printf("%.1f s -> %s/report.md\n", r->t_total, o->out_dir);
   }
-  if (r->check.applicable && !r->check.passed) {
+  if (r->check.applicable && r->check.images && !r->check.passed) {
     dlgn_fail(
         "the filter-export check failed: gates recomputed from the templates disagree with "
         "the network's beyond eps (see %s/report.md)",

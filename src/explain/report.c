@@ -90,6 +90,10 @@ static void check_section(FILE *f, const explain_result *r) {
     fprintf(f, "Not applicable (no effective filters).\n\n");
     return;
   }
+  if (!k->images) {
+    fprintf(f, "Not run (--check-images 0).\n\n");
+    return;
+  }
   fprintf(f,
           "The gates of the first %zu test images recomputed from the templates alone "
           "(host, on the zero-padded normalised image) against the network's own hard gates "
@@ -216,7 +220,8 @@ static json_object *summary_json(const dlgn_kernel_summary *s) {
 static json_object *check_json(const dlgn_filter_check *k) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "applicable", json_object_new_boolean(k->applicable));
-  if (!k->applicable) return o;
+  json_object_object_add(o, "run", json_object_new_boolean(k->applicable && k->images));
+  if (!k->applicable || !k->images) return o;
   json_object_object_add(o, "passed", json_object_new_boolean(k->passed));
   json_object_object_add(o, "images", json_object_new_int64((int64_t)k->images));
   json_object_object_add(o, "eps_rel", num(k->eps));
