@@ -82,7 +82,14 @@ int cmd_tune(int argc, char **argv) {
     remove(path);
     found = false;
   }
-  if (!found) memset(&t, 0, sizeof t);
+  if (!found) {
+    memset(&t, 0, sizeof t);
+    snprintf(t.device, sizeof t.device, "%s", dev->info.name);
+    snprintf(t.driver, sizeof t.driver, "%s", dev->info.driver);
+  }
+  /* An unwritable folder should fail now, not after minutes of measuring;
+   * rewriting what is there (or an empty table) changes nothing. */
+  if (dlgn_tuning_write(path, &t) != 0) goto out;
   if (!backend) {
     opt.own = (dev->info.type & CL_DEVICE_TYPE_CPU) != 0;
     opt.clblast = !opt.own;
