@@ -21,17 +21,25 @@ static void write_text(const char *dir, const char *file, const char *text) {
   ck_assert_ok(dlgn_write_file_atomic(path, text, strlen(text)));
 }
 
-/* A run folder; test_hard < 0: no summary yet. filter: -1 none, 0 fail, 1 pass. */
-static void make_run(const char *name, const char *cls, const char *mode, const char *value,
-                     int seed, int epochs, double test_hard, int filter) {
+/* A run folder; test_hard < 0: no summary yet. filter: -1 none, 0 fail, 1 pass.
+ * arch: "fc" (batch 128) or "c4gap" (batch 32, lr as given). */
+static void make_run_in(const char *sub, const char *name, const char *arch, float lr,
+                        const char *cls, const char *mode, const char *value, int seed, int epochs,
+                        double test_hard, int filter) {
   dlgn_train_config c;
   dlgn_train_config_default(&c);
+  dlgn_arch_parse(arch, &c.model.arch);
+  if (c.model.arch == DLGN_C4GAP) {
+    c.model.depth = 4;
+    c.batch = 32;
+    c.lr = lr;
+  }
   dlgn_class_parse(cls, &c.model.cls);
   dlgn_mode_parse(mode, &c.model.mode);
   dlgn_value_input_parse(value, &c.model.value_input);
   c.seed = (uint64_t)seed;
   c.epochs = epochs;
-  snprintf(c.run_dir, sizeof c.run_dir, "%s/out/runs/%s", root, name);
+  snprintf(c.run_dir, sizeof c.run_dir, "%s/%s/runs/%s", root, sub, name);
   ck_assert_ok(dlgn_mkdir_p(c.run_dir));
   char *json = dlgn_train_config_to_json(&c);
   write_text(c.run_dir, "config.json", json);
@@ -57,6 +65,11 @@ static void make_run(const char *name, const char *cls, const char *mode, const 
              filter ? "true" : "false", filter ? "1" : "0.75");
     write_text(c.run_dir, "filter_check.json", summary);
   }
+}
+
+static void make_run(const char *name, const char *cls, const char *mode, const char *value,
+                     int seed, int epochs, double test_hard, int filter) {
+  make_run_in("out", name, "fc", 0, cls, mode, value, seed, epochs, test_hard, filter);
 }
 
 static void setup(void) {
@@ -212,6 +225,32 @@ START_TEST(merge_gives_the_same_table) {
 }
 END_TEST
 
+/* Settings that vary inside one panel get a column there, and only there. */
+START_TEST(extra_columns_per_panel) {
+  make_run_in("mixed", "fc", "fc", 0, "dlgn", "joint", "ones", 1, 2, 0.5, 1);
+  make_run_in("mixed", "c4-a", "c4gap", 1e-3f, "dlgn", "joint", "ones", 1, 2, 0.5, 1);
+  make_run_in("mixed", "c4-b", "c4gap", 1e-2f, "dlgn", "joint", "ones", 1, 2, 0.6, 1);
+  char out[1024];
+  snprintf(out, sizeof out, "%s/mixed", root);
+  dlgn_sweep_options o;
+  dlgn_sweep_options_default(&o);
+  const char *dirs[] = {out};
+  ck_assert_ok(dlgn_sweep_merge(dirs, 1, out, &o));
+  char *md = slurp(out, "results.md"), *gp = slurp(out, "tradeoff.gp");
+  char *fc = strstr(md, "## fc"), *c4 = strstr(md, "## c4gap");
+  ck_assert(fc && c4 && fc < c4);
+  ck_assert_ptr_null(strstr(fc, "| batch |"));  /* batch differs between panels only */
+  ck_assert(strstr(c4, "| lr |") && !strstr(c4, "| batch |"));
+  char *lr = strstr(md, "| lr |");
+  ck_assert(lr > c4); /* and not in the fc table */
+  ck_assert_ptr_nonnull(strstr(c4, "| 0.01 | 1 | 60.00 |"));
+  ck_assert_ptr_nonnull(strstr(gp, "title \"joint, ones input, lr=0.01\""));
+  ck_assert_ptr_nonnull(strstr(gp, "title \"joint, ones input\""));
+  free(md);
+  free(gp);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("sweep_results");
   TCase *t = tcase_create("results");
@@ -220,6 +259,7 @@ Suite *make_suite(void) {
   tcase_add_test(t, table_rows);
   tcase_add_test(t, without_gnuplot);
   tcase_add_test(t, merge_gives_the_same_table);
+  tcase_add_test(t, extra_columns_per_panel);
   suite_add_tcase(s, t);
   return s;
 }

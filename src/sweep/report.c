@@ -45,10 +45,12 @@ static bool shown_anyway(const char *key) {
   return false;
 }
 
-static int find_extra(sweep_report *rp) {
-  json_object *first = rp->n ? sweep_config_object(&rp->rows[0].cfg) : NULL;
-  if (rp->n && !first) return dlgn_fail("out of host memory");
-  for (int i = 1; i < rp->n; i++) {
+/* The settings that vary between the rows of panel p (panel_of: each row's). */
+static int find_extra(const sweep_report *rp, const int *panel_of, int p, sweep_label *panel) {
+  json_object *first = sweep_config_object(&rp->rows[panel->rep].cfg);
+  if (!first) return dlgn_fail("out of host memory");
+  for (int i = 0; i < rp->n; i++) {
+    if (panel_of[i] != p || i == panel->rep) continue;
     json_object *o = sweep_config_object(&rp->rows[i].cfg);
     if (!o) {
       json_object_put(first);
@@ -60,8 +62,9 @@ static int find_extra(sweep_report *rp) {
           strcmp(json_object_get_string(v), json_object_get_string(w)) == 0)
         continue;
       bool known = false;
-      for (int k = 0; k < rp->nextra; k++) known |= strcmp(rp->extra[k], key) == 0;
-      if (!known && rp->nextra < MAX_EXTRA) snprintf(rp->extra[rp->nextra++], 32, "%s", key);
+      for (int k = 0; k < panel->nextra; k++) known |= strcmp(panel->extra[k], key) == 0;
+      if (!known && panel->nextra < MAX_EXTRA)
+        snprintf(panel->extra[panel->nextra++], sizeof panel->extra[0], "%s", key);
     }
     json_object_put(o);
   }
@@ -83,20 +86,20 @@ void sweep_extra_value(const sweep_row *r, const char *key, char *out, size_t si
 }
 
 /* "lr=0.01, batch=32" for the extra settings of a row. */
-static void extra_label(const sweep_report *rp, const sweep_row *r, char *out, size_t size) {
+static void extra_label(const sweep_label *panel, const sweep_row *r, char *out, size_t size) {
   size_t used = 0;
   out[0] = '\0';
-  for (int k = 0; k < rp->nextra && used < size; k++) {
+  for (int k = 0; k < panel->nextra && used < size; k++) {
     char v[128];
-    sweep_extra_value(r, rp->extra[k], v, sizeof v);
-    used += (size_t)snprintf(out + used, size - used, "%s%s=%s", used ? ", " : "", rp->extra[k], v);
+    sweep_extra_value(r, panel->extra[k], v, sizeof v);
+    used += (size_t)snprintf(out + used, size - used, "%s%s=%s", used ? ", " : "", panel->extra[k], v);
   }
 }
 
-static void series_label(const sweep_report *rp, const sweep_row *r, char *out, size_t size) {
+static void series_label(const sweep_label *panel, const sweep_row *r, char *out, size_t size) {
   const dlgn_model_config *m = &r->cfg.model;
   char extra[160];
-  extra_label(rp, r, extra, sizeof extra);
+  extra_label(panel, r, extra, sizeof extra);
   snprintf(out, size, "%s%s%s%s%s%s", dlgn_mode_name(m->mode),
            m->value_input == DLGN_VALUE_ONES ? ", ones input" : "",
            m->shuffle != DLGN_SHUFFLE_NONE ? ", shuffled " : "",
@@ -175,12 +178,19 @@ int sweep_report_build(sweep_report *rp, const sweep_row *rows, int n) {
   rp->panels = calloc((size_t)cap, sizeof *rp->panels);
   rp->series = calloc((size_t)cap, sizeof *rp->series);
   char **keys = calloc((size_t)cap, sizeof *keys);
+  int *panel_of = calloc((size_t)cap, sizeof *panel_of);
   int rc = -1;
-  if (!rp->group_of || !rp->groups || !rp->panels || !rp->series || !keys) {
+  if (!rp->group_of || !rp->groups || !rp->panels || !rp->series || !keys || !panel_of) {
     dlgn_fail("out of host memory building the report");
     goto done;
   }
-  if (find_extra(rp) != 0) goto done;
+  char label[256];
+  for (int i = 0; i < n; i++) {
+    sweep_panel_label(&rows[i], label, sizeof label);
+    panel_of[i] = intern(&rp->panels, &rp->npanels, cap, label, i);
+  }
+  for (int p = 0; p < rp->npanels; p++)
+    if (find_extra(rp, panel_of, p, &rp->panels[p]) != 0) goto done;
   for (int i = 0; i < n; i++) {
     const sweep_row *r = &rows[i];
     if (!(keys[i] = group_key(r))) {
@@ -190,13 +200,11 @@ int sweep_report_build(sweep_report *rp, const sweep_row *rows, int n) {
     int g = 0;
     while (g < rp->ngroups && strcmp(keys[rp->groups[g].first], keys[i]) != 0) g++;
     if (g == rp->ngroups) {
-      char label[256];
       sweep_group *G = &rp->groups[rp->ngroups++];
       G->first = i;
       G->min_agreement = 1;
-      sweep_panel_label(r, label, sizeof label);
-      G->panel = intern(&rp->panels, &rp->npanels, cap, label, i);
-      series_label(rp, r, label, sizeof label);
+      G->panel = panel_of[i];
+      series_label(&rp->panels[G->panel], r, label, sizeof label);
       G->series = intern(&rp->series, &rp->nseries, cap, label, i);
     }
     sweep_group *G = &rp->groups[g];
@@ -223,6 +231,7 @@ int sweep_report_build(sweep_report *rp, const sweep_row *rows, int n) {
 done:
   for (int i = 0; keys && i < n; i++) free(keys[i]);
   free(keys);
+  free(panel_of);
   return rc;
 }
 
@@ -287,10 +296,11 @@ int sweep_write_markdown(const sweep_row *rows, int n, const char *out_dir, cons
             "\n## %s\n\n| class | mode | value input | gates | linear gating | gating depth | "
             "filter check |",
             rp.panels[p].label);
-    for (int k = 0; k < rp.nextra; k++) fprintf(f, " %s |", rp.extra[k]);
+    const sweep_label *P = &rp.panels[p];
+    for (int k = 0; k < P->nextra; k++) fprintf(f, " %s |", P->extra[k]);
     fprintf(f,
             " seeds | test hard | test soft | train hard | train soft | seconds | images/s |\n|");
-    for (int k = 0; k < 14 + rp.nextra; k++) fprintf(f, "---|");
+    for (int k = 0; k < 14 + P->nextra; k++) fprintf(f, "---|");
     fputc('\n', f);
     for (int g = 0; g < rp.ngroups; g++) {
       const sweep_group *G = &rp.groups[g];
@@ -308,8 +318,8 @@ int sweep_write_markdown(const sweep_row *rows, int n, const char *out_dir, cons
               m->shuffle != DLGN_SHUFFLE_NONE ? " " : "",
               m->shuffle != DLGN_SHUFFLE_NONE ? dlgn_shuffle_name(m->shuffle) : "",
               r->linear_gating ? "yes" : "no", r->gating_depth, filt);
-      for (int k = 0; k < rp.nextra; k++) {
-        sweep_extra_value(r, rp.extra[k], extra, sizeof extra);
+      for (int k = 0; k < P->nextra; k++) {
+        sweep_extra_value(r, P->extra[k], extra, sizeof extra);
         fprintf(f, " %s |", extra);
       }
       fprintf(f, " %d | %s | %s | %s | %s | %.1f | %.0f |\n", G->nseeds, th, ts, trh, trs,

@@ -81,6 +81,9 @@ typedef struct {
 typedef struct {
   char label[256];
   int rep; /* a row of it, for ordering */
+  /* panels: settings that vary between its rows besides those shown anyway */
+  char extra[MAX_EXTRA][32];
+  int nextra;
 } sweep_label;
 
 typedef struct {
@@ -91,8 +94,6 @@ typedef struct {
   int ngroups;
   sweep_label *panels, *series;
   int npanels, nseries;
-  char extra[MAX_EXTRA][32]; /* settings that vary besides the ones shown anyway */
-  int nextra;
 } sweep_report;
 
 double sweep_stat_mean(const sweep_stat *s);
