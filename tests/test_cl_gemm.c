@@ -143,6 +143,12 @@ static int make_cases(gemm_case *out, int max) {
     out[n] = (gemm_case){.ta = tr & 1, .tb = (tr & 2) != 0, .M = 300, .N = 257, .K = 1100,
                          .offa = 11, .offb = 2, .offc = 5, .pada = 7, .padb = 0, .padc = 9,
                          .alpha = 0.5f, .beta = tr % 2 ? 0.0f : 1.0f};
+  /* A weight-gradient shape (A B^T, M < N, long K): the operands swap and
+   * the large side is read in place */
+  if (n < max)
+    out[n++] = (gemm_case){.ta = false, .tb = true, .M = 16, .N = 600, .K = 14000, .offa = 1,
+                           .offb = 3, .offc = 2, .pada = 5, .padb = 16, .padc = 1,
+                           .alpha = 1.0f, .beta = 1.0f};
   /* K = 0 leaves beta * C */
   if (n < max)
     out[n++] = (gemm_case){.M = 9, .N = 5, .K = 0, .offc = 1, .padc = 2, .alpha = 1.0f,
