@@ -115,6 +115,43 @@ static json_object *get(json_object *o, const char *k) {
   return v;
 }
 
+/* Walk templates.bin as the report documents it; every byte accounted for. */
+static void check_templates_file(const char *path, int nlayers, int channels) {
+  FILE *f = fopen(path, "rb");
+  ck_assert_ptr_nonnull(f);
+  char magic[8];
+  int32_t v[5];
+  ck_assert(fread(magic, 1, 8, f) == 8 && memcmp(magic, "DLGNTPL1", 8) == 0);
+  ck_assert(fread(v, 4, 1, f) == 1 && v[0] == nlayers);
+  for (int l = 0; l < nlayers; l++) {
+    ck_assert(fread(v, 4, 5, f) == 5);
+    int C = v[1], n = v[2], ncls = v[4];
+    ck_assert_int_eq(v[0], 0);
+    ck_assert_int_eq(C, channels);
+    ck_assert_int_eq(n, 32);
+    ck_assert_int_eq(ncls, l == 0 ? 1 : 3); /* layer 2: top row, interior, bottom row */
+    int side[32];
+    for (int a = 0; a < ncls; a++) {
+      int32_t c[4];
+      ck_assert(fread(c, 4, 4, f) == 4);
+      side[a] = c[1] - c[0] + 1;
+    }
+    for (int y = 0; y < n; y++) {
+      int32_t cls;
+      ck_assert(fread(&cls, 4, 1, f) == 1 && cls >= 0 && cls < ncls);
+    }
+    for (int a = 0; a < ncls; a++)
+      for (int b = 0; b < ncls; b++) {
+        long bytes = 4L * C * (3L * side[a] * side[b] + 1);
+        ck_assert(fseek(f, bytes, SEEK_CUR) == 0);
+      }
+  }
+  long at = ftell(f);
+  ck_assert(fseek(f, 0, SEEK_END) == 0);
+  ck_assert_int_eq(at, ftell(f));
+  fclose(f);
+}
+
 START_TEST(test_explain_run_end_to_end) {
   char dir[256], ckpt[512], ckpt2[512], out[512], path[600];
   test_tmpdir(dir, sizeof dir);
@@ -139,6 +176,8 @@ START_TEST(test_explain_run_end_to_end) {
     snprintf(path, sizeof path, "%s/%s", out, files[i]);
     ck_assert_msg(access(path, R_OK) == 0, "%s missing", path);
   }
+  snprintf(path, sizeof path, "%s/templates.bin", out);
+  check_templates_file(path, 2, 4);
   snprintf(path, sizeof path, "%s/explain.json", out);
   json_object *j = json_object_from_file(path);
   ck_assert_ptr_nonnull(j);
