@@ -10,7 +10,7 @@
 
 #include "dlgn/train.h"
 
-/* ---- effective filters (compose.c) ----
+/* ---- effective filters (compose.c, templates.c) ----
  *
  * In a dlgn every feature pre-activation is affine in the normalised image:
  * q[l](c, p) = T[l](c, p) . x + bias[l](c, p), with x zero-padded outside the
@@ -69,7 +69,7 @@ int dlgn_templates_apply(const dlgn_templates *t, int l, const float *x, float *
  * position (the interior template where there is one). */
 void dlgn_templates_display_class(const dlgn_templates *t, int l, int *a, int *b);
 
-/* Write every template and bias as float32 (format in the report). */
+/* Write every template and bias as float32 (format in templates.c and the report). */
 int dlgn_templates_write(const dlgn_templates *t, const char *path);
 
 /* ---- the filter-export check (check.c) ---- */
