@@ -140,6 +140,9 @@ int dlgn_model_param_table(const dlgn_model *m, dlgn_param_entry *out, int max);
  * network; training: batch norm uses (and updates) batch statistics in the
  * trainable networks. */
 int dlgn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training);
+/* The feature network alone, in evaluation mode: fills the gate
+ * pre-activations (dlgn_model_gate_preact) of N images in m->x. */
+int dlgn_model_forward_features(dlgn_model *m, int N);
 /* Backward from m->dlogits into m->grads over the trainable span (the
  * feature network too in joint mode); uses the activations of the last
  * forward, which must have been a training forward with the same gates. */

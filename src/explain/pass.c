@@ -39,7 +39,7 @@ static int forward_batch(pass_model *pm, const uint8_t *x8, int N) {
   DLGN_TRY(dlgn_buffer_write(dev, pm->x8, 0, (size_t)N * DLGN_IMAGE_BYTES, x8, "explain images"));
   DLGN_TRY(input_forward(dev, (dlgn_buf){m->x, 0}, pm->x8, 0, NULL, 0, N, 32, 32, pm->mean, pm->std,
                          m->cfg.arch != DLGN_FC));
-  DLGN_TRY(dlgn_model_forward(m, N, DLGN_GATE_HARD, false));
+  DLGN_TRY(dlgn_model_forward_features(m, N));
   for (int l = 0; l < m->feat.nlayers; l++)
     DLGN_TRY(dlgn_buffer_read(dev, dlgn_model_gate_preact(m, l), 0,
                               layer_q_floats(&m->feat.layers[l], N) * sizeof(float), pm->q[l],

@@ -125,7 +125,8 @@ static dlgn_buf top_out(const dlgn_model *m) {
   return B(a->out[net->nlayers - 1]);
 }
 
-int dlgn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training) {
+/* The feature (gating) network alone: what explaining the gates needs. */
+static int features_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training) {
   if (N < 1 || N > m->max_batch)
     return dlgn_fail("batch of %d images but the model was allocated for at most %d", N,
                      m->max_batch);
@@ -139,7 +140,16 @@ int dlgn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training
         DLGN_TRY(avgpool2_forward(dev, B(m->xpool[s]), prev, 3 * N, hin, hin));
       }
   bool feat_bn_training = training && dlgn_model_feature_trains(m);
-  DLGN_TRY(net_forward(m, &m->feat, &m->fa, role, B(m->x), N, gates, feat_bn_training));
+  return net_forward(m, &m->feat, &m->fa, role, B(m->x), N, gates, feat_bn_training);
+}
+
+int dlgn_model_forward_features(dlgn_model *m, int N) {
+  return features_forward(m, N, DLGN_GATE_HARD, false);
+}
+
+int dlgn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training) {
+  dlgn_device *dev = m->dev;
+  DLGN_TRY(features_forward(m, N, gates, training));
   if (m->cfg.cls != DLGN_DNN)
     DLGN_TRY(net_forward(m, &m->value, &m->va, ROLE_VALUE, value_input(m), N, gates, training));
   const dlgn_net *top = top_net(m);
