@@ -35,9 +35,10 @@ void dlgn_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, 
 /* ---- the own kernel's parameters, for the tuner and the benchmark ---- */
 
 /* Each work-item computes a tm x tn tile of C with vw-wide vectors (tn a
- * multiple of vw) over a block of kc steps of K (0: all of K at once); ks
- * blocks run side by side into partial sums that are then added up (0: as
- * many as needed to give every compute unit work when C has few tiles). */
+ * multiple of vw) over a block of kc steps of K (0: automatic, about 1 MiB
+ * of the row operand per block); ks blocks run side by side into partial
+ * sums that are then added up (0: as many as needed to give every compute
+ * unit work when C has few tiles). */
 typedef struct {
   int tm, tn, vw, kc, ks;
 } dlgn_gemm_own_params;
@@ -62,6 +63,10 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
 
 /* CLBlast, whatever the device's backend. */
 int dlgn_gemm_clblast(dlgn_device *dev, const dlgn_gemm_call *call);
+
+/* The K block the own kernel uses for p on this shape (resolves kc = 0). */
+size_t dlgn_gemm_own_block(const dlgn_gemm_own_params *p, bool ta, bool tb, size_t M, size_t N,
+                           size_t K);
 
 /* What the device uses when nothing is tuned (from its native vector width). */
 void dlgn_gemm_own_default(const dlgn_device *dev, dlgn_gemm_own_params *out);

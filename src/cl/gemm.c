@@ -167,13 +167,12 @@ static cl_uint native_float_width(const dlgn_device *dev) {
 
 void dlgn_gemm_own_default(const dlgn_device *dev, dlgn_gemm_own_params *out) {
   /* Tiles sized to fill most of the vector register file: 32 registers with
-   * AVX-512 (16 floats), 16 with AVX (8 floats) or SSE (4 floats). Blocks of
-   * 2048 steps of K cover a conv layer's 3x3x128 in one pass while a B panel
-   * (tn x kc floats) still fits in L2 for long K. */
+   * AVX-512 (16 floats), 16 with AVX (8 floats) or SSE (4 floats); K blocks
+   * and splits automatic. */
   cl_uint w = native_float_width(dev);
-  if (w >= 16) *out = (dlgn_gemm_own_params){12, 32, 16, 2048, 0};
-  else if (w >= 8) *out = (dlgn_gemm_own_params){6, 16, 8, 2048, 0};
-  else *out = (dlgn_gemm_own_params){6, 8, 4, 2048, 0};
+  if (w >= 16) *out = (dlgn_gemm_own_params){12, 32, 16, 0, 0};
+  else if (w >= 8) *out = (dlgn_gemm_own_params){6, 16, 8, 0, 0};
+  else *out = (dlgn_gemm_own_params){6, 8, 4, 0, 0};
 }
 
 int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_params *p) {
@@ -338,6 +337,21 @@ static gemm_plan plan_of(const dlgn_gemm_call *c) {
   return pl;
 }
 
+size_t dlgn_gemm_own_block(const dlgn_gemm_own_params *p, bool ta, bool tb, size_t M, size_t N,
+                           size_t K) {
+  dlgn_gemm_call c = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K};
+  size_t kc = (size_t)p->kc;
+  if (kc == 0) {
+    /* Automatic: the A side's block (R x kc floats, reused by every column
+     * tile) about 1 MiB, a typical L2, within [256, 2048] steps. */
+    size_t R = plan_of(&c).R;
+    kc = R ? (262144 / R) / 64 * 64 : 2048;
+    kc = kc < 256 ? 256 : kc > 2048 ? 2048 : kc;
+  }
+  if (kc >= K) kc = K ? K : 1;
+  return kc;
+}
+
 /* One pass over K as the tile kernel sees it: klen steps starting at k0,
  * cut into nsplit runs of kc computed by separate work-items. */
 typedef struct {
@@ -434,7 +448,7 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
 
   const gemm_plan pl = plan_of(c);
   const size_t R = pl.R, S = pl.S, K = pl.K, tm = (size_t)p->tm, tn = (size_t)p->tn;
-  const size_t kc = p->kc > 0 && (size_t)p->kc < K ? (size_t)p->kc : (K ? K : 1);
+  const size_t kc = dlgn_gemm_own_block(p, c->ta, c->tb, c->M, c->N, K);
   const size_t nq = (R + tm - 1) / tm;
   const size_t np_all = (S + tn - 1) / tn;
   const size_t np_full = pl.b_direct ? S / tn : np_all; /* panels read in place */

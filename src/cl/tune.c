@@ -3,7 +3,7 @@
  * Own kernel: every tile (tm x tn, vector width from the device) whose
  * accumulators fill a half to all of the vector registers, each checked
  * against dlgn_gemm_ref on a small odd-sized product, then timed on every
- * shape with kc = 2048. The tile with the best geometric-mean GFLOPS becomes
+ * shape with automatic K blocks. The tile with the best geometric-mean GFLOPS becomes
  * the default; for each shape the best tile (and the runner-up) then tries
  * other K blocks, and the winner is stored for that exact shape.
  *
@@ -212,7 +212,7 @@ static int own_candidates(const dlgn_device *dev, bool quick, dlgn_gemm_own_para
       int acc = tms[i] * nv;
       if (acc + nv + 1 > regs - 1 || acc < regs / 2) continue;
       if (quick && acc != regs * 3 / 4) continue;
-      if (n < MAX_OWN_CANDIDATES) out[n++] = (dlgn_gemm_own_params){tms[i], nv * vw, vw, 2048, 0};
+      if (n < MAX_OWN_CANDIDATES) out[n++] = (dlgn_gemm_own_params){tms[i], nv * vw, vw, 0, 0};
     }
   /* The built-in default goes first, so that it is always measured. */
   for (int i = 0; i < n; i++)
@@ -224,10 +224,6 @@ static int own_candidates(const dlgn_device *dev, bool quick, dlgn_gemm_own_para
   return n;
 }
 
-static size_t effective_kc(int kc, size_t K) {
-  return kc <= 0 || (size_t)kc >= K ? K : (size_t)kc;
-}
-
 static int tune_own(tuner *tu, dlgn_tuning *t) {
   const bool quick = tu->opt->quick;
   dlgn_gemm_own_params cand[MAX_OWN_CANDIDATES];
@@ -236,7 +232,7 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
   int ns = tu->nshapes;
   double *g = dlgn_calloc((size_t)nc * (size_t)ns, sizeof *g, "tuner results");
   if (!g) return -1;
-  tune_log(tu, "own kernel: %d tiles x %d shapes, K blocks of 2048\n", nc, ns);
+  tune_log(tu, "own kernel: %d tiles x %d shapes, automatic K blocks\n", nc, ns);
   int best = -1;
   double best_gm = 0;
   for (int c = 0; c < nc; c++) {
@@ -265,10 +261,11 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
   t->own_default = cand[best];
   t->nshapes = 0;
 
-  static const int kcs_full[] = {256, 512, 1024, 4096, 0};
-  static const int kcs_quick[] = {512, 0};
+  /* -1: all of K in one block, tried where K is short enough to stay in cache */
+  static const int kcs_full[] = {256, 512, 1024, 2048, 4096, -1};
+  static const int kcs_quick[] = {256, 2048};
   const int *kcs = quick ? kcs_quick : kcs_full;
-  int nkc = quick ? 2 : 5;
+  int nkc = quick ? 2 : 6;
   for (int s = 0; s < ns && t->nshapes < DLGN_TUNE_MAX_SHAPES; s++) {
     /* the two best tiles for this shape */
     int b1 = -1, b2 = -1;
@@ -286,25 +283,25 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
     dlgn_tuned_shape *e = &t->shapes[t->nshapes++];
     *e = (dlgn_tuned_shape){tu->full[s].ta, tu->full[s].tb, tu->full[s].M, tu->full[s].N,
                             tu->full[s].K, cand[b1], g[b1 * ns + s]};
-    size_t K = tu->proxy[s].K;
+    const dlgn_gemm_shape *sh = &tu->proxy[s];
+    size_t K = sh->K;
     for (int r = 0; r < (quick ? 1 : 2); r++) {
       int c = r == 0 ? b1 : b2;
       if (c < 0) continue;
-      /* K blocks that behave alike (all at least K) are timed once */
+      /* K blocks that come out alike (all at least K) are timed once */
       size_t tried[8];
       int ntried = 0;
-      tried[ntried++] = effective_kc(2048, K); /* stage 1 */
+      tried[ntried++] = dlgn_gemm_own_block(&cand[c], sh->ta, sh->tb, sh->M, sh->N, K);
       for (int k = 0; k < nkc; k++) {
-        /* kc = 0 (all of K) only where K is short enough to stay in cache */
-        if (kcs[k] == 0 && K > 4096) continue;
-        size_t eff = effective_kc(kcs[k], K);
+        if (kcs[k] < 0 && K > 4096) continue;
+        dlgn_gemm_own_params p = cand[c];
+        p.kc = kcs[k] < 0 ? (int)K : kcs[k];
+        size_t eff = dlgn_gemm_own_block(&p, sh->ta, sh->tb, sh->M, sh->N, K);
         bool seen = false;
         for (int i = 0; i < ntried; i++) seen |= tried[i] == eff;
         if (seen) continue;
         tried[ntried++] = eff;
-        dlgn_gemm_own_params p = cand[c];
-        p.kc = kcs[k];
-        double v = measure(tu, &p, &tu->proxy[s], quick);
+        double v = measure(tu, &p, sh, quick);
         tune_log(tu, "  %-18s tile %dx%d kc=%-5d %8.1f GFLOPS\n", tu->full[s].name, p.tm, p.tn,
                  p.kc, v);
         if (v > e->gflops) {
@@ -314,11 +311,12 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
       }
     }
     /* K blocks side by side: the automatic choice against fixed counts */
-    size_t nblocks = (K + effective_kc(e->own.kc, K) - 1) / effective_kc(e->own.kc, K);
+    size_t kb = dlgn_gemm_own_block(&e->own, sh->ta, sh->tb, sh->M, sh->N, K);
+    size_t nblocks = (K + kb - 1) / kb;
     for (int ks = 1; !quick && ks <= 16 && (size_t)ks <= nblocks; ks *= 2) {
       dlgn_gemm_own_params p = e->own;
       p.ks = ks;
-      double v = measure(tu, &p, &tu->proxy[s], quick);
+      double v = measure(tu, &p, sh, quick);
       tune_log(tu, "  %-18s tile %dx%d kc=%-5d ks=%-2d %8.1f GFLOPS\n", tu->full[s].name, p.tm,
                p.tn, p.kc, p.ks, v);
       if (v > e->gflops) {

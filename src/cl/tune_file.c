@@ -244,7 +244,7 @@ int dlgn_tuning_write(const char *path, const dlgn_tuning *t) {
   if (!f) return dlgn_fail("cannot write tuning file %s: %s", tmp, strerror(errno));
   fprintf(f, "# GEMM parameters found by `dlgn tune`; applied when this device runs a GEMM.\n");
   fprintf(f, "# own-*: the own kernel (cl/gemm.cl), tile tm x tn, vector width vw, K block kc\n");
-  fprintf(f, "# (0 = all of K), ks K blocks side by side (0 = automatic).\n");
+  fprintf(f, "# (0 = automatic), ks K blocks side by side (0 = automatic).\n");
   fprintf(f, "# clblast: passed to CLBlastOverrideParameters.\n");
   fprintf(f, "device %s\ndriver %s\n", t->device, t->driver);
   if (t->has_own_default) {
