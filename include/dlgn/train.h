@@ -75,6 +75,15 @@ typedef struct {
  * checkpoint.bin}. resume: continue run_dir from its checkpoint. */
 int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *out);
 
+/* The dataset of a configuration: data (if given) else c->data, resolved as
+ * --data / $DLGN_DATA / ./datasets/, else the synthetic default of c's sizes
+ * (a fixed seed, whatever the run's seed). */
+int dlgn_train_load_dataset(const dlgn_train_config *c, const char *data, dlgn_dataset *ds,
+                            bool *synthetic);
+
+/* A run folder stands for its checkpoint: ARG or ARG/checkpoint.bin. */
+void dlgn_checkpoint_path(const char *arg, char *out, size_t size);
+
 /* Load config from run_dir/config.json (for --resume). */
 int dlgn_train_config_load(dlgn_train_config *c, const char *run_dir);
 

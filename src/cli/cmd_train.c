@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "dlgn/status.h"
@@ -83,13 +82,6 @@ static int parse_float(const char *opt, const char *s, float *out) {
   return 0;
 }
 
-/* A run folder stands for its checkpoint. */
-static void checkpoint_path(const char *arg, char *out, size_t size) {
-  struct stat st;
-  if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) snprintf(out, size, "%s/checkpoint.bin", arg);
-  else snprintf(out, size, "%s", arg);
-}
-
 enum {
   O_DATA = 256, O_DEVICE, O_TRAIN_LIMIT, O_TEST_LIMIT, O_AUGMENT, O_NORMALIZE, O_CLASS, O_ARCH,
   O_DEPTH, O_WIDTH, O_BATCHNORM, O_BETA, O_VALUE, O_MODE, O_GATES_FROM, O_SHUFFLE, O_SHUFFLE_SEED,
@@ -147,7 +139,7 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
       case O_BETA: DLGN_TRY(parse_float("--beta", optarg, &m->beta)); break;
       case O_VALUE: DLGN_TRY(dlgn_value_input_parse(optarg, &m->value_input)); break;
       case O_MODE: DLGN_TRY(dlgn_mode_parse(optarg, &m->mode)); break;
-      case O_GATES_FROM: checkpoint_path(optarg, c->gates_from, sizeof c->gates_from); break;
+      case O_GATES_FROM: dlgn_checkpoint_path(optarg, c->gates_from, sizeof c->gates_from); break;
       case O_SHUFFLE: DLGN_TRY(dlgn_shuffle_parse(optarg, &m->shuffle)); break;
       case O_SHUFFLE_SEED: DLGN_TRY(parse_int("--shuffle-seed", optarg, 0, 0x7fffffffL, &v)); m->shuffle_seed = (uint64_t)v; break;
       case O_OPTIMIZER: DLGN_TRY(dlgn_optimizer_parse(optarg, &c->optimizer)); break;
@@ -272,7 +264,7 @@ int cmd_eval(int argc, char **argv) {
     return cli_report_error();
   }
   char path[1200];
-  checkpoint_path(argv[optind], path, sizeof path);
+  dlgn_checkpoint_path(argv[optind], path, sizeof path);
   int rc = 1;
   dlgn_device *dev = NULL;
   dlgn_model *m = NULL;
@@ -282,13 +274,7 @@ int cmd_eval(int argc, char **argv) {
   if (dlgn_device_open(&dev, device, 0) != 0 ||
       dlgn_model_from_checkpoint(&m, dev, path, (int)batch, &ck) != 0)
     goto done;
-  char dpath[1024];
-  bool synthetic;
-  const char *want = data ? data : (ck.config.data[0] ? ck.config.data : NULL);
-  if (dlgn_data_resolve(want, dpath, sizeof dpath, &synthetic) != 0) goto done;
-  if (synthetic ? dlgn_synth_generate(&ds, DLGN_CIFAR10, ck.config.synth_train, ck.config.synth_test, 2022)
-                : dlgn_dataset_load(&ds, dpath, NULL))
-    goto done;
+  if (dlgn_train_load_dataset(&ck.config, data, &ds, NULL) != 0) goto done;
   have_ds = true;
   if (ds.num_classes != ck.config.model.num_classes) {
     dlgn_fail("%s has %d classes but the model was trained on %d", ds.source, ds.num_classes,

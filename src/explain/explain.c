@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "dlgn/status.h"
 #include "dlgn/util.h"
@@ -77,24 +76,9 @@ static bool same_shape(const dlgn_net *a, const dlgn_net *b) {
   return true;
 }
 
-/* A run folder stands for its checkpoint. */
-static void checkpoint_path(const char *arg, char *out, size_t size) {
-  struct stat st;
-  if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-    snprintf(out, size, "%s/checkpoint.bin", arg);
-  else
-    snprintf(out, size, "%s", arg);
-}
-
 static int load_data(explain_result *r, dlgn_dataset *ds) {
   const dlgn_train_config *c = &r->ck.config;
-  char path[1024];
-  bool synthetic;
-  const char *want = r->opt->data[0] ? r->opt->data : (c->data[0] ? c->data : NULL);
-  DLGN_TRY(dlgn_data_resolve(want, path, sizeof path, &synthetic));
-  /* the trainer's synthetic default: fixed seed, the run's sizes */
-  DLGN_TRY(synthetic ? dlgn_synth_generate(ds, DLGN_CIFAR10, c->synth_train, c->synth_test, 2022)
-                     : dlgn_dataset_load(ds, path, NULL));
+  DLGN_TRY(dlgn_train_load_dataset(c, r->opt->data, ds, NULL));
   if (ds->num_classes != c->model.num_classes) {
     dlgn_fail("%s has %d classes but the model was trained on %d", ds->source, ds->num_classes,
               c->model.num_classes);
@@ -219,7 +203,7 @@ static int explain_body(explain_result *r, const dlgn_split *split, pass_ctx *c)
 }
 
 static int open_compare(explain_result *r, dlgn_device *dev) {
-  checkpoint_path(r->opt->compare, r->ckpt2_path, sizeof r->ckpt2_path);
+  dlgn_checkpoint_path(r->opt->compare, r->ckpt2_path, sizeof r->ckpt2_path);
   DLGN_TRY(dlgn_model_from_checkpoint(&r->m2, dev, r->ckpt2_path, r->opt->batch, &r->ck2));
   if (!same_shape(&r->m->feat, &r->m2->feat))
     return dlgn_fail(
@@ -238,7 +222,7 @@ int dlgn_explain_run(const dlgn_explain_options *o) {
   explain_result *r = dlgn_calloc(1, sizeof *r, "explain results");
   if (!r) return -1;
   r->opt = o;
-  checkpoint_path(o->checkpoint, r->ckpt_path, sizeof r->ckpt_path);
+  dlgn_checkpoint_path(o->checkpoint, r->ckpt_path, sizeof r->ckpt_path);
   dlgn_device *dev = NULL;
   dlgn_dataset ds;
   bool have_ds = false;

@@ -38,19 +38,9 @@ typedef struct {
 } train_run;
 
 static int load_data(train_run *r, dlgn_train_summary *sum) {
-  char path[1024];
-  bool synthetic = false;
-  DLGN_TRY(dlgn_data_resolve(r->cfg.data[0] ? r->cfg.data : NULL, path, sizeof path, &synthetic));
-  if (synthetic) {
-    /* the synthetic default does not depend on the training seed, so that
-     * runs with different seeds see the same data */
-    DLGN_TRY(dlgn_synth_generate(&r->ds, DLGN_CIFAR10, r->cfg.synth_train, r->cfg.synth_test, 2022));
-  } else {
-    DLGN_TRY(dlgn_dataset_load(&r->ds, path, NULL));
-  }
+  DLGN_TRY(dlgn_train_load_dataset(&r->cfg, NULL, &r->ds, &sum->synthetic));
   r->have_ds = true;
   snprintf(sum->data_source, sizeof sum->data_source, "%s", r->ds.source);
-  sum->synthetic = synthetic;
   r->cfg.model.num_classes = r->ds.num_classes;
   return 0;
 }
