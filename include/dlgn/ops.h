@@ -59,10 +59,10 @@ int conv2d_out_w(const dlgn_conv_shape *s);
 size_t conv2d_scratch_floats(const dlgn_conv_shape *s);
 
 /* The strategy this device uses for the forward pass: "im2col+gemm" or
- * "direct" (chosen per device type from measurements). $DLGN_CONV=gemm|direct
- * overrides it, and =direct also computes dx of stride-1 convolutions with the
- * direct kernel. dw is always im2col + GEMM, so the scratch is needed either
- * way. */
+ * "direct" (chosen per device type from measurements; dx of stride-1
+ * convolutions uses the direct kernel too on CPUs when both channel counts are
+ * <= 32). $DLGN_CONV=gemm|direct overrides both choices. dw is always
+ * im2col + GEMM, so the scratch is needed either way. */
 const char *conv2d_forward_strategy(dlgn_device *dev);
 
 /* x (C,N,H,W), w (OC,C,k,k), b (OC) -> y (OC,N,HO,WO) */

@@ -99,10 +99,14 @@ static conv_kind conv_kind_of(const dlgn_device *dev) {
   return conv_env_kind((dev->info.type & CL_DEVICE_TYPE_GPU) ? CONV_GEMM : CONV_DIRECT);
 }
 
-/* dx: the direct kernel on the transposed weights lost to the dcol GEMM plus
- * col2im on PoCL at 128->128 (0.8x) and 3->128 (0.4x), won only at 32->32
- * (1.2x), so it runs only when $DLGN_CONV=direct asks. */
-static conv_kind conv_dx_kind_of(void) { return conv_env_kind(CONV_GEMM); }
+/* dx of a stride-1 convolution: the direct kernel on the transposed weights
+ * beat the dcol GEMM plus col2im on PoCL only with few channels (32->32:
+ * 1.2-1.6x; 128->128: 0.8-0.9x, 3->128: 0.4x), so CPUs use it up to 32
+ * channels each way; GPUs never by default. */
+static conv_kind conv_dx_kind_of(const dlgn_device *dev, const dlgn_conv_shape *s) {
+  bool few = s->C <= 32 && s->OC <= 32;
+  return conv_env_kind((dev->info.type & CL_DEVICE_TYPE_CPU) && few ? CONV_DIRECT : CONV_GEMM);
+}
 
 const char *conv2d_forward_strategy(dlgn_device *dev) {
   return conv_kind_of(dev) == CONV_DIRECT ? "direct" : "im2col+gemm";
@@ -188,7 +192,7 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
   DLGN_TRY(LAUNCH_GROUPS(dev, "row_sum", (size_t)s->OC, wg, ARG_BUF(db), ARG_BUF(dy),
                          DLGN_INT(M)));
   bool pointwise = conv_is_pointwise(s);
-  bool dx_direct = dx.mem && conv_dx_kind_of() == CONV_DIRECT && conv_dx_direct_fits(s);
+  bool dx_direct = dx.mem && conv_dx_kind_of(dev, s) == CONV_DIRECT && conv_dx_direct_fits(s);
   if (dx_direct) {
     direct_args a = {s->OC, s->N, HO, WO, s->C, s->k, 1, s->k - 1 - s->pad,
                      s->H, s->W, true, false, accumulate_dx};
