@@ -64,6 +64,7 @@ typedef struct {
 } dlgn_epoch_metrics;
 
 typedef struct {
+  dlgn_train_config config;       /* as run (fixed-learnt takes its class from the source) */
   dlgn_epoch_metrics final, best; /* best: by test accuracy under hard gates */
   int epochs_run;
   char device[256];

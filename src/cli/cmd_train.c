@@ -118,6 +118,7 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
   *resume = false;
   *help = false;
   bool depth_given = false, width_given = false, run_dir_given = false, epochs_given = false;
+  bool value_given = false;
   int o;
   long v;
   optind = 1;
@@ -137,7 +138,7 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
       case O_WIDTH: DLGN_TRY(parse_int("--width", optarg, 1, 4096, &v)); m->width = (int)v; width_given = true; break;
       case O_BATCHNORM: m->batchnorm = true; break;
       case O_BETA: DLGN_TRY(parse_float("--beta", optarg, &m->beta)); break;
-      case O_VALUE: DLGN_TRY(dlgn_value_input_parse(optarg, &m->value_input)); break;
+      case O_VALUE: DLGN_TRY(dlgn_value_input_parse(optarg, &m->value_input)); value_given = true; break;
       case O_MODE: DLGN_TRY(dlgn_mode_parse(optarg, &m->mode)); break;
       case O_GATES_FROM: dlgn_checkpoint_path(optarg, c->gates_from, sizeof c->gates_from); break;
       case O_SHUFFLE: DLGN_TRY(dlgn_shuffle_parse(optarg, &m->shuffle)); break;
@@ -184,7 +185,8 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
   dlgn_model_config *m = &c->model;
   if (!depth_given) m->depth = m->arch == DLGN_FC ? 5 : m->arch == DLGN_C4GAP ? 4 : 13;
   if (!width_given) m->width = m->arch == DLGN_VGG16 ? 64 : 128;
-  if (m->cls == DLGN_DNN) m->value_input = DLGN_VALUE_IMAGE;
+  /* the default value input (ones) means nothing to a dnn; an explicit one is checked */
+  if (m->cls == DLGN_DNN && !value_given) m->value_input = DLGN_VALUE_IMAGE;
   if (!run_dir_given)
     snprintf(c->run_dir, sizeof c->run_dir, "runs/%s-%s-%s%s-s%llu", dlgn_class_name(m->cls),
              dlgn_arch_name(m->arch), dlgn_mode_name(m->mode),
@@ -204,9 +206,9 @@ int cmd_train(int argc, char **argv) {
   dlgn_train_summary s;
   if (dlgn_train_run(&c, resume, &s) != 0) return cli_report_error();
   const dlgn_epoch_metrics *f = &s.final;
-  printf("%s %s %s: test acc soft %.2f%% hard %.2f%%", dlgn_class_name(c.model.cls),
-         dlgn_arch_name(c.model.arch), dlgn_mode_name(c.model.mode), 100 * f->test_soft,
-         100 * f->test_hard);
+  const dlgn_model_config *m = &s.config.model;
+  printf("%s %s %s: test acc soft %.2f%% hard %.2f%%", dlgn_class_name(m->cls),
+         dlgn_arch_name(m->arch), dlgn_mode_name(m->mode), 100 * f->test_soft, 100 * f->test_hard);
   if (f->train_soft >= 0)
     printf(", train acc soft %.2f%% hard %.2f%%", 100 * f->train_soft, 100 * f->train_hard);
   printf(" (%d epochs on %s) -> %s\n", s.epochs_run, s.device, c.run_dir);

@@ -347,6 +347,7 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
       dlgn_evaluate(r->m, &r->ds.train, r->cfg.train_limit, r->mean, r->std, &e.train_soft,
                     &e.train_hard) != 0)
     goto done;
+  sum->config = r->cfg;
   sum->final = e;
   sum->best = r->best;
   sum->epochs_run = r->epoch;

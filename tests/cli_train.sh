@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# dlgn train / eval / devices / demo end to end on small synthetic data: every
+# option documented, run files written, resume, eval of a run folder,
+# fixed-learnt from a dnn, and errors as one "dlgn: ..." line with a non-zero exit.
+set -euo pipefail
+dlgn=$(realpath "$1")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+help=$("$dlgn" train --help)
+for opt in data device train-limit test-limit augment normalize class arch depth width batchnorm \
+  beta value-input mode gates-from shuffle-gates shuffle-seed optimizer lr momentum nesterov \
+  weight-decay schedule step-every step-gamma epochs batch seed run-dir resume no-eval-train \
+  progress quiet; do
+  echo "$help" | grep -q -- "--$opt" || fail "train --help lacks --$opt"
+done
+for cmd in eval demo devices; do "$dlgn" $cmd --help | grep -q usage || fail "$cmd --help"; done
+"$dlgn" devices | grep -q "^selected: \[" || fail "devices: no selected line"
+
+tiny=(--data synthetic --arch fc --depth 2 --width 16 --batch 64 --progress plain --no-eval-train)
+DLGN_DATA= "$dlgn" train "${tiny[@]}" --class dnn --epochs 1 --run-dir relu > out.txt
+grep -q "epoch 1/1" out.txt || fail "no epoch line: $(cat out.txt)"
+for f in config.json metrics.jsonl summary.json checkpoint.bin; do
+  [ -s "relu/$f" ] || fail "relu/$f missing"
+done
+grep -Eq '"class": ?"dnn"' relu/summary.json || fail "summary lacks the class"
+
+"$dlgn" train --resume relu --epochs 2 --progress plain > out.txt
+grep -q "resuming relu after epoch 1 of 2" out.txt || fail "resume: $(cat out.txt)"
+[ "$(wc -l < relu/metrics.jsonl)" -eq 2 ] || fail "metrics after resume: $(cat relu/metrics.jsonl)"
+
+"$dlgn" eval relu | grep -Eq "soft gates [0-9.]+% hard gates [0-9.]+%" || fail "eval"
+
+"$dlgn" train "${tiny[@]}" --mode fixed-learnt --gates-from relu --epochs 1 --run-dir fixed --quiet \
+  | grep -q "^dgn fc fixed-learnt" || fail "fixed-learnt from a dnn must make a dgn"
+
+# errors: one line, non-zero exit
+expect_error() { # expected-substring command...
+  local want=$1
+  shift
+  if "$@" > /dev/null 2> err.txt; then fail "succeeded: $*"; fi
+  [ "$(wc -l < err.txt)" -eq 1 ] || fail "not one error line: $(cat err.txt)"
+  grep -q "^dlgn: .*$want" err.txt || fail "expected '$want': $(cat err.txt)"
+}
+expect_error "unknown model class 'cnn'" "$dlgn" train --class cnn
+expect_error "unknown or incomplete option" "$dlgn" train --bogus
+expect_error "needs --gates-from" "$dlgn" train "${tiny[@]}" --mode fixed-learnt --run-dir x
+expect_error "a dnn has no value network" "$dlgn" train "${tiny[@]}" --class dnn --value-input ones --run-dir y
+expect_error "not found" "$dlgn" train --resume nowhere
+expect_error "no OpenCL device matches" "$dlgn" devices --device no-such-device
+expect_error "cannot open checkpoint" "$dlgn" eval missing.bin
+echo "cli_train: ok"
