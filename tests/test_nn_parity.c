@@ -236,7 +236,7 @@ START_TEST(test_parity_all_fixtures) {
   const char *dir = DLGN_SOURCE_DIR "/tests/ref/fixtures";
   struct dirent **list;
   int n = scandir(dir, &list, is_fixture, by_name);
-  ck_assert_msg(n >= 16, "expected the 16 fixtures in %s, found %d", dir, n);
+  ck_assert_msg(n >= 19, "expected the 19 fixtures in %s, found %d", dir, n);
   dlgn_device **devs;
   int ndev;
   ck_assert_ok(test_open_all_devices(&devs, &ndev));
