@@ -71,6 +71,22 @@ static int write_data(const sweep_report *rp, const char *path, int *block) {
   return 0;
 }
 
+/* The panel's points with a margin (and no empty range when they agree). */
+static void panel_range(const sweep_report *rp, int p, double *lo, double *hi) {
+  *lo = 100;
+  *hi = 0;
+  for (int g = 0; g < rp->ngroups; g++) {
+    const sweep_group *G = &rp->groups[g];
+    if (G->panel != p || !G->test_hard.n) continue;
+    double m = 100 * sweep_stat_mean(&G->test_hard), d = 100 * sweep_stat_std(&G->test_hard);
+    if (m - d < *lo) *lo = m - d;
+    if (m + d > *hi) *hi = m + d;
+  }
+  if (*lo > *hi) *lo = 0, *hi = 100;
+  *lo = *lo - 2 < 0 ? 0 : *lo - 2;
+  *hi = *hi + 2 > 100 ? 100 : *hi + 2;
+}
+
 static int write_script(const sweep_report *rp, const char *path, const int *block,
                         const char *title) {
   FILE *f = fopen(path, "w");
@@ -91,18 +107,7 @@ static int write_script(const sweep_report *rp, const char *path, const int *blo
   char text[512];
   snprintf(text, sizeof text, "%s: test accuracy against interpretability", title);
   gp_string(f, text);
-  /* a margin around the points (and no empty range when they all agree) */
-  double lo = 100, hi = 0;
-  for (int g = 0; g < rp->ngroups; g++) {
-    const sweep_group *G = &rp->groups[g];
-    if (!G->test_hard.n) continue;
-    double m = 100 * sweep_stat_mean(&G->test_hard), d = 100 * sweep_stat_std(&G->test_hard);
-    if (m - d < lo) lo = m - d;
-    if (m + d > hi) hi = m + d;
-  }
-  lo = lo - 2 < 0 ? 0 : lo - 2;
-  hi = hi + 2 > 100 ? 100 : hi + 2;
-  fprintf(f, "\nset yrange [%.1f:%.1f]\n", lo < hi ? lo : 0, lo < hi ? hi : 100);
+  fputc('\n', f);
   fprintf(f,
           "set xrange [-0.5:3.5]\n"
           "set xtics (\"dnn\" 0, \"dgn\" 1, \"dlgn\" 2, \"dlgn-sf\" 3)\n"
@@ -111,7 +116,9 @@ static int write_script(const sweep_report *rp, const char *path, const int *blo
           "set grid ytics\n"
           "set key below\n");
   for (int p = 0; p < rp->npanels; p++) {
-    fprintf(f, "set title ");
+    double lo, hi;
+    panel_range(rp, p, &lo, &hi);
+    fprintf(f, "set yrange [%.1f:%.1f]\nset title ", lo, hi);
     gp_string(f, rp->panels[p].label);
     fprintf(f, "\nplot");
     int k = 0;
