@@ -442,6 +442,7 @@ int dlgn_sweep_plan_parse(dlgn_sweep_plan *p, const char *json, const char *orig
   memset(p, 0, sizeof *p);
   if (strlen(out_dir) > 800) return dlgn_fail("output folder path too long: %s", out_dir);
   snprintf(p->out_dir, sizeof p->out_dir, "%s", out_dir);
+  for (size_t n = strlen(p->out_dir); n > 1 && p->out_dir[n - 1] == '/'; n--) p->out_dir[n - 1] = '\0';
   /* the default name: the file's base name without .json */
   const char *base = strrchr(origin, '/') ? strrchr(origin, '/') + 1 : origin;
   snprintf(p->name, sizeof p->name, "%.*s", (int)strcspn(base, "."), base);
