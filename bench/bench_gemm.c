@@ -179,8 +179,16 @@ int main(int argc, char **argv) {
   printf("OpenBLAS %s, %d threads, core %s\n", openblas_get_config(), openblas_get_num_threads(),
          openblas_get_corename());
 #endif
-  printf("median of >= %d runs or %.1f s each; GFLOPS = 2MNK/time; ratio = GFLOPS / OpenBLAS\n\n",
+  printf("median of >= %d runs or %.1f s each; GFLOPS = 2MNK/time; ratio = GFLOPS / OpenBLAS\n",
          min_reps, budget);
+  /* Timings on a shared machine mean little without the load beside them. */
+  FILE *la = fopen("/proc/loadavg", "r");
+  char load[64] = "?";
+  if (la) {
+    if (!fgets(load, sizeof load, la)) snprintf(load, sizeof load, "?");
+    fclose(la);
+  }
+  printf("load average at start: %s\n", load);
   printf("%-18s %2s %5s %6s %6s | %-12s %8s %7s | %8s %7s | %8s %7s | %6s %6s\n", "shape", "tr",
          "M", "N", "K", "tile/kc/ks", "own ms", "GFLOPS", "clb ms", "GFLOPS", "oblas ms", "GFLOPS",
          "own/ob", "clb/ob");
@@ -248,6 +256,11 @@ int main(int argc, char **argv) {
   if (nlog)
     printf("\ngeometric mean of the ratios to OpenBLAS: own %.2f, clblast %.2f\n",
            exp(log_own / nlog), exp(log_clb / nlog));
+  la = fopen("/proc/loadavg", "r");
+  if (la) {
+    if (fgets(load, sizeof load, la)) printf("load average at end: %s", load);
+    fclose(la);
+  }
   dlgn_buffer_release(&A);
   dlgn_buffer_release(&B);
   dlgn_buffer_release(&C);

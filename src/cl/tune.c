@@ -550,7 +550,10 @@ static int tune_clblast(tuner *tu, dlgn_tuning *t) {
   cand->nclblast = 2;
   if (bd >= 0 && min_indirect > 0) set_direct(&cand->clblast[cand->nclblast++], direct_sets[bd]);
   char label[96];
-  snprintf(label, sizeof label, "Xgemm %d + direct %d below %zu^3", bx + 1, bd + 1, min_indirect);
+  if (min_indirect > 0)
+    snprintf(label, sizeof label, "Xgemm %d + direct %d below %zu^3", bx + 1, bd + 1, min_indirect);
+  else
+    snprintf(label, sizeof label, "Xgemm %d, no direct kernel", bx + 1);
   double fin_gm = clblast_round(tu, cand, NULL, fin, label);
   if (fin_gm > base_gm * 1.02) {
     t->nclblast = cand->nclblast;
