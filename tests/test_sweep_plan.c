@@ -222,10 +222,13 @@ START_TEST(job_lines) {
   ck_assert(has_pair(argv, argc, "--value-input", "ones"));
   dlgn_sweep_job_args_free(argv, argc);
   dlgn_sweep_plan_free(&p);
-  /* a setting dlgn train has no option for */
-  ck_assert_ok(dlgn_sweep_plan_parse(&p, "{\"runs\": [{\"synth_train\": 64}]}", "s.json", "o"));
-  ck_assert_int_eq(dlgn_sweep_job_args(&p.runs[0], &argv, &argc), -1);
-  ck_assert_ptr_nonnull(strstr(dlgn_error(), "synth_train"));
+  /* every setting has its option, so every run can be a job line */
+  ck_assert_ok(dlgn_sweep_plan_parse(
+      &p, "{\"runs\": [{\"synth_train\": 64, \"adam_eps\": 1e-6}]}", "s.json", "o"));
+  ck_assert_ok(dlgn_sweep_job_args(&p.runs[0], &argv, &argc));
+  ck_assert(has_pair(argv, argc, "--synth-train", "64"));
+  ck_assert(has_pair(argv, argc, "--adam-eps", "1e-06"));
+  dlgn_sweep_job_args_free(argv, argc);
   dlgn_sweep_plan_free(&p);
 }
 END_TEST

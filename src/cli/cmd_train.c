@@ -21,6 +21,8 @@ static void train_usage(void) {
       "                      archive in ./datasets/, else a synthetic CIFAR-10 of %zu/%zu images)\n"
       "  --device SEL        OpenCL device: index, gpu, cpu or name substring (default:\n"
       "                      $DLGN_DEVICE, else the first GPU, else the first CPU)\n"
+      "  --synth-train N     images of the synthetic set: train (default: %zu)\n"
+      "  --synth-test N      images of the synthetic set: test (default: %zu)\n"
       "  --train-limit N     train on the first N images only (default: all)\n"
       "  --test-limit N      test on the first N images only (default: all)\n"
       "  --augment           random crop (pad 4) and horizontal flip (default: off)\n"
@@ -43,6 +45,7 @@ static void train_usage(void) {
       "optimisation\n"
       "  --optimizer adam|sgd (default: %s)\n"
       "  --lr X              learning rate (default: %g)\n"
+      "  --adam-beta1 X, --adam-beta2 X, --adam-eps X  Adam's constants (default: %g, %g, %g)\n"
       "  --momentum X        sgd momentum (default: %g)\n"
       "  --nesterov          sgd Nesterov momentum\n"
       "  --weight-decay X    L2 weight decay (default: 0)\n"
@@ -53,15 +56,16 @@ static void train_usage(void) {
       "  --batch N           (default: %d)\n"
       "  --seed S            weights, shuffles and augmentation (default: %llu)\n\n"
       "output\n"
-      "  --run-dir DIR       (default: runs/CLASS-ARCH-MODE-sSEED)\n"
+      "  --run-dir DIR       (default: runs/CLASS-ARCH-MODE[-ones]-sSEED)\n"
       "  --resume RUN_DIR    continue a run from its last checkpoint\n"
       "  --no-eval-train     skip the final soft/hard accuracy on the training set\n"
       "  --progress auto|bar|plain  live bar on a terminal, plain lines otherwise (default: auto)\n"
       "  --quiet             print only errors and the final line\n",
-      d.synth_train, d.synth_test, dlgn_normalize_name(d.normalize), dlgn_class_name(d.model.cls),
+      d.synth_train, d.synth_test, d.synth_train, d.synth_test, dlgn_normalize_name(d.normalize),
+      dlgn_class_name(d.model.cls),
       dlgn_arch_name(d.model.arch), d.model.beta, dlgn_value_input_name(d.model.value_input),
       dlgn_mode_name(d.model.mode), (unsigned long long)d.model.shuffle_seed,
-      dlgn_optimizer_name(d.optimizer), d.lr, d.momentum, dlgn_schedule_name(d.schedule),
+      dlgn_optimizer_name(d.optimizer), d.lr, d.adam_beta1, d.adam_beta2, d.adam_eps, d.momentum, dlgn_schedule_name(d.schedule),
       d.step_every, d.step_gamma, d.epochs, d.batch, (unsigned long long)d.seed);
 }
 
@@ -86,7 +90,8 @@ enum {
   O_DATA = 256, O_DEVICE, O_TRAIN_LIMIT, O_TEST_LIMIT, O_AUGMENT, O_NORMALIZE, O_CLASS, O_ARCH,
   O_DEPTH, O_WIDTH, O_BATCHNORM, O_BETA, O_VALUE, O_MODE, O_GATES_FROM, O_SHUFFLE, O_SHUFFLE_SEED,
   O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_WD, O_SCHEDULE, O_STEP_EVERY, O_STEP_GAMMA,
-  O_EPOCHS, O_BATCH, O_SEED, O_RUN_DIR, O_RESUME, O_NO_EVAL_TRAIN, O_PROGRESS, O_QUIET, O_HELP
+  O_EPOCHS, O_BATCH, O_SEED, O_RUN_DIR, O_RESUME, O_NO_EVAL_TRAIN, O_PROGRESS, O_QUIET, O_HELP,
+  O_ADAM_BETA1, O_ADAM_BETA2, O_ADAM_EPS, O_SYNTH_TRAIN, O_SYNTH_TEST
 };
 
 static const struct option train_opts[] = {
@@ -111,6 +116,11 @@ static const struct option train_opts[] = {
     {"resume", required_argument, NULL, O_RESUME},
     {"no-eval-train", no_argument, NULL, O_NO_EVAL_TRAIN},
     {"progress", required_argument, NULL, O_PROGRESS}, {"quiet", no_argument, NULL, O_QUIET},
+    {"adam-beta1", required_argument, NULL, O_ADAM_BETA1},
+    {"adam-beta2", required_argument, NULL, O_ADAM_BETA2},
+    {"adam-eps", required_argument, NULL, O_ADAM_EPS},
+    {"synth-train", required_argument, NULL, O_SYNTH_TRAIN},
+    {"synth-test", required_argument, NULL, O_SYNTH_TEST},
     {"help", no_argument, NULL, O_HELP}, {0}};
 
 int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, bool *help) {
@@ -164,6 +174,11 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
         else return dlgn_fail("--progress: expected auto|bar|plain, got '%s'", optarg);
         break;
       case O_QUIET: c->quiet = true; break;
+      case O_ADAM_BETA1: DLGN_TRY(parse_float("--adam-beta1", optarg, &c->adam_beta1)); break;
+      case O_ADAM_BETA2: DLGN_TRY(parse_float("--adam-beta2", optarg, &c->adam_beta2)); break;
+      case O_ADAM_EPS: DLGN_TRY(parse_float("--adam-eps", optarg, &c->adam_eps)); break;
+      case O_SYNTH_TRAIN: DLGN_TRY(parse_int("--synth-train", optarg, 1, 1L << 24, &v)); c->synth_train = (size_t)v; break;
+      case O_SYNTH_TEST: DLGN_TRY(parse_int("--synth-test", optarg, 1, 1L << 24, &v)); c->synth_test = (size_t)v; break;
       case O_HELP: *help = true; return 0;
       default:
         return dlgn_fail("unknown or incomplete option '%s' (see dlgn %s --help)", argv[optind - 1],

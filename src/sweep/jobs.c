@@ -44,26 +44,6 @@ static int opt_num(arg_list *a, const char *name, double v, bool integer) {
   return opt(a, name, buf);
 }
 
-/* Settings dlgn train has no option for must keep their defaults. */
-static int check_expressible(const dlgn_sweep_run *r) {
-  dlgn_train_config d;
-  dlgn_train_config_default(&d);
-  const dlgn_train_config *c = &r->cfg;
-  const char *key = c->adam_beta1 != d.adam_beta1     ? "adam_beta1"
-                    : c->adam_beta2 != d.adam_beta2   ? "adam_beta2"
-                    : c->adam_eps != d.adam_eps       ? "adam_eps"
-                    : c->synth_train != d.synth_train ? "synth_train"
-                    : c->synth_test != d.synth_test   ? "synth_test"
-                                                      : NULL;
-  if (key)
-    return dlgn_fail(
-        "run %s sets \"%s\", which dlgn train has no option for, so it cannot be "
-        "a job line; run the sweep directly (without --emit-jobs), or write a "
-        "synthetic archive with `dlgn data synth` and give it as \"data\"",
-        r->name, key);
-  return 0;
-}
-
 static int build(arg_list *a, const dlgn_sweep_run *r) {
   const dlgn_train_config *c = &r->cfg;
   const dlgn_model_config *m = &c->model;
@@ -81,6 +61,9 @@ static int build(arg_list *a, const dlgn_sweep_run *r) {
   DLGN_TRY(opt_num(a, "--shuffle-seed", (double)m->shuffle_seed, true));
   DLGN_TRY(opt(a, "--optimizer", dlgn_optimizer_name(c->optimizer)));
   DLGN_TRY(opt_num(a, "--lr", c->lr, false));
+  DLGN_TRY(opt_num(a, "--adam-beta1", c->adam_beta1, false));
+  DLGN_TRY(opt_num(a, "--adam-beta2", c->adam_beta2, false));
+  DLGN_TRY(opt_num(a, "--adam-eps", c->adam_eps, false));
   DLGN_TRY(opt_num(a, "--momentum", c->momentum, false));
   if (c->nesterov) DLGN_TRY(push(a, "--nesterov"));
   DLGN_TRY(opt_num(a, "--weight-decay", c->weight_decay, false));
@@ -92,6 +75,8 @@ static int build(arg_list *a, const dlgn_sweep_run *r) {
   DLGN_TRY(opt_num(a, "--seed", (double)c->seed, true));
   if (c->augment) DLGN_TRY(push(a, "--augment"));
   DLGN_TRY(opt(a, "--normalize", dlgn_normalize_name(c->normalize)));
+  DLGN_TRY(opt_num(a, "--synth-train", (double)c->synth_train, true));
+  DLGN_TRY(opt_num(a, "--synth-test", (double)c->synth_test, true));
   DLGN_TRY(opt_num(a, "--train-limit", (double)c->train_limit, true));
   DLGN_TRY(opt_num(a, "--test-limit", (double)c->test_limit, true));
   if (!c->eval_train) DLGN_TRY(push(a, "--no-eval-train"));
@@ -104,7 +89,6 @@ static int build(arg_list *a, const dlgn_sweep_run *r) {
 int dlgn_sweep_job_args(const dlgn_sweep_run *r, char ***argv, int *argc) {
   *argv = NULL;
   *argc = 0;
-  DLGN_TRY(check_expressible(r));
   arg_list a = {0};
   if (build(&a, r) != 0) {
     dlgn_sweep_job_args_free(a.v, a.n);

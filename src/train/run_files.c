@@ -74,6 +74,37 @@ int dlgn_run_truncate_metrics(const char *run_dir, int epoch) {
   return rc;
 }
 
+static double get_double(json_object *o, const char *key) {
+  json_object *v;
+  return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : 0;
+}
+
+int dlgn_run_read_metrics(const char *run_dir, int epoch, dlgn_epoch_metrics *e) {
+  char path[1100], *text;
+  snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+  DLGN_TRY(dlgn_read_file(path, &text, NULL));
+  int found = 0;
+  for (char *line = strtok(text, "\n"); line && !found; line = strtok(NULL, "\n")) {
+    json_object *o = json_tokener_parse(line), *v;
+    if (o && json_object_object_get_ex(o, "epoch", &v) && json_object_get_int(v) == epoch) {
+      memset(e, 0, sizeof *e);
+      e->epoch = epoch;
+      e->train_loss = get_double(o, "train_loss");
+      e->train_acc = get_double(o, "train_acc");
+      e->test_soft = get_double(o, "test_acc_soft");
+      e->test_hard = get_double(o, "test_acc_hard");
+      e->images_per_s = get_double(o, "images_per_s");
+      e->seconds = get_double(o, "seconds");
+      e->lr = get_double(o, "lr");
+      found = 1;
+    }
+    if (o) json_object_put(o);
+  }
+  free(text);
+  if (!found) return dlgn_fail("%s has no line for epoch %d", path, epoch);
+  return 0;
+}
+
 int dlgn_run_append_metrics(const char *run_dir, const dlgn_epoch_metrics *e) {
   char path[1100];
   snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);

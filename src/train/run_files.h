@@ -9,6 +9,8 @@
 int dlgn_run_write_config(const dlgn_train_config *c);
 /* Keep only the lines of epochs <= epoch (a resumed run rewrites the rest). */
 int dlgn_run_truncate_metrics(const char *run_dir, int epoch);
+/* The metrics line of one epoch (a run resumed after its last epoch reports it). */
+int dlgn_run_read_metrics(const char *run_dir, int epoch, dlgn_epoch_metrics *e);
 int dlgn_run_append_metrics(const char *run_dir, const dlgn_epoch_metrics *e);
 int dlgn_run_write_summary(const dlgn_train_config *c, const dlgn_train_summary *s);
 

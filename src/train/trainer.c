@@ -336,11 +336,8 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
     dlgn_progress_epoch(&r->progress, r->cfg.epochs, &e, gated);
     if (dlgn_run_append_metrics(r->cfg.run_dir, &e) != 0 || save_checkpoint(r) != 0) goto done;
   }
-  if (e.epoch == 0) { /* resumed a finished run: report its last state */
-    if (dlgn_evaluate(r->m, &r->ds.test, r->cfg.test_limit, r->mean, r->std, &e.test_soft,
-                      &e.test_hard) != 0)
-      goto done;
-    e.epoch = r->epoch;
+  if (e.epoch == 0) { /* resumed a finished run: its last epoch, as recorded */
+    if (dlgn_run_read_metrics(r->cfg.run_dir, r->epoch, &e) != 0) goto done;
     e.train_soft = e.train_hard = -1;
   }
   if (r->cfg.eval_train &&
