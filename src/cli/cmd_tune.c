@@ -24,8 +24,10 @@ static void tune_usage(FILE *out) {
           "                  (default: the backend the device uses, own on CPUs, clblast on GPUs)\n"
           "  --quick         coarser grid, and the shapes cut to 1/8 of their work\n"
           "  --quiet         print only the summary, not every measurement\n\n"
-          "On a 2-core CPU (PoCL) the own search takes about 2 minutes (--quick: about 25 s),\n"
-          "the CLBlast search about 2 more.\n");
+          "Time on a 2-core CPU with PoCL: the own search about 40 s on an idle machine\n"
+          "(2-3 min while other jobs share the cores), --quick a few seconds; the CLBlast\n"
+          "search about 35 s more once PoCL has compiled its candidates, 2-3 min the first\n"
+          "time. Kernels are compiled once and kept in the binary cache.\n");
 }
 
 int cmd_tune(int argc, char **argv) {
