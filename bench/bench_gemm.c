@@ -121,22 +121,25 @@ int main(int argc, char **argv) {
   int min_reps = 3;
   double budget = 0.5;
   bool clblast = true, keep_env = false;
-  static const struct option opts[] = {{"device", required_argument, NULL, 'd'},
-                                       {"min-reps", required_argument, NULL, 'r'},
-                                       {"budget", required_argument, NULL, 'b'},
-                                       {"only", required_argument, NULL, 'o'},
-                                       {"no-clblast", no_argument, NULL, 'n'},
-                                       {"keep-openblas-env", no_argument, NULL, 'k'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {0}};
+  static const struct option opts[] = {
+      {"device", required_argument, NULL, 'd'}, {"min-reps", required_argument, NULL, 'r'},
+      {"budget", required_argument, NULL, 'b'}, {"only", required_argument, NULL, 'o'},
+      {"no-clblast", no_argument, NULL, 'n'},   {"keep-openblas-env", no_argument, NULL, 'k'},
+      {"help", no_argument, NULL, 'h'},         {0}};
   int c;
   while ((c = getopt_long(argc, argv, "d:r:b:o:nkh", opts, NULL)) != -1) {
-    if (c == 'd') selector = optarg;
-    else if (c == 'r') min_reps = atoi(optarg);
-    else if (c == 'b') budget = atof(optarg);
-    else if (c == 'o') only = optarg;
-    else if (c == 'n') clblast = false;
-    else if (c == 'k') keep_env = true;
+    if (c == 'd')
+      selector = optarg;
+    else if (c == 'r')
+      min_reps = atoi(optarg);
+    else if (c == 'b')
+      budget = atof(optarg);
+    else if (c == 'o')
+      only = optarg;
+    else if (c == 'n')
+      clblast = false;
+    else if (c == 'k')
+      keep_env = true;
     else if (c == 'h') {
       usage(stdout);
       return 0;
@@ -212,7 +215,8 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < na; i++) ha[i] = dlgn_rng_uniform(&r) - 0.5f;
   for (size_t i = 0; i < nb; i++) hb[i] = dlgn_rng_uniform(&r) - 0.5f;
   memset(hc, 0, nc * sizeof *hc);
-  if (dlgn_buffer_create(dev, na * 4, "bench A", &A) || dlgn_buffer_create(dev, nb * 4, "bench B", &B) ||
+  if (dlgn_buffer_create(dev, na * 4, "bench A", &A) ||
+      dlgn_buffer_create(dev, nb * 4, "bench B", &B) ||
       dlgn_buffer_create(dev, nc * 4, "bench C", &C) ||
       dlgn_buffer_write(dev, A, 0, na * 4, ha, "bench A") ||
       dlgn_buffer_write(dev, B, 0, nb * 4, hb, "bench B")) {
@@ -228,10 +232,12 @@ int main(int argc, char **argv) {
     dlgn_gemm_own_params p;
     double flop = 2.0 * (double)s->M * (double)s->N * (double)s->K;
     double t_own = NAN, t_clb = NAN, t_ob = NAN;
-    dlgn_gemm_call call = {s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, 0, s->ta ? s->M : s->K,
-                           B,     0,     s->tb ? s->K : s->N, 0.0f, C, 0, s->N};
+    dlgn_gemm_call call = {
+        s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, 0, s->ta ? s->M : s->K, B, 0, s->tb ? s->K : s->N,
+        0.0f,  C,     0,    s->N};
     if (dlgn_gemm_own_params_for(dev, s->ta, s->tb, s->M, s->N, s->K, &p) ||
-        check_small(dev, s, &p, 0) || dlgn_gemm_time(dev, &p, &call, min_reps, 50, budget, &t_own, NULL))
+        check_small(dev, s, &p, 0) ||
+        dlgn_gemm_time(dev, &p, &call, min_reps, 50, budget, &t_own, NULL))
       goto fail;
     if (clblast && (check_small(dev, s, NULL, 1) ||
                     dlgn_gemm_time(dev, NULL, &call, min_reps, 50, budget, &t_clb, NULL)))
@@ -243,9 +249,10 @@ int main(int argc, char **argv) {
     char ps[32];
     snprintf(ps, sizeof ps, "%dx%d/%d/%d", p.tm, p.tn, p.kc, p.ks);
     double g_own = flop / t_own * 1e-9, g_clb = flop / t_clb * 1e-9, g_ob = flop / t_ob * 1e-9;
-    printf("%-18s %c%c %5zu %6zu %6zu | %-12s %8.3f %7.1f | %8.3f %7.1f | %8.3f %7.1f | %6.2f %6.2f\n",
-           s->name, s->ta ? 't' : 'n', s->tb ? 't' : 'n', s->M, s->N, s->K, ps, t_own * 1e3, g_own,
-           t_clb * 1e3, g_clb, t_ob * 1e3, g_ob, g_own / g_ob, g_clb / g_ob);
+    printf(
+        "%-18s %c%c %5zu %6zu %6zu | %-12s %8.3f %7.1f | %8.3f %7.1f | %8.3f %7.1f | %6.2f %6.2f\n",
+        s->name, s->ta ? 't' : 'n', s->tb ? 't' : 'n', s->M, s->N, s->K, ps, t_own * 1e3, g_own,
+        t_clb * 1e3, g_clb, t_ob * 1e3, g_ob, g_own / g_ob, g_clb / g_ob);
     fflush(stdout);
     if (isfinite(g_ob)) {
       log_own += log(g_own / g_ob);

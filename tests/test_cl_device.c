@@ -161,7 +161,8 @@ START_TEST(test_binary_cache) {
   clReleaseProgram(p);
   struct stat st;
   ck_assert_int_eq(stat(file, &st), 0);
-  ck_assert_msg(st.st_mtime == old.modtime, "second build rewrote the cache file instead of loading it");
+  ck_assert_msg(st.st_mtime == old.modtime,
+                "second build rewrote the cache file instead of loading it");
   ck_assert_int_eq(count_bins(cache, file, sizeof file), 1);
 
   /* other options, another file */
@@ -208,8 +209,9 @@ START_TEST(test_build_failure) {
   ck_assert_int_ne(rc, 0);
   ck_assert_ptr_null(p);
   const char *msg = dlgn_error();
-  ck_assert_msg(strstr(msg, "cl/gemm.cl") && strstr(msg, dev->info.name) && strstr(msg, "build log"),
-                "message: %s", msg);
+  ck_assert_msg(
+      strstr(msg, "cl/gemm.cl") && strstr(msg, dev->info.name) && strstr(msg, "build log"),
+      "message: %s", msg);
 
   char log[8192] = "";
   FILE *f = fopen(logpath, "r");

@@ -55,7 +55,8 @@ static const char *run_case(dlgn_device *dev, const dlgn_gemm_own_params *p, con
   fill_uniform(&r, b, nb);
   if (c->beta == 0.0f)
     for (size_t i = 0; i < nc; i++) c0[i] = NAN; /* must not be read */
-  else fill_uniform(&r, c0, nc);
+  else
+    fill_uniform(&r, c0, nc);
   memcpy(want, c0, nc * sizeof *want);
   dlgn_gemm_ref(c->ta, c->tb, c->M, c->N, c->K, c->alpha, a + c->offa, lda, b + c->offb, ldb,
                 c->beta, want + c->offc, ldc);
@@ -68,10 +69,22 @@ static const char *run_case(dlgn_device *dev, const dlgn_gemm_own_params *p, con
   ck_assert_ok(dlgn_buffer_write(dev, B, 0, nb * sizeof *b, b, "test B"));
   ck_assert_ok(dlgn_buffer_write(dev, C, 0, nc * sizeof *c0, c0, "test C"));
   if (p) {
-    dlgn_gemm_call call = {.ta = c->ta, .tb = c->tb, .M = c->M, .N = c->N, .K = c->K,
-                           .alpha = c->alpha, .A = A, .offa = c->offa, .lda = lda, .B = B,
-                           .offb = c->offb, .ldb = ldb, .beta = c->beta, .C = C,
-                           .offc = c->offc, .ldc = ldc};
+    dlgn_gemm_call call = {.ta = c->ta,
+                           .tb = c->tb,
+                           .M = c->M,
+                           .N = c->N,
+                           .K = c->K,
+                           .alpha = c->alpha,
+                           .A = A,
+                           .offa = c->offa,
+                           .lda = lda,
+                           .B = B,
+                           .offb = c->offb,
+                           .ldb = ldb,
+                           .beta = c->beta,
+                           .C = C,
+                           .offc = c->offc,
+                           .ldc = ldc};
     ck_assert_ok(dlgn_gemm_own(dev, p, &call));
   } else {
     ck_assert_ok(dlgn_gemm(dev, c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, c->offa, lda, B,
@@ -109,8 +122,7 @@ static const char *run_case(dlgn_device *dev, const dlgn_gemm_own_params *p, con
 }
 
 static void case_name(const gemm_case *c, char *out, size_t size) {
-  snprintf(out, size,
-           "%c%c M=%zu N=%zu K=%zu off=%zu/%zu/%zu pad=%zu/%zu/%zu alpha=%g beta=%g",
+  snprintf(out, size, "%c%c M=%zu N=%zu K=%zu off=%zu/%zu/%zu pad=%zu/%zu/%zu alpha=%g beta=%g",
            c->ta ? 't' : 'n', c->tb ? 't' : 'n', c->M, c->N, c->K, c->offa, c->offb, c->offc,
            c->pada, c->padb, c->padc, c->alpha, c->beta);
 }
@@ -118,7 +130,7 @@ static void case_name(const gemm_case *c, char *out, size_t size) {
 /* Sizes that are multiples of no tile (1, 7, 33, 129...), each with every
  * transpose case, cycling through offsets, paddings and alpha/beta. */
 static int make_cases(gemm_case *out, int max) {
-  static const size_t dims[][3] = {{1, 1, 1},   {7, 33, 129}, {33, 7, 1},  {129, 65, 33},
+  static const size_t dims[][3] = {{1, 1, 1},   {7, 33, 129}, {33, 7, 1},   {129, 65, 33},
                                    {1, 129, 7}, {67, 1, 300}, {45, 97, 64}, {16, 32, 17}};
   static const float alphas[] = {1.0f, -0.75f, 0.0f, 1.5f};
   static const float betas[] = {0.0f, 1.0f, 0.5f, 0.0f, -2.0f};
@@ -126,8 +138,8 @@ static int make_cases(gemm_case *out, int max) {
   for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++)
     for (int tr = 0; tr < 4 && n < max; tr++, n++) {
       gemm_case *c = &out[n];
-      *c = (gemm_case){.ta = tr & 1, .tb = (tr & 2) != 0, .M = dims[d][0], .N = dims[d][1],
-                       .K = dims[d][2]};
+      *c = (gemm_case){
+          .ta = tr & 1, .tb = (tr & 2) != 0, .M = dims[d][0], .N = dims[d][1], .K = dims[d][2]};
       c->offa = (size_t)(n % 3) * 5;
       c->offb = (size_t)(n % 4) * 3;
       c->offc = (size_t)(n % 5) * 7;
@@ -140,19 +152,39 @@ static int make_cases(gemm_case *out, int max) {
   /* Larger: several K blocks and tiles in the own kernel, CLBlast's indirect
    * (padding) path instead of its direct kernel. */
   for (int tr = 0; tr < 4 && n < max; tr++, n++)
-    out[n] = (gemm_case){.ta = tr & 1, .tb = (tr & 2) != 0, .M = 300, .N = 257, .K = 1100,
-                         .offa = 11, .offb = 2, .offc = 5, .pada = 7, .padb = 0, .padc = 9,
-                         .alpha = 0.5f, .beta = tr % 2 ? 0.0f : 1.0f};
+    out[n] = (gemm_case){.ta = tr & 1,
+                         .tb = (tr & 2) != 0,
+                         .M = 300,
+                         .N = 257,
+                         .K = 1100,
+                         .offa = 11,
+                         .offb = 2,
+                         .offc = 5,
+                         .pada = 7,
+                         .padb = 0,
+                         .padc = 9,
+                         .alpha = 0.5f,
+                         .beta = tr % 2 ? 0.0f : 1.0f};
   /* A weight-gradient shape (A B^T, M < N, long K): the operands swap and
    * the large side is read in place */
   if (n < max)
-    out[n++] = (gemm_case){.ta = false, .tb = true, .M = 16, .N = 600, .K = 14000, .offa = 1,
-                           .offb = 3, .offc = 2, .pada = 5, .padb = 16, .padc = 1,
-                           .alpha = 1.0f, .beta = 1.0f};
+    out[n++] = (gemm_case){.ta = false,
+                           .tb = true,
+                           .M = 16,
+                           .N = 600,
+                           .K = 14000,
+                           .offa = 1,
+                           .offb = 3,
+                           .offc = 2,
+                           .pada = 5,
+                           .padb = 16,
+                           .padc = 1,
+                           .alpha = 1.0f,
+                           .beta = 1.0f};
   /* K = 0 leaves beta * C */
   if (n < max)
-    out[n++] = (gemm_case){.M = 9, .N = 5, .K = 0, .offc = 1, .padc = 2, .alpha = 1.0f,
-                           .beta = 0.5f};
+    out[n++] =
+        (gemm_case){.M = 9, .N = 5, .K = 0, .offc = 1, .padc = 2, .alpha = 1.0f, .beta = 0.5f};
   return n;
 }
 
@@ -191,15 +223,17 @@ START_TEST(test_gemm_own_params) {
   for (int d = 0; d < count; d++) {
     dlgn_gemm_own_params def;
     dlgn_gemm_own_default(devs[d], &def);
-    const dlgn_gemm_own_params ps[] = {
-        {1, def.vw, def.vw, 0, 0},  {5, 2 * def.vw, def.vw, 7, 0}, {3, def.vw, def.vw, 64, 1},
-        {def.tm, def.tn, def.vw, 1, 0}, {4, 8, 4, 33, 3},       {2, 3, 1, 5, 64},
-        {def.tm, def.tn, def.vw, 16, 4}};
-    const gemm_case cases[] = {
-        {false, false, 37, 41, 100, 3, 1, 2, 1, 0, 3, 1.0f, 0.0f},
-        {true, true, 19, 70, 65, 0, 4, 0, 0, 2, 0, -1.0f, 1.0f},
-        {false, true, 8, 33, 129, 1, 0, 3, 2, 2, 2, 0.25f, 0.0f},
-        {true, false, 50, 9, 31, 2, 2, 2, 0, 1, 1, 2.0f, -0.5f}};
+    const dlgn_gemm_own_params ps[] = {{1, def.vw, def.vw, 0, 0},
+                                       {5, 2 * def.vw, def.vw, 7, 0},
+                                       {3, def.vw, def.vw, 64, 1},
+                                       {def.tm, def.tn, def.vw, 1, 0},
+                                       {4, 8, 4, 33, 3},
+                                       {2, 3, 1, 5, 64},
+                                       {def.tm, def.tn, def.vw, 16, 4}};
+    const gemm_case cases[] = {{false, false, 37, 41, 100, 3, 1, 2, 1, 0, 3, 1.0f, 0.0f},
+                               {true, true, 19, 70, 65, 0, 4, 0, 0, 2, 0, -1.0f, 1.0f},
+                               {false, true, 8, 33, 129, 1, 0, 3, 2, 2, 2, 0.25f, 0.0f},
+                               {true, false, 50, 9, 31, 2, 2, 2, 0, 1, 1, 2.0f, -0.5f}};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
       for (size_t j = 0; j < sizeof cases / sizeof cases[0]; j++) {
         char msg[256], name[160];
@@ -254,8 +288,12 @@ START_TEST(test_tuning_roundtrip) {
 
   /* a tiny search: one small shape, two candidates of each kind */
   const dlgn_gemm_shape shape = {"small", false, true, 40, 72, 96};
-  dlgn_tune_options opt = {.quick = true, .own = true, .clblast = true, .shapes = &shape,
-                           .nshapes = 1, .max_candidates = 2};
+  dlgn_tune_options opt = {.quick = true,
+                           .own = true,
+                           .clblast = true,
+                           .shapes = &shape,
+                           .nshapes = 1,
+                           .max_candidates = 2};
   dlgn_tuning t;
   memset(&t, 0, sizeof t);
   ck_assert_ok(dlgn_tune(dev, &opt, &t));

@@ -78,9 +78,9 @@ int dlgn_gemm_use_tuning(dlgn_device *dev, const dlgn_tuning *t, const char *sou
 int dlgn_tuning_apply_clblast(const dlgn_device *dev, const dlgn_tuning *t);
 
 typedef struct {
-  bool quick;   /* coarser grid, shapes cut to an eighth of their work */
-  bool own;     /* tune the own kernel */
-  bool clblast; /* tune CLBlast */
+  bool quick;                    /* coarser grid, shapes cut to an eighth of their work */
+  bool own;                      /* tune the own kernel */
+  bool clblast;                  /* tune CLBlast */
   const dlgn_gemm_shape *shapes; /* NULL: dlgn_tune_model_shapes */
   int nshapes;
   int max_candidates; /* > 0: only the first few candidates of each grid (tests) */

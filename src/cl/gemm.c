@@ -46,8 +46,8 @@ struct dlgn_gemm_state {
   int nvariants;
   gemm_variant variants[GEMM_MAX_VARIANTS];
   cl_mem scratch_a, scratch_b, scratch_p; /* packed A, packed B, partial sums */
-  size_t cap_a, cap_b, cap_p;              /* floats */
-  dlgn_tuning *tuning; /* NULL when the device has no tuning file */
+  size_t cap_a, cap_b, cap_p;             /* floats */
+  dlgn_tuning *tuning;                    /* NULL when the device has no tuning file */
   char tuning_file[1024];
 };
 
@@ -76,9 +76,12 @@ void dlgn_gemm_state_free(dlgn_device *dev) {
 }
 
 int dlgn_gemm_backend_parse(const char *name, dlgn_gemm_backend *out) {
-  if (strcmp(name, "clblast") == 0) *out = DLGN_GEMM_CLBLAST;
-  else if (strcmp(name, "own") == 0) *out = DLGN_GEMM_OWN;
-  else return dlgn_fail("unknown GEMM backend '%s' (expected 'clblast' or 'own')", name);
+  if (strcmp(name, "clblast") == 0)
+    *out = DLGN_GEMM_CLBLAST;
+  else if (strcmp(name, "own") == 0)
+    *out = DLGN_GEMM_OWN;
+  else
+    return dlgn_fail("unknown GEMM backend '%s' (expected 'clblast' or 'own')", name);
   return 0;
 }
 
@@ -170,9 +173,12 @@ void dlgn_gemm_own_default(const dlgn_device *dev, dlgn_gemm_own_params *out) {
    * AVX-512 (16 floats), 16 with AVX (8 floats) or SSE (4 floats); K blocks
    * and splits automatic. */
   cl_uint w = native_float_width(dev);
-  if (w >= 16) *out = (dlgn_gemm_own_params){12, 32, 16, 0, 0};
-  else if (w >= 8) *out = (dlgn_gemm_own_params){6, 16, 8, 0, 0};
-  else *out = (dlgn_gemm_own_params){6, 8, 4, 0, 0};
+  if (w >= 16)
+    *out = (dlgn_gemm_own_params){12, 32, 16, 0, 0};
+  else if (w >= 8)
+    *out = (dlgn_gemm_own_params){6, 16, 8, 0, 0};
+  else
+    *out = (dlgn_gemm_own_params){6, 8, 4, 0, 0};
 }
 
 int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_params *p) {
@@ -276,10 +282,10 @@ static size_t extent(size_t off, size_t rows, size_t cols, size_t ld) {
 static int gemm_check_args(const dlgn_device *dev, const dlgn_gemm_call *c) {
   size_t acols = c->ta ? c->M : c->K, bcols = c->tb ? c->K : c->N;
   if (c->lda < (acols ? acols : 1) || c->ldb < (bcols ? bcols : 1) || c->ldc < (c->N ? c->N : 1))
-    return dlgn_fail("GEMM (ta=%d tb=%d M=%zu N=%zu K=%zu) on device '%s': leading dimensions "
-                     "lda=%zu ldb=%zu ldc=%zu are smaller than the rows they hold (%zu, %zu, %zu)",
-                     c->ta, c->tb, c->M, c->N, c->K, dev->info.name, c->lda, c->ldb, c->ldc, acols,
-                     bcols, c->N);
+    return dlgn_fail(
+        "GEMM (ta=%d tb=%d M=%zu N=%zu K=%zu) on device '%s': leading dimensions "
+        "lda=%zu ldb=%zu ldc=%zu are smaller than the rows they hold (%zu, %zu, %zu)",
+        c->ta, c->tb, c->M, c->N, c->K, dev->info.name, c->lda, c->ldb, c->ldc, acols, bcols, c->N);
   return 0;
 }
 
@@ -292,9 +298,8 @@ static int launch_pack(dlgn_device *dev, const gemm_variant *v, char side, cl_me
   size_t local[2] = {1, 1};
   dlgn_arg args[] = {DLGN_MEM(P),   DLGN_INT(npanels), DLGN_INT(kc), DLGN_MEM(X),
                      DLGN_INT(off), DLGN_INT(rs),      DLGN_INT(ks), DLGN_INT(R)};
-  return side == 'a'
-             ? dlgn_launch_kernel(dev, v->pack_a, "gemm_pack_a", 2, global, local, 8, args)
-             : dlgn_launch_kernel(dev, v->pack_b, "gemm_pack_b", 2, global, local, 8, args);
+  return side == 'a' ? dlgn_launch_kernel(dev, v->pack_a, "gemm_pack_a", 2, global, local, 8, args)
+                     : dlgn_launch_kernel(dev, v->pack_b, "gemm_pack_b", 2, global, local, 8, args);
 }
 
 /* An operand as the kernels see it: element (row r, step k) at
@@ -322,7 +327,7 @@ static gemm_plan plan_of(const dlgn_gemm_call *c) {
    * for A B^T when A is the smaller (weight gradients: M = output channels,
    * N = inputs x kernel). */
   pl.swap = c->tb && (c->ta || c->M < c->N);
-  gemm_view A = {c->A, c->offa, c->ta ? 1 : c->lda, c->ta ? c->lda : 1}; /* rows i of op(A) */
+  gemm_view A = {c->A, c->offa, c->ta ? 1 : c->lda, c->ta ? c->lda : 1};  /* rows i of op(A) */
   gemm_view Bt = {c->B, c->offb, c->tb ? c->ldb : 1, c->tb ? 1 : c->ldb}; /* rows j of op(B)^T */
   pl.R = pl.swap ? c->N : c->M;
   pl.S = pl.swap ? c->M : c->N;
@@ -364,8 +369,8 @@ typedef struct {
  * panel to local memory, then runs qchunk row tiles over it (cl/gemm.cl). */
 static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant *v,
                        const dlgn_gemm_call *c, const gemm_plan *pl, const gemm_block *blk,
-                       cl_mem B, size_t b_off, size_t b_ps, size_t b_ks, int nq, int np,
-                       int p_base, int qchunk) {
+                       cl_mem B, size_t b_off, size_t b_ps, size_t b_ks, int nq, int np, int p_base,
+                       int qchunk) {
   const bool bcopy = qchunk > 0;
   size_t groups = bcopy ? ((size_t)nq + (size_t)qchunk - 1) / (size_t)qchunk : (size_t)nq;
   size_t global = groups * (size_t)np * (size_t)blk->nsplit, local = 1;
@@ -380,25 +385,41 @@ static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant 
   size_t a_off = pl->a_direct ? pl->a.off + blk->k0 * pl->a.ks : 0;
   size_t a_ps = pl->a_direct ? (size_t)v->tm * pl->a.rs : (size_t)v->tm * blk->klen;
   size_t a_is = pl->a_direct ? pl->a.rs : 1, a_ks = pl->a_direct ? pl->a.ks : (size_t)v->tm;
-  dlgn_arg args[] = {DLGN_INT(pl->R),      DLGN_INT(pl->S),     DLGN_INT(blk->kc),
-                     DLGN_INT(blk->klen),  DLGN_MEM(A),         DLGN_INT(a_off),
-                     DLGN_INT(a_ps),       DLGN_INT(a_is),      DLGN_INT(a_ks),
-                     DLGN_MEM(B),          DLGN_INT(b_off),     DLGN_INT(b_ps),
-                     DLGN_INT(b_ks),       DLGN_MEM(C),         DLGN_INT(offc),
-                     DLGN_INT(ldc),        DLGN_INT(c_ss),      DLGN_INT(ctrans),
-                     DLGN_FLOAT(alpha),    DLGN_FLOAT(beta),    DLGN_INT(nq),
-                     DLGN_INT(np),         DLGN_INT(blk->nsplit), DLGN_INT(qfast),
-                     DLGN_INT(p_base),     DLGN_INT(qchunk),
+  dlgn_arg args[] = {DLGN_INT(pl->R),
+                     DLGN_INT(pl->S),
+                     DLGN_INT(blk->kc),
+                     DLGN_INT(blk->klen),
+                     DLGN_MEM(A),
+                     DLGN_INT(a_off),
+                     DLGN_INT(a_ps),
+                     DLGN_INT(a_is),
+                     DLGN_INT(a_ks),
+                     DLGN_MEM(B),
+                     DLGN_INT(b_off),
+                     DLGN_INT(b_ps),
+                     DLGN_INT(b_ks),
+                     DLGN_MEM(C),
+                     DLGN_INT(offc),
+                     DLGN_INT(ldc),
+                     DLGN_INT(c_ss),
+                     DLGN_INT(ctrans),
+                     DLGN_FLOAT(alpha),
+                     DLGN_FLOAT(beta),
+                     DLGN_INT(nq),
+                     DLGN_INT(np),
+                     DLGN_INT(blk->nsplit),
+                     DLGN_INT(qfast),
+                     DLGN_INT(p_base),
+                     DLGN_INT(qchunk),
                      DLGN_LOCAL(blk->kc * (size_t)v->tn * sizeof(float))};
   if (bcopy)
-    return pl->a_direct ? dlgn_launch_kernel(dev, v->bcopy_direct, "gemm_bcopy_direct", 1, &global,
-                                             &local, 27, args)
-                        : dlgn_launch_kernel(dev, v->bcopy, "gemm_bcopy", 1, &global, &local, 27,
-                                             args);
+    return pl->a_direct
+               ? dlgn_launch_kernel(dev, v->bcopy_direct, "gemm_bcopy_direct", 1, &global, &local,
+                                    27, args)
+               : dlgn_launch_kernel(dev, v->bcopy, "gemm_bcopy", 1, &global, &local, 27, args);
   return pl->a_direct ? dlgn_launch_kernel(dev, v->tile_direct, "gemm_tile_direct", 1, &global,
                                            &local, 26, args)
-                      : dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 26,
-                                           args);
+                      : dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 26, args);
 }
 
 /* Row tiles per work-item in bcopy mode (0: bcopy off). The copy pays when
@@ -419,9 +440,9 @@ static int bcopy_chunk(const dlgn_device *dev, const gemm_plan *pl, size_t nq, s
 static int launch_reduce(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant *v,
                          const dlgn_gemm_call *c, const gemm_plan *pl, const gemm_block *blk) {
   size_t global[2] = {pl->S, pl->R};
-  dlgn_arg args[] = {DLGN_MEM(c->C),        DLGN_INT(c->offc),     DLGN_INT(c->ldc),
-                     DLGN_INT(pl->swap),    DLGN_MEM(g->scratch_p), DLGN_INT(blk->nsplit),
-                     DLGN_INT(pl->R),       DLGN_INT(pl->S),       DLGN_FLOAT(c->alpha),
+  dlgn_arg args[] = {DLGN_MEM(c->C),       DLGN_INT(c->offc),      DLGN_INT(c->ldc),
+                     DLGN_INT(pl->swap),   DLGN_MEM(g->scratch_p), DLGN_INT(blk->nsplit),
+                     DLGN_INT(pl->R),      DLGN_INT(pl->S),        DLGN_FLOAT(c->alpha),
                      DLGN_FLOAT(blk->beta)};
   return dlgn_launch_kernel(dev, v->reduce, "gemm_reduce", 2, global, NULL, 10, args);
 }
@@ -455,7 +476,7 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
   const bool edge = pl.b_direct && S % tn != 0;
   const size_t nblocks = (K + kc - 1) / kc;
   const int nsplit = p->ks > 0 ? (p->ks < (int)nblocks ? p->ks : (int)(nblocks ? nblocks : 1))
-                                : auto_splits(dev, nq * np_all, nblocks);
+                               : auto_splits(dev, nq * np_all, nblocks);
   /* Each pass packs nsplit blocks of kc steps and computes them at once. */
   const size_t pass = kc * (size_t)nsplit;
   const size_t need_a = pl.a_direct ? 0 : nq * tm * pass;
@@ -467,15 +488,15 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
   size_t ext_c = extent(c->offc, c->M, c->N, c->ldc);
   if (ext_a > INT_MAX || ext_b > INT_MAX || ext_c > INT_MAX || need_a > INT_MAX ||
       need_b > INT_MAX || need_p > INT_MAX)
-    return dlgn_fail("GEMM M=%zu N=%zu K=%zu on device '%s' is too large for the own kernel's "
-                     "32-bit indexing (use DLGN_GEMM=clblast)",
-                     c->M, c->N, K, dev->info.name);
+    return dlgn_fail(
+        "GEMM M=%zu N=%zu K=%zu on device '%s' is too large for the own kernel's "
+        "32-bit indexing (use DLGN_GEMM=clblast)",
+        c->M, c->N, K, dev->info.name);
   if (need_a)
     DLGN_TRY(scratch_reserve(dev, &g->scratch_a, &g->cap_a, need_a, "GEMM packing scratch (A)"));
   if (need_b)
     DLGN_TRY(scratch_reserve(dev, &g->scratch_b, &g->cap_b, need_b, "GEMM packing scratch (B)"));
-  if (need_p)
-    DLGN_TRY(scratch_reserve(dev, &g->scratch_p, &g->cap_p, need_p, "GEMM partial sums"));
+  if (need_p) DLGN_TRY(scratch_reserve(dev, &g->scratch_p, &g->cap_p, need_p, "GEMM partial sums"));
 
   /* K == 0 still runs one (empty) pass: C = beta * C. */
   for (size_t k0 = 0; k0 == 0 || k0 < K; k0 += pass) {
@@ -495,7 +516,8 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
     } else {
       if (np_full)
         DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, pl.b.buf, b_k0, tn, pl.b.ks, (int)nq,
-                             (int)np_full, 0, bcopy_chunk(dev, &pl, nq, np_full, blk.nsplit, kc, tn)));
+                             (int)np_full, 0,
+                             bcopy_chunk(dev, &pl, nq, np_full, blk.nsplit, kc, tn)));
       if (edge) {
         DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, 1, (int)blk.klen, pl.b.buf,
                              b_k0 + np_full * tn, 1, pl.b.ks, S - np_full * tn));

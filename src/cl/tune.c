@@ -17,6 +17,8 @@
  * built-in parameters. Each CLBlast candidate recompiles CLBlast's GEMM
  * program, so the CLBlast search always times the shapes cut to an eighth
  * of their work (as --quick does for the own kernel). */
+#include "dlgn/tune.h"
+
 #include <clblast_c.h>
 #include <math.h>
 #include <stdarg.h>
@@ -27,7 +29,6 @@
 
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
-#include "dlgn/tune.h"
 
 static const dlgn_gemm_shape model_shapes[] = {
     /* FC 5x128 on 3072 inputs, batch 128: y = x w^T, dw = dy^T x, dx = dy w */
@@ -118,8 +119,16 @@ static dlgn_gemm_shape cut_shape(dlgn_gemm_shape s) {
 }
 
 static dlgn_gemm_call call_of(const tuner *tu, const dlgn_gemm_shape *s) {
-  dlgn_gemm_call c = {.ta = s->ta, .tb = s->tb, .M = s->M, .N = s->N, .K = s->K,
-                      .alpha = 1.0f, .beta = 0.0f, .A = tu->A, .B = tu->B, .C = tu->C};
+  dlgn_gemm_call c = {.ta = s->ta,
+                      .tb = s->tb,
+                      .M = s->M,
+                      .N = s->N,
+                      .K = s->K,
+                      .alpha = 1.0f,
+                      .beta = 0.0f,
+                      .A = tu->A,
+                      .B = tu->B,
+                      .C = tu->C};
   c.lda = s->ta ? s->M : s->K;
   c.ldb = s->tb ? s->K : s->N;
   c.ldc = s->N;
@@ -167,7 +176,8 @@ static int verify_candidate(dlgn_device *dev, const dlgn_gemm_own_params *p) {
     goto done;
   for (int tr = 0; tr < 4; tr++) {
     bool ta = tr & 1, tb = tr & 2;
-    dlgn_gemm_call call = {ta, tb, M, N, K, 1.0f, A, 0, ta ? M : K, B, 0, tb ? K : N, 0.0f, C, 0, N};
+    dlgn_gemm_call call = {ta,         tb, M, N,          K,    1.0f, A, 0,
+                           ta ? M : K, B,  0, tb ? K : N, 0.0f, C,    0, N};
     if (p ? dlgn_gemm_own(dev, p, &call) : dlgn_gemm_clblast(dev, &call)) goto done;
     if (dlgn_buffer_read(dev, C, 0, sizeof c, c, "tuner check C")) goto done;
     dlgn_gemm_ref(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, 0.0f, want, N);
@@ -282,7 +292,7 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
     if (b1 < 0) continue;
     dlgn_tuned_shape *e = &t->shapes[t->nshapes++];
     *e = (dlgn_tuned_shape){tu->full[s].ta, tu->full[s].tb, tu->full[s].M, tu->full[s].N,
-                            tu->full[s].K, cand[b1], g[b1 * ns + s]};
+                            tu->full[s].K,  cand[b1],       g[b1 * ns + s]};
     const dlgn_gemm_shape *sh = &tu->proxy[s];
     size_t K = sh->K;
     for (int r = 0; r < (quick ? 1 : 2); r++) {
@@ -334,40 +344,40 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
 /* ---- CLBlast ---- */
 
 /* Xgemm (GEMMK=0, KREG=1): KWG KWI MDIMA MDIMC MWG NDIMB NDIMC NWG SA SB STRM STRN VWM VWN */
-static const char *xgemm_names[] = {"GEMMK", "KREG", "KWG", "KWI",  "MDIMA", "MDIMC", "MWG", "NDIMB",
-                                    "NDIMC", "NWG",  "SA",  "SB",   "STRM",  "STRN",  "VWM", "VWN"};
+static const char *xgemm_names[] = {"GEMMK", "KREG", "KWG", "KWI", "MDIMA", "MDIMC", "MWG", "NDIMB",
+                                    "NDIMC", "NWG",  "SA",  "SB",  "STRM",  "STRN",  "VWM", "VWN"};
 static const size_t xgemm_sets[][14] = {
-    {32, 2, 8, 8, 32, 16, 16, 32, 1, 1, 0, 0, 4, 2},      /* CLBlast's generic default */
-    {16, 2, 16, 16, 128, 16, 16, 128, 1, 1, 1, 1, 4, 4},  /* large GPU tile, 8x8 per thread */
-    {32, 2, 16, 16, 64, 8, 8, 64, 1, 1, 0, 0, 4, 4},      /* NVIDIA Pascal-class */
-    {16, 2, 16, 32, 128, 32, 8, 64, 1, 1, 1, 1, 4, 2},    /* AMD GCN-class */
-    {32, 8, 4, 4, 64, 4, 4, 64, 0, 0, 0, 0, 16, 16},      /* CPU: 16x16 per work-item */
-    {16, 2, 16, 16, 128, 16, 16, 128, 1, 1, 1, 1, 8, 8},  /* CPU: 8x8 per work-item */
-    {16, 2, 32, 16, 64, 16, 8, 128, 1, 1, 0, 1, 2, 8},    /* NVIDIA, wide N */
-    {16, 2, 8, 16, 64, 8, 8, 128, 1, 1, 1, 0, 4, 8},      /* NVIDIA Maxwell-class */
-    {32, 2, 16, 16, 64, 16, 16, 64, 1, 1, 0, 0, 4, 4},    /* AMD Fiji-class */
-    {32, 2, 8, 8, 128, 8, 8, 128, 0, 0, 1, 1, 16, 16},    /* CPU: 16x16 per work-item */
-    {32, 2, 8, 8, 64, 8, 8, 64, 0, 0, 0, 0, 8, 8},        /* CPU */
-    {32, 8, 16, 16, 64, 32, 32, 64, 0, 1, 1, 0, 1, 2},    /* CPU */
+    {32, 2, 8, 8, 32, 16, 16, 32, 1, 1, 0, 0, 4, 2},     /* CLBlast's generic default */
+    {16, 2, 16, 16, 128, 16, 16, 128, 1, 1, 1, 1, 4, 4}, /* large GPU tile, 8x8 per thread */
+    {32, 2, 16, 16, 64, 8, 8, 64, 1, 1, 0, 0, 4, 4},     /* NVIDIA Pascal-class */
+    {16, 2, 16, 32, 128, 32, 8, 64, 1, 1, 1, 1, 4, 2},   /* AMD GCN-class */
+    {32, 8, 4, 4, 64, 4, 4, 64, 0, 0, 0, 0, 16, 16},     /* CPU: 16x16 per work-item */
+    {16, 2, 16, 16, 128, 16, 16, 128, 1, 1, 1, 1, 8, 8}, /* CPU: 8x8 per work-item */
+    {16, 2, 32, 16, 64, 16, 8, 128, 1, 1, 0, 1, 2, 8},   /* NVIDIA, wide N */
+    {16, 2, 8, 16, 64, 8, 8, 128, 1, 1, 1, 0, 4, 8},     /* NVIDIA Maxwell-class */
+    {32, 2, 16, 16, 64, 16, 16, 64, 1, 1, 0, 0, 4, 4},   /* AMD Fiji-class */
+    {32, 2, 8, 8, 128, 8, 8, 128, 0, 0, 1, 1, 16, 16},   /* CPU: 16x16 per work-item */
+    {32, 2, 8, 8, 64, 8, 8, 64, 0, 0, 0, 0, 8, 8},       /* CPU */
+    {32, 8, 16, 16, 64, 32, 32, 64, 0, 1, 1, 0, 1, 2},   /* CPU */
 };
 /* XgemmDirect: KWID MDIMAD MDIMCD NDIMBD NDIMCD PADA PADB VWMD VWND WGD */
 static const char *direct_names[] = {"KWID", "MDIMAD", "MDIMCD", "NDIMBD", "NDIMCD",
                                      "PADA", "PADB",   "VWMD",   "VWND",   "WGD"};
 static const size_t direct_sets[][10] = {
-    {2, 8, 8, 8, 8, 1, 1, 1, 2, 16},        /* CLBlast's generic default */
-    {2, 8, 8, 16, 16, 1, 1, 4, 2, 32},      /* NVIDIA */
-    {2, 16, 16, 8, 8, 1, 1, 1, 1, 16},      /* AMD */
-    {16, 8, 8, 16, 16, 1, 1, 1, 1, 32},     /* NVIDIA Pascal-class */
-    {8, 16, 16, 16, 16, 0, 0, 1, 1, 64},    /* CPU */
-    {2, 8, 8, 8, 8, 0, 0, 2, 2, 64},        /* CPU */
-    {2, 8, 8, 16, 8, 0, 0, 4, 4, 64},       /* CPU */
+    {2, 8, 8, 8, 8, 1, 1, 1, 2, 16},     /* CLBlast's generic default */
+    {2, 8, 8, 16, 16, 1, 1, 4, 2, 32},   /* NVIDIA */
+    {2, 16, 16, 8, 8, 1, 1, 1, 1, 16},   /* AMD */
+    {16, 8, 8, 16, 16, 1, 1, 1, 1, 32},  /* NVIDIA Pascal-class */
+    {8, 16, 16, 16, 16, 0, 0, 1, 1, 64}, /* CPU */
+    {2, 8, 8, 8, 8, 0, 0, 2, 2, 64},     /* CPU */
+    {2, 8, 8, 16, 8, 0, 0, 4, 4, 64},    /* CPU */
 };
 
 static bool divides(size_t a, size_t b) { return a != 0 && b % a == 0; }
 
 static bool xgemm_valid(const dlgn_device *dev, const size_t *v) {
-  size_t KWG = v[0], KWI = v[1], MDIMA = v[2], MDIMC = v[3], MWG = v[4], NDIMB = v[5],
-         NDIMC = v[6], NWG = v[7], SA = v[8], SB = v[9], VWM = v[12], VWN = v[13];
+  size_t KWG = v[0], KWI = v[1], MDIMA = v[2], MDIMC = v[3], MWG = v[4], NDIMB = v[5], NDIMC = v[6],
+         NWG = v[7], SA = v[8], SB = v[9], VWM = v[12], VWN = v[13];
   size_t local = (SA ? KWG * MWG : 0) + (SB ? KWG * NWG : 0);
   return divides(MDIMC * VWM, MWG) && divides(NDIMC * VWN, NWG) && divides(MDIMA * VWM, MWG) &&
          divides(NDIMB * VWN, NWG) && divides(MDIMC * NDIMC / MDIMA, KWG) &&
@@ -417,8 +427,7 @@ static void set_routine(dlgn_clblast_params *p, size_t min_indirect) {
 /* Back to CLBlast's built-in database, then apply t's overrides. */
 static int clblast_reset(const dlgn_device *dev, const dlgn_tuning *t) {
   CLBlastStatusCode st = CLBlastClearCache();
-  if (st != CLBlastSuccess)
-    return dlgn_fail("CLBlastClearCache failed with status %d", (int)st);
+  if (st != CLBlastSuccess) return dlgn_fail("CLBlastClearCache failed with status %d", (int)st);
   return t ? dlgn_tuning_apply_clblast(dev, t) : 0;
 }
 
@@ -474,9 +483,9 @@ static int tune_clblast(tuner *tu, dlgn_tuning *t) {
   tune_log(tu, "CLBlast: %d Xgemm and %d XgemmDirect candidates, shapes cut to 1/8 of their work\n",
            nx, nsmall ? nd : 0);
 
-  double *base = g;                        /* built-in parameters */
-  double *xg = g + ns;                     /* Xgemm candidates, direct kernel off */
-  double *dg = g + (size_t)(nx + 1) * ns;  /* direct candidates, small shapes only */
+  double *base = g;                       /* built-in parameters */
+  double *xg = g + ns;                    /* Xgemm candidates, direct kernel off */
+  double *dg = g + (size_t)(nx + 1) * ns; /* direct candidates, small shapes only */
   double *fin = g + (size_t)(nx + nd + 1) * ns;
   double base_gm = clblast_round(tu, NULL, NULL, base, "built-in parameters");
 

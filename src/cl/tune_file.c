@@ -25,7 +25,8 @@ int dlgn_tuning_dir(char *out, size_t size) {
   }
   const char *home = getenv("HOME");
   if (!home || !*home)
-    return dlgn_fail("no folder for GEMM tuning files: set DLGN_TUNING_DIR, XDG_CONFIG_HOME or HOME");
+    return dlgn_fail(
+        "no folder for GEMM tuning files: set DLGN_TUNING_DIR, XDG_CONFIG_HOME or HOME");
   snprintf(out, size, "%s/.config/dlgn/tuning", home);
   return 0;
 }
@@ -68,7 +69,8 @@ static int parse_size(const where *w, const char *tok, const char *val, size_t *
 static int parse_int(const where *w, const char *tok, const char *val, int *out) {
   size_t v;
   DLGN_TRY(parse_size(w, tok, val, &v));
-  if (v > 1000000) return dlgn_fail("tuning file %s line %d: '%s' is too large", w->path, w->line, tok);
+  if (v > 1000000)
+    return dlgn_fail("tuning file %s line %d: '%s' is too large", w->path, w->line, tok);
   *out = (int)v;
   return 0;
 }
@@ -82,7 +84,9 @@ static int parse_own(const where *w, char *rest, bool shape, dlgn_tuned_shape *s
   char *save = NULL;
   for (char *tok = strtok_r(rest, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
     char *eq = strchr(tok, '=');
-    if (!eq) return dlgn_fail("tuning file %s line %d: expected KEY=VALUE, got '%s'", w->path, w->line, tok);
+    if (!eq)
+      return dlgn_fail("tuning file %s line %d: expected KEY=VALUE, got '%s'", w->path, w->line,
+                       tok);
     *eq = '\0';
     const char *val = eq + 1;
     int k = -1;
@@ -103,17 +107,38 @@ static int parse_own(const where *w, char *rest, bool shape, dlgn_tuned_shape *s
       DLGN_TRY(parse_size(w, tok, val, &v));
     }
     switch (k) {
-      case 0: s->own.tm = iv; break;
-      case 1: s->own.tn = iv; break;
-      case 2: s->own.vw = iv; break;
-      case 3: s->own.kc = iv; break;
-      case 4: s->ta = v != 0; break;
-      case 5: s->tb = v != 0; break;
-      case 6: s->M = v; break;
-      case 7: s->N = v; break;
-      case 8: s->K = v; break;
-      case 10: s->own.ks = iv; break;
-      default: break;
+      case 0:
+        s->own.tm = iv;
+        break;
+      case 1:
+        s->own.tn = iv;
+        break;
+      case 2:
+        s->own.vw = iv;
+        break;
+      case 3:
+        s->own.kc = iv;
+        break;
+      case 4:
+        s->ta = v != 0;
+        break;
+      case 5:
+        s->tb = v != 0;
+        break;
+      case 6:
+        s->M = v;
+        break;
+      case 7:
+        s->N = v;
+        break;
+      case 8:
+        s->K = v;
+        break;
+      case 10:
+        s->own.ks = iv;
+        break;
+      default:
+        break;
     }
     seen |= 1u << k;
   }
@@ -129,12 +154,14 @@ static int parse_clblast(const where *w, char *rest, dlgn_clblast_params *c) {
   char *save = NULL;
   char *kernel = strtok_r(rest, " \t", &save);
   if (!kernel || strchr(kernel, '='))
-    return dlgn_fail("tuning file %s line %d: expected 'clblast KERNEL NAME=VALUE...'", w->path, w->line);
+    return dlgn_fail("tuning file %s line %d: expected 'clblast KERNEL NAME=VALUE...'", w->path,
+                     w->line);
   snprintf(c->kernel, sizeof c->kernel, "%s", kernel);
   for (char *tok = strtok_r(NULL, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
     char *eq = strchr(tok, '=');
     if (!eq || eq == tok || (size_t)(eq - tok) >= sizeof c->names[0])
-      return dlgn_fail("tuning file %s line %d: expected NAME=VALUE, got '%s'", w->path, w->line, tok);
+      return dlgn_fail("tuning file %s line %d: expected NAME=VALUE, got '%s'", w->path, w->line,
+                       tok);
     if (c->n == DLGN_CLBLAST_MAX_PARAMS)
       return dlgn_fail("tuning file %s line %d: more than %d parameters", w->path, w->line,
                        DLGN_CLBLAST_MAX_PARAMS);
@@ -144,7 +171,8 @@ static int parse_clblast(const where *w, char *rest, dlgn_clblast_params *c) {
     DLGN_TRY(parse_size(w, tok, eq + 1, &c->values[c->n]));
     c->n++;
   }
-  if (c->n == 0) return dlgn_fail("tuning file %s line %d: no parameters for %s", w->path, w->line, c->kernel);
+  if (c->n == 0)
+    return dlgn_fail("tuning file %s line %d: no parameters for %s", w->path, w->line, c->kernel);
   return 0;
 }
 
@@ -210,9 +238,10 @@ int dlgn_tuning_load(const dlgn_device_info *info, const char *path, dlgn_tuning
   if (access(path, F_OK) != 0) return 0;
   DLGN_TRY(dlgn_tuning_read(path, t));
   if (strcmp(t->device, info->name) != 0 || strcmp(t->driver, info->driver) != 0)
-    return dlgn_fail("tuning file %s was made for device '%s' driver '%s', not '%s' driver '%s' "
-                     "(rerun `dlgn tune` or delete it)",
-                     path, t->device, t->driver, info->name, info->driver);
+    return dlgn_fail(
+        "tuning file %s was made for device '%s' driver '%s', not '%s' driver '%s' "
+        "(rerun `dlgn tune` or delete it)",
+        path, t->device, t->driver, info->name, info->driver);
   *found = true;
   return 0;
 }
@@ -281,15 +310,16 @@ int dlgn_tuning_apply_clblast(const dlgn_device *dev, const dlgn_tuning *t) {
     const dlgn_clblast_params *c = &t->clblast[i];
     const char *names[DLGN_CLBLAST_MAX_PARAMS];
     for (int j = 0; j < c->n; j++) names[j] = c->names[j];
-    CLBlastStatusCode st = CLBlastOverrideParameters(dev->info.id, c->kernel, CLBlastPrecisionSingle,
-                                                     (size_t)c->n, names, c->values);
+    CLBlastStatusCode st = CLBlastOverrideParameters(
+        dev->info.id, c->kernel, CLBlastPrecisionSingle, (size_t)c->n, names, c->values);
     if (st != CLBlastSuccess)
-      return dlgn_fail("CLBlastOverrideParameters for kernel %s on device '%s' failed with status "
-                       "%d (%s)",
-                       c->kernel, dev->info.name, (int)st,
-                       st == CLBlastMissingOverrideParameter ? "a parameter of this CLBlast version is missing"
-                       : st == CLBlastInvalidOverrideKernel ? "no such kernel in this CLBlast version"
-                                                             : "see clblast_c.h");
+      return dlgn_fail(
+          "CLBlastOverrideParameters for kernel %s on device '%s' failed with status "
+          "%d (%s)",
+          c->kernel, dev->info.name, (int)st,
+          st == CLBlastMissingOverrideParameter ? "a parameter of this CLBlast version is missing"
+          : st == CLBlastInvalidOverrideKernel  ? "no such kernel in this CLBlast version"
+                                                : "see clblast_c.h");
   }
   return 0;
 }

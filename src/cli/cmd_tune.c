@@ -33,19 +33,21 @@ static void tune_usage(FILE *out) {
 int cmd_tune(int argc, char **argv) {
   const char *selector = NULL, *backend = NULL;
   bool quick = false, quiet = false;
-  static const struct option opts[] = {{"device", required_argument, NULL, 'd'},
-                                       {"backend", required_argument, NULL, 'b'},
-                                       {"quick", no_argument, NULL, 'q'},
-                                       {"quiet", no_argument, NULL, 's'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {0}};
+  static const struct option opts[] = {
+      {"device", required_argument, NULL, 'd'}, {"backend", required_argument, NULL, 'b'},
+      {"quick", no_argument, NULL, 'q'},        {"quiet", no_argument, NULL, 's'},
+      {"help", no_argument, NULL, 'h'},         {0}};
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "d:b:qsh", opts, NULL)) != -1) {
-    if (c == 'd') selector = optarg;
-    else if (c == 'b') backend = optarg;
-    else if (c == 'q') quick = true;
-    else if (c == 's') quiet = true;
+    if (c == 'd')
+      selector = optarg;
+    else if (c == 'b')
+      backend = optarg;
+    else if (c == 'q')
+      quick = true;
+    else if (c == 's')
+      quiet = true;
     else if (c == 'h') {
       tune_usage(stdout);
       return 0;
@@ -110,8 +112,8 @@ int cmd_tune(int argc, char **argv) {
   for (int i = 0; i < t.nshapes; i++) {
     const dlgn_tuned_shape *s = &t.shapes[i];
     printf("  %c%c M=%-5zu N=%-6zu K=%-6zu tile %2dx%-2d kc=%-4d ks=%-2d %7.1f GFLOPS\n",
-           s->ta ? 't' : 'n', s->tb ? 't' : 'n', s->M, s->N, s->K, s->own.tm, s->own.tn,
-           s->own.kc, s->own.ks, s->gflops);
+           s->ta ? 't' : 'n', s->tb ? 't' : 'n', s->M, s->N, s->K, s->own.tm, s->own.tn, s->own.kc,
+           s->own.ks, s->gflops);
   }
   if (opt.clblast)
     printf("clblast: %s\n", t.nclblast ? "parameters overridden (see the file)"
