@@ -45,9 +45,10 @@ struct dlgn_gemm_state {
   dlgn_gemm_backend backend;
   int nvariants;
   gemm_variant variants[GEMM_MAX_VARIANTS];
-  cl_mem scratch_a, scratch_b, scratch_p; /* packed A, packed B, partial sums */
-  size_t cap_a, cap_b, cap_p;             /* floats */
-  dlgn_tuning *tuning;                    /* NULL when the device has no tuning file */
+  /* packed A, packed B, partial sums, CLBlast's temporary buffer */
+  cl_mem scratch_a, scratch_b, scratch_p, scratch_t;
+  size_t cap_a, cap_b, cap_p, cap_t; /* floats */
+  dlgn_tuning *tuning;               /* NULL when the device has no tuning file */
   char tuning_file[1024];
 };
 
@@ -70,6 +71,7 @@ void dlgn_gemm_state_free(dlgn_device *dev) {
   dlgn_buffer_release(&g->scratch_a);
   dlgn_buffer_release(&g->scratch_b);
   dlgn_buffer_release(&g->scratch_p);
+  dlgn_buffer_release(&g->scratch_t);
   free(g->tuning);
   free(g);
   dev->gemm = NULL;
@@ -573,10 +575,27 @@ int dlgn_gemm_clblast(dlgn_device *dev, const dlgn_gemm_call *c) {
     dlgn_gemm_own_default(dev, &p);
     return dlgn_gemm_own(dev, &p, c);
   }
-  CLBlastStatusCode st = CLBlastSgemm(
-      CLBlastLayoutRowMajor, c->ta ? CLBlastTransposeYes : CLBlastTransposeNo,
-      c->tb ? CLBlastTransposeYes : CLBlastTransposeNo, c->M, c->N, c->K, c->alpha, c->A, c->offa,
-      c->lda, c->B, c->offb, c->ldb, c->beta, c->C, c->offc, c->ldc, &dev->queue, NULL);
+  dlgn_gemm_state *g;
+  DLGN_TRY(gemm_state(dev, &g));
+  const CLBlastTranspose ta = c->ta ? CLBlastTransposeYes : CLBlastTransposeNo;
+  const CLBlastTranspose tb = c->tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+  /* CLBlast's indirect kernel pads its operands into a temporary buffer that
+   * it would otherwise allocate on every call; hand it a grow-only one. */
+  size_t bytes = 0;
+  CLBlastStatusCode st =
+      CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, ta, tb, c->M, c->N, c->K, c->offa, c->lda,
+                                 c->offb, c->ldb, c->offc, c->ldc, &dev->queue, &bytes);
+  if (st == CLBlastSuccess && bytes > 0 &&
+      scratch_reserve(dev, &g->scratch_t, &g->cap_t, (bytes + 3) / 4, "CLBlast temporary buffer"))
+    return -1;
+  if (st == CLBlastSuccess && bytes > 0)
+    st = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, c->M, c->N, c->K, c->alpha, c->A,
+                                    c->offa, c->lda, c->B, c->offb, c->ldb, c->beta, c->C, c->offc,
+                                    c->ldc, &dev->queue, NULL, g->scratch_t);
+  else if (st == CLBlastSuccess)
+    st = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, c->M, c->N, c->K, c->alpha, c->A, c->offa,
+                      c->lda, c->B, c->offb, c->ldb, c->beta, c->C, c->offc, c->ldc, &dev->queue,
+                      NULL);
   if (st != CLBlastSuccess)
     return dlgn_fail("CLBlastSgemm (ta=%d tb=%d M=%zu N=%zu K=%zu) failed on device '%s': %s (%d)",
                      c->ta, c->tb, c->M, c->N, c->K, dev->info.name, clblast_status_name(st),
