@@ -3,7 +3,7 @@
  *
  * One work-item (work-group size 1) owns a TM x TN tile of C and keeps it in
  * TM * TN/VW vector accumulators for a whole block of kc steps of K. On a CPU
- * device that tile lives in registers (12 x 32 floats = 24 AVX-512 registers),
+ * device that tile lives in registers (4 x 64 floats = 16 AVX-512 registers),
  * so each step of K costs TM broadcasts and TN/VW vector loads for
  * TM * TN/VW fused multiply-adds; wider work-groups only add the runtime's
  * work-item loop around that. Tile sizes are -D parameters chosen by
@@ -18,10 +18,10 @@
  * inner loop never tests bounds; only the store guards the edges of C. */
 
 #ifndef TM
-#define TM 12
+#define TM 4
 #endif
 #ifndef TN
-#define TN 32
+#define TN 64
 #endif
 #ifndef VW
 #define VW 16
