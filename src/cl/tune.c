@@ -209,27 +209,24 @@ static double geomean(const double *g, int n) {
 
 #define MAX_OWN_CANDIDATES 32
 
-/* Tiles whose tm x tn/vw accumulators, tn/vw B vectors and one broadcast A
- * value fit the vector registers (32 with 16-float vectors, else 16) and use
- * at least half of them. --quick keeps those using about three quarters. */
+/* The default tile, then tiles whose tm x tn/vw accumulators, tn/vw B
+ * vectors and one broadcast A value fit the vector registers (32 with
+ * 16-float vectors, else 16) and use at least half of them. --quick keeps
+ * the default and the multi-vector tiles using three quarters. */
 static int own_candidates(const dlgn_device *dev, bool quick, dlgn_gemm_own_params *out) {
   dlgn_gemm_own_params def;
   dlgn_gemm_own_default(dev, &def);
   int vw = def.vw, regs = vw >= 16 ? 32 : 16, n = 0;
+  /* The built-in default goes first, so that it is always measured. */
+  out[n++] = def;
   static const int tms[] = {2, 3, 4, 6, 8, 12, 14, 16, 24, 28};
   for (int nv = 1; nv <= 4; nv++)
     for (size_t i = 0; i < sizeof tms / sizeof tms[0]; i++) {
       int acc = tms[i] * nv;
       if (acc + nv + 1 > regs - 1 || acc < regs / 2) continue;
-      if (quick && acc != regs * 3 / 4) continue;
+      if (quick && (acc != regs * 3 / 4 || nv < 2)) continue;
+      if (tms[i] == def.tm && nv * vw == def.tn) continue;
       if (n < MAX_OWN_CANDIDATES) out[n++] = (dlgn_gemm_own_params){tms[i], nv * vw, vw, 0, 0};
-    }
-  /* The built-in default goes first, so that it is always measured. */
-  for (int i = 0; i < n; i++)
-    if (out[i].tm == def.tm && out[i].tn == def.tn) {
-      dlgn_gemm_own_params t = out[0];
-      out[0] = out[i];
-      out[i] = t;
     }
   return n;
 }
