@@ -112,7 +112,7 @@ static int check_all(dlgn_device *dev) {
   const char *names[] = {"gemm", "direct"};
   for (int i = 0; rc == 0 && i < 2; i++) {
     setenv("DLGN_CONV", names[i], 1);
-    rc = run_forward(dev, &c) || check_case(dev, &c, false, conv2d_forward_strategy(dev));
+    rc = run_forward(dev, &c) || check_case(dev, &c, false, conv2d_forward_strategy(dev, &c.s));
   }
   unsetenv("DLGN_CONV");
   if (rc == 0) rc = run_convgemm(dev, &c) || check_case(dev, &c, true, "CLBlast Sconvgemm");
@@ -137,9 +137,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_conv: %s\n", dlgn_error());
     return 1;
   }
-  printf("device: %s (%s), GEMM backend %s, default forward strategy %s\n", dev->info.name,
-         dlgn_device_type_name(dev->info.type), dlgn_gemm_backend_name(dlgn_gemm_backend_of(dev)),
-         conv2d_forward_strategy(dev));
+  printf("device: %s (%s), GEMM backend %s\n", dev->info.name,
+         dlgn_device_type_name(dev->info.type), dlgn_gemm_backend_name(dlgn_gemm_backend_of(dev)));
   int rc = check_all(dev);
   if (rc == 0)
     printf("\n%-28s %-16s %10s %9s %9s\n", "shape (C->OC, N, 32x32, k3)", "strategy", "ms",

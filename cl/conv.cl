@@ -3,54 +3,63 @@
  * chosen per device type in src/nn/ops_conv.c). The columns of a chunk of nb
  * images starting at image n0 form a (C*k*k, nb*HO*WO) matrix. */
 
-/* x (C,N,H,W) -> col (C*k*k, nb*HO*WO) for images n0..n0+nb-1, zero outside */
+/* x (C,N,H,W) -> col (C*k*k, nb*HO*WO) for images n0..n0+nb-1, zero outside.
+ * Range (ceil(WO/per_item), nb*HO, C*k*k): a work-item fills per_item
+ * neighbouring columns of one output row, so the index arithmetic by runtime
+ * sizes happens once per work-item. GPUs take per_item 1 (neighbouring
+ * work-items write neighbouring addresses); CPUs a whole row (one tight loop
+ * per work-item: per-element index arithmetic made this kernel 60% of a
+ * C4GAP-32 training step on PoCL). */
 __kernel void im2col(__global float *col, ulong col_off, __global const float *x, ulong x_off,
                      int C, int N, int H, int W, int k, int stride, int pad, int HO, int WO,
-                     int n0, int nb) {
-  int cols = nb * HO * WO;
-  int j = GID0;
-  if (j >= C * k * k * cols) return;
-  int ci = j % cols, row = j / cols;
-  int ox = ci % WO, t = ci / WO;
+                     int n0, int nb, int per_item) {
+  int ox0 = GID0 * per_item, t = GID1, row = GID2;
+  if (ox0 >= WO || t >= nb * HO || row >= C * k * k) return;
   int oy = t % HO, nl = t / HO;
-  int kx = row % k;
-  t = row / k;
-  int ky = t % k, c = t / k;
-  int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-  float v = 0.0f;
-  if (iy >= 0 && iy < H && ix >= 0 && ix < W)
-    v = x[x_off + (((size_t)c * N + n0 + nl) * H + iy) * W + ix];
-  col[col_off + j] = v;
+  int kx = row % k, ky = (row / k) % k, c = row / (k * k);
+  int iy = oy * stride - pad + ky;
+  int ox1 = min(ox0 + per_item, WO);
+  __global float *out = col + col_off + (size_t)row * nb * HO * WO + (size_t)t * WO;
+  if (iy < 0 || iy >= H) {
+    for (int ox = ox0; ox < ox1; ox++) out[ox] = 0.0f;
+    return;
+  }
+  __global const float *in = x + x_off + (((size_t)c * N + n0 + nl) * H + iy) * W;
+  for (int ox = ox0; ox < ox1; ox++) {
+    int ix = ox * stride - pad + kx;
+    out[ox] = (ix >= 0 && ix < W) ? in[ix] : 0.0f;
+  }
 }
 
 /* col (C*k*k, nb*HO*WO) -> dx (C,N,H,W) of images n0..n0+nb-1: each input
- * element gathers the columns that read it (no atomics, deterministic) */
+ * element gathers the columns that read it (no atomics, deterministic).
+ * Range (ceil(W/per_item), nb*H, C), work-items along an input row as in
+ * im2col. */
 __kernel void col2im(__global float *dx, ulong dx_off, __global const float *col, ulong col_off,
                      int C, int N, int H, int W, int k, int stride, int pad, int HO, int WO,
-                     int n0, int nb, int acc) {
-  int j = GID0;
-  if (j >= C * nb * H * W) return;
-  int ix = j % W, t = j / W;
-  int iy = t % H;
-  t /= H;
-  int nl = t % nb, c = t / nb;
-  int cols = nb * HO * WO;
-  __global const float *cc = col + col_off;
-  float s = 0.0f;
-  for (int ky = 0; ky < k; ky++) {
-    int ty = iy + pad - ky;
-    if (ty < 0 || ty % stride != 0 || ty / stride >= HO) continue;
-    int oy = ty / stride;
-    for (int kx = 0; kx < k; kx++) {
-      int tx = ix + pad - kx;
-      if (tx < 0 || tx % stride != 0 || tx / stride >= WO) continue;
-      int ox = tx / stride;
-      s += cc[(size_t)((c * k + ky) * k + kx) * cols + (nl * HO + oy) * WO + ox];
+                     int n0, int nb, int acc, int per_item) {
+  int ix0 = GID0 * per_item, t = GID1, c = GID2;
+  if (ix0 >= W || t >= nb * H || c >= C) return;
+  int iy = t % H, nl = t / H;
+  int ix1 = min(ix0 + per_item, W);
+  size_t cols = (size_t)nb * HO * WO;
+  __global const float *cc = col + col_off + (size_t)nl * HO * WO;
+  __global float *d = dx + dx_off + (((size_t)c * N + n0 + nl) * H + iy) * W;
+  for (int ix = ix0; ix < ix1; ix++) {
+    float s = 0.0f;
+    for (int ky = 0; ky < k; ky++) {
+      int ty = iy + pad - ky;
+      if (ty < 0 || ty % stride != 0 || ty / stride >= HO) continue;
+      __global const float *crow = cc + (size_t)((c * k + ky) * k) * cols + (ty / stride) * WO;
+      for (int kx = 0; kx < k; kx++) {
+        int tx = ix + pad - kx;
+        if (tx < 0 || tx % stride != 0 || tx / stride >= WO) continue;
+        s += crow[(size_t)kx * cols + tx / stride];
+      }
     }
+    if (acc) d[ix] += s;
+    else d[ix] = s;
   }
-  size_t d = dx_off + (((size_t)c * N + n0 + nl) * H + iy) * W + ix;
-  if (acc) dx[d] += s;
-  else dx[d] = s;
 }
 
 /* y (OC,M) = b broadcast along rows (the GEMMs then add with beta = 1) */

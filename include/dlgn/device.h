@@ -61,6 +61,14 @@ typedef struct dlgn_device {
     cl_kernel kernel;
   } kernels[DLGN_MAX_KERNELS];
   dlgn_gemm_state *gemm; /* owned by src/cl/gemm.c */
+  /* $DLGN_PROFILE=1: every launch waits for its kernel and adds its device
+   * time here; the table is printed to stderr when the device closes. */
+  int nprofiled;
+  struct {
+    char name[64];
+    double ms;
+    long calls;
+  } profile[DLGN_MAX_KERNELS];
 } dlgn_device;
 
 enum { DLGN_OPEN_PROFILING = 1 };

@@ -59,11 +59,12 @@ int conv2d_out_w(const dlgn_conv_shape *s);
 size_t conv2d_scratch_floats(const dlgn_conv_shape *s);
 
 /* The strategy this device uses for the forward pass: "im2col+gemm" or
- * "direct" (chosen per device type from measurements; dx of stride-1
+ * "direct" for shape s (chosen per device type and K = C*k*k from
+ * measurements, see ops_conv.c; dx of stride-1
  * convolutions uses the direct kernel too on CPUs when both channel counts are
  * <= 32). $DLGN_CONV=gemm|direct overrides both choices. dw is always
  * im2col + GEMM, so the scratch is needed either way. */
-const char *conv2d_forward_strategy(dlgn_device *dev);
+const char *conv2d_forward_strategy(dlgn_device *dev, const dlgn_conv_shape *s);
 
 /* x (C,N,H,W), w (OC,C,k,k), b (OC) -> y (OC,N,HO,WO) */
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,

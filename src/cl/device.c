@@ -216,7 +216,8 @@ int dlgn_device_open(dlgn_device **out, const char *selector, int flags) {
   }
   dev->info = list[chosen];
   free(list);
-  dev->profiling = (flags & DLGN_OPEN_PROFILING) != 0;
+  const char *prof = getenv("DLGN_PROFILE");
+  dev->profiling = (flags & DLGN_OPEN_PROFILING) != 0 || (prof && *prof && strcmp(prof, "0") != 0);
   cl_int err;
   cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->info.platform,
                                    0};
@@ -236,8 +237,26 @@ fail:
 
 void dlgn_gemm_state_free(dlgn_device *dev); /* src/cl/gemm.c */
 
+static void profile_print(const dlgn_device *dev) {
+  if (dev->nprofiled == 0) return;
+  double total = 0;
+  for (int i = 0; i < dev->nprofiled; i++) total += dev->profile[i].ms;
+  fprintf(stderr, "dlgn: kernel time on '%s' ($DLGN_PROFILE; CLBlast kernels not included)\n",
+          dev->info.name);
+  bool shown[DLGN_MAX_KERNELS] = {false};
+  for (int k = 0; k < dev->nprofiled; k++) { /* largest first */
+    int best = -1;
+    for (int i = 0; i < dev->nprofiled; i++)
+      if (!shown[i] && (best < 0 || dev->profile[i].ms > dev->profile[best].ms)) best = i;
+    shown[best] = true;
+    fprintf(stderr, "  %-28s %10.1f ms %5.1f%% %8ld calls\n", dev->profile[best].name,
+            dev->profile[best].ms, 100 * dev->profile[best].ms / total, dev->profile[best].calls);
+  }
+}
+
 void dlgn_device_close(dlgn_device *dev) {
   if (!dev) return;
+  profile_print(dev);
   if (dev->queue) clFinish(dev->queue);
   if (dev->xfer) clFinish(dev->xfer);
   dlgn_gemm_state_free(dev);

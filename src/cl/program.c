@@ -221,6 +221,28 @@ int dlgn_kernel(dlgn_device *dev, const char *name, cl_kernel *out) {
   return 0;
 }
 
+/* Wait for the kernel and add its device time to the profile table. */
+static int profile_add(dlgn_device *dev, const char *name, cl_event ev) {
+  cl_ulong t0 = 0, t1 = 0;
+  cl_int err = clWaitForEvents(1, &ev);
+  if (err == CL_SUCCESS)
+    err = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+  if (err == CL_SUCCESS)
+    err = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+  clReleaseEvent(ev);
+  DLGN_TRY(dlgn_cl_check(dev, err, "clGetEventProfilingInfo", name));
+  int i = 0;
+  while (i < dev->nprofiled && strcmp(dev->profile[i].name, name) != 0) i++;
+  if (i == DLGN_MAX_KERNELS) return 0;
+  if (i == dev->nprofiled) {
+    snprintf(dev->profile[i].name, sizeof dev->profile[i].name, "%s", name);
+    dev->nprofiled++;
+  }
+  dev->profile[i].ms += (double)(t1 - t0) * 1e-6;
+  dev->profile[i].calls++;
+  return 0;
+}
+
 int dlgn_launch_kernel(dlgn_device *dev, cl_kernel kernel, const char *name, int dims,
                        const size_t *global, const size_t *local, int nargs, const dlgn_arg *args) {
   for (int i = 0; i < nargs; i++) {
@@ -237,11 +259,13 @@ int dlgn_launch_kernel(dlgn_device *dev, cl_kernel kernel, const char *name, int
     g[d] = global[d];
     if (local && local[d] > 1) g[d] = (global[d] + local[d] - 1) / local[d] * local[d];
   }
-  cl_int err =
-      clEnqueueNDRangeKernel(dev->queue, kernel, (cl_uint)dims, NULL, g, local, 0, NULL, NULL);
+  cl_event ev = NULL;
+  cl_int err = clEnqueueNDRangeKernel(dev->queue, kernel, (cl_uint)dims, NULL, g, local, 0, NULL,
+                                      dev->profiling ? &ev : NULL);
   char detail[128];
   snprintf(detail, sizeof detail, "kernel %s", name);
-  return dlgn_cl_check(dev, err, "clEnqueueNDRangeKernel", detail);
+  DLGN_TRY(dlgn_cl_check(dev, err, "clEnqueueNDRangeKernel", detail));
+  return ev ? profile_add(dev, name, ev) : 0;
 }
 
 int dlgn_launch(dlgn_device *dev, const char *name, int dims, const size_t *global,

@@ -89,36 +89,54 @@ static conv_kind conv_env_kind(conv_kind fallback) {
   return fallback;
 }
 
-/* Measured with bench/bench_conv on the C4GAP shapes (PoCL, 2 shared cores,
- * batch 128): the direct forward is 1.7x faster than im2col + GEMM at
- * 128->128, 3x at 3->128, 5-6.5x at width 32. GPUs are unmeasured and keep
- * im2col + CLBlast's tuned GEMM (the direct kernel's 16 float16 accumulators
- * per work-item would spill registers there). $DLGN_CONV=gemm|direct
- * overrides. */
-static conv_kind conv_kind_of(const dlgn_device *dev) {
-  return conv_env_kind((dev->info.type & CL_DEVICE_TYPE_GPU) ? CONV_GEMM : CONV_DIRECT);
+/* Measured with bench/bench_conv on the C4GAP shapes (PoCL, 2 cores, batch
+ * 128, im2col with a row per work-item): the direct forward wins where the
+ * GEMM's K = C*k*k is small (3->32: 3.6x, 3->128: 1.8x, 32->32: 1.08x) and
+ * loses where it is large (128->128: 0.36x, the GEMM reaches 210 GFLOP/s).
+ * So CPUs run it up to K = 288 (32 channels, 3x3). GPUs are unmeasured and
+ * keep im2col + CLBlast's tuned GEMM (the direct kernel's 16 float16
+ * accumulators per work-item would spill registers there).
+ * $DLGN_CONV=gemm|direct overrides. */
+static conv_kind conv_kind_of(const dlgn_device *dev, const dlgn_conv_shape *s) {
+  bool small_k = s->C * s->k * s->k <= 288;
+  return conv_env_kind((dev->info.type & CL_DEVICE_TYPE_CPU) && small_k ? CONV_DIRECT : CONV_GEMM);
 }
 
 /* dx of a stride-1 convolution: the direct kernel on the transposed weights
- * beat the dcol GEMM plus col2im on PoCL only with few channels (32->32:
- * 1.2-1.6x; 128->128: 0.8-0.9x, 3->128: 0.4x), so CPUs use it up to 32
- * channels each way; GPUs never by default. */
+ * beats the dcol GEMM plus col2im on PoCL only with few channels (32->32:
+ * 1.4x; 128->128: 0.64x, 3->128: 0.28x), so CPUs use it up to 32 channels
+ * each way; GPUs never by default. */
 static conv_kind conv_dx_kind_of(const dlgn_device *dev, const dlgn_conv_shape *s) {
   bool few = s->C <= 32 && s->OC <= 32;
   return conv_env_kind((dev->info.type & CL_DEVICE_TYPE_CPU) && few ? CONV_DIRECT : CONV_GEMM);
 }
 
-const char *conv2d_forward_strategy(dlgn_device *dev) {
-  return conv_kind_of(dev) == CONV_DIRECT ? "direct" : "im2col+gemm";
+const char *conv2d_forward_strategy(dlgn_device *dev, const dlgn_conv_shape *s) {
+  return conv_kind_of(dev, s) == CONV_DIRECT ? "direct" : "im2col+gemm";
+}
+
+/* Elements of a row one work-item of im2col/col2im handles (see cl/conv.cl). */
+static int row_per_item(const dlgn_device *dev, int row) {
+  return (dev->info.type & CL_DEVICE_TYPE_GPU) ? 1 : row;
+}
+
+/* A (row length, rows, planes) range whose work-groups run along a row. */
+static int launch_rows(dlgn_device *dev, const char *name, int row, size_t rows, size_t planes,
+                       int nargs, const dlgn_arg *args) {
+  size_t local[3] = {(size_t)(row < 64 ? row : 64), 1, 1};
+  return dlgn_launch(dev, name, 3, (size_t[]){(size_t)row, rows, planes}, local, nargs, args);
 }
 
 static int im2col(dlgn_device *dev, dlgn_buf col, dlgn_buf x, const dlgn_conv_shape *s, int n0,
                   int nb) {
   int HO = conv2d_out_h(s), WO = conv2d_out_w(s);
-  size_t n = (size_t)s->C * s->k * s->k * nb * HO * WO;
-  return LAUNCH_1D(dev, "im2col", n, ARG_BUF(col), ARG_BUF(x), DLGN_INT(s->C), DLGN_INT(s->N),
-                   DLGN_INT(s->H), DLGN_INT(s->W), DLGN_INT(s->k), DLGN_INT(s->stride),
-                   DLGN_INT(s->pad), DLGN_INT(HO), DLGN_INT(WO), DLGN_INT(n0), DLGN_INT(nb));
+  int per_item = row_per_item(dev, WO);
+  dlgn_arg args[] = {ARG_BUF(col),    ARG_BUF(x),          DLGN_INT(s->C),  DLGN_INT(s->N),
+                     DLGN_INT(s->H),  DLGN_INT(s->W),      DLGN_INT(s->k),  DLGN_INT(s->stride),
+                     DLGN_INT(s->pad), DLGN_INT(HO),       DLGN_INT(WO),    DLGN_INT(n0),
+                     DLGN_INT(nb),    DLGN_INT(per_item)};
+  return launch_rows(dev, "im2col", (WO + per_item - 1) / per_item, (size_t)nb * HO,
+                     (size_t)s->C * s->k * s->k, (int)(sizeof args / sizeof args[0]), args);
 }
 
 /* The direct kernel over input (Cin, N, H, W) -> output (Cout, N, HO, WO). */
@@ -152,7 +170,7 @@ static bool conv_dx_direct_fits(const dlgn_conv_shape *s) {
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                    dlgn_buf scratch, const dlgn_conv_shape *s) {
   DLGN_TRY(conv_check("conv2d_forward", s));
-  if (conv_kind_of(dev) == CONV_DIRECT) {
+  if (conv_kind_of(dev, s) == CONV_DIRECT) {
     direct_args a = {s->C, s->N, s->H, s->W, s->OC, s->k, s->stride, s->pad,
                      conv2d_out_h(s), conv2d_out_w(s), false, true, false};
     return conv_direct(dev, y, x, w, b, &a);
@@ -224,11 +242,14 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
     }
     DLGN_TRY(dlgn_gemm(dev, true, false, CKK, cols, (size_t)s->OC, 1.0f, w.mem, w.off, CKK,
                        dy.mem, dyc.off, M, 0.0f, scratch.mem, scratch.off, cols));
-    size_t n = (size_t)s->C * nb * s->H * s->W;
-    DLGN_TRY(LAUNCH_1D(dev, "col2im", n, ARG_BUF(dx), ARG_BUF(scratch), DLGN_INT(s->C),
-                       DLGN_INT(s->N), DLGN_INT(s->H), DLGN_INT(s->W), DLGN_INT(s->k),
-                       DLGN_INT(s->stride), DLGN_INT(s->pad), DLGN_INT(HO), DLGN_INT(WO),
-                       DLGN_INT(n0), DLGN_INT(nb), DLGN_INT(accumulate_dx)));
+    int per_item = row_per_item(dev, s->W);
+    dlgn_arg args[] = {ARG_BUF(dx),         ARG_BUF(scratch),   DLGN_INT(s->C),
+                       DLGN_INT(s->N),      DLGN_INT(s->H),     DLGN_INT(s->W),
+                       DLGN_INT(s->k),      DLGN_INT(s->stride), DLGN_INT(s->pad),
+                       DLGN_INT(HO),        DLGN_INT(WO),       DLGN_INT(n0),
+                       DLGN_INT(nb),        DLGN_INT(accumulate_dx), DLGN_INT(per_item)};
+    DLGN_TRY(launch_rows(dev, "col2im", (s->W + per_item - 1) / per_item, (size_t)nb * s->H,
+                         (size_t)s->C, (int)(sizeof args / sizeof args[0]), args));
   }
   return 0;
 }
