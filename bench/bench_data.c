@@ -15,26 +15,11 @@
 
 #include "dlgn/data.h"
 #include "dlgn/status.h"
+#include "dlgn/util.h"
 
 #define RUNS 5
 
 extern char **environ;
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* Seconds for `gzip -dc path > /dev/null`, or -1. */
 static double time_gzip(const char *path) {
@@ -43,13 +28,13 @@ static double time_gzip(const char *path) {
   posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   char *argv[] = {"gzip", "-dc", (char *)path, NULL};
   pid_t pid;
-  double t0 = now();
+  double t0 = dlgn_now();
   int rc = posix_spawnp(&pid, "gzip", &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return -1;
   int status;
   if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
-  return now() - t0;
+  return dlgn_now() - t0;
 }
 
 static const char *default_archive(void) {
@@ -76,12 +61,12 @@ int main(int argc, char **argv) {
   uint64_t bytes = 0;
   for (int r = 0; r < RUNS; r++) {
     dlgn_dataset ds;
-    double t0 = now();
+    double t0 = dlgn_now();
     if (dlgn_dataset_load(&ds, path, NULL) != 0) {
       fprintf(stderr, "bench_data: %s\n", dlgn_error());
       return 1;
     }
-    t_dlgn[r] = now() - t0;
+    t_dlgn[r] = dlgn_now() - t0;
     /* A fast wrong answer is no answer: the members must be the official ones. */
     for (int m = 0; m < ds.nmembers; m++)
       if (ds.members[m].official != 1) {
@@ -98,7 +83,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  double d = median(t_dlgn, RUNS), g = median(t_gzip, RUNS);
+  double d = dlgn_median(t_dlgn, RUNS), g = dlgn_median(t_gzip, RUNS);
   double mb_in = (double)st.st_size / 1e6, mb_out = (double)bytes / 1e6;
   printf("archive: %s (%.1f MB compressed, %.1f MB of members)\n", path, mb_in, mb_out);
   printf(

@@ -25,20 +25,10 @@
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
 #include "dlgn/tune.h"
+#include "dlgn/util.h"
 #ifdef DLGN_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 #ifdef DLGN_HAVE_OPENBLAS
 static void openblas_run(const dlgn_gemm_shape *s, const float *a, const float *b, float *c) {
@@ -52,14 +42,13 @@ static double openblas_time(const dlgn_gemm_shape *s, const float *a, const floa
   double t[64];
   int n = 0;
   openblas_run(s, a, b, c);
-  double start = now_s();
-  while (n < 64 && (n < min_reps || now_s() - start < budget)) {
-    double t0 = now_s();
+  double start = dlgn_now();
+  while (n < 64 && (n < min_reps || dlgn_now() - start < budget)) {
+    double t0 = dlgn_now();
     openblas_run(s, a, b, c);
-    t[n++] = now_s() - t0;
+    t[n++] = dlgn_now() - t0;
   }
-  qsort(t, (size_t)n, sizeof *t, cmp_double);
-  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+  return dlgn_median(t, (size_t)n);
 }
 #endif
 

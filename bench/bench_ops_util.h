@@ -13,22 +13,7 @@
 #include "dlgn/ops.h"
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
-
-static inline double bench_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static inline int bench_cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static inline double bench_median(double *t, int n) {
-  qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
-  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
+#include "dlgn/util.h"
 
 #define BENCH_MAX_REPEATS 64
 
@@ -42,11 +27,11 @@ static inline int bench_time(dlgn_device *dev, int repeats, bench_fn fn, void *c
   double t[BENCH_MAX_REPEATS];
   int n = repeats < 1 ? 1 : (repeats < BENCH_MAX_REPEATS ? repeats : BENCH_MAX_REPEATS);
   for (int r = 0; r < n; r++) {
-    double t0 = bench_now();
+    double t0 = dlgn_now();
     if (fn(dev, ctx) != 0 || dlgn_finish(dev) != 0) return -1;
-    t[r] = bench_now() - t0;
+    t[r] = dlgn_now() - t0;
   }
-  *median = bench_median(t, n);
+  *median = dlgn_median(t, (size_t)n);
   return 0;
 }
 

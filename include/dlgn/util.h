@@ -12,5 +12,9 @@ int dlgn_read_file(const char *path, char **data, size_t *len);
 int dlgn_write_file_atomic(const char *path, const void *data, size_t len);
 /* Seconds on a monotonic clock. */
 double dlgn_now(void);
+/* Median of v[0..n) (n >= 1); sorts v. */
+double dlgn_median(double *v, size_t n);
+/* Index of s among names[0..n), or a message "unknown WHAT 'S' (expected a|b|c)". */
+int dlgn_parse_choice(const char *s, const char *const *names, int n, const char *what, int *out);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "dlgn/device.h"
 #include "dlgn/status.h"
+#include "dlgn/util.h"
 #include "embedded_cl.h"
 
 const char *dlgn_cl_source(const char *name) {
@@ -25,20 +26,6 @@ static uint64_t fnv1a(uint64_t h, const char *s, size_t n) {
     h *= 0x100000001b3ull;
   }
   return h;
-}
-
-static int mkdir_p(const char *path) {
-  char tmp[1024];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-      *p = '/';
-    }
-  }
-  if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-  return 0;
 }
 
 int dlgn_cache_dir(char *out, size_t size) {
@@ -127,7 +114,7 @@ static void program_to_cache(cl_program prog, const char *path) {
     if (slash) *slash = '\0';
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    FILE *f = mkdir_p(dir) == 0 ? fopen(tmp, "wb") : NULL;
+    FILE *f = dlgn_mkdir_p(dir) == 0 ? fopen(tmp, "wb") : NULL;
     if (f) {
       bool ok = fwrite(bin, 1, size, f) == size;
       ok = (fclose(f) == 0) && ok;

@@ -18,6 +18,7 @@
  * program, so the CLBlast search always times the shapes cut to an eighth
  * of their work (as --quick does for the own kernel). */
 #include "dlgn/tune.h"
+#include "dlgn/util.h"
 
 #include <clblast_c.h>
 #include <math.h>
@@ -54,17 +55,6 @@ int dlgn_tune_model_shapes(const dlgn_gemm_shape **out) {
   return (int)(sizeof model_shapes / sizeof model_shapes[0]);
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 static int run_once(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_gemm_call *call) {
   DLGN_TRY(p ? dlgn_gemm_own(dev, p, call) : dlgn_gemm_clblast(dev, call));
   return dlgn_finish(dev);
@@ -78,18 +68,17 @@ int dlgn_gemm_time(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_g
   double *t = dlgn_malloc((size_t)max_reps * sizeof *t, "GEMM timings");
   if (!t) return -1;
   int n = 0;
-  double start = now_s();
-  while (n < max_reps && (n < min_reps || now_s() - start < budget_s)) {
-    double t0 = now_s();
+  double start = dlgn_now();
+  while (n < max_reps && (n < min_reps || dlgn_now() - start < budget_s)) {
+    double t0 = dlgn_now();
     if (run_once(dev, p, call) != 0) {
       free(t);
       return -1;
     }
-    t[n++] = now_s() - t0;
+    t[n++] = dlgn_now() - t0;
   }
-  qsort(t, (size_t)n, sizeof *t, cmp_double);
-  *median_s = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-  if (best_s) *best_s = t[0];
+  *median_s = dlgn_median(t, (size_t)n);
+  if (best_s) *best_s = t[0]; /* sorted by dlgn_median */
   free(t);
   return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "dlgn/status.h"
 #include "dlgn/tune.h"
+#include "dlgn/util.h"
 
 int dlgn_tuning_dir(char *out, size_t size) {
   const char *d = getenv("DLGN_TUNING_DIR");
@@ -248,25 +249,19 @@ int dlgn_tuning_load(const dlgn_device_info *info, const char *path, dlgn_tuning
 
 /* ---- writing ---- */
 
-static int mkdir_parents(const char *path) {
-  char tmp[1024];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return 0;
-}
-
 static void write_own(FILE *f, const dlgn_gemm_own_params *p) {
   fprintf(f, " tm=%d tn=%d vw=%d kc=%d ks=%d", p->tm, p->tn, p->vw, p->kc, p->ks);
 }
 
 int dlgn_tuning_write(const char *path, const dlgn_tuning *t) {
-  if (mkdir_parents(path) != 0)
-    return dlgn_fail("cannot create the folder of tuning file %s: %s", path, strerror(errno));
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash && slash != dir) {
+    *slash = '\0';
+    if (dlgn_mkdir_p(dir) != 0)
+      return dlgn_fail_context("cannot create the folder of tuning file %s", path);
+  }
   char tmp[1100];
   snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
   FILE *f = fopen(tmp, "w");

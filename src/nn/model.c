@@ -9,6 +9,7 @@
 
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
+#include "dlgn/util.h"
 
 static const char *class_names[] = {"dnn", "dgn", "dlgn", "dlgn-sf"};
 static const char *arch_names[] = {"fc", "c4gap", "vgg16"};
@@ -22,24 +23,10 @@ const char *dlgn_value_input_name(dlgn_value_input v) { return value_names[v]; }
 const char *dlgn_mode_name(dlgn_train_mode m) { return mode_names[m]; }
 const char *dlgn_shuffle_name(dlgn_shuffle s) { return shuffle_names[s]; }
 
-static int parse_name(const char *s, const char *const *names, int n, const char *what, int *out) {
-  for (int i = 0; i < n; i++)
-    if (strcmp(s, names[i]) == 0) {
-      *out = i;
-      return 0;
-    }
-  char choices[256] = "";
-  for (int i = 0; i < n; i++) {
-    size_t used = strlen(choices);
-    snprintf(choices + used, sizeof choices - used, "%s%s", i ? "|" : "", names[i]);
-  }
-  return dlgn_fail("unknown %s '%s' (expected %s)", what, s, choices);
-}
-
 #define PARSER(fn, type, names, what)                                                              \
   int fn(const char *s, type *out) {                                                               \
     int v;                                                                                         \
-    DLGN_TRY(parse_name(s, names, (int)(sizeof names / sizeof names[0]), what, &v));               \
+    DLGN_TRY(dlgn_parse_choice(s, names, (int)(sizeof names / sizeof names[0]), what, &v));               \
     *out = (type)v;                                                                                \
     return 0;                                                                                      \
   }

@@ -14,24 +14,10 @@
 
 #include "dlgn/status.h"
 #include "dlgn/train.h"
+#include "run_files.h"
 
 #define CKPT_MAGIC "DLGNCKPT"
 #define CKPT_VERSION 1u
-
-static json_object *metrics_json(const dlgn_epoch_metrics *e) {
-  json_object *o = json_object_new_object();
-  json_object_object_add(o, "epoch", json_object_new_int(e->epoch));
-  json_object_object_add(o, "test_soft", json_object_new_double(e->test_soft));
-  json_object_object_add(o, "test_hard", json_object_new_double(e->test_hard));
-  json_object_object_add(o, "train_loss", json_object_new_double(e->train_loss));
-  json_object_object_add(o, "train_acc", json_object_new_double(e->train_acc));
-  return o;
-}
-
-static double get_d(json_object *o, const char *k) {
-  json_object *v;
-  return json_object_object_get_ex(o, k, &v) ? json_object_get_double(v) : 0;
-}
 
 static int write_all(FILE *f, const void *p, size_t n, uLong *crc) {
   *crc = crc32(*crc, p, (uInt)n);
@@ -69,7 +55,7 @@ int dlgn_checkpoint_write(const char *path, const dlgn_checkpoint *ck) {
   }
   json_object_object_add(h, "mean", mean);
   json_object_object_add(h, "std", std);
-  json_object_object_add(h, "best", metrics_json(&ck->best));
+  json_object_object_add(h, "best", dlgn_run_metrics_json(&ck->best));
   const char *htext = json_object_to_json_string_ext(h, JSON_C_TO_STRING_PLAIN);
   uint32_t hlen = (uint32_t)strlen(htext);
 
@@ -163,13 +149,7 @@ int dlgn_checkpoint_read(const char *path, dlgn_checkpoint *ck) {
       ck->mean[i] = (float)json_object_get_double(json_object_array_get_idx(mean, (size_t)i));
       ck->std[i] = (float)json_object_get_double(json_object_array_get_idx(std, (size_t)i));
     }
-  if (json_object_object_get_ex(h, "best", &v)) {
-    ck->best.epoch = (int)get_d(v, "epoch");
-    ck->best.test_soft = get_d(v, "test_soft");
-    ck->best.test_hard = get_d(v, "test_hard");
-    ck->best.train_loss = get_d(v, "train_loss");
-    ck->best.train_acc = get_d(v, "train_acc");
-  }
+  if (json_object_object_get_ex(h, "best", &v)) dlgn_run_metrics_parse(v, &ck->best);
   if (ck->nparams == 0 || ck->nparams > (1ull << 32) || ck->nstate > (1ull << 32) ||
       ck->nopt > (1ull << 34)) {
     dlgn_fail("checkpoint %s is corrupt: implausible sizes", path);

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dlgn/status.h"
 #include "dlgn/train.h"
+#include "dlgn/util.h"
 
 void dlgn_train_config_default(dlgn_train_config *c) {
   memset(c, 0, sizeof *c);
@@ -40,35 +42,21 @@ const char *dlgn_optimizer_name(dlgn_optimizer o) { return opt_names[o]; }
 const char *dlgn_schedule_name(dlgn_lr_schedule s) { return sched_names[s]; }
 const char *dlgn_normalize_name(dlgn_normalize n) { return norm_names[n]; }
 
-static int parse(const char *s, const char *const *names, int n, const char *what, int *out) {
-  for (int i = 0; i < n; i++)
-    if (strcmp(s, names[i]) == 0) {
-      *out = i;
-      return 0;
-    }
-  char choices[128] = "";
-  for (int i = 0; i < n; i++) {
-    size_t u = strlen(choices);
-    snprintf(choices + u, sizeof choices - u, "%s%s", i ? "|" : "", names[i]);
-  }
-  return dlgn_fail("unknown %s '%s' (expected %s)", what, s, choices);
-}
-
 int dlgn_optimizer_parse(const char *s, dlgn_optimizer *out) {
   int v;
-  DLGN_TRY(parse(s, opt_names, 2, "optimizer", &v));
+  DLGN_TRY(dlgn_parse_choice(s, opt_names, 2, "optimizer", &v));
   *out = (dlgn_optimizer)v;
   return 0;
 }
 int dlgn_schedule_parse(const char *s, dlgn_lr_schedule *out) {
   int v;
-  DLGN_TRY(parse(s, sched_names, 3, "learning-rate schedule", &v));
+  DLGN_TRY(dlgn_parse_choice(s, sched_names, 3, "learning-rate schedule", &v));
   *out = (dlgn_lr_schedule)v;
   return 0;
 }
 int dlgn_normalize_parse(const char *s, dlgn_normalize *out) {
   int v;
-  DLGN_TRY(parse(s, norm_names, 2, "normalisation", &v));
+  DLGN_TRY(dlgn_parse_choice(s, norm_names, 2, "normalisation", &v));
   *out = (dlgn_normalize)v;
   return 0;
 }
@@ -236,27 +224,10 @@ done:
 int dlgn_train_config_load(dlgn_train_config *c, const char *run_dir) {
   char path[1100];
   snprintf(path, sizeof path, "%s/config.json", run_dir);
-  FILE *f = fopen(path, "rb");
-  if (!f) return dlgn_fail("cannot resume: %s not found (is %s a run folder?)", path, run_dir);
-  char *text = NULL;
-  size_t cap = 0, n = 0;
-  for (;;) {
-    if (n + 4096 + 1 > cap) {
-      cap = cap ? cap * 2 : 8192;
-      char *t = realloc(text, cap);
-      if (!t) {
-        free(text);
-        fclose(f);
-        return dlgn_fail("out of host memory reading %s", path);
-      }
-      text = t;
-    }
-    size_t got = fread(text + n, 1, 4096, f);
-    n += got;
-    if (got < 4096) break;
-  }
-  fclose(f);
-  text[n] = '\0';
+  if (access(path, R_OK) != 0)
+    return dlgn_fail("cannot resume: %s not found (is %s a run folder?)", path, run_dir);
+  char *text;
+  DLGN_TRY(dlgn_read_file(path, &text, NULL));
   dlgn_train_config_default(c);
   int rc = dlgn_train_config_from_json(c, text, path);
   free(text);

@@ -21,7 +21,7 @@ int dlgn_run_write_config(const dlgn_train_config *c) {
   return rc;
 }
 
-static json_object *metrics_object(const dlgn_epoch_metrics *e) {
+json_object *dlgn_run_metrics_json(const dlgn_epoch_metrics *e) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "epoch", json_object_new_int(e->epoch));
   json_object_object_add(o, "train_loss", json_object_new_double(e->train_loss));
@@ -79,6 +79,22 @@ static double get_double(json_object *o, const char *key) {
   return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : 0;
 }
 
+void dlgn_run_metrics_parse(json_object *o, dlgn_epoch_metrics *e) {
+  memset(e, 0, sizeof *e);
+  e->epoch = (int)get_double(o, "epoch");
+  e->train_loss = get_double(o, "train_loss");
+  e->train_acc = get_double(o, "train_acc");
+  e->test_soft = get_double(o, "test_acc_soft");
+  e->test_hard = get_double(o, "test_acc_hard");
+  e->train_soft = e->train_hard = -1;
+  json_object *v;
+  if (json_object_object_get_ex(o, "train_acc_soft", &v)) e->train_soft = json_object_get_double(v);
+  if (json_object_object_get_ex(o, "train_acc_hard", &v)) e->train_hard = json_object_get_double(v);
+  e->images_per_s = get_double(o, "images_per_s");
+  e->seconds = get_double(o, "seconds");
+  e->lr = get_double(o, "lr");
+}
+
 int dlgn_run_read_metrics(const char *run_dir, int epoch, dlgn_epoch_metrics *e) {
   char path[1100], *text;
   snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
@@ -87,15 +103,7 @@ int dlgn_run_read_metrics(const char *run_dir, int epoch, dlgn_epoch_metrics *e)
   for (char *line = strtok(text, "\n"); line && !found; line = strtok(NULL, "\n")) {
     json_object *o = json_tokener_parse(line), *v;
     if (o && json_object_object_get_ex(o, "epoch", &v) && json_object_get_int(v) == epoch) {
-      memset(e, 0, sizeof *e);
-      e->epoch = epoch;
-      e->train_loss = get_double(o, "train_loss");
-      e->train_acc = get_double(o, "train_acc");
-      e->test_soft = get_double(o, "test_acc_soft");
-      e->test_hard = get_double(o, "test_acc_hard");
-      e->images_per_s = get_double(o, "images_per_s");
-      e->seconds = get_double(o, "seconds");
-      e->lr = get_double(o, "lr");
+      dlgn_run_metrics_parse(o, e);
       found = 1;
     }
     if (o) json_object_put(o);
@@ -110,7 +118,7 @@ int dlgn_run_append_metrics(const char *run_dir, const dlgn_epoch_metrics *e) {
   snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
   FILE *f = fopen(path, "ab");
   if (!f) return dlgn_fail("cannot append to %s: %s", path, strerror(errno));
-  json_object *o = metrics_object(e);
+  json_object *o = dlgn_run_metrics_json(e);
   int bad = fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0;
   json_object_put(o);
   if (fclose(f) != 0 || bad) return dlgn_fail("cannot append to %s", path);
@@ -133,8 +141,8 @@ int dlgn_run_write_summary(const dlgn_train_config *c, const dlgn_train_summary 
   json_object_object_add(o, "data", json_object_new_string(s->data_source));
   json_object_object_add(o, "synthetic_data", json_object_new_boolean(s->synthetic));
   json_object_object_add(o, "epochs", json_object_new_int(s->epochs_run));
-  json_object_object_add(o, "final", metrics_object(&s->final));
-  json_object_object_add(o, "best", metrics_object(&s->best));
+  json_object_object_add(o, "final", dlgn_run_metrics_json(&s->final));
+  json_object_object_add(o, "best", dlgn_run_metrics_json(&s->best));
   char path[1100];
   snprintf(path, sizeof path, "%s/summary.json", c->run_dir);
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |

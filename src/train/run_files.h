@@ -4,7 +4,14 @@
 #ifndef DLGN_TRAIN_RUN_FILES_H
 #define DLGN_TRAIN_RUN_FILES_H
 
+#include <json-c/json.h>
+
 #include "dlgn/train.h"
+
+/* One epoch's figures as JSON (metrics.jsonl lines, summary, checkpoint
+ * header), and back. */
+json_object *dlgn_run_metrics_json(const dlgn_epoch_metrics *e);
+void dlgn_run_metrics_parse(json_object *o, dlgn_epoch_metrics *e);
 
 int dlgn_run_write_config(const dlgn_train_config *c);
 /* Keep only the lines of epochs <= epoch (a resumed run rewrites the rest). */

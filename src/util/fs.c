@@ -82,3 +82,27 @@ double dlgn_now(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+double dlgn_median(double *v, size_t n) {
+  qsort(v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int dlgn_parse_choice(const char *s, const char *const *names, int n, const char *what, int *out) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(s, names[i]) == 0) {
+      *out = i;
+      return 0;
+    }
+  char choices[256] = "";
+  for (int i = 0; i < n; i++) {
+    size_t used = strlen(choices);
+    snprintf(choices + used, sizeof choices - used, "%s%s", i ? "|" : "", names[i]);
+  }
+  return dlgn_fail("unknown %s '%s' (expected %s)", what, s, choices);
+}
