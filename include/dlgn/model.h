@@ -111,6 +111,7 @@ typedef struct dlgn_model {
   cl_mem dtmp[4];             /* backward scratch, largest activation each */
   cl_mem scratch;             /* conv scratch */
   size_t scratch_floats;
+  size_t device_bytes;        /* all of the above, checked against the device's memory */
 } dlgn_model;
 
 /* Lay out the networks for cfg (no device work). */

@@ -16,8 +16,19 @@ static size_t layer_in(const dlgn_layer *L, int N) {
   return L->kind == DLGN_LAYER_DENSE ? (size_t)N * L->in_c : (size_t)L->in_c * N * L->h * L->w;
 }
 
+/* Drivers that overcommit (PoCL) accept allocations past the device's
+ * memory and fail later, or get the process killed; so the total is checked
+ * here, where the message can say what to change. */
 static int alloc(dlgn_model *m, size_t floats, const char *what, cl_mem *out) {
-  return dlgn_buffer_create(m->dev, floats * sizeof(float), what, out);
+  size_t bytes = floats * sizeof(float);
+  m->device_bytes += bytes;
+  if (m->device_bytes > m->dev->info.global_mem)
+    return dlgn_fail("out of device memory: this model at batch %d needs more than %.1f GiB on "
+                     "device '%s', which has %.1f GiB (reached allocating %s; try a smaller "
+                     "--batch or width)",
+                     m->max_batch, m->device_bytes / 1073741824.0, m->dev->info.name,
+                     m->dev->info.global_mem / 1073741824.0, what);
+  return dlgn_buffer_create(m->dev, bytes, what, out);
 }
 
 static int net_alloc(dlgn_model *m, const dlgn_net *net, dlgn_net_acts *a, bool relu, bool value,
