@@ -291,7 +291,7 @@ int cmd_eval(int argc, char **argv) {
   if (dlgn_device_open(&dev, device, 0) != 0 ||
       dlgn_model_from_checkpoint(&m, dev, path, (int)batch, &ck) != 0)
     goto done;
-  if (dlgn_train_load_dataset(&ck.config, data, &ds, NULL) != 0) goto done;
+  if (dlgn_train_load_dataset(&ck.config, data, &ds, NULL, NULL) != 0) goto done;
   have_ds = true;
   if (ds.num_classes != ck.config.model.num_classes) {
     dlgn_fail("%s has %d classes but the model was trained on %d", ds.source, ds.num_classes,

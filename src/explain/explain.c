@@ -78,7 +78,7 @@ static bool same_shape(const dlgn_net *a, const dlgn_net *b) {
 
 static int load_data(explain_result *r, dlgn_dataset *ds) {
   const dlgn_train_config *c = &r->ck.config;
-  DLGN_TRY(dlgn_train_load_dataset(c, r->opt->data, ds, NULL));
+  DLGN_TRY(dlgn_train_load_dataset(c, r->opt->data, ds, NULL, NULL));
   if (ds->num_classes != c->model.num_classes) {
     dlgn_fail("%s has %d classes but the model was trained on %d", ds->source, ds->num_classes,
               c->model.num_classes);

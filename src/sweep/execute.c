@@ -51,15 +51,6 @@ dlgn_run_state dlgn_sweep_run_state(const char *run_dir, int epochs) {
   return DLGN_RUN_NEW;
 }
 
-static int load_data(dlgn_dataset *ds, const dlgn_train_config *c) {
-  char path[1024];
-  bool synthetic;
-  DLGN_TRY(dlgn_data_resolve(c->data[0] ? c->data : NULL, path, sizeof path, &synthetic));
-  /* the trainer's synthetic default: seed 2022, whatever the run's seed */
-  if (synthetic) return dlgn_synth_generate(ds, DLGN_CIFAR10, c->synth_train, c->synth_test, 2022);
-  return dlgn_dataset_load(ds, path, NULL);
-}
-
 static int write_check(const char *run_dir, const dlgn_filter_check *r) {
   json_object *o = json_object_new_object(), *layers = json_object_new_array();
   double min = 1;
@@ -91,7 +82,7 @@ int dlgn_sweep_filter_check(const char *run_dir, const char *device, size_t imag
   DLGN_TRY(dlgn_train_config_load(&c, run_dir));
   if (!dlgn_model_linear_gating(&c.model)) return 0;
   char path[1200];
-  snprintf(path, sizeof path, "%s/checkpoint.bin", run_dir);
+  dlgn_checkpoint_path(run_dir, path, sizeof path);
   dlgn_device *dev = NULL;
   dlgn_model *m = NULL;
   dlgn_checkpoint ck = {0};
@@ -101,7 +92,7 @@ int dlgn_sweep_filter_check(const char *run_dir, const char *device, size_t imag
   int rc = -1;
   if (dlgn_device_open(&dev, device && device[0] ? device : NULL, 0) != 0 ||
       dlgn_model_from_checkpoint(&m, dev, path, CHECK_BATCH, &ck) != 0 ||
-      load_data(&ds, &ck.config) != 0)
+      dlgn_train_load_dataset(&ck.config, NULL, &ds, NULL, NULL) != 0)
     goto done;
   have_ds = true;
   size_t n = images ? images : DEFAULT_CHECK_IMAGES;

@@ -1,5 +1,8 @@
 /* Where a run's data and checkpoints live, one way for every command. */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "dlgn/status.h"
@@ -10,7 +13,7 @@
 #define SYNTH_SEED 2022
 
 int dlgn_train_load_dataset(const dlgn_train_config *c, const char *data, dlgn_dataset *ds,
-                            bool *synthetic) {
+                            bool *synthetic, char *resolved) {
   char path[1024];
   bool synth = false;
   const char *want = data && *data ? data : (c->data[0] ? c->data : NULL);
@@ -18,6 +21,12 @@ int dlgn_train_load_dataset(const dlgn_train_config *c, const char *data, dlgn_d
   DLGN_TRY(synth ? dlgn_synth_generate(ds, DLGN_CIFAR10, c->synth_train, c->synth_test, SYNTH_SEED)
                  : dlgn_dataset_load(ds, path, NULL));
   if (synthetic) *synthetic = synth;
+  if (resolved) {
+    char abs[PATH_MAX];
+    const char *used = synth ? "synthetic" : realpath(path, abs) ? abs : path;
+    if (strlen(used) >= 1024) return dlgn_fail("data path too long: %s", used);
+    memcpy(resolved, used, strlen(used) + 1);
+  }
   return 0;
 }
 

@@ -38,9 +38,12 @@ typedef struct {
 } train_run;
 
 static int load_data(train_run *r, dlgn_train_summary *sum) {
-  DLGN_TRY(dlgn_train_load_dataset(&r->cfg, NULL, &r->ds, &sum->synthetic));
+  char used[1024];
+  DLGN_TRY(dlgn_train_load_dataset(&r->cfg, NULL, &r->ds, &sum->synthetic, used));
+  snprintf(r->cfg.data, sizeof r->cfg.data, "%s", used);
   r->have_ds = true;
-  snprintf(sum->data_source, sizeof sum->data_source, "%s", r->ds.source);
+  /* the same text however the path was given (a resumed run gets it absolute) */
+  snprintf(sum->data_source, sizeof sum->data_source, "%s", sum->synthetic ? r->ds.source : used);
   r->cfg.model.num_classes = r->ds.num_classes;
   return 0;
 }
