@@ -118,6 +118,10 @@ def compare(args, data, arch, width, depth, epochs, seeds, train_limit, workdir)
         print(f"{cls:8} {vin:6} {100*m(ours,0):9.2f} {100*m(ours,1):9.2f} {100*m(theirs,0):10.2f} "
               f"{100*m(theirs,1):10.2f} {100*diff:6.2f} {m(ours,2):10.0f} {m(theirs,2):11.0f} "
               f"{m(ours,2)/m(theirs,2):6.2f}  {'yes' if ok else 'NO'}", flush=True)
+        if len(seeds) > 1:  # the spread behind the means
+            per = lambda rows, i: " ".join(f"{100*r[i]:.2f}" for r in rows)
+            print(f"{'':15} per seed, soft: dlgn {per(ours, 0)} | torch {per(theirs, 0)}; "
+                  f"hard: dlgn {per(ours, 1)} | torch {per(theirs, 1)}", flush=True)
     return all_ok
 
 
@@ -127,6 +131,8 @@ def main():
     ap.add_argument("--data", default="../shared/datasets/cifar-10-binary.tar.gz")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--only", choices=["fc", "c4gap"])
+    ap.add_argument("--configs", help="comma-separated class:value pairs (default: all seven)")
+    ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--c4gap-train-limit", type=int, default=0,
                     help="C4GAP: first N training images only (default: all 50000)")
     args = ap.parse_args()
@@ -138,7 +144,10 @@ def main():
         print(f"no CIFAR-10 archive at {args.data}: nothing to compare")
         return 0
     data = load_cifar10(args.data)
-    seeds = list(range(1, args.seeds + 1))
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    if args.configs:
+        global CONFIGS
+        CONFIGS = [tuple(c.split(":")) for c in args.configs.split(",")]
     ok = True
     with tempfile.TemporaryDirectory() as work:
         if args.only in (None, "fc"):
