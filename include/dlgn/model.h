@@ -96,7 +96,6 @@ typedef struct dlgn_model {
   size_t nparams, nstate;
   size_t train_begin, train_end; /* trainable span of the parameters */
   int gate_src[DLGN_MAX_LAYERS]; /* value layer l is gated by feature layer gate_src[l] */
-  int *chan_perm[DLGN_MAX_LAYERS]; /* host copy of the channel permutations (channels shuffle) */
 
   /* device memory, allocated once for max_batch */
   cl_mem params, grads, state;
@@ -110,7 +109,6 @@ typedef struct dlgn_model {
   cl_mem dq[DLGN_MAX_LAYERS]; /* gradient reaching the feature pre-activations */
   cl_mem dtmp[4];             /* backward scratch, largest activation each */
   cl_mem scratch;             /* conv scratch */
-  size_t scratch_floats;
   size_t device_bytes;        /* all of the above, checked against the device's memory */
 } dlgn_model;
 

@@ -116,7 +116,6 @@ static int model_alloc(dlgn_model *m) {
       }
     }
   for (int i = 0; i < 4; i++) DLGN_TRY(alloc(m, big, "backward scratch", &m->dtmp[i]));
-  m->scratch_floats = scratch;
   DLGN_TRY(alloc(m, scratch ? scratch : 1, "convolution scratch (im2col)", &m->scratch));
   if (dlgn_model_feature_trains(m))
     for (int l = 0; l < m->feat.nlayers; l++)
@@ -126,20 +125,18 @@ static int model_alloc(dlgn_model *m) {
     dlgn_rng_seed(&r, c->shuffle_seed);
     for (int l = 0; l < m->value.nlayers; l++) {
       int C = m->value.layers[l].out_c;
-      uint32_t *idx = dlgn_malloc((size_t)C * sizeof *idx, "channel permutation");
-      m->chan_perm[l] = dlgn_malloc((size_t)C * sizeof(int), "channel permutation");
-      if (!idx || !m->chan_perm[l]) {
-        free(idx);
-        return -1;
-      }
-      for (int i = 0; i < C; i++) idx[i] = (uint32_t)i;
-      dlgn_rng_shuffle(&r, idx, (size_t)C);
-      for (int i = 0; i < C; i++) m->chan_perm[l][i] = (int)idx[i];
-      free(idx);
-      DLGN_TRY(dlgn_buffer_create(m->dev, (size_t)C * sizeof(int), "channel permutation",
-                                  &m->perm_dev[l]));
-      DLGN_TRY(dlgn_buffer_write(m->dev, m->perm_dev[l], 0, (size_t)C * sizeof(int),
-                                 m->chan_perm[l], "channel permutation"));
+      /* uint32 and the kernel's int agree bit for bit for C < 2^31 */
+      uint32_t *perm = dlgn_malloc((size_t)C * sizeof *perm, "channel permutation");
+      if (!perm) return -1;
+      for (int i = 0; i < C; i++) perm[i] = (uint32_t)i;
+      dlgn_rng_shuffle(&r, perm, (size_t)C);
+      int rc = dlgn_buffer_create(m->dev, (size_t)C * sizeof *perm, "channel permutation",
+                                  &m->perm_dev[l]);
+      if (rc == 0)
+        rc = dlgn_buffer_write(m->dev, m->perm_dev[l], 0, (size_t)C * sizeof *perm, perm,
+                               "channel permutation");
+      free(perm);
+      DLGN_TRY(rc);
     }
   }
   return 0;
@@ -193,7 +190,6 @@ void dlgn_model_destroy(dlgn_model *m) {
   for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
     dlgn_buffer_release(&m->dq[l]);
     dlgn_buffer_release(&m->perm_dev[l]);
-    free(m->chan_perm[l]);
   }
   free(m);
 }
