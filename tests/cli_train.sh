@@ -51,4 +51,6 @@ expect_error "a dnn has no value network" "$dlgn" train "${tiny[@]}" --class dnn
 expect_error "not found" "$dlgn" train --resume nowhere
 expect_error "no OpenCL device matches" "$dlgn" devices --device no-such-device
 expect_error "cannot open checkpoint" "$dlgn" eval missing.bin
+mkdir -p no-vendors # an ICD loader that finds no driver at all
+expect_error "no OpenCL platform found" env OCL_ICD_VENDORS="$PWD/no-vendors" "$dlgn" devices
 echo "cli_train: ok"
