@@ -226,6 +226,9 @@ START_TEST(resolve_order) {
   /* ./datasets/: the first cifar-10* entry by name; other names ignored. */
   ck_assert_int_eq(mkdir("datasets", 0755), 0);
   fclose(fopen("datasets/README.md", "w"));
+  /* Half-downloaded and checksum files sort first but are not data. */
+  fclose(fopen("datasets/cifar-10-a.tar.gz.part", "w"));
+  fclose(fopen("datasets/cifar-10-a.tar.gz.md5", "w"));
   fclose(fopen("datasets/cifar-100-binary.tar.gz", "w"));
   fclose(fopen("datasets/cifar-10-binary.tar.gz", "w"));
   ck_assert_ok(dlgn_data_resolve(NULL, path, sizeof path, &synthetic));

@@ -32,7 +32,20 @@ static int cmp_names(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static bool is_cifar_name(const char *name) { return strncmp(name, "cifar-10", 8) == 0; }
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* A cifar-10* or cifar-100* entry, but not a download still in progress
+ * (curl/wget/browser partial files) nor a checksum file beside the archive. */
+static bool is_cifar_name(const char *name) {
+  static const char *const skip[] = {".part", ".tmp", ".crdownload", ".download", ".md5"};
+  if (strncmp(name, "cifar-10", 8) != 0) return false;
+  for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+    if (ends_with(name, skip[i])) return false;
+  return true;
+}
 
 int dlgn_data_resolve(const char *cli, char *path, size_t size, bool *synthetic) {
   if (cli && *cli) return use_given(cli, "--data", path, size, synthetic);
