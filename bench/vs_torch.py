@@ -101,13 +101,13 @@ def run_dlgn(binary, data_path, cfg, epochs, batch, seed, train_limit, workdir):
     return s["test_acc_soft"], s["test_acc_hard"], ips
 
 
-def compare(args, data, arch, width, depth, epochs, seeds, train_limit, workdir):
+def compare(args, data, configs, arch, width, depth, epochs, seeds, train_limit, workdir):
     print(f"\n{arch} depth {depth} width {width}, Adam 1e-3, batch 128, {epochs} epoch(s), x/255, "
           f"seeds {seeds}" + (f", first {train_limit} training images" if train_limit else ""))
     print(f"{'class':8} {'value':6} {'dlgn soft':>9} {'dlgn hard':>9} {'torch soft':>10} "
           f"{'torch hard':>10} {'diff':>6} {'dlgn img/s':>10} {'torch img/s':>11} {'ratio':>6}  ok")
     all_ok = True
-    for cls, vin in CONFIGS:
+    for cls, vin in configs:
         cfg = {"class": cls, "arch": arch, "width": width, "depth": depth, "value_input": vin,
                "beta": 4.0, "mode": "joint", "batchnorm": False}
         ours = [run_dlgn(args.dlgn, args.data, cfg, epochs, 128, s, train_limit, workdir) for s in seeds]
@@ -146,15 +146,13 @@ def main():
         return 0
     data = load_cifar10(args.data)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    if args.configs:
-        global CONFIGS
-        CONFIGS = [tuple(c.split(":")) for c in args.configs.split(",")]
+    configs = [tuple(c.split(":")) for c in args.configs.split(",")] if args.configs else CONFIGS
     ok = True
     with tempfile.TemporaryDirectory() as work:
         if args.only in (None, "fc"):
-            ok &= compare(args, data, "fc", 128, 5, 5, seeds, 0, work)
+            ok &= compare(args, data, configs, "fc", 128, 5, 5, seeds, 0, work)
         if args.only in (None, "c4gap"):
-            ok &= compare(args, data, "c4gap", 32, 4, 1, seeds, args.c4gap_train_limit, work)
+            ok &= compare(args, data, configs, "c4gap", 32, 4, 1, seeds, args.c4gap_train_limit, work)
     print("\nall within 2 points" if ok else "\nSOME CONFIGURATIONS DIFFER BY MORE THAN 2 POINTS")
     return 0 if ok else 1
 

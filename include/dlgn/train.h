@@ -78,8 +78,8 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
 
 /* The dataset of a configuration: data (if given) else c->data, resolved as
  * --data / $DLGN_DATA / ./datasets/, else the synthetic default of c's sizes
- * (a fixed seed, whatever the run's seed). resolved (may be NULL, 1024
- * bytes) gets what was used: an absolute path, or "synthetic", so that a run
+ * (a fixed seed, whatever the run's seed). resolved (may be NULL, the
+ * size of c->data) gets what was used: an absolute path, or "synthetic", so that a run
  * records its data and later commands (eval, explain, resume) find the same. */
 int dlgn_train_load_dataset(const dlgn_train_config *c, const char *data, dlgn_dataset *ds,
                             bool *synthetic, char *resolved);

@@ -24,7 +24,7 @@ int dlgn_train_load_dataset(const dlgn_train_config *c, const char *data, dlgn_d
   if (resolved) {
     char abs[PATH_MAX];
     const char *used = synth ? "synthetic" : realpath(path, abs) ? abs : path;
-    if (strlen(used) >= 1024) return dlgn_fail("data path too long: %s", used);
+    if (strlen(used) >= sizeof c->data) return dlgn_fail("data path too long: %s", used);
     memcpy(resolved, used, strlen(used) + 1);
   }
   return 0;

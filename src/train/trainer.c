@@ -38,7 +38,7 @@ typedef struct {
 } train_run;
 
 static int load_data(train_run *r, dlgn_train_summary *sum) {
-  char used[1024];
+  char used[sizeof r->cfg.data];
   DLGN_TRY(dlgn_train_load_dataset(&r->cfg, NULL, &r->ds, &sum->synthetic, used));
   snprintf(r->cfg.data, sizeof r->cfg.data, "%s", used);
   r->have_ds = true;
