@@ -57,7 +57,16 @@ static int bench_alloc(dlgn_device *dev, conv_bench *c, const dlgn_conv_shape *s
   DLGN_TRY(bench_random_buffer(dev, (size_t)s->OC * s->C * s->k * s->k, 0.1f, 2, &c->w));
   DLGN_TRY(bench_random_buffer(dev, (size_t)s->OC, 0.1f, 3, &c->b));
   DLGN_TRY(bench_random_buffer(dev, ny, 1.0f, 4, &c->y));
-  return dlgn_buffer_create(dev, conv2d_scratch_floats(s) * sizeof(float), "conv scratch",
+  /* the scratch of the strategy that needs the most */
+  size_t scratch = 1;
+  const char *kinds[] = {"gemm", "direct", "rows"};
+  for (int i = 0; i < 3; i++) {
+    setenv("DLGN_CONV", kinds[i], 1);
+    size_t need = conv2d_scratch_floats(dev, s);
+    scratch = need > scratch ? need : scratch;
+  }
+  unsetenv("DLGN_CONV");
+  return dlgn_buffer_create(dev, scratch * sizeof(float), "conv scratch",
                             &c->scratch);
 }
 
@@ -106,11 +115,11 @@ static int check_case(dlgn_device *dev, conv_bench *c, bool nchw, const char *wh
 }
 
 static int check_all(dlgn_device *dev) {
-  dlgn_conv_shape s = {3, 5, 9, 7, 6, 3, 1, 1};
+  dlgn_conv_shape s = {3, 5, 9, 32, 11, 3, 1, 1};
   conv_bench c;
   int rc = bench_alloc(dev, &c, &s);
-  const char *names[] = {"gemm", "direct"};
-  for (int i = 0; rc == 0 && i < 2; i++) {
+  const char *names[] = {"gemm", "direct", "rows"};
+  for (int i = 0; rc == 0 && i < 3; i++) {
     setenv("DLGN_CONV", names[i], 1);
     rc = run_forward(dev, &c) || check_case(dev, &c, false, conv2d_forward_strategy(dev, &c.s));
   }
@@ -123,12 +132,14 @@ static int check_all(dlgn_device *dev) {
 int main(int argc, char **argv) {
   const char *sel = NULL;
   int repeat = 3, batch = 128;
+  bool convgemm = false;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) sel = argv[++i];
+    else if (strcmp(argv[i], "--convgemm") == 0) convgemm = true;
     else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
     else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = atoi(argv[++i]);
     else {
-      fprintf(stderr, "usage: bench_conv [--device SEL] [--repeat R] [--batch N]\n");
+      fprintf(stderr, "usage: bench_conv [--device SEL] [--repeat R] [--batch N] [--convgemm]\n");
       return 2;
     }
   }
@@ -152,22 +163,24 @@ int main(int argc, char **argv) {
       double flops = 2.0 * s.OC * s.C * 9 * (double)s.N * 32 * 32, t_gemm = 0, t;
       char shape[64];
       snprintf(shape, sizeof shape, "C4GAP-%d %d->%d, N=%d", widths[wi], s.C, s.OC, s.N);
-      /* forward: gemm, direct, Sconvgemm; backward (dw by GEMM either way):
-       * dx by GEMM + col2im, dx by the direct kernel */
-      const char *labels[] = {"gemm", "direct", "CLBlast convgemm", "bwd, dx gemm",
-                              "bwd, dx direct"};
-      const char *env[] = {"gemm", "direct", NULL, "gemm", "direct"};
+      /* forward: gemm, direct, rows, Sconvgemm (with --convgemm); backward
+       * (dw by GEMM either way): dx by GEMM + col2im, by the direct kernel,
+       * by the row kernel */
+      const char *labels[] = {"gemm",         "direct",         "rows",          "CLBlast convgemm",
+                              "bwd, dx gemm", "bwd, dx direct", "bwd, dx rows"};
+      const char *env[] = {"gemm", "direct", "rows", NULL, "gemm", "direct", "rows"};
       double t_bwd = 0;
-      for (int k = 0; rc == 0 && k < 5; k++) {
+      for (int k = 0; rc == 0 && k < 7; k++) {
+        if (k == 3 && !convgemm) continue;
         if (env[k]) setenv("DLGN_CONV", env[k], 1);
-        bench_fn fn = k < 2 ? run_forward : (k == 2 ? run_convgemm : run_backward);
+        bench_fn fn = k < 3 ? run_forward : (k == 3 ? run_convgemm : run_backward);
         rc = bench_time(dev, repeat, fn, &c, &t);
         unsetenv("DLGN_CONV");
         if (rc) break;
         if (k == 0) t_gemm = t;
-        if (k == 3) t_bwd = t;
+        if (k == 4) t_bwd = t;
         printf("%-28s %-16s %10.2f %9.1f %9.2f\n", shape, labels[k], 1e3 * t,
-               (k >= 3 ? 2 * flops : flops) / t * 1e-9, (k >= 3 ? t_bwd : t_gemm) / t);
+               (k >= 4 ? 2 * flops : flops) / t * 1e-9, (k >= 4 ? t_bwd : t_gemm) / t);
       }
       bench_release(&c);
     }

@@ -392,7 +392,7 @@ static void tables_c4gap(dlgn_device *dev, int N) {
 }
 
 /* The largest operand and scratch of rows[from..nrows). */
-static void table_needs(int from, size_t *floats, size_t *scratch, int *images, int *labels) {
+static void table_needs(dlgn_device *dev, int from, size_t *floats, size_t *scratch, int *images, int *labels) {
   *floats = 4096, *scratch = 0, *images = 1, *labels = 1;
   for (int i = from; i < nrows; i++) {
     const op_case *o = &rows[i].op;
@@ -411,7 +411,7 @@ static void table_needs(int from, size_t *floats, size_t *scratch, int *images, 
       size_t out = (size_t)s->OC * s->N * conv2d_out_h(s) * conv2d_out_w(s);
       need = in > out ? in : out;
       need = need > w ? need : w;
-      size_t sc = conv2d_scratch_floats(s);
+      size_t sc = conv2d_scratch_floats(dev, s);
       *scratch = sc > *scratch ? sc : *scratch;
       break;
     }
@@ -446,7 +446,7 @@ static int check_all(dlgn_device *dev) {
   add_tail(37, 10, 1000);
   size_t floats, scratch;
   int images, labels;
-  table_needs(0, &floats, &scratch, &images, &labels);
+  table_needs(dev, 0, &floats, &scratch, &images, &labels);
   pool p;
   int rc = pool_create(dev, &p, floats, scratch, images, labels, 10);
   for (int i = 0; rc == 0 && i < nrows; i++) rc = check_op(dev, &p, &rows[i].op, rows[i].name);
@@ -458,7 +458,7 @@ static int check_all(dlgn_device *dev) {
 static int run_table(dlgn_device *dev, const char *title, int repeat) {
   size_t floats, scratch;
   int images, labels;
-  table_needs(0, &floats, &scratch, &images, &labels);
+  table_needs(dev, 0, &floats, &scratch, &images, &labels);
   pool p;
   int rc = pool_create(dev, &p, floats, scratch, images, labels, 10);
   printf("\n%s\n%-24s %-28s %10s %9s %8s\n", title, "op", "shape", "ms", "GFLOP/s", "GB/s");

@@ -151,3 +151,184 @@ __kernel void conv2d_direct(__global float *y, ulong y_off, __global const float
     }
   }
 }
+
+/* 3x3, stride 1, pad 1 convolution of rows of W = 16 * RV pixels (the
+ * layers of C4GAP and of VGG16's first two stages): a work-item computes
+ * C3_TOC output channels of one whole output row. Each input row is loaded as
+ * RV aligned vectors; the row shifted one pixel left and right (taps kx = 0
+ * and 2, zero at the border) is made from them in registers, so no lane is
+ * gathered one by one. Each input vector serves C3_TOC channels, each weight
+ * RV vectors.
+ * transposed: the gradient dx of the forward convolution with weights
+ * w (Cin, OC, 3, 3): the convolution with the weights transposed and
+ * flipped. acc: y +=. global: dim 0 = ceil(OC / C3_TOC), dim 1 =
+ * ceil(N * H / C3_RPI) runs of C3_RPI rows (enough work per work-item that a
+ * CPU runtime's cost per work-group is small), so that work-items in turn
+ * reuse the same input rows from cache.
+ * x (C, N, H, W) -> y (OC, N, H, W). */
+#define C3_TOC 8
+#define C3_RPI 4
+
+/* (prev.sf, v.s0 .. v.se) and (v.s1 .. v.sf, next.s0): the row shifted one
+ * pixel, one permutation each where the compiler has Clang's shuffle builtin
+ * (element-wise vector literals compile to a dozen partial loads there). */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define C3_SHUFFLE 1
+#endif
+#endif
+inline float16 c3_shift_up(float16 prev, float16 v) {
+#ifdef C3_SHUFFLE
+  return __builtin_shufflevector(prev, v, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
+                                 29, 30);
+#else
+  return (float16)(prev.sf, v.s0123, v.s4567, v.s89ab, v.scde);
+#endif
+}
+
+inline float16 c3_shift_down(float16 v, float16 next) {
+#ifdef C3_SHUFFLE
+  return __builtin_shufflevector(v, next, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+#else
+  return (float16)(v.s1234, v.s5678, v.s9abc, v.sdef, next.s0);
+#endif
+}
+
+#define DEFINE_CONV3X3_ROWS(NAME, RV)                                                       \
+  __kernel void NAME(__global float *y, ulong y_off, __global const float *x, ulong x_off,  \
+                     __global const float *w, ulong w_off, __global const float *b,         \
+                     ulong b_off, int C, int N, int H, int OC, int transposed, int has_bias, \
+                     int acc) {                                                             \
+    const int W = 16 * (RV);                                                                \
+    int oc0 = GID0 * C3_TOC, t0 = GID1 * C3_RPI, t1 = min(t0 + C3_RPI, N * H);              \
+    if (t0 >= N * H || oc0 >= OC) return;                                                   \
+    /* weight (oc0 + j, c, tap) at w[wrow[j] + c * wc + toff + tsign * tap]; rows past OC  \
+     * repeat the last one (computed, never stored) */                                     \
+    int wrow[C3_TOC];                                                                       \
+    _Pragma("unroll") for (int j = 0; j < C3_TOC; j++) {                                    \
+      int o = min(oc0 + j, OC - 1);                                                         \
+      wrow[j] = transposed ? o * 9 : o * C * 9;                                             \
+    }                                                                                       \
+    const int wc = transposed ? OC * 9 : 9;                                                 \
+    const int toff = transposed ? 8 : 0, tsign = transposed ? -1 : 1;                       \
+    __global const float *wb = w + w_off + toff;                                            \
+    for (int t = t0; t < t1; t++) {                                                         \
+      int oy = t % H, n = t / H;                                                            \
+      float16 sum[C3_TOC][RV];                                                              \
+      _Pragma("unroll") for (int j = 0; j < C3_TOC; j++)                                    \
+          _Pragma("unroll") for (int i = 0; i < (RV); i++) sum[j][i] = (float16)(0.0f);     \
+      for (int c = 0; c < C; c++) {                                                         \
+        __global const float *xc = x + x_off + ((size_t)c * N + n) * H * W;                 \
+        __global const float *wcp = wb + c * wc;                                            \
+        _Pragma("unroll") for (int ky = 0; ky < 3; ky++) {                                  \
+          int iy = oy - 1 + ky;                                                             \
+          if (iy < 0 || iy >= H) continue;                                                  \
+          float16 r[RV], lft[RV], rgt[RV];                                                  \
+          _Pragma("unroll") for (int i = 0; i < (RV); i++) r[i] = vload16(i, xc + iy * W);  \
+          _Pragma("unroll") for (int i = 0; i < (RV); i++) {                                \
+            lft[i] = c3_shift_up(i > 0 ? r[i - 1] : (float16)(0.0f), r[i]);                 \
+            rgt[i] = c3_shift_down(r[i], i + 1 < (RV) ? r[i + 1] : (float16)(0.0f));        \
+          }                                                                                 \
+          _Pragma("unroll") for (int j = 0; j < C3_TOC; j++) {                              \
+            __global const float *wj = wcp + wrow[j] + tsign * ky * 3;                      \
+            float w0 = wj[0], w1 = wj[tsign], w2 = wj[2 * tsign];                           \
+            _Pragma("unroll") for (int i = 0; i < (RV); i++) {                              \
+              sum[j][i] = fma((float16)(w0), lft[i], sum[j][i]);                            \
+              sum[j][i] = fma((float16)(w1), r[i], sum[j][i]);                              \
+              sum[j][i] = fma((float16)(w2), rgt[i], sum[j][i]);                            \
+            }                                                                               \
+          }                                                                                 \
+        }                                                                                   \
+      }                                                                                     \
+      for (int j = 0; j < C3_TOC && oc0 + j < OC; j++) {                                    \
+        __global float *out = y + y_off + (((size_t)(oc0 + j) * N + n) * H + oy) * W;       \
+        float bj = has_bias ? b[b_off + oc0 + j] : 0.0f;                                    \
+        _Pragma("unroll") for (int i = 0; i < (RV); i++) {                                  \
+          float16 v = sum[j][i] + (float16)(bj);                                            \
+          if (acc) v += vload16(i, out);                                                    \
+          vstore16(v, i, out);                                                              \
+        }                                                                                   \
+      }                                                                                     \
+    }                                                                                       \
+  }
+
+DEFINE_CONV3X3_ROWS(conv3x3_rows16, 1)
+DEFINE_CONV3X3_ROWS(conv3x3_rows32, 2)
+
+/* Weight gradient of the 3x3, stride 1, pad 1 convolution on rows of
+ * W = 16 * RV pixels, without columns: a work-item sums, over the images of
+ * one chunk, dy (OC, N, H, W) of C3W_TOC output channels against the rows of
+ * x (C, N, H, W) of one input channel, shifted as in conv3x3_rows, into
+ * C3W_TOC x 9 vector accumulators whose lanes are added at the end. Each
+ * input row serves the three output rows it reaches (taps ky = 0, 1, 2).
+ * global: dim 0 = ceil(OC / C3W_TOC) (consecutive work-items share the input
+ * rows of their channel, and the chunk's dy stays in cache), dim 1 = C,
+ * dim 2 = chunks of nb images; chunk s writes the partial sum
+ * part[s * OC * C * 9 + (oc * C + c) * 9 + tap], added up by conv_dw_reduce. */
+#define C3W_TOC 2
+
+inline float c3_lane_sum(float16 v) {
+  float8 a = v.lo + v.hi;
+  float4 b = a.lo + a.hi;
+  float2 d = b.lo + b.hi;
+  return d.x + d.y;
+}
+
+#define DEFINE_CONV3X3_DW_ROWS(NAME, RV)                                                         \
+  __kernel void NAME(__global float *part, ulong part_off, __global const float *dy,            \
+                     ulong dy_off,                                                              \
+                     __global const float *x, ulong x_off, int C, int N, int H, int OC,         \
+                     int nb) {                                                                  \
+    const int W = 16 * (RV);                                                                    \
+    int oc0 = GID0 * C3W_TOC, c = GID1, s = GID2;                                               \
+    int n0 = s * nb, n1 = min(N, n0 + nb);                                                      \
+    if (oc0 >= OC || c >= C || n0 >= N) return;                                                 \
+    __global const float *dyj[C3W_TOC];                                                         \
+    _Pragma("unroll") for (int j = 0; j < C3W_TOC; j++)                                         \
+        dyj[j] = dy + dy_off + (size_t)min(oc0 + j, OC - 1) * N * H * W;                        \
+    float16 acc[C3W_TOC][9];                                                                    \
+    _Pragma("unroll") for (int j = 0; j < C3W_TOC; j++)                                         \
+        _Pragma("unroll") for (int t = 0; t < 9; t++) acc[j][t] = (float16)(0.0f);              \
+    for (int n = n0; n < n1; n++) {                                                             \
+      __global const float *xn = x + x_off + ((size_t)c * N + n) * H * W;                       \
+      for (int iy = 0; iy < H; iy++) {                                                          \
+        float16 r[RV], lft[RV], rgt[RV];                                                        \
+        _Pragma("unroll") for (int i = 0; i < (RV); i++) r[i] = vload16(i, xn + iy * W);        \
+        _Pragma("unroll") for (int i = 0; i < (RV); i++) {                                      \
+          lft[i] = c3_shift_up(i > 0 ? r[i - 1] : (float16)(0.0f), r[i]);                       \
+          rgt[i] = c3_shift_down(r[i], i + 1 < (RV) ? r[i + 1] : (float16)(0.0f));              \
+        }                                                                                       \
+        /* input row iy meets output row oy = iy + 1 - ky through tap ky */                     \
+        _Pragma("unroll") for (int ky = 0; ky < 3; ky++) {                                      \
+          int oy = iy + 1 - ky;                                                                 \
+          if (oy < 0 || oy >= H) continue;                                                      \
+          _Pragma("unroll") for (int j = 0; j < C3W_TOC; j++) {                                 \
+            __global const float *d = dyj[j] + ((size_t)n * H + oy) * W;                        \
+            _Pragma("unroll") for (int i = 0; i < (RV); i++) {                                  \
+              float16 dv = vload16(i, d);                                                       \
+              acc[j][ky * 3 + 0] = fma(dv, lft[i], acc[j][ky * 3 + 0]);                         \
+              acc[j][ky * 3 + 1] = fma(dv, r[i], acc[j][ky * 3 + 1]);                           \
+              acc[j][ky * 3 + 2] = fma(dv, rgt[i], acc[j][ky * 3 + 2]);                         \
+            }                                                                                   \
+          }                                                                                     \
+        }                                                                                       \
+      }                                                                                         \
+    }                                                                                           \
+    __global float *p = part + part_off + (size_t)s * OC * C * 9;                                          \
+    for (int j = 0; j < C3W_TOC && oc0 + j < OC; j++)                                           \
+      _Pragma("unroll") for (int t = 0; t < 9; t++)                                             \
+          p[((size_t)(oc0 + j) * C + c) * 9 + t] = c3_lane_sum(acc[j][t]);                      \
+  }
+
+DEFINE_CONV3X3_DW_ROWS(conv3x3_dw_rows16, 1)
+DEFINE_CONV3X3_DW_ROWS(conv3x3_dw_rows32, 2)
+
+/* dw (n) = sum over the nsplit partial sums part (nsplit, n) */
+__kernel void conv_dw_reduce(__global float *dw, ulong dw_off, __global const float *part,
+                             ulong part_off, int n, int nsplit) {
+  int i = GID0;
+  if (i >= n) return;
+  float s = 0.0f;
+  for (int k = 0; k < nsplit; k++) s += part[part_off + (size_t)k * n + i];
+  dw[dw_off + i] = s;
+}

@@ -132,7 +132,7 @@ static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
   dlgn_buf bx = tup(dev, x, nx), bw = tup(dev, w, nw), bb = tup(dev, b, s->OC);
   dlgn_buf bdy = tup(dev, dy, ny), by = tup(dev, NULL, ny), bdx = tup(dev, NULL, nx);
   dlgn_buf bdw = tup(dev, NULL, nw), bdb = tup(dev, NULL, s->OC), bacc = tup(dev, old, nx);
-  size_t nscratch = conv2d_scratch_floats(s);
+  size_t nscratch = conv2d_scratch_floats(dev, s);
   dlgn_buf scratch = tup(dev, NULL, nscratch);
   char what[160];
   snprintf(what, sizeof what,
@@ -165,13 +165,19 @@ START_TEST(test_conv) {
   dlgn_rng r;
   dlgn_rng_seed(&r, 121);
   /* wide rows (37, 21) reach the direct kernel's vector path (16 pixels) and
-   * its tail; the rest its lane-by-lane border path */
-  dlgn_conv_shape shapes[15] = {
+   * its tail; the rest its lane-by-lane border path; rows of 32 and 16 the
+   * row kernel (output channels not a multiple of its 8, one and two rows;
+   * the last of them tall enough that its weight gradient is summed in three
+   * chunks of images) */
+  enum { NSHAPES = 19 };
+  dlgn_conv_shape shapes[NSHAPES] = {
+      {5, 2, 70, 32, 20, 3, 1, 1},
+      {2, 3, 5, 32, 17, 3, 1, 1}, {1, 5, 2, 16, 9, 3, 1, 1}, {3, 2, 1, 32, 8, 3, 1, 1},
       {2, 3, 5, 37, 17, 3, 1, 1}, {1, 2, 4, 21, 18, 3, 1, 0}, {2, 2, 4, 5, 3, 1, 1, 1},
       {2, 3, 7, 9, 5, 3, 1, 1}, {3, 4, 8, 6, 6, 3, 2, 1}, {2, 2, 9, 7, 3, 5, 1, 2},
       {3, 5, 5, 5, 4, 1, 1, 0}, {2, 3, 6, 7, 2, 1, 2, 0}, {1, 2, 5, 8, 7, 3, 2, 0},
       {2, 3, 4, 4, 9, 5, 2, 2}, {7, 3, 11, 13, 10, 3, 1, 1}, {2, 3, 3, 3, 3, 3, 1, 2}};
-  for (int i = 12; i < 15; i++) { /* seeded random shapes */
+  for (int i = NSHAPES - 3; i < NSHAPES; i++) { /* seeded random shapes */
     int k = 1 + 2 * (int)dlgn_rng_below(&r, 3);
     shapes[i] = (dlgn_conv_shape){1 + (int)dlgn_rng_below(&r, 5), 1 + (int)dlgn_rng_below(&r, 6),
                                   k + (int)dlgn_rng_below(&r, 9), k + (int)dlgn_rng_below(&r, 9),
@@ -179,15 +185,16 @@ START_TEST(test_conv) {
                                   1 + (int)dlgn_rng_below(&r, 2), (int)dlgn_rng_below(&r, 3)};
   }
   for (int d = 0; d < count; d++)
-    for (int si = 0; si < 15; si++) {
+    for (int si = 0; si < NSHAPES; si++) {
       const dlgn_conv_shape *s = &shapes[si];
-      /* both forward strategies; the batch in one chunk and in chunks of 2
-       * images (then 3 left over for N=7) */
+      /* every strategy (the row kernel where it fits, else the default);
+       * the batch in one chunk and in chunks of 2 images (then 3 left over
+       * for N=7) */
       char cols[32];
       snprintf(cols, sizeof cols, "%zu",
                2 * (size_t)s->C * s->k * s->k * conv2d_out_h(s) * conv2d_out_w(s));
-      for (int variant = 0; variant < 3; variant++) {
-        setenv("DLGN_CONV", variant == 1 ? "direct" : "gemm", 1);
+      for (int variant = 0; variant < 4; variant++) {
+        setenv("DLGN_CONV", variant == 1 ? "direct" : variant == 3 ? "rows" : "gemm", 1);
         if (variant == 2) setenv("DLGN_CONV_COLUMNS", cols, 1);
         conv_case(devs[d], &r, s);
         unsetenv("DLGN_CONV_COLUMNS");

@@ -54,9 +54,10 @@ typedef struct {
 
 int conv2d_out_h(const dlgn_conv_shape *s);
 int conv2d_out_w(const dlgn_conv_shape *s);
-/* Floats of scratch the conv needs (im2col columns or nothing); the caller
+/* Floats of scratch the conv needs on this device (im2col columns, partial
+ * weight gradients, or nothing); the caller
  * allocates the largest once and passes it to every conv. */
-size_t conv2d_scratch_floats(const dlgn_conv_shape *s);
+size_t conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s);
 
 /* The strategy this device uses for the forward pass: "im2col+gemm" or
  * "direct" for shape s (chosen per device type and K = C*k*k from

@@ -111,12 +111,12 @@ static int model_alloc(dlgn_model *m) {
       if (in > big) big = in;
       if (L->kind == DLGN_LAYER_CONV) {
         dlgn_conv_shape s = {N, L->in_c, L->h, L->w, L->out_c, 3, 1, 1};
-        size_t need = conv2d_scratch_floats(&s);
+        size_t need = conv2d_scratch_floats(m->dev, &s);
         if (need > scratch) scratch = need;
       }
     }
   for (int i = 0; i < 4; i++) DLGN_TRY(alloc(m, big, "backward scratch", &m->dtmp[i]));
-  DLGN_TRY(alloc(m, scratch ? scratch : 1, "convolution scratch (im2col)", &m->scratch));
+  DLGN_TRY(alloc(m, scratch ? scratch : 1, "convolution scratch", &m->scratch));
   if (dlgn_model_feature_trains(m))
     for (int l = 0; l < m->feat.nlayers; l++)
       DLGN_TRY(alloc(m, layer_act(&m->feat.layers[l], N), "feature gradients", &m->dq[l]));

@@ -4,7 +4,8 @@
  * since y (OC, N*HO*WO) keeps an image's pixels together within each row.
  * The forward pass, and dx of a stride-1 convolution, can instead run the
  * direct kernel (no columns); which one runs is chosen per device type from
- * measurements (see conv_kind_of). dw is always a GEMM over the columns. */
+ * measurements (see conv_plan_of). Where the row kernels fit, no pass
+ * needs columns. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,7 @@ static int conv_chunk_images(const dlgn_conv_shape *s) {
   return (int)nb;
 }
 
-size_t conv2d_scratch_floats(const dlgn_conv_shape *s) {
+static size_t conv_columns_floats(const dlgn_conv_shape *s) {
   if (conv_is_pointwise(s)) return 0;
   return (size_t)s->C * s->k * s->k * conv_chunk_images(s) * conv2d_out_h(s) * conv2d_out_w(s);
 }
@@ -60,14 +61,14 @@ static int conv_check(const char *op, const dlgn_conv_shape *s) {
   size_t in = (size_t)s->C * s->N * s->H * s->W;
   size_t out = (size_t)s->OC * s->N * conv2d_out_h(s) * conv2d_out_w(s);
   DLGN_TRY(ops_check_count(op, in > out ? in : out));
-  DLGN_TRY(ops_check_count(op, conv2d_scratch_floats(s)));
+  DLGN_TRY(ops_check_count(op, conv_columns_floats(s)));
   return ops_check_count(op, (size_t)s->OC * s->C * s->k * s->k);
 }
 
 /* A scratch that is too small would be overrun silently: check its size. */
 static int scratch_check(dlgn_device *dev, const char *op, dlgn_buf scratch,
                          const dlgn_conv_shape *s) {
-  size_t need = conv2d_scratch_floats(s);
+  size_t need = conv2d_scratch_floats(dev, s);
   if (need == 0) return 0;
   size_t bytes = 0;
   if (!scratch.mem) return dlgn_fail("%s: needs %zu floats of scratch, got none", op, need);
@@ -80,39 +81,82 @@ static int scratch_check(dlgn_device *dev, const char *op, dlgn_buf scratch,
   return 0;
 }
 
-typedef enum { CONV_GEMM, CONV_DIRECT } conv_kind;
+typedef enum { CONV_GEMM, CONV_DIRECT, CONV_ROWS } conv_kind;
 
-static conv_kind conv_env_kind(conv_kind fallback) {
-  const char *e = getenv("DLGN_CONV");
-  if (e && strcmp(e, "direct") == 0) return CONV_DIRECT;
-  if (e && strcmp(e, "gemm") == 0) return CONV_GEMM;
-  return fallback;
+/* The row kernel (conv3x3_rows*) takes 3x3, stride 1, pad 1 layers whose rows
+ * are one or two 16-float vectors wide. */
+static bool conv_rows_fits(const dlgn_conv_shape *s) {
+  return s->k == 3 && s->stride == 1 && s->pad == 1 && (s->W == 16 || s->W == 32);
 }
+
 
 /* Measured with bench/bench_conv on the C4GAP shapes (PoCL, 2 cores, batch
- * 128, im2col with a row per work-item): the direct forward wins where the
- * GEMM's K = C*k*k is small (3->32: 3.6x, 3->128: 1.8x, 32->32: 1.08x) and
- * loses where it is large (128->128: 0.36x, the GEMM reaches 210 GFLOP/s).
- * So CPUs run it up to K = 288 (32 channels, 3x3). GPUs are unmeasured and
- * keep im2col + CLBlast's tuned GEMM (the direct kernel's 16 float16
- * accumulators per work-item would spill registers there).
- * $DLGN_CONV=gemm|direct overrides. */
-static conv_kind conv_kind_of(const dlgn_device *dev, const dlgn_conv_shape *s) {
-  bool small_k = s->C * s->k * s->k <= 288;
-  return conv_env_kind((dev->info.type & CL_DEVICE_TYPE_CPU) && small_k ? CONV_DIRECT : CONV_GEMM);
-}
+ * 128). Layers the row kernels fit (3x3, stride 1, pad 1, rows of 16 or 32:
+ * C4GAP, VGG16's first two stages) take them for all three passes on CPUs:
+ * forward 32->32 2.6x and 128->128 1.1x the im2col GEMM, 3->32 1.5x, and
+ * they need no columns. Elsewhere the direct forward wins where the GEMM's
+ * K = C*k*k is small (3->32: 3.6x, 3->128: 1.8x, 32->32: 1.08x) and loses
+ * where it is large (128->128: 0.36x), so CPUs run it up to K = 288; its dx
+ * beats the dcol GEMM plus col2im only with few channels (32->32: 1.4x;
+ * 128->128: 0.64x), so up to 32 channels each way. GPUs are unmeasured and
+ * keep im2col + CLBlast's tuned GEMM (the direct kernels' float16
+ * accumulators would spill registers there). $DLGN_CONV=gemm|direct|rows
+ * overrides (rows only where it fits). */
+typedef struct {
+  conv_kind fwd, dx, dw;
+} conv_plan;
 
-/* dx of a stride-1 convolution: the direct kernel on the transposed weights
- * beats the dcol GEMM plus col2im on PoCL only with few channels (32->32:
- * 1.4x; 128->128: 0.64x, 3->128: 0.28x), so CPUs use it up to 32 channels
- * each way; GPUs never by default. */
-static conv_kind conv_dx_kind_of(const dlgn_device *dev, const dlgn_conv_shape *s) {
-  bool few = s->C <= 32 && s->OC <= 32;
-  return conv_env_kind((dev->info.type & CL_DEVICE_TYPE_CPU) && few ? CONV_DIRECT : CONV_GEMM);
+static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) {
+  bool cpu = dev->info.type & CL_DEVICE_TYPE_CPU;
+  conv_plan p = {CONV_GEMM, CONV_GEMM, CONV_GEMM};
+  if (cpu && conv_rows_fits(s)) p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
+  else if (cpu) {
+    if (s->C * s->k * s->k <= 288) p.fwd = CONV_DIRECT;
+    if (s->C <= 32 && s->OC <= 32) p.dx = CONV_DIRECT;
+  }
+  const char *e = getenv("DLGN_CONV");
+  if (e && strcmp(e, "gemm") == 0) p = (conv_plan){CONV_GEMM, CONV_GEMM, CONV_GEMM};
+  if (e && strcmp(e, "direct") == 0) p = (conv_plan){CONV_DIRECT, CONV_DIRECT, CONV_GEMM};
+  if (e && strcmp(e, "rows") == 0 && conv_rows_fits(s))
+    p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
+  return p;
 }
 
 const char *conv2d_forward_strategy(dlgn_device *dev, const dlgn_conv_shape *s) {
-  return conv_kind_of(dev, s) == CONV_DIRECT ? "direct" : "im2col+gemm";
+  switch (conv_plan_of(dev, s).fwd) {
+    case CONV_DIRECT: return "direct";
+    case CONV_ROWS: return "rows";
+    default: return "im2col+gemm";
+  }
+}
+
+/* The weight gradient by rows: chunks of images small enough that a chunk's
+ * dy stays in a core's cache (512 KiB) while every work-item of the chunk
+ * reads it, at most as many partial sums as the column budget holds. */
+static int conv_dw_chunk_images(const dlgn_conv_shape *s) {
+  size_t per_image = (size_t)s->OC * s->H * s->W;
+  size_t nb = per_image ? ((size_t)1 << 17) / per_image : 1;
+  if (nb < 1) nb = 1;
+  size_t per_split = (size_t)s->OC * s->C * 9, cap = conv_column_floats() / per_split;
+  if (cap < 1) cap = 1;
+  if (((size_t)s->N + nb - 1) / nb > cap) nb = ((size_t)s->N + cap - 1) / cap;
+  return nb > (size_t)s->N ? s->N : (int)nb;
+}
+
+static int conv_dw_splits(const dlgn_conv_shape *s) {
+  int nb = conv_dw_chunk_images(s);
+  return (s->N + nb - 1) / nb;
+}
+
+size_t conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s) {
+  conv_plan p = conv_plan_of(dev, s);
+  size_t need = 0;
+  if (p.fwd == CONV_GEMM || p.dx == CONV_GEMM || p.dw == CONV_GEMM) need = conv_columns_floats(s);
+  if (p.dw == CONV_ROWS && conv_dw_splits(s) > 1) {
+    size_t part = (size_t)conv_dw_splits(s) * s->OC * s->C * 9;
+    if (part > need) need = part;
+  }
+  return need;
 }
 
 /* Elements of a row one work-item of im2col/col2im handles (see cl/conv.cl). */
@@ -143,10 +187,28 @@ static int im2col(dlgn_device *dev, dlgn_buf col, dlgn_buf x, const dlgn_conv_sh
 typedef struct {
   int Cin, N, H, W, Cout, k, stride, pad, HO, WO;
   bool transposed, has_bias, acc;
+  conv_kind kind; /* CONV_DIRECT or CONV_ROWS */
 } direct_args;
+
+/* The row kernel: 3x3, stride 1, pad 1, rows of 16 or 32 (conv_rows_fits). */
+static int conv_rows(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
+                     const direct_args *a) {
+  enum { TOC = 8, RPI = 4 }; /* C3_TOC, C3_RPI of cl/conv.cl */
+  size_t global[2] = {((size_t)a->Cout + TOC - 1) / TOC, ((size_t)a->N * a->H + RPI - 1) / RPI};
+  size_t local[2] = {1, 1};
+  dlgn_arg args[] = {ARG_BUF(y),           ARG_BUF(x),         ARG_BUF(w),
+                     ARG_BUF(b),           DLGN_INT(a->Cin),   DLGN_INT(a->N),
+                     DLGN_INT(a->H),       DLGN_INT(a->Cout),  DLGN_INT(a->transposed),
+                     DLGN_INT(a->has_bias), DLGN_INT(a->acc)};
+  return dlgn_launch(dev, a->W == 16 ? "conv3x3_rows16" : "conv3x3_rows32", 2, global, local,
+                     (int)(sizeof args / sizeof args[0]), args);
+}
 
 static int conv_direct(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                        const direct_args *a) {
+  if (a->k == 3 && a->stride == 1 && a->pad == 1 && (a->W == 16 || a->W == 32) &&
+      a->kind == CONV_ROWS)
+    return conv_rows(dev, y, x, w, b, a);
   enum { TOC = 16, DV = 16 }; /* DC_TOC, DC_DV of cl/conv.cl */
   size_t segments = (size_t)a->N * a->HO * ((a->WO + DV - 1) / DV);
   size_t global[2] = {segments, ((size_t)a->Cout + TOC - 1) / TOC};
@@ -170,9 +232,10 @@ static bool conv_dx_direct_fits(const dlgn_conv_shape *s) {
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                    dlgn_buf scratch, const dlgn_conv_shape *s) {
   DLGN_TRY(conv_check("conv2d_forward", s));
-  if (conv_kind_of(dev, s) == CONV_DIRECT) {
+  conv_kind kind = conv_plan_of(dev, s).fwd;
+  if (kind != CONV_GEMM) {
     direct_args a = {s->C, s->N, s->H, s->W, s->OC, s->k, s->stride, s->pad,
-                     conv2d_out_h(s), conv2d_out_w(s), false, true, false};
+                     conv2d_out_h(s), conv2d_out_w(s), false, true, false, kind};
     return conv_direct(dev, y, x, w, b, &a);
   }
   DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s));
@@ -197,6 +260,25 @@ int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_bu
   return 0;
 }
 
+/* dw (OC, C, 3, 3) by the row kernel: partial sums per chunk of images in
+ * the scratch, added up by conv_dw_reduce (one chunk writes dw directly). */
+static int conv_dw_rows(dlgn_device *dev, dlgn_buf dw, dlgn_buf dy, dlgn_buf x, dlgn_buf scratch,
+                        const dlgn_conv_shape *s) {
+  enum { TOC = 2 }; /* C3W_TOC of cl/conv.cl */
+  int nb = conv_dw_chunk_images(s), splits = conv_dw_splits(s);
+  dlgn_buf part = splits > 1 ? scratch : dw;
+  size_t global[3] = {((size_t)s->OC + TOC - 1) / TOC, (size_t)s->C, (size_t)splits};
+  size_t local[3] = {1, 1, 1};
+  dlgn_arg args[] = {ARG_BUF(part),    ARG_BUF(dy),      ARG_BUF(x),       DLGN_INT(s->C),
+                     DLGN_INT(s->N),   DLGN_INT(s->H),   DLGN_INT(s->OC),  DLGN_INT(nb)};
+  DLGN_TRY(dlgn_launch(dev, s->W == 16 ? "conv3x3_dw_rows16" : "conv3x3_dw_rows32", 3, global,
+                       local, (int)(sizeof args / sizeof args[0]), args));
+  if (splits == 1) return 0;
+  int n = s->OC * s->C * 9;
+  return LAUNCH_1D(dev, "conv_dw_reduce", (size_t)n, ARG_BUF(dw), ARG_BUF(scratch), DLGN_INT(n),
+                   DLGN_INT(splits));
+}
+
 int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn_buf dy,
                     dlgn_buf x, dlgn_buf w, dlgn_buf scratch, const dlgn_conv_shape *s,
                     bool accumulate_dx) {
@@ -210,11 +292,17 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
   DLGN_TRY(LAUNCH_GROUPS(dev, "row_sum", (size_t)s->OC, wg, ARG_BUF(db), ARG_BUF(dy),
                          DLGN_INT(M)));
   bool pointwise = conv_is_pointwise(s);
-  bool dx_direct = dx.mem && conv_dx_kind_of(dev, s) == CONV_DIRECT && conv_dx_direct_fits(s);
+  conv_plan plan = conv_plan_of(dev, s);
+  conv_kind dx_kind = plan.dx;
+  bool dx_direct = dx.mem && dx_kind != CONV_GEMM && conv_dx_direct_fits(s);
   if (dx_direct) {
     direct_args a = {s->OC, s->N, HO, WO, s->C, s->k, 1, s->k - 1 - s->pad,
-                     s->H, s->W, true, false, accumulate_dx};
+                     s->H, s->W, true, false, accumulate_dx, dx_kind};
     DLGN_TRY(conv_direct(dev, dx, dy, w, w, &a));
+  }
+  if (plan.dw == CONV_ROWS) {
+    DLGN_TRY(conv_dw_rows(dev, dw, dy, x, scratch, s));
+    if (!dx.mem || dx_direct) return 0;
   }
   int chunk = conv_chunk_images(s);
   for (int n0 = 0; n0 < s->N; n0 += chunk) {
@@ -224,13 +312,14 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
     /* dw (+)= dy_chunk (OC, cols) x col^T (cols, CKK) */
     dlgn_buf col = dlgn_at(x, (size_t)n0 * HWO);
     size_t ldcol = M;
-    if (!pointwise) {
+    if (!pointwise && plan.dw == CONV_GEMM) {
       DLGN_TRY(im2col(dev, scratch, x, s, n0, nb));
       col = scratch;
       ldcol = cols;
     }
-    DLGN_TRY(dlgn_gemm(dev, false, true, (size_t)s->OC, CKK, cols, 1.0f, dy.mem, dyc.off, M,
-                       col.mem, col.off, ldcol, n0 == 0 ? 0.0f : 1.0f, dw.mem, dw.off, CKK));
+    if (plan.dw == CONV_GEMM)
+      DLGN_TRY(dlgn_gemm(dev, false, true, (size_t)s->OC, CKK, cols, 1.0f, dy.mem, dyc.off, M,
+                         col.mem, col.off, ldcol, n0 == 0 ? 0.0f : 1.0f, dw.mem, dw.off, CKK));
     if (!dx.mem || dx_direct) continue;
     /* dcol = w^T (CKK, OC) x dy_chunk (OC, cols), then scattered back by col2im;
      * for a pointwise conv dcol is the dx chunk itself */
