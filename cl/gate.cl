@@ -1,32 +1,64 @@
 /* The DGN's gate, the gate shuffles, and ReLU: elementwise, one work-item per
  * element. "acc" flags select += (a gradient that sums several paths). */
 
-/* v, q (n) -> out = v * sigmoid(beta*q) (soft) or v * (q > 0) (hard) */
+/* The gate of 16 elements at once: CPU runtimes run a work-item's explicit
+ * vector arithmetic as one vector instruction, and the exp of the soft gate
+ * then costs about what the memory traffic does (one work-item per element
+ * ran at half the memory speed there). */
+float16 gate16(float16 q, float beta, int hard) {
+  if (hard) return select((float16)(0.0f), (float16)(1.0f), q > 0.0f);
+  float16 z = beta * q;
+  float16 e = exp(-fabs(z));
+  float16 r = 1.0f / (1.0f + e);
+  return select(e * r, r, z >= 0.0f);
+}
+
+/* v, q (n) -> out = v * sigmoid(beta*q) (soft) or v * (q > 0) (hard); a
+ * work-item per 16 elements, the last one also the tail */
 __kernel void gate_forward(__global float *out, ulong out_off, __global const float *v,
                            ulong v_off, __global const float *q, ulong q_off, int n, float beta,
                            int hard) {
-  int i = GID0;
-  if (i >= n) return;
-  float qi = q[q_off + i];
-  float g = hard ? (qi > 0.0f ? 1.0f : 0.0f) : dlgn_sigmoid(beta * qi);
-  out[out_off + i] = v[v_off + i] * g;
+  int i0 = GID0 * 16;
+  if (i0 >= n) return;
+  if (i0 + 16 <= n) {
+    float16 g = gate16(vload16(0, q + q_off + i0), beta, hard);
+    vstore16(vload16(0, v + v_off + i0) * g, 0, out + out_off + i0);
+    return;
+  }
+  for (int i = i0; i < n; i++) {
+    float qi = q[q_off + i];
+    float g = hard ? (qi > 0.0f ? 1.0f : 0.0f) : dlgn_sigmoid(beta * qi);
+    out[out_off + i] = v[v_off + i] * g;
+  }
 }
 
 /* dout -> dv = dout * g; dq (has_dq) = dout * v * beta * g * (1 - g), zero for
- * hard gates (a step has no gradient) */
+ * hard gates (a step has no gradient); a work-item per 16 elements */
 __kernel void gate_backward(__global float *dv, ulong dv_off, __global float *dq, ulong dq_off,
                             int has_dq, int acc_dq, __global const float *dout, ulong dout_off,
                             __global const float *v, ulong v_off, __global const float *q,
                             ulong q_off, int n, float beta, int hard) {
-  int i = GID0;
-  if (i >= n) return;
-  float qi = q[q_off + i], d = dout[dout_off + i];
-  float g = hard ? (qi > 0.0f ? 1.0f : 0.0f) : dlgn_sigmoid(beta * qi);
-  dv[dv_off + i] = d * g;
-  if (!has_dq) return;
-  float grad = hard ? 0.0f : d * v[v_off + i] * beta * g * (1.0f - g);
-  if (acc_dq) dq[dq_off + i] += grad;
-  else dq[dq_off + i] = grad;
+  int i0 = GID0 * 16;
+  if (i0 >= n) return;
+  if (i0 + 16 <= n) {
+    float16 d = vload16(0, dout + dout_off + i0);
+    float16 g = gate16(vload16(0, q + q_off + i0), beta, hard);
+    vstore16(d * g, 0, dv + dv_off + i0);
+    if (!has_dq) return;
+    float16 grad = hard ? (float16)(0.0f) : d * vload16(0, v + v_off + i0) * beta * g * (1.0f - g);
+    if (acc_dq) grad += vload16(0, dq + dq_off + i0);
+    vstore16(grad, 0, dq + dq_off + i0);
+    return;
+  }
+  for (int i = i0; i < n; i++) {
+    float qi = q[q_off + i], d = dout[dout_off + i];
+    float g = hard ? (qi > 0.0f ? 1.0f : 0.0f) : dlgn_sigmoid(beta * qi);
+    dv[dv_off + i] = d * g;
+    if (!has_dq) continue;
+    float grad = hard ? 0.0f : d * v[v_off + i] * beta * g * (1.0f - g);
+    if (acc_dq) dq[dq_off + i] += grad;
+    else dq[dq_off + i] = grad;
+  }
 }
 
 /* x (outer,C,inner) -> y[o,c,i] = x[o,perm[c],i] */

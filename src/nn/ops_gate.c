@@ -6,7 +6,7 @@
 int gate_forward(dlgn_device *dev, dlgn_buf out, dlgn_buf v, dlgn_buf q, size_t n, float beta,
                  dlgn_gate_kind kind) {
   DLGN_TRY(ops_check_count("gate_forward", n));
-  return LAUNCH_1D(dev, "gate_forward", n, ARG_BUF(out), ARG_BUF(v), ARG_BUF(q), DLGN_INT(n),
+  return LAUNCH_1D(dev, "gate_forward", (n + 15) / 16, ARG_BUF(out), ARG_BUF(v), ARG_BUF(q), DLGN_INT(n),
                    DLGN_FLOAT(beta), DLGN_INT(kind == DLGN_GATE_HARD));
 }
 
@@ -17,7 +17,7 @@ int gate_backward(dlgn_device *dev, dlgn_buf dv, dlgn_buf dq, dlgn_buf dout, dlg
   DLGN_TRY(ops_check_count("gate_backward", n));
   bool has_dq = dq.mem != NULL && !(kind == DLGN_GATE_HARD && accumulate_dq);
   dlgn_buf dq_arg = dq.mem ? dq : dv; /* a valid buffer argument even when unused */
-  return LAUNCH_1D(dev, "gate_backward", n, ARG_BUF(dv), ARG_BUF(dq_arg), DLGN_INT(has_dq),
+  return LAUNCH_1D(dev, "gate_backward", (n + 15) / 16, ARG_BUF(dv), ARG_BUF(dq_arg), DLGN_INT(has_dq),
                    DLGN_INT(accumulate_dq), ARG_BUF(dout), ARG_BUF(v), ARG_BUF(q), DLGN_INT(n),
                    DLGN_FLOAT(beta), DLGN_INT(kind == DLGN_GATE_HARD));
 }
