@@ -87,19 +87,35 @@ __kernel void permute_channels_backward(__global float *dx, ulong dx_off, __glob
   else dx[d] = g;
 }
 
+/* ReLU, a work-item per 16 elements as the gates */
 __kernel void relu_forward(__global float *y, ulong y_off, __global const float *x, ulong x_off,
                            int n) {
-  int i = GID0;
-  if (i >= n) return;
-  float v = x[x_off + i];
-  y[y_off + i] = v > 0.0f ? v : 0.0f;
+  int i0 = GID0 * 16;
+  if (i0 >= n) return;
+  if (i0 + 16 <= n) {
+    vstore16(fmax(vload16(0, x + x_off + i0), 0.0f), 0, y + y_off + i0);
+    return;
+  }
+  for (int i = i0; i < n; i++) {
+    float v = x[x_off + i];
+    y[y_off + i] = v > 0.0f ? v : 0.0f;
+  }
 }
 
 __kernel void relu_backward(__global float *dx, ulong dx_off, __global const float *dy,
                             ulong dy_off, __global const float *x, ulong x_off, int n, int acc) {
-  int i = GID0;
-  if (i >= n) return;
-  float g = x[x_off + i] > 0.0f ? dy[dy_off + i] : 0.0f;
-  if (acc) dx[dx_off + i] += g;
-  else dx[dx_off + i] = g;
+  int i0 = GID0 * 16;
+  if (i0 >= n) return;
+  if (i0 + 16 <= n) {
+    float16 g = select((float16)(0.0f), vload16(0, dy + dy_off + i0),
+                       vload16(0, x + x_off + i0) > 0.0f);
+    if (acc) g += vload16(0, dx + dx_off + i0);
+    vstore16(g, 0, dx + dx_off + i0);
+    return;
+  }
+  for (int i = i0; i < n; i++) {
+    float g = x[x_off + i] > 0.0f ? dy[dy_off + i] : 0.0f;
+    if (acc) dx[dx_off + i] += g;
+    else dx[dx_off + i] = g;
+  }
 }

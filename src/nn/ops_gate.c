@@ -42,12 +42,12 @@ int permute_channels_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, cl_mem
 
 int relu_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, size_t n) {
   DLGN_TRY(ops_check_count("relu_forward", n));
-  return LAUNCH_1D(dev, "relu_forward", n, ARG_BUF(y), ARG_BUF(x), DLGN_INT(n));
+  return LAUNCH_1D(dev, "relu_forward", (n + 15) / 16, ARG_BUF(y), ARG_BUF(x), DLGN_INT(n));
 }
 
 int relu_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, dlgn_buf x, size_t n,
                   bool accumulate) {
   DLGN_TRY(ops_check_count("relu_backward", n));
-  return LAUNCH_1D(dev, "relu_backward", n, ARG_BUF(dx), ARG_BUF(dy), ARG_BUF(x), DLGN_INT(n),
+  return LAUNCH_1D(dev, "relu_backward", (n + 15) / 16, ARG_BUF(dx), ARG_BUF(dy), ARG_BUF(x), DLGN_INT(n),
                    DLGN_INT(accumulate));
 }
