@@ -152,17 +152,22 @@ int main(int argc, char **argv) {
          dlgn_device_type_name(dev->info.type), dlgn_gemm_backend_name(dlgn_gemm_backend_of(dev)));
   int rc = check_all(dev);
   if (rc == 0)
-    printf("\n%-28s %-16s %10s %9s %9s\n", "shape (C->OC, N, 32x32, k3)", "strategy", "ms",
+    printf("\n%-28s %-16s %10s %9s %9s\n", "shape (k3, batch N)", "strategy", "ms",
            "GFLOP/s", "vs gemm");
-  const int widths[] = {32, 128};
-  for (int wi = 0; rc == 0 && wi < 2; wi++)
-    for (int layer = 0; rc == 0 && layer < 2; layer++) {
-      dlgn_conv_shape s = {batch, layer == 0 ? 3 : widths[wi], 32, 32, widths[wi], 3, 1, 1};
+  /* C4GAP-32, C4GAP-128, then VGG16's layers at 16x16 and below */
+  const int layers[][4] = {{32, 3, 32, 32},     {32, 32, 32, 32},    {128, 3, 128, 32},
+                           {128, 128, 128, 32}, {64, 64, 128, 16},   {64, 128, 128, 16},
+                           {64, 256, 256, 8},   {64, 512, 512, 4},   {64, 512, 512, 2}};
+  for (int li = 0; rc == 0 && li < (int)(sizeof layers / sizeof layers[0]); li++) {
+    {
+      int hw = layers[li][3];
+      dlgn_conv_shape s = {batch, layers[li][1], hw, hw, layers[li][2], 3, 1, 1};
       conv_bench c;
       if ((rc = bench_alloc(dev, &c, &s)) != 0) break;
-      double flops = 2.0 * s.OC * s.C * 9 * (double)s.N * 32 * 32, t_gemm = 0, t;
+      double flops = 2.0 * s.OC * s.C * 9 * (double)s.N * hw * hw, t_gemm = 0, t;
       char shape[64];
-      snprintf(shape, sizeof shape, "C4GAP-%d %d->%d, N=%d", widths[wi], s.C, s.OC, s.N);
+      snprintf(shape, sizeof shape, "%s-%d %d->%d %dx%d", hw == 32 ? "C4GAP" : "VGG16",
+               layers[li][0], s.C, s.OC, hw, hw);
       /* forward: gemm, direct, rows, Sconvgemm (with --convgemm); backward
        * (dw by GEMM either way): dx by GEMM + col2im, by the direct kernel,
        * by the row kernel */
@@ -184,6 +189,7 @@ int main(int argc, char **argv) {
       }
       bench_release(&c);
     }
+  }
   if (rc) fprintf(stderr, "bench_conv: %s\n", dlgn_error());
   dlgn_device_close(dev);
   return rc ? 1 : 0;

@@ -4,61 +4,69 @@
  * images starting at image n0 form a (C*k*k, nb*HO*WO) matrix. */
 
 /* x (C,N,H,W) -> col (C*k*k, nb*HO*WO) for images n0..n0+nb-1, zero outside.
- * Range (ceil(WO/per_item), nb*HO, C*k*k): a work-item fills per_item
- * neighbouring columns of one output row, so the index arithmetic by runtime
- * sizes happens once per work-item. GPUs take per_item 1 (neighbouring
- * work-items write neighbouring addresses); CPUs a whole row (one tight loop
- * per work-item: per-element index arithmetic made this kernel 60% of a
- * C4GAP-32 training step on PoCL). */
+ * Range (ceil(WO/per_item), ceil(nb*HO/rows), C*k*k): a work-item fills
+ * per_item neighbouring columns of `rows` consecutive output rows, so the
+ * index arithmetic by runtime sizes happens once per row. GPUs take per_item
+ * 1 and rows 1 (neighbouring work-items write neighbouring addresses); CPUs a
+ * whole row, and several short rows (one tight loop per work-item:
+ * per-element index arithmetic made this kernel 60% of a C4GAP-32 training
+ * step on PoCL, and a work-item per row of 2 or 4 pixels 20% of a VGG16
+ * step). */
 __kernel void im2col(__global float *col, ulong col_off, __global const float *x, ulong x_off,
                      int C, int N, int H, int W, int k, int stride, int pad, int HO, int WO,
-                     int n0, int nb, int per_item) {
-  int ox0 = GID0 * per_item, t = GID1, row = GID2;
-  if (ox0 >= WO || t >= nb * HO || row >= C * k * k) return;
-  int oy = t % HO, nl = t / HO;
+                     int n0, int nb, int per_item, int rows) {
+  int ox0 = GID0 * per_item, t0 = GID1 * rows, row = GID2;
+  if (ox0 >= WO || t0 >= nb * HO || row >= C * k * k) return;
   int kx = row % k, ky = (row / k) % k, c = row / (k * k);
-  int iy = oy * stride - pad + ky;
-  int ox1 = min(ox0 + per_item, WO);
-  __global float *out = col + col_off + (size_t)row * nb * HO * WO + (size_t)t * WO;
-  if (iy < 0 || iy >= H) {
-    for (int ox = ox0; ox < ox1; ox++) out[ox] = 0.0f;
-    return;
-  }
-  __global const float *in = x + x_off + (((size_t)c * N + n0 + nl) * H + iy) * W;
-  for (int ox = ox0; ox < ox1; ox++) {
-    int ix = ox * stride - pad + kx;
-    out[ox] = (ix >= 0 && ix < W) ? in[ix] : 0.0f;
+  int ox1 = min(ox0 + per_item, WO), t1 = min(t0 + rows, nb * HO);
+  int oy = t0 % HO, nl = t0 / HO;
+  for (int t = t0; t < t1; t++) {
+    int iy = oy * stride - pad + ky;
+    __global float *out = col + col_off + (size_t)row * nb * HO * WO + (size_t)t * WO;
+    if (iy < 0 || iy >= H) {
+      for (int ox = ox0; ox < ox1; ox++) out[ox] = 0.0f;
+    } else {
+      __global const float *in = x + x_off + (((size_t)c * N + n0 + nl) * H + iy) * W;
+      for (int ox = ox0; ox < ox1; ox++) {
+        int ix = ox * stride - pad + kx;
+        out[ox] = (ix >= 0 && ix < W) ? in[ix] : 0.0f;
+      }
+    }
+    if (++oy == HO) oy = 0, nl++;
   }
 }
 
 /* col (C*k*k, nb*HO*WO) -> dx (C,N,H,W) of images n0..n0+nb-1: each input
  * element gathers the columns that read it (no atomics, deterministic).
- * Range (ceil(W/per_item), nb*H, C), work-items along an input row as in
- * im2col. */
+ * Range (ceil(W/per_item), ceil(nb*H/rows), C), work-items along input rows
+ * as in im2col. */
 __kernel void col2im(__global float *dx, ulong dx_off, __global const float *col, ulong col_off,
                      int C, int N, int H, int W, int k, int stride, int pad, int HO, int WO,
-                     int n0, int nb, int acc, int per_item) {
-  int ix0 = GID0 * per_item, t = GID1, c = GID2;
-  if (ix0 >= W || t >= nb * H || c >= C) return;
-  int iy = t % H, nl = t / H;
-  int ix1 = min(ix0 + per_item, W);
+                     int n0, int nb, int acc, int per_item, int rows) {
+  int ix0 = GID0 * per_item, t0 = GID1 * rows, c = GID2;
+  if (ix0 >= W || t0 >= nb * H || c >= C) return;
+  int ix1 = min(ix0 + per_item, W), t1 = min(t0 + rows, nb * H);
   size_t cols = (size_t)nb * HO * WO;
-  __global const float *cc = col + col_off + (size_t)nl * HO * WO;
-  __global float *d = dx + dx_off + (((size_t)c * N + n0 + nl) * H + iy) * W;
-  for (int ix = ix0; ix < ix1; ix++) {
-    float s = 0.0f;
-    for (int ky = 0; ky < k; ky++) {
-      int ty = iy + pad - ky;
-      if (ty < 0 || ty % stride != 0 || ty / stride >= HO) continue;
-      __global const float *crow = cc + (size_t)((c * k + ky) * k) * cols + (ty / stride) * WO;
-      for (int kx = 0; kx < k; kx++) {
-        int tx = ix + pad - kx;
-        if (tx < 0 || tx % stride != 0 || tx / stride >= WO) continue;
-        s += crow[(size_t)kx * cols + tx / stride];
+  int iy = t0 % H, nl = t0 / H;
+  for (int t = t0; t < t1; t++) {
+    __global const float *cc = col + col_off + (size_t)nl * HO * WO;
+    __global float *d = dx + dx_off + (((size_t)c * N + n0 + nl) * H + iy) * W;
+    for (int ix = ix0; ix < ix1; ix++) {
+      float s = 0.0f;
+      for (int ky = 0; ky < k; ky++) {
+        int ty = iy + pad - ky;
+        if (ty < 0 || ty % stride != 0 || ty / stride >= HO) continue;
+        __global const float *crow = cc + (size_t)((c * k + ky) * k) * cols + (ty / stride) * WO;
+        for (int kx = 0; kx < k; kx++) {
+          int tx = ix + pad - kx;
+          if (tx < 0 || tx % stride != 0 || tx / stride >= WO) continue;
+          s += crow[(size_t)kx * cols + tx / stride];
+        }
       }
+      if (acc) d[ix] += s;
+      else d[ix] = s;
     }
-    if (acc) d[ix] += s;
-    else d[ix] = s;
+    if (++iy == H) iy = 0, nl++;
   }
 }
 
@@ -194,7 +202,7 @@ inline float16 c3_shift_down(float16 v, float16 next) {
 #endif
 }
 
-#define DEFINE_CONV3X3_ROWS(NAME, RV)                                                       \
+#define DEFINE_CONV3X3_ROWS(NAME, RV, RR)                                                   \
   __kernel void NAME(__global float *y, ulong y_off, __global const float *x, ulong x_off,  \
                      __global const float *w, ulong w_off, __global const float *b,         \
                      ulong b_off, int C, int N, int H, int OC, int transposed, int has_bias, \
@@ -212,48 +220,59 @@ inline float16 c3_shift_down(float16 v, float16 next) {
     const int wc = transposed ? OC * 9 : 9;                                                 \
     const int toff = transposed ? 8 : 0, tsign = transposed ? -1 : 1;                       \
     __global const float *wb = w + w_off + toff;                                            \
-    for (int t = t0; t < t1; t++) {                                                         \
-      int oy = t % H, n = t / H;                                                            \
-      float16 sum[C3_TOC][RV];                                                              \
+    for (int t = t0; t < t1; t += (RR)) {                                                   \
+      int oy0 = t % H, n = t / H;                                                           \
+      float16 sum[C3_TOC][RR][RV];                                                          \
       _Pragma("unroll") for (int j = 0; j < C3_TOC; j++)                                    \
-          _Pragma("unroll") for (int i = 0; i < (RV); i++) sum[j][i] = (float16)(0.0f);     \
+          _Pragma("unroll") for (int q = 0; q < (RR); q++)                                  \
+              _Pragma("unroll") for (int i = 0; i < (RV); i++) sum[j][q][i] = (float16)(0.0f); \
       for (int c = 0; c < C; c++) {                                                         \
         __global const float *xc = x + x_off + ((size_t)c * N + n) * H * W;                 \
         __global const float *wcp = wb + c * wc;                                            \
         _Pragma("unroll") for (int ky = 0; ky < 3; ky++) {                                  \
-          int iy = oy - 1 + ky;                                                             \
-          if (iy < 0 || iy >= H) continue;                                                  \
-          float16 r[RV], lft[RV], rgt[RV];                                                  \
-          _Pragma("unroll") for (int i = 0; i < (RV); i++) r[i] = vload16(i, xc + iy * W);  \
-          _Pragma("unroll") for (int i = 0; i < (RV); i++) {                                \
-            lft[i] = c3_shift_up(i > 0 ? r[i - 1] : (float16)(0.0f), r[i]);                 \
-            rgt[i] = c3_shift_down(r[i], i + 1 < (RV) ? r[i + 1] : (float16)(0.0f));        \
+          /* the RR input rows of tap ky, zero outside the image */                         \
+          float16 r[RR][RV], lft[RR][RV], rgt[RR][RV];                                      \
+          _Pragma("unroll") for (int q = 0; q < (RR); q++) {                                \
+            int iy = oy0 + q - 1 + ky;                                                      \
+            bool in = iy >= 0 && iy < H;                                                    \
+            _Pragma("unroll") for (int i = 0; i < (RV); i++)                                \
+                r[q][i] = in ? vload16(i, xc + iy * W) : (float16)(0.0f);                   \
+            _Pragma("unroll") for (int i = 0; i < (RV); i++) {                              \
+              lft[q][i] = c3_shift_up(i > 0 ? r[q][i - 1] : (float16)(0.0f), r[q][i]);      \
+              rgt[q][i] = c3_shift_down(r[q][i], i + 1 < (RV) ? r[q][i + 1] : (float16)(0.0f)); \
+            }                                                                               \
           }                                                                                 \
           _Pragma("unroll") for (int j = 0; j < C3_TOC; j++) {                              \
             __global const float *wj = wcp + wrow[j] + tsign * ky * 3;                      \
-            float w0 = wj[0], w1 = wj[tsign], w2 = wj[2 * tsign];                           \
-            _Pragma("unroll") for (int i = 0; i < (RV); i++) {                              \
-              sum[j][i] = fma((float16)(w0), lft[i], sum[j][i]);                            \
-              sum[j][i] = fma((float16)(w1), r[i], sum[j][i]);                              \
-              sum[j][i] = fma((float16)(w2), rgt[i], sum[j][i]);                            \
+            float16 w0 = (float16)(wj[0]), w1 = (float16)(wj[tsign]);                       \
+            float16 w2 = (float16)(wj[2 * tsign]);                                          \
+            _Pragma("unroll") for (int q = 0; q < (RR); q++)                                \
+                _Pragma("unroll") for (int i = 0; i < (RV); i++) {                          \
+              sum[j][q][i] = fma(w0, lft[q][i], sum[j][q][i]);                              \
+              sum[j][q][i] = fma(w1, r[q][i], sum[j][q][i]);                                \
+              sum[j][q][i] = fma(w2, rgt[q][i], sum[j][q][i]);                              \
             }                                                                               \
           }                                                                                 \
         }                                                                                   \
       }                                                                                     \
       for (int j = 0; j < C3_TOC && oc0 + j < OC; j++) {                                    \
-        __global float *out = y + y_off + (((size_t)(oc0 + j) * N + n) * H + oy) * W;       \
         float bj = has_bias ? b[b_off + oc0 + j] : 0.0f;                                    \
-        _Pragma("unroll") for (int i = 0; i < (RV); i++) {                                  \
-          float16 v = sum[j][i] + (float16)(bj);                                            \
-          if (acc) v += vload16(i, out);                                                    \
-          vstore16(v, i, out);                                                              \
+        _Pragma("unroll") for (int q = 0; q < (RR); q++) {                                  \
+          __global float *out = y + y_off + (((size_t)(oc0 + j) * N + n) * H + oy0 + q) * W; \
+          _Pragma("unroll") for (int i = 0; i < (RV); i++) {                                \
+            float16 v = sum[j][q][i] + (float16)(bj);                                       \
+            if (acc) v += vload16(i, out);                                                  \
+            vstore16(v, i, out);                                                            \
+          }                                                                                 \
         }                                                                                   \
       }                                                                                     \
     }                                                                                       \
   }
 
-DEFINE_CONV3X3_ROWS(conv3x3_rows16, 1)
-DEFINE_CONV3X3_ROWS(conv3x3_rows32, 2)
+/* rows of 16: two output rows at a time, so that each weight serves two
+ * vectors as with rows of 32 (the host requires an even H) */
+DEFINE_CONV3X3_ROWS(conv3x3_rows16, 1, 2)
+DEFINE_CONV3X3_ROWS(conv3x3_rows32, 2, 1)
 
 /* Weight gradient of the 3x3, stride 1, pad 1 convolution on rows of
  * W = 16 * RV pixels, without columns: a work-item sums, over the images of

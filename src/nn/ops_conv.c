@@ -83,10 +83,11 @@ static int scratch_check(dlgn_device *dev, const char *op, dlgn_buf scratch,
 
 typedef enum { CONV_GEMM, CONV_DIRECT, CONV_ROWS } conv_kind;
 
-/* The row kernel (conv3x3_rows*) takes 3x3, stride 1, pad 1 layers whose rows
- * are one or two 16-float vectors wide. */
+/* The row kernels (conv3x3_*rows*) take 3x3, stride 1, pad 1 layers whose
+ * rows are one or two 16-float vectors wide (rows of 16 in pairs). */
 static bool conv_rows_fits(const dlgn_conv_shape *s) {
-  return s->k == 3 && s->stride == 1 && s->pad == 1 && (s->W == 16 || s->W == 32);
+  return s->k == 3 && s->stride == 1 && s->pad == 1 &&
+         ((s->W == 16 && s->H % 2 == 0) || s->W == 32);
 }
 
 
@@ -159,9 +160,15 @@ size_t conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s) {
   return need;
 }
 
-/* Elements of a row one work-item of im2col/col2im handles (see cl/conv.cl). */
+/* Elements of a row, and rows, one work-item of im2col/col2im handles (see
+ * cl/conv.cl): on CPUs whole rows, at least 64 elements per work-item. */
 static int row_per_item(const dlgn_device *dev, int row) {
   return (dev->info.type & CL_DEVICE_TYPE_GPU) ? 1 : row;
+}
+
+static int rows_per_item(const dlgn_device *dev, int row) {
+  if (dev->info.type & CL_DEVICE_TYPE_GPU) return 1;
+  return row >= 64 ? 1 : (64 + row - 1) / row;
 }
 
 /* A (row length, rows, planes) range whose work-groups run along a row. */
@@ -174,13 +181,14 @@ static int launch_rows(dlgn_device *dev, const char *name, int row, size_t rows,
 static int im2col(dlgn_device *dev, dlgn_buf col, dlgn_buf x, const dlgn_conv_shape *s, int n0,
                   int nb) {
   int HO = conv2d_out_h(s), WO = conv2d_out_w(s);
-  int per_item = row_per_item(dev, WO);
+  int per_item = row_per_item(dev, WO), rows = rows_per_item(dev, WO);
   dlgn_arg args[] = {ARG_BUF(col),    ARG_BUF(x),          DLGN_INT(s->C),  DLGN_INT(s->N),
                      DLGN_INT(s->H),  DLGN_INT(s->W),      DLGN_INT(s->k),  DLGN_INT(s->stride),
                      DLGN_INT(s->pad), DLGN_INT(HO),       DLGN_INT(WO),    DLGN_INT(n0),
-                     DLGN_INT(nb),    DLGN_INT(per_item)};
-  return launch_rows(dev, "im2col", (WO + per_item - 1) / per_item, (size_t)nb * HO,
-                     (size_t)s->C * s->k * s->k, (int)(sizeof args / sizeof args[0]), args);
+                     DLGN_INT(nb),    DLGN_INT(per_item),  DLGN_INT(rows)};
+  return launch_rows(dev, "im2col", (WO + per_item - 1) / per_item,
+                     ((size_t)nb * HO + rows - 1) / rows, (size_t)s->C * s->k * s->k,
+                     (int)(sizeof args / sizeof args[0]), args);
 }
 
 /* The direct kernel over input (Cin, N, H, W) -> output (Cout, N, HO, WO). */
@@ -331,14 +339,16 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
     }
     DLGN_TRY(dlgn_gemm(dev, true, false, CKK, cols, (size_t)s->OC, 1.0f, w.mem, w.off, CKK,
                        dy.mem, dyc.off, M, 0.0f, scratch.mem, scratch.off, cols));
-    int per_item = row_per_item(dev, s->W);
+    int per_item = row_per_item(dev, s->W), rows = rows_per_item(dev, s->W);
     dlgn_arg args[] = {ARG_BUF(dx),         ARG_BUF(scratch),   DLGN_INT(s->C),
                        DLGN_INT(s->N),      DLGN_INT(s->H),     DLGN_INT(s->W),
                        DLGN_INT(s->k),      DLGN_INT(s->stride), DLGN_INT(s->pad),
                        DLGN_INT(HO),        DLGN_INT(WO),       DLGN_INT(n0),
-                       DLGN_INT(nb),        DLGN_INT(accumulate_dx), DLGN_INT(per_item)};
-    DLGN_TRY(launch_rows(dev, "col2im", (s->W + per_item - 1) / per_item, (size_t)nb * s->H,
-                         (size_t)s->C, (int)(sizeof args / sizeof args[0]), args));
+                       DLGN_INT(nb),        DLGN_INT(accumulate_dx), DLGN_INT(per_item),
+                       DLGN_INT(rows)};
+    DLGN_TRY(launch_rows(dev, "col2im", (s->W + per_item - 1) / per_item,
+                         ((size_t)nb * s->H + rows - 1) / rows, (size_t)s->C,
+                         (int)(sizeof args / sizeof args[0]), args));
   }
   return 0;
 }
