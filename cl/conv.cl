@@ -351,3 +351,137 @@ __kernel void conv_dw_reduce(__global float *dw, ulong dw_off, __global const fl
   for (int k = 0; k < nsplit; k++) s += part[part_off + (size_t)k * n + i];
   dw[dw_off + i] = s;
 }
+/* ---- flat 3x3 convolution for planes of W = 2, 4 or 8 (VGG16's 8x8 and
+ * smaller stages) ----
+ * A vector holds 16 consecutive positions of the flattened (N, H, W) space of
+ * one channel, so that rows (and, for 2x2, whole planes) share a vector. The
+ * input of tap (ky, kx) at a position sits d = (ky - 1) * W + kx - 1 places
+ * away: within the vector and its neighbours, one permutation; lanes whose
+ * tap falls outside their plane are zeroed by masks that, with W dividing
+ * 16, depend on the lane only (and, for planes of more than 16, on whether
+ * the vector starts or ends its plane). */
+#ifdef C3_SHUFFLE
+/* (prev, cur) moved up k lanes: lane l takes position l - k */
+inline float16 cf_up(float16 prev, float16 cur, int k) {
+  switch (k) {
+    case 1: return __builtin_shufflevector(prev, cur, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30);
+    case 2: return __builtin_shufflevector(prev, cur, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29);
+    case 3: return __builtin_shufflevector(prev, cur, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28);
+    case 4: return __builtin_shufflevector(prev, cur, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27);
+    case 5: return __builtin_shufflevector(prev, cur, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26);
+    case 7: return __builtin_shufflevector(prev, cur, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24);
+    case 8: return __builtin_shufflevector(prev, cur, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23);
+    case 9: return __builtin_shufflevector(prev, cur, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22);
+    default: return cur;
+  }
+}
+
+/* (cur, next) moved down k lanes: lane l takes position l + k */
+inline float16 cf_down(float16 cur, float16 next, int k) {
+  switch (k) {
+    case 1: return __builtin_shufflevector(cur, next, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+    case 2: return __builtin_shufflevector(cur, next, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17);
+    case 3: return __builtin_shufflevector(cur, next, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18);
+    case 4: return __builtin_shufflevector(cur, next, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19);
+    case 5: return __builtin_shufflevector(cur, next, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20);
+    case 7: return __builtin_shufflevector(cur, next, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22);
+    case 8: return __builtin_shufflevector(cur, next, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23);
+    case 9: return __builtin_shufflevector(cur, next, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24);
+    default: return cur;
+  }
+}
+#else
+inline float16 cf_up(float16 prev, float16 cur, int k) {
+  float t[32];
+  vstore16(prev, 0, t);
+  vstore16(cur, 1, t);
+  return vload16(0, t + 16 - k);
+}
+
+inline float16 cf_down(float16 cur, float16 next, int k) {
+  float t[32];
+  vstore16(cur, 0, t);
+  vstore16(next, 1, t);
+  return vload16(0, t + k);
+}
+#endif
+
+
+#define CF_TOC 8 /* output channels per work-item */
+#define CF_RV 2  /* vectors of 16 positions per work-item */
+
+/* The input vector of tap (ky, kx) at the CF_RV vectors v[1..CF_RV] (v[0]
+ * and v[CF_RV + 1] their neighbours), masked: rowok[i][ky] says which lanes
+ * have the input row inside the plane, column masks follow from W. */
+#define CF_TAP(W, v, rowok, i, ky, kx)                                                  \
+  select((float16)(0.0f),                                                               \
+         ((ky) - 1) * (W) + (kx) - 1 < 0   ? cf_up(v[i], v[(i) + 1], (1 - (ky)) * (W) + 1 - (kx)) \
+         : ((ky) - 1) * (W) + (kx) - 1 > 0 ? cf_down(v[(i) + 1], v[(i) + 2], ((ky) - 1) * (W) + (kx) - 1) \
+                                           : v[(i) + 1],                                \
+         rowok[i][ky] & ((kx) == 0 ? (lane % (W)) >= 1 : (kx) == 2 ? (lane % (W)) <= (W) - 2 : (int16)(-1)))
+
+/* x (C, N, H, W) -> y (OC, N, H, W), 3x3, stride 1, pad 1, W in {2, 4, 8}
+ * dividing 16, N * H * W a multiple of 16 * CF_RV. transposed, has_bias, acc
+ * as in conv3x3_rows. global: dim 0 = ceil(OC / CF_TOC), dim 1 =
+ * N * H * W / (16 * CF_RV). */
+#define DEFINE_CONV3X3_FLAT(NAME, W)                                                         \
+  __kernel void NAME(__global float *y, ulong y_off, __global const float *x, ulong x_off,   \
+                     __global const float *w, ulong w_off, __global const float *b,          \
+                     ulong b_off, int C, int N, int H, int OC, int transposed, int has_bias, \
+                     int acc) {                                                              \
+    const int total = N * H * (W);                                                           \
+    int oc0 = GID0 * CF_TOC, p0 = GID1 * 16 * CF_RV;                                         \
+    if (p0 >= total || oc0 >= OC) return;                                                    \
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);        \
+    int16 rowok[CF_RV][3];                                                                   \
+    _Pragma("unroll") for (int i = 0; i < CF_RV; i++) {                                      \
+      int16 h = ((p0 + 16 * i + lane) / (W)) % H;                                            \
+      rowok[i][0] = h >= 1;                                                                  \
+      rowok[i][1] = (int16)(-1);                                                             \
+      rowok[i][2] = h <= H - 2;                                                              \
+    }                                                                                        \
+    int wrow[CF_TOC];                                                                        \
+    _Pragma("unroll") for (int j = 0; j < CF_TOC; j++) {                                     \
+      int o = min(oc0 + j, OC - 1);                                                          \
+      wrow[j] = transposed ? o * 9 : o * C * 9;                                              \
+    }                                                                                        \
+    const int wc = transposed ? OC * 9 : 9;                                                  \
+    const int toff = transposed ? 8 : 0, tsign = transposed ? -1 : 1;                        \
+    __global const float *wb = w + w_off + toff;                                             \
+    /* the neighbour vectors outside the channel are never unmasked: read the                \
+     * first or last vector instead */                                                       \
+    int pprev = max(p0 - 16, 0), pnext = min(p0 + 16 * CF_RV, total - 16);                   \
+    float16 sum[CF_TOC][CF_RV];                                                              \
+    _Pragma("unroll") for (int j = 0; j < CF_TOC; j++)                                       \
+        _Pragma("unroll") for (int i = 0; i < CF_RV; i++) sum[j][i] = (float16)(0.0f);       \
+    for (int c = 0; c < C; c++) {                                                            \
+      __global const float *xc = x + x_off + (size_t)c * total;                              \
+      float16 v[CF_RV + 2];                                                                  \
+      v[0] = vload16(0, xc + pprev);                                                         \
+      _Pragma("unroll") for (int i = 0; i < CF_RV; i++) v[i + 1] = vload16(0, xc + p0 + 16 * i); \
+      v[CF_RV + 1] = vload16(0, xc + pnext);                                                 \
+      __global const float *wcp = wb + c * wc;                                               \
+      _Pragma("unroll") for (int ky = 0; ky < 3; ky++)                                       \
+          _Pragma("unroll") for (int kx = 0; kx < 3; kx++) {                                 \
+        float16 t[CF_RV];                                                                    \
+        _Pragma("unroll") for (int i = 0; i < CF_RV; i++) t[i] = CF_TAP(W, v, rowok, i, ky, kx); \
+        _Pragma("unroll") for (int j = 0; j < CF_TOC; j++) {                                 \
+          float16 wv = (float16)(wcp[wrow[j] + tsign * (ky * 3 + kx)]);                      \
+          _Pragma("unroll") for (int i = 0; i < CF_RV; i++) sum[j][i] = fma(wv, t[i], sum[j][i]); \
+        }                                                                                    \
+      }                                                                                      \
+    }                                                                                        \
+    for (int j = 0; j < CF_TOC && oc0 + j < OC; j++) {                                       \
+      float bj = has_bias ? b[b_off + oc0 + j] : 0.0f;                                       \
+      __global float *out = y + y_off + (size_t)(oc0 + j) * total + p0;                      \
+      _Pragma("unroll") for (int i = 0; i < CF_RV; i++) {                                    \
+        float16 r = sum[j][i] + (float16)(bj);                                               \
+        if (acc) r += vload16(i, out);                                                       \
+        vstore16(r, i, out);                                                                 \
+      }                                                                                      \
+    }                                                                                        \
+  }
+
+DEFINE_CONV3X3_FLAT(conv3x3_flat2, 2)
+DEFINE_CONV3X3_FLAT(conv3x3_flat4, 4)
+DEFINE_CONV3X3_FLAT(conv3x3_flat8, 8)

@@ -90,6 +90,14 @@ static bool conv_rows_fits(const dlgn_conv_shape *s) {
          ((s->W == 16 && s->H % 2 == 0) || s->W == 32);
 }
 
+/* The flat kernels (conv3x3_flat*) take 3x3, stride 1, pad 1 layers with
+ * rows of 2, 4 or 8 (VGG16's later stages), forward and dx, when the batch's
+ * positions fill whole work-items (CF_RV vectors of 16). */
+static bool conv_flat_fits(const dlgn_conv_shape *s) {
+  return s->k == 3 && s->stride == 1 && s->pad == 1 &&
+         (s->W == 2 || s->W == 4 || s->W == 8) && ((size_t)s->N * s->H * s->W) % 32 == 0;
+}
+
 
 /* Measured with bench/bench_conv on the C4GAP shapes (PoCL, 2 cores, batch
  * 128). Layers the row kernels fit (3x3, stride 1, pad 1, rows of 16 or 32:
@@ -111,6 +119,7 @@ static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) 
   bool cpu = dev->info.type & CL_DEVICE_TYPE_CPU;
   conv_plan p = {CONV_GEMM, CONV_GEMM, CONV_GEMM};
   if (cpu && conv_rows_fits(s)) p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
+  else if (cpu && conv_flat_fits(s)) p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_GEMM};
   else if (cpu) {
     if (s->C * s->k * s->k <= 288) p.fwd = CONV_DIRECT;
     if (s->C <= 32 && s->OC <= 32) p.dx = CONV_DIRECT;
@@ -120,6 +129,8 @@ static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) 
   if (e && strcmp(e, "direct") == 0) p = (conv_plan){CONV_DIRECT, CONV_DIRECT, CONV_GEMM};
   if (e && strcmp(e, "rows") == 0 && conv_rows_fits(s))
     p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
+  if (e && strcmp(e, "rows") == 0 && conv_flat_fits(s))
+    p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_GEMM};
   return p;
 }
 
@@ -198,12 +209,22 @@ typedef struct {
   conv_kind kind; /* CONV_DIRECT or CONV_ROWS */
 } direct_args;
 
-/* The row kernel: 3x3, stride 1, pad 1, rows of 16 or 32 (conv_rows_fits). */
+/* The row kernels: 3x3, stride 1, pad 1, rows of 16 or 32 (conv_rows_fits),
+ * or the flat ones for rows of 2, 4 or 8 (conv_flat_fits). */
 static int conv_rows(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                      const direct_args *a) {
-  enum { TOC = 8, RPI = 4 }; /* C3_TOC, C3_RPI of cl/conv.cl */
-  size_t global[2] = {((size_t)a->Cout + TOC - 1) / TOC, ((size_t)a->N * a->H + RPI - 1) / RPI};
+  enum { TOC = 8, RPI = 4, FTOC = 8, FPOS = 32 }; /* C3_TOC, C3_RPI, CF_TOC, 16 * CF_RV */
   size_t local[2] = {1, 1};
+  if (a->W < 16) {
+    const char *name = a->W == 2 ? "conv3x3_flat2" : a->W == 4 ? "conv3x3_flat4" : "conv3x3_flat8";
+    size_t global[2] = {((size_t)a->Cout + FTOC - 1) / FTOC, (size_t)a->N * a->H * a->W / FPOS};
+    dlgn_arg args[] = {ARG_BUF(y),           ARG_BUF(x),         ARG_BUF(w),
+                       ARG_BUF(b),           DLGN_INT(a->Cin),   DLGN_INT(a->N),
+                       DLGN_INT(a->H),       DLGN_INT(a->Cout),  DLGN_INT(a->transposed),
+                       DLGN_INT(a->has_bias), DLGN_INT(a->acc)};
+    return dlgn_launch(dev, name, 2, global, local, (int)(sizeof args / sizeof args[0]), args);
+  }
+  size_t global[2] = {((size_t)a->Cout + TOC - 1) / TOC, ((size_t)a->N * a->H + RPI - 1) / RPI};
   dlgn_arg args[] = {ARG_BUF(y),           ARG_BUF(x),         ARG_BUF(w),
                      ARG_BUF(b),           DLGN_INT(a->Cin),   DLGN_INT(a->N),
                      DLGN_INT(a->H),       DLGN_INT(a->Cout),  DLGN_INT(a->transposed),
@@ -214,9 +235,7 @@ static int conv_rows(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_
 
 static int conv_direct(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                        const direct_args *a) {
-  if (a->k == 3 && a->stride == 1 && a->pad == 1 && (a->W == 16 || a->W == 32) &&
-      a->kind == CONV_ROWS)
-    return conv_rows(dev, y, x, w, b, a);
+  if (a->kind == CONV_ROWS) return conv_rows(dev, y, x, w, b, a);
   enum { TOC = 16, DV = 16 }; /* DC_TOC, DC_DV of cl/conv.cl */
   size_t segments = (size_t)a->N * a->HO * ((a->WO + DV - 1) / DV);
   size_t global[2] = {segments, ((size_t)a->Cout + TOC - 1) / TOC};
