@@ -59,8 +59,8 @@ static int bench_alloc(dlgn_device *dev, conv_bench *c, const dlgn_conv_shape *s
   DLGN_TRY(bench_random_buffer(dev, ny, 1.0f, 4, &c->y));
   /* the scratch of the strategy that needs the most */
   size_t scratch = 1;
-  const char *kinds[] = {"gemm", "direct", "rows"};
-  for (int i = 0; i < 3; i++) {
+  const char *kinds[] = {"gemm", "direct", "rows", "wino"};
+  for (int i = 0; i < 4; i++) {
     setenv("DLGN_CONV", kinds[i], 1);
     size_t need = conv2d_scratch_floats(dev, s);
     scratch = need > scratch ? need : scratch;
@@ -115,11 +115,11 @@ static int check_case(dlgn_device *dev, conv_bench *c, bool nchw, const char *wh
 }
 
 static int check_all(dlgn_device *dev) {
-  dlgn_conv_shape s = {3, 5, 9, 32, 11, 3, 1, 1};
+  dlgn_conv_shape s = {3, 5, 10, 32, 11, 3, 1, 1};
   conv_bench c;
   int rc = bench_alloc(dev, &c, &s);
-  const char *names[] = {"gemm", "direct", "rows"};
-  for (int i = 0; rc == 0 && i < 3; i++) {
+  const char *names[] = {"gemm", "direct", "rows", "wino"};
+  for (int i = 0; rc == 0 && i < 4; i++) {
     setenv("DLGN_CONV", names[i], 1);
     rc = run_forward(dev, &c) || check_case(dev, &c, false, conv2d_forward_strategy(dev, &c.s));
   }
@@ -171,21 +171,22 @@ int main(int argc, char **argv) {
       /* forward: gemm, direct, rows, Sconvgemm (with --convgemm); backward
        * (dw by GEMM either way): dx by GEMM + col2im, by the direct kernel,
        * by the row kernel */
-      const char *labels[] = {"gemm",         "direct",         "rows",          "CLBlast convgemm",
-                              "bwd, dx gemm", "bwd, dx direct", "bwd, dx rows"};
-      const char *env[] = {"gemm", "direct", "rows", NULL, "gemm", "direct", "rows"};
+      const char *labels[] = {"gemm",         "direct",         "rows",         "winograd",
+                              "CLBlast convgemm", "bwd gemm",   "bwd direct",   "bwd rows",
+                              "bwd winograd"};
+      const char *env[] = {"gemm", "direct", "rows", "wino", NULL, "gemm", "direct", "rows", "wino"};
       double t_bwd = 0;
-      for (int k = 0; rc == 0 && k < 7; k++) {
-        if (k == 3 && !convgemm) continue;
+      for (int k = 0; rc == 0 && k < 9; k++) {
+        if (k == 4 && !convgemm) continue;
         if (env[k]) setenv("DLGN_CONV", env[k], 1);
-        bench_fn fn = k < 3 ? run_forward : (k == 3 ? run_convgemm : run_backward);
+        bench_fn fn = k < 4 ? run_forward : (k == 4 ? run_convgemm : run_backward);
         rc = bench_time(dev, repeat, fn, &c, &t);
         unsetenv("DLGN_CONV");
         if (rc) break;
         if (k == 0) t_gemm = t;
-        if (k == 4) t_bwd = t;
+        if (k == 5) t_bwd = t;
         printf("%-28s %-16s %10.2f %9.1f %9.2f\n", shape, labels[k], 1e3 * t,
-               (k >= 4 ? 2 * flops : flops) / t * 1e-9, (k >= 4 ? t_bwd : t_gemm) / t);
+               (k >= 5 ? 2 * flops : flops) / t * 1e-9, (k >= 5 ? t_bwd : t_gemm) / t);
       }
       bench_release(&c);
     }

@@ -189,15 +189,16 @@ START_TEST(test_conv) {
   for (int d = 0; d < count; d++)
     for (int si = 0; si < NSHAPES; si++) {
       const dlgn_conv_shape *s = &shapes[si];
-      /* every strategy (the row kernel where it fits, else the default);
-       * the batch in one chunk and in chunks of 2 images (then 3 left over
-       * for N=7) */
+      /* every strategy (rows and Winograd where they fit, else the
+       * default); im2col and Winograd with the batch in one chunk and in
+       * chunks of a few images (for N=7 im2col's chunks of 2 leave 3) */
       char cols[32];
       snprintf(cols, sizeof cols, "%zu",
                2 * (size_t)s->C * s->k * s->k * conv2d_out_h(s) * conv2d_out_w(s));
-      for (int variant = 0; variant < 4; variant++) {
-        setenv("DLGN_CONV", variant == 1 ? "direct" : variant == 3 ? "rows" : "gemm", 1);
-        if (variant == 2) setenv("DLGN_CONV_COLUMNS", cols, 1);
+      const char *kinds[] = {"gemm", "direct", "gemm", "rows", "wino", "wino"};
+      for (int variant = 0; variant < 6; variant++) {
+        setenv("DLGN_CONV", kinds[variant], 1);
+        if (variant == 2 || variant == 5) setenv("DLGN_CONV_COLUMNS", cols, 1);
         conv_case(devs[d], &r, s);
         unsetenv("DLGN_CONV_COLUMNS");
         unsetenv("DLGN_CONV");

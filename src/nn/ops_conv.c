@@ -19,7 +19,7 @@
  * for any device. $DLGN_CONV_COLUMNS (floats) lowers it, so that the tests
  * can exercise several chunks on small shapes; it must not change between
  * conv2d_scratch_floats and the ops. */
-static size_t conv_column_floats(void) {
+size_t conv_column_floats(void) {
   const char *e = getenv("DLGN_CONV_COLUMNS");
   if (e && *e) {
     long long v = atoll(e);
@@ -81,7 +81,7 @@ static int scratch_check(dlgn_device *dev, const char *op, dlgn_buf scratch,
   return 0;
 }
 
-typedef enum { CONV_GEMM, CONV_DIRECT, CONV_ROWS } conv_kind;
+typedef enum { CONV_GEMM, CONV_DIRECT, CONV_ROWS, CONV_WINO } conv_kind;
 
 /* The row kernels (conv3x3_*rows*) take 3x3, stride 1, pad 1 layers whose
  * rows are one or two 16-float vectors wide (rows of 16 in pairs). */
@@ -131,6 +131,8 @@ static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) 
     p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
   if (e && strcmp(e, "rows") == 0 && conv_flat_fits(s))
     p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_GEMM};
+  if (e && strcmp(e, "wino") == 0 && conv_wino_fits(s))
+    p = (conv_plan){CONV_WINO, CONV_WINO, CONV_WINO};
   return p;
 }
 
@@ -138,6 +140,7 @@ const char *conv2d_forward_strategy(dlgn_device *dev, const dlgn_conv_shape *s) 
   switch (conv_plan_of(dev, s).fwd) {
     case CONV_DIRECT: return "direct";
     case CONV_ROWS: return "rows";
+    case CONV_WINO: return "winograd";
     default: return "im2col+gemm";
   }
 }
@@ -164,6 +167,9 @@ size_t conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s) {
   conv_plan p = conv_plan_of(dev, s);
   size_t need = 0;
   if (p.fwd == CONV_GEMM || p.dx == CONV_GEMM || p.dw == CONV_GEMM) need = conv_columns_floats(s);
+  if ((p.fwd == CONV_WINO || p.dx == CONV_WINO || p.dw == CONV_WINO) &&
+      conv_wino_scratch_floats(s) > need)
+    need = conv_wino_scratch_floats(s);
   if (p.dw == CONV_ROWS && conv_dw_splits(s) > 1) {
     size_t part = (size_t)conv_dw_splits(s) * s->OC * s->C * 9;
     if (part > need) need = part;
@@ -260,6 +266,10 @@ int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_bu
                    dlgn_buf scratch, const dlgn_conv_shape *s) {
   DLGN_TRY(conv_check("conv2d_forward", s));
   conv_kind kind = conv_plan_of(dev, s).fwd;
+  if (kind == CONV_WINO) {
+    DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s));
+    return conv_wino_apply(dev, y, x, w, b, scratch, s, false, false);
+  }
   if (kind != CONV_GEMM) {
     direct_args a = {s->C, s->N, s->H, s->W, s->OC, s->k, s->stride, s->pad,
                      conv2d_out_h(s), conv2d_out_w(s), false, true, false, kind};
@@ -322,10 +332,16 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
   conv_plan plan = conv_plan_of(dev, s);
   conv_kind dx_kind = plan.dx;
   bool dx_direct = dx.mem && dx_kind != CONV_GEMM && conv_dx_direct_fits(s);
-  if (dx_direct) {
+  if (dx_direct && dx_kind == CONV_WINO) {
+    DLGN_TRY(conv_wino_apply(dev, dx, dy, w, w, scratch, s, true, accumulate_dx));
+  } else if (dx_direct) {
     direct_args a = {s->OC, s->N, HO, WO, s->C, s->k, 1, s->k - 1 - s->pad,
                      s->H, s->W, true, false, accumulate_dx, dx_kind};
     DLGN_TRY(conv_direct(dev, dx, dy, w, w, &a));
+  }
+  if (plan.dw == CONV_WINO) {
+    DLGN_TRY(conv_wino_dw(dev, dw, dy, x, scratch, s));
+    if (!dx.mem || dx_direct) return 0;
   }
   if (plan.dw == CONV_ROWS) {
     DLGN_TRY(conv_dw_rows(dev, dw, dy, x, scratch, s));

@@ -4,6 +4,7 @@
 #ifndef DLGN_OPS_INTERNAL_H
 #define DLGN_OPS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dlgn/device.h"
@@ -35,5 +36,21 @@ int ops_check_dims(const char *op, int count, const int *dims);
  * of DLGN_RED_WG = 256 floats): the largest power of two <= 256 (16 on CPU
  * devices) that both the device and this kernel allow. */
 int ops_reduce_wg(dlgn_device *dev, const char *kernel, size_t *wg);
+
+/* The convolutions' scratch budget in floats (src/nn/ops_conv.c). */
+size_t conv_column_floats(void);
+
+/* Winograd F(2x2, 3x3) (src/nn/ops_winograd.c, cl/winograd.cl) for 3x3,
+ * stride 1, pad 1 layers with even H and W. */
+bool conv_wino_fits(const dlgn_conv_shape *s);
+size_t conv_wino_scratch_floats(const dlgn_conv_shape *s);
+/* y (Cout, N, H, W) (+)= conv of x (Cin, N, H, W): the layer s itself, or with
+ * transposed its dx (x = dy, y = dx, weights transposed and flipped, b unused
+ * but a valid buffer). */
+int conv_wino_apply(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
+                    dlgn_buf scratch, const dlgn_conv_shape *s, bool transposed, bool acc);
+/* dw (OC, C, 3, 3) = the weight gradient of the layer s from dy and x. */
+int conv_wino_dw(dlgn_device *dev, dlgn_buf dw, dlgn_buf dy, dlgn_buf x, dlgn_buf scratch,
+                 const dlgn_conv_shape *s);
 
 #endif
