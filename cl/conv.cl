@@ -485,3 +485,55 @@ inline float16 cf_down(float16 cur, float16 next, int k) {
 DEFINE_CONV3X3_FLAT(conv3x3_flat2, 2)
 DEFINE_CONV3X3_FLAT(conv3x3_flat4, 4)
 DEFINE_CONV3X3_FLAT(conv3x3_flat8, 8)
+
+/* Weight gradient of the flat layers: a work-item sums, over one chunk of
+ * positions, dy of CFW_TOC output channels against the nine masked taps of
+ * one input channel (as in conv3x3_flat) into CFW_TOC x 9 vector
+ * accumulators whose lanes are added at the end. global: dim 0 =
+ * ceil(OC / CFW_TOC), dim 1 = C, dim 2 = chunks of nb images; chunk s writes
+ * its partial sum as conv3x3_dw_rows does. */
+#define CFW_TOC 2
+
+#define DEFINE_CONV3X3_DW_FLAT(NAME, W)                                                      \
+  __kernel void NAME(__global float *part, ulong part_off, __global const float *dy,         \
+                     ulong dy_off, __global const float *x, ulong x_off, int C, int N, int H, \
+                     int OC, int nb) {                                                       \
+    const int total = N * H * (W), P = H * (W);                                              \
+    int oc0 = GID0 * CFW_TOC, c = GID1, s = GID2;                                            \
+    int p0 = s * nb * P, p1 = min(total, p0 + nb * P);                                       \
+    if (oc0 >= OC || c >= C || p0 >= total) return;                                         \
+    const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);        \
+    /* planes of 16 or fewer: the rows of a lane do not depend on the position */            \
+    const int16 hsmall = (lane / (W)) % H;                                                   \
+    __global const float *xc = x + x_off + (size_t)c * total;                                \
+    __global const float *dyj[CFW_TOC];                                                      \
+    _Pragma("unroll") for (int j = 0; j < CFW_TOC; j++)                                      \
+        dyj[j] = dy + dy_off + (size_t)min(oc0 + j, OC - 1) * total;                         \
+    float16 acc[CFW_TOC][9];                                                                 \
+    _Pragma("unroll") for (int j = 0; j < CFW_TOC; j++)                                      \
+        _Pragma("unroll") for (int t = 0; t < 9; t++) acc[j][t] = (float16)(0.0f);           \
+    for (int p = p0; p < p1; p += 16) {                                                      \
+      int16 h = P > 16 ? (int16)((p % P) / (W)) + lane / (W) : hsmall;                       \
+      int16 rowok[1][3] = {{h >= 1, (int16)(-1), h <= H - 2}};                               \
+      float16 v[3];                                                                          \
+      v[0] = vload16(0, xc + max(p - 16, 0));                                                \
+      v[1] = vload16(0, xc + p);                                                             \
+      v[2] = vload16(0, xc + min(p + 16, total - 16));                                       \
+      float16 d[CFW_TOC];                                                                    \
+      _Pragma("unroll") for (int j = 0; j < CFW_TOC; j++) d[j] = vload16(0, dyj[j] + p);     \
+      _Pragma("unroll") for (int ky = 0; ky < 3; ky++)                                       \
+          _Pragma("unroll") for (int kx = 0; kx < 3; kx++) {                                 \
+        float16 t = CF_TAP(W, v, rowok, 0, ky, kx);                                          \
+        _Pragma("unroll") for (int j = 0; j < CFW_TOC; j++)                                  \
+            acc[j][ky * 3 + kx] = fma(d[j], t, acc[j][ky * 3 + kx]);                         \
+      }                                                                                      \
+    }                                                                                        \
+    __global float *pp = part + part_off + (size_t)s * OC * C * 9;                           \
+    for (int j = 0; j < CFW_TOC && oc0 + j < OC; j++)                                        \
+      _Pragma("unroll") for (int t = 0; t < 9; t++)                                          \
+          pp[((size_t)(oc0 + j) * C + c) * 9 + t] = c3_lane_sum(acc[j][t]);                  \
+  }
+
+DEFINE_CONV3X3_DW_FLAT(conv3x3_dw_flat2, 2)
+DEFINE_CONV3X3_DW_FLAT(conv3x3_dw_flat4, 4)
+DEFINE_CONV3X3_DW_FLAT(conv3x3_dw_flat8, 8)

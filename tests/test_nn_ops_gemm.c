@@ -169,9 +169,11 @@ START_TEST(test_conv) {
    * row kernel (output channels not a multiple of its 8, one and two rows;
    * the last of them tall enough that its weight gradient is summed in three
    * chunks of images); 2x2, 4x4 and 8x8 planes the flat kernels (planes
-   * sharing a vector, a plane over several) */
-  enum { NSHAPES = 22 };
+   * sharing a vector, a plane over several; the first shape's weight
+   * gradient in two chunks) */
+  enum { NSHAPES = 23 };
   dlgn_conv_shape shapes[NSHAPES] = {
+      {64, 2, 2, 2, 600, 3, 1, 1},
       {16, 3, 2, 2, 9, 3, 1, 1}, {6, 4, 4, 4, 10, 3, 1, 1}, {2, 5, 8, 8, 17, 3, 1, 1},
       {5, 2, 70, 32, 20, 3, 1, 1},
       {2, 3, 5, 32, 17, 3, 1, 1}, {2, 5, 6, 16, 9, 3, 1, 1}, {3, 2, 1, 32, 8, 3, 1, 1},

@@ -91,7 +91,7 @@ static bool conv_rows_fits(const dlgn_conv_shape *s) {
 }
 
 /* The flat kernels (conv3x3_flat*) take 3x3, stride 1, pad 1 layers with
- * rows of 2, 4 or 8 (VGG16's later stages), forward and dx, when the batch's
+ * rows of 2, 4 or 8 (VGG16's later stages), all three passes, when the batch's
  * positions fill whole work-items (CF_RV vectors of 16). */
 static bool conv_flat_fits(const dlgn_conv_shape *s) {
   return s->k == 3 && s->stride == 1 && s->pad == 1 &&
@@ -107,7 +107,11 @@ static bool conv_flat_fits(const dlgn_conv_shape *s) {
  * K = C*k*k is small (3->32: 3.6x, 3->128: 1.8x, 32->32: 1.08x) and loses
  * where it is large (128->128: 0.36x), so CPUs run it up to K = 288; its dx
  * beats the dcol GEMM plus col2im only with few channels (32->32: 1.4x;
- * 128->128: 0.64x), so up to 32 channels each way. GPUs are unmeasured and
+ * 128->128: 0.64x), so up to 32 channels each way. VGG16's layers with rows
+ * of 2, 4 and 8 take the flat kernels forward and for dx (1.3x, 1.0x, 1.4x
+ * forward); their weight gradient by the flat kernel beats the column GEMM
+ * only where planes are smaller than a vector (2x2: backward 28.9 -> 17.7
+ * ms; 8x8 and 4x4 within 5%, so they keep the GEMM). GPUs are unmeasured and
  * keep im2col + CLBlast's tuned GEMM (the direct kernels' float16
  * accumulators would spill registers there). $DLGN_CONV=gemm|direct|rows
  * overrides (rows only where it fits). */
@@ -119,7 +123,8 @@ static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) 
   bool cpu = dev->info.type & CL_DEVICE_TYPE_CPU;
   conv_plan p = {CONV_GEMM, CONV_GEMM, CONV_GEMM};
   if (cpu && conv_rows_fits(s)) p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
-  else if (cpu && conv_flat_fits(s)) p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_GEMM};
+  else if (cpu && conv_flat_fits(s))
+    p = (conv_plan){CONV_ROWS, CONV_ROWS, s->H * s->W < 16 ? CONV_ROWS : CONV_GEMM};
   else if (cpu) {
     if (s->C * s->k * s->k <= 288) p.fwd = CONV_DIRECT;
     if (s->C <= 32 && s->OC <= 32) p.dx = CONV_DIRECT;
@@ -130,7 +135,7 @@ static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) 
   if (e && strcmp(e, "rows") == 0 && conv_rows_fits(s))
     p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
   if (e && strcmp(e, "rows") == 0 && conv_flat_fits(s))
-    p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_GEMM};
+    p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
   if (e && strcmp(e, "wino") == 0 && conv_wino_fits(s))
     p = (conv_plan){CONV_WINO, CONV_WINO, CONV_WINO};
   return p;
@@ -155,6 +160,9 @@ static int conv_dw_chunk_images(const dlgn_conv_shape *s) {
   size_t per_split = (size_t)s->OC * s->C * 9, cap = conv_column_floats() / per_split;
   if (cap < 1) cap = 1;
   if (((size_t)s->N + nb - 1) / nb > cap) nb = ((size_t)s->N + cap - 1) / cap;
+  /* the flat kernels' chunks hold whole vectors of 16 positions */
+  size_t plane = (size_t)s->H * s->W, unit = plane < 16 ? 16 / plane : 1;
+  nb = (nb + unit - 1) / unit * unit;
   return nb > (size_t)s->N ? s->N : (int)nb;
 }
 
@@ -297,19 +305,23 @@ int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_bu
   return 0;
 }
 
-/* dw (OC, C, 3, 3) by the row kernel: partial sums per chunk of images in
+/* dw (OC, C, 3, 3) by the row or flat kernel: partial sums per chunk of images in
  * the scratch, added up by conv_dw_reduce (one chunk writes dw directly). */
 static int conv_dw_rows(dlgn_device *dev, dlgn_buf dw, dlgn_buf dy, dlgn_buf x, dlgn_buf scratch,
                         const dlgn_conv_shape *s) {
-  enum { TOC = 2 }; /* C3W_TOC of cl/conv.cl */
+  enum { TOC = 2 }; /* C3W_TOC and CFW_TOC of cl/conv.cl */
   int nb = conv_dw_chunk_images(s), splits = conv_dw_splits(s);
   dlgn_buf part = splits > 1 ? scratch : dw;
   size_t global[3] = {((size_t)s->OC + TOC - 1) / TOC, (size_t)s->C, (size_t)splits};
   size_t local[3] = {1, 1, 1};
   dlgn_arg args[] = {ARG_BUF(part),    ARG_BUF(dy),      ARG_BUF(x),       DLGN_INT(s->C),
                      DLGN_INT(s->N),   DLGN_INT(s->H),   DLGN_INT(s->OC),  DLGN_INT(nb)};
-  DLGN_TRY(dlgn_launch(dev, s->W == 16 ? "conv3x3_dw_rows16" : "conv3x3_dw_rows32", 3, global,
-                       local, (int)(sizeof args / sizeof args[0]), args));
+  const char *name = s->W == 32   ? "conv3x3_dw_rows32"
+                     : s->W == 16 ? "conv3x3_dw_rows16"
+                     : s->W == 8  ? "conv3x3_dw_flat8"
+                     : s->W == 4  ? "conv3x3_dw_flat4"
+                                  : "conv3x3_dw_flat2";
+  DLGN_TRY(dlgn_launch(dev, name, 3, global, local, (int)(sizeof args / sizeof args[0]), args));
   if (splits == 1) return 0;
   int n = s->OC * s->C * 9;
   return LAUNCH_1D(dev, "conv_dw_reduce", (size_t)n, ARG_BUF(dw), ARG_BUF(scratch), DLGN_INT(n),
