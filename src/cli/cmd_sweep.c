@@ -208,7 +208,7 @@ static int keep_sweep_file(const char *file, const char *out) {
   char *text, path[1200];
   size_t len;
   DLGN_TRY(dlgn_mkdir_p(out));
-  DLGN_TRY(dlgn_read_file(file, &text, &len));
+  DLGN_TRY(dlgn_read_file(file, "sweep file", DLGN_MAX_SWEEP_BYTES, &text, &len));
   snprintf(path, sizeof path, "%s/sweep.json", out);
   int rc = dlgn_write_file_atomic(path, text, len);
   free(text);

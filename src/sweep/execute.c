@@ -34,7 +34,7 @@ bool sweep_exists(const char *dir, const char *file) {
 static int summary_epochs(const char *run_dir) {
   char path[1200], *text;
   snprintf(path, sizeof path, "%s/summary.json", run_dir);
-  if (dlgn_read_file(path, &text, NULL) != 0) {
+  if (dlgn_read_file(path, "run summary", DLGN_MAX_JSON_BYTES, &text, NULL) != 0) {
     dlgn_error_clear();
     return -1;
   }

@@ -57,7 +57,7 @@ static int scan_runs(dir_list *l, const char *dir) {
 static void merge_title(const char *dir, char *out, size_t size) {
   char path[1200], *text;
   snprintf(path, sizeof path, "%s/sweep.json", dir);
-  if (access(path, F_OK) != 0 || dlgn_read_file(path, &text, NULL) != 0) {
+  if (access(path, F_OK) != 0 || dlgn_read_file(path, "sweep file", DLGN_MAX_SWEEP_BYTES, &text, NULL) != 0) {
     dlgn_error_clear();
     return;
   }

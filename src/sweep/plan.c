@@ -468,7 +468,7 @@ int dlgn_sweep_plan_parse(dlgn_sweep_plan *p, const char *json, const char *orig
 int dlgn_sweep_plan_load(dlgn_sweep_plan *p, const char *path, const char *out_dir) {
   char *text;
   memset(p, 0, sizeof *p);
-  DLGN_TRY(dlgn_read_file(path, &text, NULL));
+  DLGN_TRY(dlgn_read_file(path, "sweep file", DLGN_MAX_SWEEP_BYTES, &text, NULL));
   int rc = dlgn_sweep_plan_parse(p, text, path, out_dir);
   free(text);
   return rc;

@@ -227,7 +227,7 @@ int dlgn_train_config_load(dlgn_train_config *c, const char *run_dir) {
   if (access(path, R_OK) != 0)
     return dlgn_fail("cannot resume: %s not found (is %s a run folder?)", path, run_dir);
   char *text;
-  DLGN_TRY(dlgn_read_file(path, &text, NULL));
+  DLGN_TRY(dlgn_read_file(path, "run configuration", DLGN_MAX_JSON_BYTES, &text, NULL));
   dlgn_train_config_default(c);
   int rc = dlgn_train_config_from_json(c, text, path);
   free(text);

@@ -46,7 +46,7 @@ int dlgn_run_truncate_metrics(const char *run_dir, int epoch) {
   fclose(f);
   char *text;
   size_t len;
-  DLGN_TRY(dlgn_read_file(path, &text, &len));
+  DLGN_TRY(dlgn_read_file(path, "metrics file", DLGN_MAX_METRICS_BYTES, &text, &len));
   char *out = dlgn_malloc(len + 2, "metrics");
   if (!out) {
     free(text);
@@ -98,7 +98,7 @@ void dlgn_run_metrics_parse(json_object *o, dlgn_epoch_metrics *e) {
 int dlgn_run_read_metrics(const char *run_dir, int epoch, dlgn_epoch_metrics *e) {
   char path[1100], *text;
   snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
-  DLGN_TRY(dlgn_read_file(path, &text, NULL));
+  DLGN_TRY(dlgn_read_file(path, "metrics file", DLGN_MAX_METRICS_BYTES, &text, NULL));
   int found = 0;
   for (char *line = strtok(text, "\n"); line && !found; line = strtok(NULL, "\n")) {
     json_object *o = json_tokener_parse(line), *v;
