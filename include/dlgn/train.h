@@ -45,6 +45,9 @@ void dlgn_train_config_default(dlgn_train_config *c);
 char *dlgn_train_config_to_json(const dlgn_train_config *c); /* free() it */
 int dlgn_train_config_from_json(dlgn_train_config *c, const char *json, const char *origin);
 
+/* Every real setting in its valid range (finite; the error names the key). */
+int dlgn_train_config_check(const dlgn_train_config *c);
+
 const char *dlgn_optimizer_name(dlgn_optimizer o);
 const char *dlgn_schedule_name(dlgn_lr_schedule s);
 const char *dlgn_normalize_name(dlgn_normalize n);

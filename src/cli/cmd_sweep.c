@@ -1,11 +1,13 @@
 /* dlgn sweep: many runs from one sweep file (docs/sweeps.md), trained here
  * one after another, or printed as `dlgn train` job lines for GNU parallel
  * or a Slurm array, and gathered into the tradeoff table. */
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -59,6 +61,31 @@ typedef struct {
   int wave;
   dlgn_sweep_options run;
 } sweep_args;
+
+/* --program: every emitted line runs it, so an empty name or a file that
+ * cannot run would make every job fail later, far from the cause. A name
+ * without '/' is looked up on PATH, as the shell running the lines will. */
+static int check_program(const char *program) {
+  if (!*program) return dlgn_fail("--program: the path is empty");
+  struct stat st;
+  if (strchr(program, '/')) {
+    if (stat(program, &st) != 0)
+      return dlgn_fail("--program %s: %s", program, strerror(errno));
+    if (!S_ISREG(st.st_mode) || access(program, X_OK) != 0)
+      return dlgn_fail("--program %s: not an executable file", program);
+    return 0;
+  }
+  const char *path = getenv("PATH");
+  for (const char *p = path ? path : ""; *p;) {
+    size_t n = strcspn(p, ":");
+    char full[2048];
+    if (n && snprintf(full, sizeof full, "%.*s/%s", (int)n, p, program) < (int)sizeof full &&
+        stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
+      return 0;
+    p += n + (p[n] == ':');
+  }
+  return dlgn_fail("--program %s: no executable of that name on PATH", program);
+}
 
 static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
   enum { O_OUT = 256, O_DEVICE, O_EMIT, O_WAVE, O_PROGRAM, O_LIST, O_MERGE, O_CHECK_IMAGES,
@@ -119,6 +146,7 @@ static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
     return dlgn_fail("--merge gathers finished runs; it goes with neither --emit-jobs nor --list");
   if (a->wave && !a->emit) return dlgn_fail("--wave goes with --emit-jobs");
   if (a->program && !a->emit) return dlgn_fail("--program goes with --emit-jobs");
+  if (a->program) DLGN_TRY(check_program(a->program));
   if (a->merge && optind >= argc) return dlgn_fail("--merge needs at least one folder");
   if (!a->merge && optind != argc - 1)
     return dlgn_fail("dlgn sweep takes exactly one sweep FILE (see dlgn sweep --help)");

@@ -1,5 +1,8 @@
 /* dlgn train / dlgn eval */
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,13 +81,34 @@ static int parse_int(const char *opt, const char *s, long lo, long hi, long *out
   return 0;
 }
 
-static int parse_float(const char *opt, const char *s, float *out) {
+/* The valid range of a real option: [lo, hi], an end excluded when its
+ * open flag is set. nan and inf are never valid (strtof accepts both, and a
+ * run with them trained to NaN and still exited 0). */
+typedef struct {
+  float lo, hi;
+  bool lo_open, hi_open;
+} float_range;
+
+static int parse_float(const char *opt, const char *s, float_range r, float *out) {
   char *end;
+  errno = 0;
   float v = strtof(s, &end);
-  if (end == s || *end) return dlgn_fail("%s: expected a number, got '%s'", opt, s);
+  bool in = isfinite(v) && (r.lo_open ? v > r.lo : v >= r.lo) && (r.hi_open ? v < r.hi : v <= r.hi);
+  if (end == s || *end || errno == ERANGE || !in)
+    return dlgn_fail("%s: expected a number in %c%g, %g%c, got '%s'", opt, r.lo_open ? '(' : '[',
+                     r.lo, r.hi, r.hi_open ? ')' : ']', s);
   *out = v;
   return 0;
 }
+
+/* beta: the gate's sigmoid slope; the others are learning-rate, Adam,
+ * momentum, decay and schedule constants, each in the range where it means
+ * what the help says. */
+static const float_range R_POSITIVE = {0, 1e6f, true, false};
+static const float_range R_UNIT_OPEN = {0, 1, false, true};   /* [0, 1) */
+static const float_range R_GAMMA = {0, 1, true, false};       /* (0, 1] */
+static const float_range R_DECAY = {0, 1, false, false};      /* [0, 1] */
+static const float_range R_EPS = {0, 1, true, false};         /* (0, 1] */
 
 enum {
   O_DATA = 256, O_DEVICE, O_TRAIN_LIMIT, O_TEST_LIMIT, O_AUGMENT, O_NORMALIZE, O_CLASS, O_ARCH,
@@ -147,20 +171,20 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
       case O_DEPTH: DLGN_TRY(parse_int("--depth", optarg, 1, DLGN_MAX_LAYERS, &v)); m->depth = (int)v; depth_given = true; break;
       case O_WIDTH: DLGN_TRY(parse_int("--width", optarg, 1, 4096, &v)); m->width = (int)v; width_given = true; break;
       case O_BATCHNORM: m->batchnorm = true; break;
-      case O_BETA: DLGN_TRY(parse_float("--beta", optarg, &m->beta)); break;
+      case O_BETA: DLGN_TRY(parse_float("--beta", optarg, R_POSITIVE, &m->beta)); break;
       case O_VALUE: DLGN_TRY(dlgn_value_input_parse(optarg, &m->value_input)); value_given = true; break;
       case O_MODE: DLGN_TRY(dlgn_mode_parse(optarg, &m->mode)); break;
       case O_GATES_FROM: dlgn_checkpoint_path(optarg, c->gates_from, sizeof c->gates_from); break;
       case O_SHUFFLE: DLGN_TRY(dlgn_shuffle_parse(optarg, &m->shuffle)); break;
       case O_SHUFFLE_SEED: DLGN_TRY(parse_int("--shuffle-seed", optarg, 0, 0x7fffffffL, &v)); m->shuffle_seed = (uint64_t)v; break;
       case O_OPTIMIZER: DLGN_TRY(dlgn_optimizer_parse(optarg, &c->optimizer)); break;
-      case O_LR: DLGN_TRY(parse_float("--lr", optarg, &c->lr)); break;
-      case O_MOMENTUM: DLGN_TRY(parse_float("--momentum", optarg, &c->momentum)); break;
+      case O_LR: DLGN_TRY(parse_float("--lr", optarg, R_POSITIVE, &c->lr)); break;
+      case O_MOMENTUM: DLGN_TRY(parse_float("--momentum", optarg, R_UNIT_OPEN, &c->momentum)); break;
       case O_NESTEROV: c->nesterov = true; break;
-      case O_WD: DLGN_TRY(parse_float("--weight-decay", optarg, &c->weight_decay)); break;
+      case O_WD: DLGN_TRY(parse_float("--weight-decay", optarg, R_DECAY, &c->weight_decay)); break;
       case O_SCHEDULE: DLGN_TRY(dlgn_schedule_parse(optarg, &c->schedule)); break;
       case O_STEP_EVERY: DLGN_TRY(parse_int("--step-every", optarg, 1, 100000, &v)); c->step_every = (int)v; break;
-      case O_STEP_GAMMA: DLGN_TRY(parse_float("--step-gamma", optarg, &c->step_gamma)); break;
+      case O_STEP_GAMMA: DLGN_TRY(parse_float("--step-gamma", optarg, R_GAMMA, &c->step_gamma)); break;
       case O_EPOCHS: DLGN_TRY(parse_int("--epochs", optarg, 1, 100000, &v)); c->epochs = (int)v; epochs_given = true; break;
       case O_BATCH: DLGN_TRY(parse_int("--batch", optarg, 1, 65536, &v)); c->batch = (int)v; break;
       case O_SEED: DLGN_TRY(parse_int("--seed", optarg, 0, 0x7fffffffL, &v)); c->seed = (uint64_t)v; break;
@@ -174,9 +198,9 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
         else return dlgn_fail("--progress: expected auto|bar|plain, got '%s'", optarg);
         break;
       case O_QUIET: c->quiet = true; break;
-      case O_ADAM_BETA1: DLGN_TRY(parse_float("--adam-beta1", optarg, &c->adam_beta1)); break;
-      case O_ADAM_BETA2: DLGN_TRY(parse_float("--adam-beta2", optarg, &c->adam_beta2)); break;
-      case O_ADAM_EPS: DLGN_TRY(parse_float("--adam-eps", optarg, &c->adam_eps)); break;
+      case O_ADAM_BETA1: DLGN_TRY(parse_float("--adam-beta1", optarg, R_UNIT_OPEN, &c->adam_beta1)); break;
+      case O_ADAM_BETA2: DLGN_TRY(parse_float("--adam-beta2", optarg, R_UNIT_OPEN, &c->adam_beta2)); break;
+      case O_ADAM_EPS: DLGN_TRY(parse_float("--adam-eps", optarg, R_EPS, &c->adam_eps)); break;
       case O_SYNTH_TRAIN: DLGN_TRY(parse_int("--synth-train", optarg, 1, 1L << 24, &v)); c->synth_train = (size_t)v; break;
       case O_SYNTH_TEST: DLGN_TRY(parse_int("--synth-test", optarg, 1, 1L << 24, &v)); c->synth_test = (size_t)v; break;
       case O_HELP: *help = true; return 0;

@@ -221,6 +221,27 @@ done:
   return rc;
 }
 
+/* The ranges dlgn train's options enforce, for a configuration from any
+ * source (config.json, a sweep file, a program). */
+static int check_real(const char *key, float v, float lo, float hi, bool lo_open, bool hi_open) {
+  bool in = isfinite(v) && (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+  if (in) return 0;
+  return dlgn_fail("\"%s\" must be a number in %c%g, %g%c (got %g)", key, lo_open ? '(' : '[',
+                   lo, hi, hi_open ? ')' : ']', v);
+}
+
+int dlgn_train_config_check(const dlgn_train_config *c) {
+  DLGN_TRY(check_real("beta", c->model.beta, 0, 1e6f, true, false));
+  DLGN_TRY(check_real("lr", c->lr, 0, 1e6f, true, false));
+  DLGN_TRY(check_real("momentum", c->momentum, 0, 1, false, true));
+  DLGN_TRY(check_real("weight_decay", c->weight_decay, 0, 1, false, false));
+  DLGN_TRY(check_real("step_gamma", c->step_gamma, 0, 1, true, false));
+  DLGN_TRY(check_real("adam_beta1", c->adam_beta1, 0, 1, false, true));
+  DLGN_TRY(check_real("adam_beta2", c->adam_beta2, 0, 1, false, true));
+  DLGN_TRY(check_real("adam_eps", c->adam_eps, 0, 1, true, false));
+  return 0;
+}
+
 int dlgn_train_config_load(dlgn_train_config *c, const char *run_dir) {
   char path[1100];
   snprintf(path, sizeof path, "%s/config.json", run_dir);

@@ -105,6 +105,7 @@ static int setup(train_run *r, bool resume, dlgn_checkpoint *resume_ck, dlgn_tra
   if (c->epochs < 1 || c->batch < 1)
     return dlgn_fail("--epochs and --batch must be >= 1 (got %d, %d)", c->epochs, c->batch);
   if (!(c->lr > 0)) return dlgn_fail("--lr must be > 0");
+  if (dlgn_train_config_check(c) != 0) return dlgn_fail_context("%s", c->run_dir);
   DLGN_TRY(load_data(r, sum));
   for (int i = 0; i < 3; i++) r->mean[i] = 0.0f, r->std[i] = 1.0f;
   if (c->normalize == DLGN_NORM_STANDARD) dlgn_split_channel_stats(&r->ds.train, r->mean, r->std);
