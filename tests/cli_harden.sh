@@ -14,13 +14,13 @@ expect_error() {
   local want=$1
   shift
   local rc=0
-  timeout 60 "$@" > out.txt 2> err.txt || rc=$?
+  "$@" > out.txt 2> err.txt || rc=$?
   [ "$rc" -eq 1 ] || fail "$* exited $rc, expected 1: $(cat err.txt)"
   grep -qF -- "$want" err.txt || fail "$*: message lacks '$want': $(cat err.txt)"
 }
 
 # Whole-file reads are capped: an endless file is an error, not a full memory.
-expect_error "sweep file /dev/zero is larger than" "$dlgn" sweep /dev/zero --list --out out
+expect_error "sweep file /dev/zero is larger than" timeout 120 "$dlgn" sweep /dev/zero --list --out out
 
 # Real options refuse nan, inf and values outside their meaning (such runs
 # trained to NaN and exited 0).
@@ -56,3 +56,54 @@ expect_error "no executable of that name on PATH" "$dlgn" sweep s.json --out o -
   fail "--program with an executable path emits no job lines"
 "$dlgn" sweep s.json --out o --emit-jobs --program bash | grep -q '^bash train' ||
   fail "--program with a name on PATH emits no job lines"
+
+# ---- run folders ----
+train() { "$dlgn" train --data "$PWD/tiny.tar.gz" --arch fc --depth 1 --width 4 --batch 32 \
+  --epochs 1 --no-eval-train --quiet "$@"; }
+train --run-dir r1 > /dev/null 2> err.txt || fail "train: $(cat err.txt)"
+[ -s r1/checkpoint.bin ] && [ -s r1/summary.json ] || fail "r1 lacks its checkpoint or summary"
+
+# A --run-dir holding a run (finished or partial) is refused, and left alone.
+before=$(md5sum r1/* | md5sum)
+expect_error "already holds a run (config.json, metrics.jsonl, summary.json, checkpoint.bin)" \
+  train --run-dir r1
+grep -qF -- "--resume r1" err.txt && grep -qF -- "--overwrite" err.txt ||
+  fail "the refusal names neither --resume nor --overwrite: $(cat err.txt)"
+[ "$(md5sum r1/* | md5sum)" = "$before" ] || fail "the refused run changed r1"
+mkdir -p partial && cp r1/config.json partial/
+sed -i 's|"run_dir": *"r1"|"run_dir": "partial"|' partial/config.json
+expect_error "already holds a run (config.json)" train --run-dir partial
+expect_error "does not go with --resume" "$dlgn" train --resume r1 --overwrite
+# --overwrite means it: the old run's files go first (a stale checkpoint must
+# not outlive the configuration it belonged to).
+echo keep > r1/notes.txt
+train --run-dir r1 --overwrite --seed 7 > /dev/null 2> err.txt || fail "--overwrite: $(cat err.txt)"
+grep -q '"seed": *7' r1/config.json || fail "--overwrite did not train the new run"
+[ "$(wc -l < r1/metrics.jsonl)" -eq 1 ] || fail "--overwrite kept old metrics lines"
+[ -f r1/notes.txt ] || fail "--overwrite removed a file that is not the run's"
+
+# A run killed before its first checkpoint resumes from its config.json.
+rm r1/checkpoint.bin r1/summary.json r1/metrics.jsonl
+"$dlgn" train --resume r1 --progress plain > out.txt 2> err.txt || fail "resume without checkpoint: $(cat err.txt)"
+grep -q "has no checkpoint yet" out.txt err.txt || fail "no note about the missing checkpoint: $(cat out.txt err.txt)"
+[ -s r1/checkpoint.bin ] && [ -s r1/summary.json ] || fail "the resumed run wrote no checkpoint"
+grep -q '"seed": *7' r1/config.json || fail "the resumed run lost its configuration"
+
+# Temporaries that a killed write left are removed on start, nothing else.
+head -c 100000 /dev/urandom > r1/checkpoint.bin.tmp
+echo '{' > r1/summary.json.tmp.12345
+echo '{' > r1/config.json.tmp.
+"$dlgn" train --resume r1 --epochs 2 --progress plain > out.txt 2> err.txt || fail "resume: $(cat err.txt)"
+[ ! -e r1/checkpoint.bin.tmp ] && [ ! -e r1/summary.json.tmp.12345 ] ||
+  fail "stale temporaries left in r1: $(ls r1)"
+[ -e r1/config.json.tmp. ] && [ -f r1/notes.txt ] || fail "a file that is no temporary was removed"
+grep -q "removed 2 temporary files" out.txt err.txt || fail "no note on the removed files: $(cat out.txt err.txt)"
+
+# A config.json edited to an invalid value is refused by the trainer too.
+mkdir -p edited
+cat > edited/config.json << EOF2
+{"arch": "fc", "depth": 1, "width": 4, "epochs": 1, "batch": 32, "data": "$PWD/tiny.tar.gz",
+ "momentum": -1, "optimizer": "sgd", "run_dir": "edited"}
+EOF2
+expect_error '"momentum" must be a number in [0, 1)' "$dlgn" train --resume edited --quiet
+

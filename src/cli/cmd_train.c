@@ -60,7 +60,9 @@ static void train_usage(void) {
       "  --seed S            weights, shuffles and augmentation (default: %llu)\n\n"
       "output\n"
       "  --run-dir DIR       (default: runs/CLASS-ARCH-MODE[-ones]-sSEED)\n"
-      "  --resume RUN_DIR    continue a run from its last checkpoint\n"
+      "  --resume RUN_DIR    continue a run from its last checkpoint (or start it from its\n"
+      "                      config.json when it stopped before its first checkpoint)\n"
+      "  --overwrite         train again in a --run-dir that already holds a run, replacing it\n"
       "  --no-eval-train     skip the final soft/hard accuracy on the training set\n"
       "  --progress auto|bar|plain  live bar on a terminal, plain lines otherwise (default: auto)\n"
       "  --quiet             print only errors and the final line\n",
@@ -115,7 +117,7 @@ enum {
   O_DEPTH, O_WIDTH, O_BATCHNORM, O_BETA, O_VALUE, O_MODE, O_GATES_FROM, O_SHUFFLE, O_SHUFFLE_SEED,
   O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_WD, O_SCHEDULE, O_STEP_EVERY, O_STEP_GAMMA,
   O_EPOCHS, O_BATCH, O_SEED, O_RUN_DIR, O_RESUME, O_NO_EVAL_TRAIN, O_PROGRESS, O_QUIET, O_HELP,
-  O_ADAM_BETA1, O_ADAM_BETA2, O_ADAM_EPS, O_SYNTH_TRAIN, O_SYNTH_TEST
+  O_ADAM_BETA1, O_ADAM_BETA2, O_ADAM_EPS, O_SYNTH_TRAIN, O_SYNTH_TEST, O_OVERWRITE
 };
 
 static const struct option train_opts[] = {
@@ -138,6 +140,7 @@ static const struct option train_opts[] = {
     {"epochs", required_argument, NULL, O_EPOCHS}, {"batch", required_argument, NULL, O_BATCH},
     {"seed", required_argument, NULL, O_SEED}, {"run-dir", required_argument, NULL, O_RUN_DIR},
     {"resume", required_argument, NULL, O_RESUME},
+    {"overwrite", no_argument, NULL, O_OVERWRITE},
     {"no-eval-train", no_argument, NULL, O_NO_EVAL_TRAIN},
     {"progress", required_argument, NULL, O_PROGRESS}, {"quiet", no_argument, NULL, O_QUIET},
     {"adam-beta1", required_argument, NULL, O_ADAM_BETA1},
@@ -191,6 +194,7 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
       case O_RUN_DIR: snprintf(c->run_dir, sizeof c->run_dir, "%s", optarg); run_dir_given = true; break;
       case O_RESUME: snprintf(c->run_dir, sizeof c->run_dir, "%s", optarg); *resume = true; break;
       case O_NO_EVAL_TRAIN: c->eval_train = false; break;
+      case O_OVERWRITE: c->overwrite = true; break;
       case O_PROGRESS:
         if (strcmp(optarg, "auto") == 0) c->progress = -1;
         else if (strcmp(optarg, "bar") == 0) c->progress = 1;
@@ -210,6 +214,8 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
     }
   }
   if (optind < argc) return dlgn_fail("unexpected argument '%s'", argv[optind]);
+  if (*resume && c->overwrite)
+    return dlgn_fail("--overwrite starts a run afresh; it does not go with --resume");
   if (*resume) {
     /* everything comes from the run folder; only --epochs may extend it */
     dlgn_train_config saved;
@@ -242,6 +248,9 @@ int cmd_train(int argc, char **argv) {
     train_usage();
     return 0;
   }
+  /* Only here, not in dlgn_train_run: a sweep trains afresh over a run it
+   * found incomplete, by design. */
+  if (!resume && dlgn_run_dir_claim(c.run_dir, c.overwrite) != 0) return cli_report_error();
   dlgn_train_summary s;
   if (dlgn_train_run(&c, resume, &s) != 0) return cli_report_error();
   const dlgn_epoch_metrics *f = &s.final;

@@ -3,11 +3,13 @@
  * the host reads the loss ring and counters about twice a second for the
  * progress display and the divergence check, and once per epoch for the
  * checkpoint. */
+#include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dlgn/status.h"
 #include "dlgn/train.h"
@@ -314,9 +316,23 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
   dlgn_checkpoint ck = {0};
   dlgn_progress_init(&r->progress, c->progress, c->quiet);
   if (dlgn_mkdir_p(c->run_dir) != 0) goto done;
+  int stale;
+  if (dlgn_run_remove_temporaries(c->run_dir, &stale) != 0) goto done;
+  if (stale)
+    dlgn_progress_note(&r->progress, "removed %d temporary file%s that a killed write left in %s\n",
+                       stale, stale == 1 ? "" : "s", c->run_dir);
+  char path[1100];
+  snprintf(path, sizeof path, "%s/checkpoint.bin", c->run_dir);
+  if (resume && access(path, F_OK) != 0 && errno == ENOENT) {
+    /* Killed before its first epoch ended: nothing to continue, but its
+     * config.json (already in c) says what to train. */
+    dlgn_progress_note(&r->progress,
+                       "%s has no checkpoint yet (the run stopped in its first epoch); starting "
+                       "it from its config.json\n",
+                       c->run_dir);
+    resume = false;
+  }
   if (resume) {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/checkpoint.bin", c->run_dir);
     if (dlgn_checkpoint_read(path, &ck) != 0) goto done;
     int epochs = r->cfg.epochs;
     r->cfg = ck.config;
