@@ -107,3 +107,13 @@ cat > edited/config.json << EOF2
 EOF2
 expect_error '"momentum" must be a number in [0, 1)' "$dlgn" train --resume edited --quiet
 
+
+# A run that diverges in its first epoch has no checkpoint to keep, and says so.
+rc=0
+"$dlgn" train --data "$PWD/tiny.tar.gz" --arch fc --depth 2 --width 16 --batch 8 --epochs 1 \
+  --optimizer sgd --lr 1e6 --run-dir diverged --quiet --no-eval-train > out.txt 2> err.txt || rc=$?
+[ "$rc" -eq 1 ] || fail "a diverging run exited $rc: $(cat err.txt)"
+grep -q "training diverged" err.txt || fail "no divergence message: $(cat err.txt)"
+grep -q "No checkpoint was written" err.txt && ! grep -q "is kept" err.txt ||
+  fail "the divergence message claims a checkpoint: $(cat err.txt)"
+[ ! -e diverged/checkpoint.bin ] || fail "a checkpoint exists after all"

@@ -194,12 +194,21 @@ static int sync_losses(train_run *r, size_t from, size_t to, double *loss_sum, s
   DLGN_TRY(dlgn_buffer_read(r->dev, r->counters, 0, sizeof(cl_int), correct, "accuracy counter"));
   for (size_t i = from; i < to; i++) {
     float l = r->ring_host[i];
-    if (!isfinite(l))
+    if (!isfinite(l)) {
+      /* Say what is on disk: a checkpoint is written after each epoch, so
+       * none exists when the first epoch of a run diverges. */
+      char kept[1300];
+      if (r->epoch > 0)
+        snprintf(kept, sizeof kept, "The last good checkpoint (epoch %d) is kept in %s.",
+                 r->epoch, r->cfg.run_dir);
+      else
+        snprintf(kept, sizeof kept, "No checkpoint was written (none is before the first epoch "
+                 "ends); %s holds only the configuration.", r->cfg.run_dir);
       return dlgn_fail("training diverged: the loss is %s at epoch %d, step %zu of %zu (global "
-                       "step %ld); stopped. The last good checkpoint (epoch %d) is kept in %s. "
-                       "Try a lower --lr.",
+                       "step %ld); stopped. %s Try a lower --lr.",
                        isnan(l) ? "NaN" : "infinite", r->epoch + 1, i + 1, r->steps_per_epoch,
-                       r->step - (long)(to - i) + 1, r->epoch, r->cfg.run_dir);
+                       r->step - (long)(to - i) + 1, kept);
+    }
     *loss_sum += (double)l * r->ring_n[i];
     *seen += (size_t)r->ring_n[i];
   }
