@@ -74,6 +74,27 @@ START_TEST(required_lines) {
 }
 END_TEST
 
+/* A name longer than its field was cut, and the cut name (maybe ending in a
+ * space) then never matched the device, nor read back the same. */
+START_TEST(long_names) {
+  char text[1200];
+  char name[300];
+  memset(name, 'n', 299);
+  name[299] = '\0';
+  snprintf(text, sizeof text, "device %s\ndriver 1\n", name);
+  dlgn_tuning t;
+  ck_assert_int_eq(parse(text, strlen(text), &t), -1);
+  ck_assert_msg(strstr(dlgn_error(), "line 1: device name longer than 255"), "%s", dlgn_error());
+  name[200] = '\0';
+  snprintf(text, sizeof text, "device x\ndriver %s\n", name);
+  ck_assert_int_eq(parse(text, strlen(text), &t), -1);
+  ck_assert_msg(strstr(dlgn_error(), "line 2: driver name longer than 127"), "%s", dlgn_error());
+  name[127] = '\0';
+  snprintf(text, sizeof text, "device x\ndriver %s\n", name);
+  ck_assert_ok(parse(text, strlen(text), &t));
+}
+END_TEST
+
 /* An endless file (fgets on /dev/zero read forever: every line was empty). */
 START_TEST(endless_file) {
   dlgn_tuning t;
@@ -90,6 +111,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, long_line);
   tcase_add_test(tc, nul_byte);
   tcase_add_test(tc, required_lines);
+  tcase_add_test(tc, long_names);
   tcase_add_test(tc, endless_file);
   suite_add_tcase(s, tc);
   return s;

@@ -402,6 +402,22 @@ START_TEST(decompression_bomb) {
 }
 END_TEST
 
+/* Member names are quoted in messages; one holding a newline or an escape
+ * sequence must not break the one-line error (found by fuzz_archive). */
+START_TEST(control_bytes_in_member_names) {
+  cifar10_members c;
+  cifar10_make(&c);
+  member m[9];
+  memcpy(m, c.m, sizeof c.m);
+  m[8] = (member){"../evil\nname\x1b[2J", 0, "x", 1, NULL};
+  const char *path = tmp_path("names.tar");
+  write_archive(path, AS_TAR, m, 9);
+  EXPECT_FAILURE(path, 0, "evil name?[2J");
+  ck_assert_ptr_null(strchr(dlgn_error(), '\n'));
+  cifar10_free(&c);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("data_malformed");
   TCase *tc = tcase_create("malformed");
@@ -416,6 +432,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, empty_and_random_files);
   tcase_add_test(tc, hostile_paths_and_types);
   tcase_add_test(tc, decompression_bomb);
+  tcase_add_test(tc, control_bytes_in_member_names);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -189,6 +189,11 @@ static int tuning_parse_line(const where *w, char *line, dlgn_tuning *t) {
   char *rest = *sp ? sp + 1 : sp;
   *sp = '\0';
   while (isspace((unsigned char)*rest)) rest++;
+  /* a cut name would be compared with the device's own and never match */
+  if ((strcmp(p, "device") == 0 && strlen(rest) >= sizeof t->device) ||
+      (strcmp(p, "driver") == 0 && strlen(rest) >= sizeof t->driver))
+    return dlgn_fail("tuning file %s line %d: %s name longer than %zu characters", w->path,
+                     w->line, p, (p[1] == 'e' ? sizeof t->device : sizeof t->driver) - 1);
   if (strcmp(p, "device") == 0) {
     snprintf(t->device, sizeof t->device, "%s", rest);
   } else if (strcmp(p, "driver") == 0) {

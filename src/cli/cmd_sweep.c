@@ -165,7 +165,7 @@ static int verify_job(const dlgn_sweep_run *r, char **argv, int argc) {
   if (rc != 0) return dlgn_fail_context("job line of %s", r->name);
   char *want = dlgn_train_config_to_json(&r->cfg), *got = dlgn_train_config_to_json(&parsed);
   rc = want && got && strcmp(want, got) == 0 ? 0 : -1;
-  if (rc) dlgn_fail("job line of %s does not reproduce its configuration:\nplanned %s\njob line %s",
+  if (rc) dlgn_fail("job line of %s does not reproduce its configuration: planned %s, job line %s",
                     r->name, want ? want : "?", got ? got : "?");
   free(want);
   free(got);
