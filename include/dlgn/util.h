@@ -19,6 +19,11 @@ int dlgn_mkdir_p(const char *path);
  * names it and the cap. */
 int dlgn_read_file(const char *path, const char *what, size_t max_bytes, char **data,
                    size_t *len);
+/* 1 when an object in JSON text (already parsed by json-c, which keeps the
+ * last of two equal keys without a word) holds a key twice: key (size bytes)
+ * gets it, as written between its quotes, and line the line of its second
+ * use; 0 when none; -1 when out of memory. */
+int dlgn_json_find_duplicate_key(const char *text, size_t len, char *key, size_t size, int *line);
 /* Write through a temporary file and rename, so readers never see half a file. */
 int dlgn_write_file_atomic(const char *path, const void *data, size_t len);
 /* Seconds on a monotonic clock. */
