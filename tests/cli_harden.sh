@@ -117,3 +117,47 @@ grep -q "training diverged" err.txt || fail "no divergence message: $(cat err.tx
 grep -q "No checkpoint was written" err.txt && ! grep -q "is kept" err.txt ||
   fail "the divergence message claims a checkpoint: $(cat err.txt)"
 [ ! -e diverged/checkpoint.bin ] || fail "a checkpoint exists after all"
+
+# ---- sweeps: corrupt summaries in --merge, broken checkpoints on rerun ----
+cat > one.json << EOF2
+{"name": "one", "defaults": {"arch": "fc", "depth": 1, "width": 4, "epochs": 1, "batch": 32,
+  "data": "$PWD/tiny.tar.gz"}, "runs": [{"class": "dlgn"}]}
+EOF2
+"$dlgn" sweep one.json --out S --quiet --no-filter-check > out.txt 2> err.txt ||
+  fail "sweep: $(cat err.txt)"
+run=$(ls S/runs)
+[ -s "S/runs/$run/summary.json" ] || fail "the sweep run has no summary"
+
+# --merge says "corrupt" with the reason, not "not finished"; a folder without
+# config.json gets a note instead of vanishing.
+mkdir -p M
+for k in good trunc binary typed; do cp -r "S/runs/$run" "M/$k"; done
+head -c 40 "S/runs/$run/summary.json" > M/trunc/summary.json
+head -c 300 /dev/urandom > M/binary/summary.json
+sed -i 's/"epochs": *[0-9]*/"epochs": "one"/' M/typed/summary.json
+mkdir -p M/noconf
+"$dlgn" sweep --merge M --out MOUT --no-filter-check > out.txt 2> err.txt ||
+  fail "merge: $(cat err.txt)"
+grep -q "M/trunc/summary.json is corrupt: not valid JSON (it ends early), left out" err.txt ||
+  fail "truncated summary: $(cat err.txt)"
+grep -q "M/binary/summary.json is corrupt" err.txt || fail "binary summary: $(cat err.txt)"
+grep -q 'M/typed/summary.json is corrupt: "epochs" is missing or not an epoch count' err.txt ||
+  fail "wrongly typed summary: $(cat err.txt)"
+grep -q "M/noconf has no config.json" err.txt || fail "no note on M/noconf: $(cat err.txt)"
+! grep -q "not finished" err.txt || fail "a corrupt summary called 'not finished': $(cat err.txt)"
+[ "$(wc -l < MOUT/results.csv)" -eq 2 ] || fail "merged results: $(cat MOUT/results.csv)"
+
+# A run with a broken checkpoint fails every rerun the same way; the message
+# names the way out, and --set-aside-broken takes it.
+rm "S/runs/$run/summary.json"
+printf 'XXXX' | dd of="S/runs/$run/checkpoint.bin" bs=1 seek=200 conv=notrunc 2> /dev/null
+for attempt in 1 2; do
+  expect_error "--set-aside-broken moves the run to S/broken/$run" \
+    "$dlgn" sweep one.json --out S --quiet --no-filter-check
+  grep -q "CRC-32 mismatch" err.txt || fail "the reason is missing: $(cat err.txt)"
+done
+"$dlgn" sweep one.json --out S --quiet --no-filter-check --set-aside-broken > out.txt 2> err.txt ||
+  fail "--set-aside-broken: $(cat err.txt)"
+grep -q "moved to S/broken/$run" err.txt || fail "no note on the moved run: $(cat err.txt)"
+[ -f "S/broken/$run/checkpoint.bin" ] && [ -s "S/runs/$run/summary.json" ] ||
+  fail "the broken run was not moved aside and trained again"

@@ -50,6 +50,8 @@ static void sweep_usage(void) {
       "  --no-filter-check  skip that check (the column then reads \"not checked\")\n"
       "  --progress auto|bar|plain  training progress display (default: auto)\n"
       "  --quiet            only the one line per run, notes and errors\n"
+      "  --set-aside-broken move a run whose checkpoint cannot be read to OUT/broken/NAME\n"
+      "                     and train it afresh (without it, such a run fails every rerun)\n"
       "\n"
       "Example on a cluster: dlgn sweep s.json --out o --emit-jobs --wave 1 | parallel -j4;\n"
       "then the same with --wave 2; then dlgn sweep --merge o --out o.\n");
@@ -89,7 +91,7 @@ static int check_program(const char *program) {
 
 static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
   enum { O_OUT = 256, O_DEVICE, O_EMIT, O_WAVE, O_PROGRAM, O_LIST, O_MERGE, O_CHECK_IMAGES,
-         O_NO_CHECK, O_PROGRESS, O_QUIET, O_HELP };
+         O_NO_CHECK, O_PROGRESS, O_QUIET, O_HELP, O_SET_ASIDE };
   static const struct option opts[] = {
       {"out", required_argument, NULL, O_OUT},       {"device", required_argument, NULL, O_DEVICE},
       {"emit-jobs", no_argument, NULL, O_EMIT},      {"wave", required_argument, NULL, O_WAVE},
@@ -98,6 +100,7 @@ static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
       {"check-images", required_argument, NULL, O_CHECK_IMAGES},
       {"no-filter-check", no_argument, NULL, O_NO_CHECK},
       {"progress", required_argument, NULL, O_PROGRESS}, {"quiet", no_argument, NULL, O_QUIET},
+      {"set-aside-broken", no_argument, NULL, O_SET_ASIDE},
       {"help", no_argument, NULL, O_HELP},           {0}};
   memset(a, 0, sizeof *a);
   dlgn_sweep_options_default(&a->run);
@@ -134,6 +137,7 @@ static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
         else return dlgn_fail("--progress: expected auto|bar|plain, got '%s'", optarg);
         break;
       case O_QUIET: a->run.quiet = true; break;
+      case O_SET_ASIDE: a->run.set_aside_broken = true; break;
       case O_HELP: *help = true; return 0;
       default:
         return dlgn_fail("unknown or incomplete option '%s' (see dlgn sweep --help)",

@@ -263,6 +263,22 @@ done:
   return rc;
 }
 
+/* Whether the CRC-32 at the end of the file (size bytes) matches the bytes
+ * before it; leaves f at an unspecified position. */
+static bool file_crc_matches(FILE *f, uint64_t size) {
+  if (size < 4 || fseek(f, 0, SEEK_SET) != 0) return false;
+  uLong crc = crc32(0L, Z_NULL, 0);
+  unsigned char buf[65536];
+  for (uint64_t left = size - 4; left;) {
+    size_t k = left > sizeof buf ? sizeof buf : (size_t)left;
+    if (fread(buf, 1, k, f) != k) return false;
+    crc = crc32(crc, buf, (uInt)k);
+    left -= k;
+  }
+  uint32_t stored;
+  return fread(&stored, 1, 4, f) == 4 && stored == (uint32_t)crc;
+}
+
 int dlgn_checkpoint_read(const char *path, dlgn_checkpoint *ck) {
   memset(ck, 0, sizeof *ck);
   FILE *f = fopen(path, "rb");
@@ -305,7 +321,13 @@ int dlgn_checkpoint_read(const char *path, dlgn_checkpoint *ck) {
     goto done;
   }
   htext[hlen] = '\0';
-  if (parse_header(htext, hlen, path, ck) != 0) goto done;
+  if (parse_header(htext, hlen, path, ck) != 0) {
+    /* Damaged bytes are the likelier cause than an edited header: say so
+     * when the checksum disagrees too. */
+    if (!file_crc_matches(f, size))
+      dlgn_fail("checkpoint %s is corrupt: CRC-32 mismatch (its header does not read)", path);
+    goto done;
+  }
   uint64_t want = 16 + (uint64_t)hlen + 4 * ((uint64_t)ck->nparams + ck->nstate + ck->nopt) + 4;
   if (size < want) {
     dlgn_fail("checkpoint %s is truncated (%llu of %llu bytes: %zu parameters, %zu state, %zu "
