@@ -71,8 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       FUZZ_TERMINATED(row.gate_source);
       FUZZ_TERMINATED(row.device_name);
       FUZZ_TERMINATED(row.data_source);
-      FUZZ_CHECK(row.epochs_run >= row.cfg.epochs, "finished after %d of %d epochs",
-                 row.epochs_run, row.cfg.epochs);
+      FUZZ_CHECK(row.epochs_run >= row.cfg.epochs, "finished after %d of %d epochs", row.epochs_run,
+                 row.cfg.epochs);
       FUZZ_CHECK(row.filter >= -1 && row.filter <= 2, "filter %d", row.filter);
     }
   } else {

@@ -45,7 +45,8 @@ START_TEST(duplicate_keys) {
   /* equal keys in different objects are fine */
   dlgn_sweep_plan p;
   ck_assert_ok(dlgn_sweep_plan_parse(
-      &p, "{\"defaults\": {\"depth\": 1}, \"runs\": [{\"arch\": \"fc\", \"depth\": 1, \"width\": 4}]}",
+      &p,
+      "{\"defaults\": {\"depth\": 1}, \"runs\": [{\"arch\": \"fc\", \"depth\": 1, \"width\": 4}]}",
       "s.json", "out"));
   dlgn_sweep_plan_free(&p);
 }
@@ -75,7 +76,8 @@ static char *big_grid(int n) {
   size_t at = (size_t)snprintf(s, cap,
                                "{\"defaults\": {\"arch\": \"fc\", \"depth\": 1, \"epochs\": 1}, "
                                "\"grid\": {\"width\": [");
-  for (int w = 1; w <= 100; w++) at += (size_t)snprintf(s + at, cap - at, "%s%d", w > 1 ? "," : "", w);
+  for (int w = 1; w <= 100; w++)
+    at += (size_t)snprintf(s + at, cap - at, "%s%d", w > 1 ? "," : "", w);
   at += (size_t)snprintf(s + at, cap - at, "], \"seed\": [");
   for (int i = 0; i < n; i++) at += (size_t)snprintf(s + at, cap - at, "%s%d", i ? "," : "", i);
   snprintf(s + at, cap - at, "]}}");
@@ -88,7 +90,8 @@ START_TEST(large_grids) {
   ck_assert_ok(dlgn_sweep_plan_parse(&p, s, "s.json", "out"));
   ck_assert_int_eq(p.nruns, 10000);
   int noted = 0;
-  for (int i = 0; i < p.nnotes; i++) noted += strstr(p.notes[i], "s.json expands to 10000 runs") != NULL;
+  for (int i = 0; i < p.nnotes; i++)
+    noted += strstr(p.notes[i], "s.json expands to 10000 runs") != NULL;
   ck_assert_int_eq(noted, 1);
   dlgn_sweep_plan_free(&p);
   free(s);

@@ -77,9 +77,8 @@ END_TEST
 START_TEST(missing_file) {
   char *text;
   dlgn_error_clear();
-  ck_assert_int_eq(dlgn_read_file("/nonexistent/config.json", "run configuration", 100, &text,
-                                  NULL),
-                   -1);
+  ck_assert_int_eq(
+      dlgn_read_file("/nonexistent/config.json", "run configuration", 100, &text, NULL), -1);
   ck_assert_msg(strstr(dlgn_error(), "run configuration /nonexistent/config.json"), "%s",
                 dlgn_error());
 }
