@@ -32,6 +32,7 @@ static int cmp_sorted(const void *a, const void *b) { return cmp_key(a, b, sort_
 
 /* Keys [from, n) of one object: sort them and report the first pair. */
 static int check_object(key_ref *k, size_t from, size_t n, const char *text, key_ref *dup) {
+  if (n - from < 2) return 0; /* also keeps a NULL k (no key seen yet) from qsort */
   sort_text = text;
   qsort(k + from, n - from, sizeof *k, cmp_sorted);
   int found = 0;
