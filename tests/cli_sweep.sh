@@ -15,7 +15,7 @@ cd "$tmp"
 help=$("$dlgn" sweep --help)
 for opt in --out --device --emit-jobs --wave --program --list --merge --check-images \
   --no-filter-check --progress --quiet; do
-  echo "$help" | grep -q -- "$opt" || fail "sweep --help lacks $opt"
+  grep -q -- "$opt" <<< "$help" || fail "sweep --help lacks $opt"
 done
 
 "$dlgn" data synth tiny.tar.gz --train 512 --test 256 > /dev/null

@@ -14,7 +14,7 @@ for opt in data device train-limit test-limit augment normalize class arch depth
   beta value-input mode gates-from shuffle-gates shuffle-seed optimizer lr momentum nesterov \
   weight-decay schedule step-every step-gamma epochs batch seed run-dir resume no-eval-train \
   progress quiet; do
-  echo "$help" | grep -q -- "--$opt" || fail "train --help lacks --$opt"
+  grep -q -- "--$opt" <<< "$help" || fail "train --help lacks --$opt"
 done
 for cmd in eval demo devices; do "$dlgn" $cmd --help | grep -q usage || fail "$cmd --help"; done
 "$dlgn" devices | grep -q "^selected: \[" || fail "devices: no selected line"

@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 help=$("$dlgn" tune --help)
 for opt in --device --backend --quick --quiet DLGN_TUNING_DIR XDG_CONFIG_HOME; do
-  echo "$help" | grep -q -- "$opt" || fail "tune --help lacks $opt"
+  grep -q -- "$opt" <<< "$help" || fail "tune --help lacks $opt"
 done
 
 set +e

@@ -4,6 +4,7 @@
  * that must load: other containers, members out of order, extra members. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,10 @@
 #include "dlgn/status.h"
 #include "testutil.h"
 
-enum { AS_TAR_GZ, AS_TAR, AS_ZIP, AS_TAR_XZ };
+/* AS_ZIP deflates its members; AS_ZIP_STORED keeps them uncompressed, which
+ * libarchive reads back through a different path (data blocks that can be
+ * empty with no buffer). */
+enum { AS_TAR_GZ, AS_TAR, AS_ZIP, AS_TAR_XZ, AS_ZIP_STORED, AS_TAR_BZ2 };
 #define HARDLINK 1 /* type value meaning "hard link to link" */
 
 typedef struct {
@@ -40,11 +44,14 @@ static const char *tmp_path(const char *name) {
 /* Returns 0, or -1 when this libarchive cannot write the container. */
 static int write_archive(const char *path, int as, const member *m, int n) {
   struct archive *a = archive_write_new();
-  int r =
-      as == AS_ZIP ? archive_write_set_format_zip(a) : archive_write_set_format_pax_restricted(a);
+  bool zip = as == AS_ZIP || as == AS_ZIP_STORED;
+  int r = zip ? archive_write_set_format_zip(a) : archive_write_set_format_pax_restricted(a);
   ck_assert_int_eq(r, ARCHIVE_OK);
+  if (as == AS_ZIP_STORED)
+    ck_assert_int_eq(archive_write_set_format_option(a, "zip", "compression", "store"), ARCHIVE_OK);
   if (as == AS_TAR_GZ) ck_assert_int_eq(archive_write_add_filter_gzip(a), ARCHIVE_OK);
-  if (as == AS_TAR_XZ && archive_write_add_filter_xz(a) != ARCHIVE_OK) {
+  if ((as == AS_TAR_XZ && archive_write_add_filter_xz(a) != ARCHIVE_OK) ||
+      (as == AS_TAR_BZ2 && archive_write_add_filter_bzip2(a) != ARCHIVE_OK)) {
     archive_write_free(a);
     return -1;
   }
@@ -169,10 +176,15 @@ START_TEST(valid_containers_and_order) {
                          c.m[1],
                          {"cifar-10-batches-bin/", AE_IFDIR, NULL, 0, NULL},
                          {"notes/extra.bin", 0, "xyz", 3, NULL}};
-  const int as[4] = {AS_TAR_GZ, AS_TAR, AS_ZIP, AS_TAR_XZ};
-  for (int k = 0; k < 4; k++) {
-    const char *path = tmp_path(k == AS_ZIP ? "v.zip" : "v.tar.any");
-    if (write_archive(path, as[k], shuffled, 10) != 0) continue;
+  const int as[6] = {AS_TAR_GZ, AS_TAR, AS_ZIP, AS_TAR_XZ, AS_ZIP_STORED, AS_TAR_BZ2};
+  for (int k = 0; k < 6; k++) {
+    bool zip = as[k] == AS_ZIP || as[k] == AS_ZIP_STORED;
+    const char *path = tmp_path(zip ? "v.zip" : "v.tar.any");
+    /* Only xz and bzip2 depend on how libarchive was built. */
+    if (write_archive(path, as[k], shuffled, 10) != 0) {
+      ck_assert(as[k] == AS_TAR_XZ || as[k] == AS_TAR_BZ2);
+      continue;
+    }
     dlgn_dataset ds;
     ck_assert_ok(dlgn_dataset_load(&ds, path, NULL));
     ck_assert_uint_eq(ds.train.n, 15);
@@ -390,6 +402,22 @@ START_TEST(decompression_bomb) {
 }
 END_TEST
 
+/* Member names are quoted in messages; one holding a newline or an escape
+ * sequence must not break the one-line error (found by fuzz_archive). */
+START_TEST(control_bytes_in_member_names) {
+  cifar10_members c;
+  cifar10_make(&c);
+  member m[9];
+  memcpy(m, c.m, sizeof c.m);
+  m[8] = (member){"../evil\nname\x1b[2J", 0, "x", 1, NULL};
+  const char *path = tmp_path("names.tar");
+  write_archive(path, AS_TAR, m, 9);
+  EXPECT_FAILURE(path, 0, "evil name?[2J");
+  ck_assert_ptr_null(strchr(dlgn_error(), '\n'));
+  cifar10_free(&c);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("data_malformed");
   TCase *tc = tcase_create("malformed");
@@ -404,6 +432,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, empty_and_random_files);
   tcase_add_test(tc, hostile_paths_and_types);
   tcase_add_test(tc, decompression_bomb);
+  tcase_add_test(tc, control_bytes_in_member_names);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -88,7 +88,7 @@ static void teardown(void) { test_rmtree(root); }
 static char *slurp(const char *dir, const char *file) {
   char path[1200], *text;
   snprintf(path, sizeof path, "%s/%s", dir, file);
-  ck_assert_ok(dlgn_read_file(path, &text, NULL));
+  ck_assert_ok(dlgn_read_file(path, "test file", 1u << 20, &text, NULL));
   return text;
 }
 

@@ -53,7 +53,7 @@ START_TEST(test_run_files_and_resume_equivalence) {
   }
   char p[1200], *text;
   snprintf(p, sizeof p, "%s/metrics.jsonl", a.run_dir);
-  ck_assert_ok(dlgn_read_file(p, &text, NULL));
+  ck_assert_ok(dlgn_read_file(p, "test file", 1u << 20, &text, NULL));
   int lines = 0;
   for (char *q = text; *q; q++) lines += *q == '\n';
   ck_assert_int_eq(lines, 2);
@@ -82,7 +82,7 @@ START_TEST(test_run_files_and_resume_equivalence) {
   dlgn_checkpoint_free(&ca);
   dlgn_checkpoint_free(&cb);
   snprintf(p, sizeof p, "%s/metrics.jsonl", b.run_dir);
-  ck_assert_ok(dlgn_read_file(p, &text, NULL));
+  ck_assert_ok(dlgn_read_file(p, "test file", 1u << 20, &text, NULL));
   lines = 0;
   for (char *q = text; *q; q++) lines += *q == '\n';
   ck_assert_int_eq(lines, 2);
@@ -102,7 +102,7 @@ START_TEST(test_checkpoint_corruption) {
   char path[1200], *data;
   size_t len;
   snprintf(path, sizeof path, "%s/checkpoint.bin", c.run_dir);
-  ck_assert_ok(dlgn_read_file(path, &data, &len));
+  ck_assert_ok(dlgn_read_file(path, "checkpoint", 64u << 20, &data, &len));
   char bad[1300];
   snprintf(bad, sizeof bad, "%s/bad.bin", dir);
   dlgn_checkpoint ck;

@@ -53,6 +53,7 @@ typedef struct {
   bool filter_check;   /* run the check for dlgn and dlgn-sf runs that lack one */
   int progress;        /* as dlgn_train_config.progress */
   bool quiet;
+  bool set_aside_broken; /* move a run whose checkpoint is broken to OUT/broken/, train afresh */
 } dlgn_sweep_options;
 
 void dlgn_sweep_options_default(dlgn_sweep_options *o);

@@ -37,6 +37,7 @@ typedef struct {
   char gates_from[1024];     /* fixed-learnt: checkpoint whose gates to freeze */
   int progress;              /* -1 auto (a terminal), 0 plain lines, 1 bar */
   bool quiet;
+  bool overwrite; /* dlgn train --overwrite: replace the run in run_dir (not saved) */
 } dlgn_train_config;
 
 void dlgn_train_config_default(dlgn_train_config *c);
@@ -44,6 +45,9 @@ void dlgn_train_config_default(dlgn_train_config *c);
 /* JSON text of a config (the run's config.json), and back. */
 char *dlgn_train_config_to_json(const dlgn_train_config *c); /* free() it */
 int dlgn_train_config_from_json(dlgn_train_config *c, const char *json, const char *origin);
+
+/* Every real setting in its valid range (finite; the error names the key). */
+int dlgn_train_config_check(const dlgn_train_config *c);
 
 const char *dlgn_optimizer_name(dlgn_optimizer o);
 const char *dlgn_schedule_name(dlgn_lr_schedule s);
@@ -86,6 +90,14 @@ int dlgn_train_load_dataset(const dlgn_train_config *c, const char *data, dlgn_d
 
 /* A run folder stands for its checkpoint: ARG or ARG/checkpoint.bin. */
 void dlgn_checkpoint_path(const char *arg, char *out, size_t size);
+
+/* Before a fresh run in run_dir: an error pointing to --resume when the
+ * folder already holds a run (a finished or a partial one), unless overwrite,
+ * which removes that run's files first. */
+int dlgn_run_dir_claim(const char *run_dir, bool overwrite);
+/* Removes what a killed write left in run_dir (checkpoint.bin.tmp, and the
+ * NAME.tmp.PID of the other run files); removed (may be NULL) gets how many. */
+int dlgn_run_remove_temporaries(const char *run_dir, int *removed);
 
 /* Load config from run_dir/config.json (for --resume). */
 int dlgn_train_config_load(dlgn_train_config *c, const char *run_dir);

@@ -65,6 +65,8 @@ int dlgn_tuning_dir(char *out, size_t size);
 int dlgn_tuning_path(const dlgn_device_info *info, char *out, size_t size);
 
 int dlgn_tuning_read(const char *path, dlgn_tuning *t);
+/* The same from text already in memory (len bytes; path names it in messages). */
+int dlgn_tuning_parse(dlgn_tuning *t, const char *text, size_t len, const char *path);
 /* Writes atomically (temporary file, then rename), creating the folder. */
 int dlgn_tuning_write(const char *path, const dlgn_tuning *t);
 /* Read path if it exists (found says whether it did) and check that it was

@@ -189,6 +189,11 @@ static int tuning_parse_line(const where *w, char *line, dlgn_tuning *t) {
   char *rest = *sp ? sp + 1 : sp;
   *sp = '\0';
   while (isspace((unsigned char)*rest)) rest++;
+  /* a cut name would be compared with the device's own and never match */
+  if ((strcmp(p, "device") == 0 && strlen(rest) >= sizeof t->device) ||
+      (strcmp(p, "driver") == 0 && strlen(rest) >= sizeof t->driver))
+    return dlgn_fail("tuning file %s line %d: %s name longer than %zu characters", w->path,
+                     w->line, p, (p[1] == 'e' ? sizeof t->device : sizeof t->driver) - 1);
   if (strcmp(p, "device") == 0) {
     snprintf(t->device, sizeof t->device, "%s", rest);
   } else if (strcmp(p, "driver") == 0) {
@@ -216,21 +221,39 @@ static int tuning_parse_line(const where *w, char *line, dlgn_tuning *t) {
   return 0;
 }
 
+int dlgn_tuning_parse(dlgn_tuning *t, const char *text, size_t len, const char *path) {
+  memset(t, 0, sizeof *t);
+  where w = {path, 0};
+  char line[2048];
+  size_t pos = 0;
+  while (pos < len) {
+    w.line++;
+    const char *nl = memchr(text + pos, '\n', len - pos);
+    size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+    /* fgets would cut a long line in two and parse both halves; a NUL would
+     * end the line early: both mean this is not a file dlgn wrote. */
+    if (n >= sizeof line)
+      return dlgn_fail("tuning file %s line %d: longer than %zu characters", path, w.line,
+                       sizeof line - 1);
+    if (memchr(text + pos, '\0', n))
+      return dlgn_fail("tuning file %s line %d: holds a NUL byte (not a text file)", path, w.line);
+    memcpy(line, text + pos, n);
+    line[n] = '\0';
+    pos += n + (nl ? 1 : 0);
+    DLGN_TRY(tuning_parse_line(&w, line, t));
+  }
+  if (!t->device[0] || !t->driver[0])
+    return dlgn_fail("tuning file %s lacks its 'device' or 'driver' line", path);
+  return 0;
+}
+
 int dlgn_tuning_read(const char *path, dlgn_tuning *t) {
   memset(t, 0, sizeof *t);
-  FILE *f = fopen(path, "r");
-  if (!f) return dlgn_fail("cannot open tuning file %s: %s", path, strerror(errno));
-  char line[2048];
-  where w = {path, 0};
-  int rc = 0;
-  while (rc == 0 && fgets(line, sizeof line, f)) {
-    w.line++;
-    rc = tuning_parse_line(&w, line, t);
-  }
-  if (rc == 0 && ferror(f)) rc = dlgn_fail("reading tuning file %s failed", path);
-  fclose(f);
-  if (rc == 0 && (!t->device[0] || !t->driver[0]))
-    rc = dlgn_fail("tuning file %s lacks its 'device' or 'driver' line", path);
+  char *text;
+  size_t len;
+  DLGN_TRY(dlgn_read_file(path, "tuning file", DLGN_MAX_TUNING_BYTES, &text, &len));
+  int rc = dlgn_tuning_parse(t, text, len, path);
+  free(text);
   return rc;
 }
 

@@ -1,11 +1,13 @@
 /* dlgn sweep: many runs from one sweep file (docs/sweeps.md), trained here
  * one after another, or printed as `dlgn train` job lines for GNU parallel
  * or a Slurm array, and gathered into the tradeoff table. */
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -48,6 +50,8 @@ static void sweep_usage(void) {
       "  --no-filter-check  skip that check (the column then reads \"not checked\")\n"
       "  --progress auto|bar|plain  training progress display (default: auto)\n"
       "  --quiet            only the one line per run, notes and errors\n"
+      "  --set-aside-broken move a run whose checkpoint cannot be read to OUT/broken/NAME\n"
+      "                     and train it afresh (without it, such a run fails every rerun)\n"
       "\n"
       "Example on a cluster: dlgn sweep s.json --out o --emit-jobs --wave 1 | parallel -j4;\n"
       "then the same with --wave 2; then dlgn sweep --merge o --out o.\n");
@@ -60,9 +64,34 @@ typedef struct {
   dlgn_sweep_options run;
 } sweep_args;
 
+/* --program: every emitted line runs it, so an empty name or a file that
+ * cannot run would make every job fail later, far from the cause. A name
+ * without '/' is looked up on PATH, as the shell running the lines will. */
+static int check_program(const char *program) {
+  if (!*program) return dlgn_fail("--program: the path is empty");
+  struct stat st;
+  if (strchr(program, '/')) {
+    if (stat(program, &st) != 0)
+      return dlgn_fail("--program %s: %s", program, strerror(errno));
+    if (!S_ISREG(st.st_mode) || access(program, X_OK) != 0)
+      return dlgn_fail("--program %s: not an executable file", program);
+    return 0;
+  }
+  const char *path = getenv("PATH");
+  for (const char *p = path ? path : ""; *p;) {
+    size_t n = strcspn(p, ":");
+    char full[2048];
+    if (n && snprintf(full, sizeof full, "%.*s/%s", (int)n, p, program) < (int)sizeof full &&
+        stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
+      return 0;
+    p += n + (p[n] == ':');
+  }
+  return dlgn_fail("--program %s: no executable of that name on PATH", program);
+}
+
 static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
   enum { O_OUT = 256, O_DEVICE, O_EMIT, O_WAVE, O_PROGRAM, O_LIST, O_MERGE, O_CHECK_IMAGES,
-         O_NO_CHECK, O_PROGRESS, O_QUIET, O_HELP };
+         O_NO_CHECK, O_PROGRESS, O_QUIET, O_HELP, O_SET_ASIDE };
   static const struct option opts[] = {
       {"out", required_argument, NULL, O_OUT},       {"device", required_argument, NULL, O_DEVICE},
       {"emit-jobs", no_argument, NULL, O_EMIT},      {"wave", required_argument, NULL, O_WAVE},
@@ -71,6 +100,7 @@ static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
       {"check-images", required_argument, NULL, O_CHECK_IMAGES},
       {"no-filter-check", no_argument, NULL, O_NO_CHECK},
       {"progress", required_argument, NULL, O_PROGRESS}, {"quiet", no_argument, NULL, O_QUIET},
+      {"set-aside-broken", no_argument, NULL, O_SET_ASIDE},
       {"help", no_argument, NULL, O_HELP},           {0}};
   memset(a, 0, sizeof *a);
   dlgn_sweep_options_default(&a->run);
@@ -107,6 +137,7 @@ static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
         else return dlgn_fail("--progress: expected auto|bar|plain, got '%s'", optarg);
         break;
       case O_QUIET: a->run.quiet = true; break;
+      case O_SET_ASIDE: a->run.set_aside_broken = true; break;
       case O_HELP: *help = true; return 0;
       default:
         return dlgn_fail("unknown or incomplete option '%s' (see dlgn sweep --help)",
@@ -119,6 +150,7 @@ static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
     return dlgn_fail("--merge gathers finished runs; it goes with neither --emit-jobs nor --list");
   if (a->wave && !a->emit) return dlgn_fail("--wave goes with --emit-jobs");
   if (a->program && !a->emit) return dlgn_fail("--program goes with --emit-jobs");
+  if (a->program) DLGN_TRY(check_program(a->program));
   if (a->merge && optind >= argc) return dlgn_fail("--merge needs at least one folder");
   if (!a->merge && optind != argc - 1)
     return dlgn_fail("dlgn sweep takes exactly one sweep FILE (see dlgn sweep --help)");
@@ -137,7 +169,7 @@ static int verify_job(const dlgn_sweep_run *r, char **argv, int argc) {
   if (rc != 0) return dlgn_fail_context("job line of %s", r->name);
   char *want = dlgn_train_config_to_json(&r->cfg), *got = dlgn_train_config_to_json(&parsed);
   rc = want && got && strcmp(want, got) == 0 ? 0 : -1;
-  if (rc) dlgn_fail("job line of %s does not reproduce its configuration:\nplanned %s\njob line %s",
+  if (rc) dlgn_fail("job line of %s does not reproduce its configuration: planned %s, job line %s",
                     r->name, want ? want : "?", got ? got : "?");
   free(want);
   free(got);
@@ -208,7 +240,7 @@ static int keep_sweep_file(const char *file, const char *out) {
   char *text, path[1200];
   size_t len;
   DLGN_TRY(dlgn_mkdir_p(out));
-  DLGN_TRY(dlgn_read_file(file, &text, &len));
+  DLGN_TRY(dlgn_read_file(file, "sweep file", DLGN_MAX_SWEEP_BYTES, &text, &len));
   snprintf(path, sizeof path, "%s/sweep.json", out);
   int rc = dlgn_write_file_atomic(path, text, len);
   free(text);

@@ -1,5 +1,8 @@
 /* dlgn train / dlgn eval */
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +60,9 @@ static void train_usage(void) {
       "  --seed S            weights, shuffles and augmentation (default: %llu)\n\n"
       "output\n"
       "  --run-dir DIR       (default: runs/CLASS-ARCH-MODE[-ones]-sSEED)\n"
-      "  --resume RUN_DIR    continue a run from its last checkpoint\n"
+      "  --resume RUN_DIR    continue a run from its last checkpoint (or start it from its\n"
+      "                      config.json when it stopped before its first checkpoint)\n"
+      "  --overwrite         train again in a --run-dir that already holds a run, replacing it\n"
       "  --no-eval-train     skip the final soft/hard accuracy on the training set\n"
       "  --progress auto|bar|plain  live bar on a terminal, plain lines otherwise (default: auto)\n"
       "  --quiet             print only errors and the final line\n",
@@ -78,20 +83,41 @@ static int parse_int(const char *opt, const char *s, long lo, long hi, long *out
   return 0;
 }
 
-static int parse_float(const char *opt, const char *s, float *out) {
+/* The valid range of a real option: [lo, hi], an end excluded when its
+ * open flag is set. nan and inf are never valid (strtof accepts both, and a
+ * run with them trained to NaN and still exited 0). */
+typedef struct {
+  float lo, hi;
+  bool lo_open, hi_open;
+} float_range;
+
+static int parse_float(const char *opt, const char *s, float_range r, float *out) {
   char *end;
+  errno = 0;
   float v = strtof(s, &end);
-  if (end == s || *end) return dlgn_fail("%s: expected a number, got '%s'", opt, s);
+  bool in = isfinite(v) && (r.lo_open ? v > r.lo : v >= r.lo) && (r.hi_open ? v < r.hi : v <= r.hi);
+  if (end == s || *end || errno == ERANGE || !in)
+    return dlgn_fail("%s: expected a number in %c%g, %g%c, got '%s'", opt, r.lo_open ? '(' : '[',
+                     r.lo, r.hi, r.hi_open ? ')' : ']', s);
   *out = v;
   return 0;
 }
+
+/* beta: the gate's sigmoid slope; the others are learning-rate, Adam,
+ * momentum, decay and schedule constants, each in the range where it means
+ * what the help says. */
+static const float_range R_POSITIVE = {0, 1e6f, true, false};
+static const float_range R_UNIT_OPEN = {0, 1, false, true};   /* [0, 1) */
+static const float_range R_GAMMA = {0, 1, true, false};       /* (0, 1] */
+static const float_range R_DECAY = {0, 1, false, false};      /* [0, 1] */
+static const float_range R_EPS = {0, 1, true, false};         /* (0, 1] */
 
 enum {
   O_DATA = 256, O_DEVICE, O_TRAIN_LIMIT, O_TEST_LIMIT, O_AUGMENT, O_NORMALIZE, O_CLASS, O_ARCH,
   O_DEPTH, O_WIDTH, O_BATCHNORM, O_BETA, O_VALUE, O_MODE, O_GATES_FROM, O_SHUFFLE, O_SHUFFLE_SEED,
   O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_WD, O_SCHEDULE, O_STEP_EVERY, O_STEP_GAMMA,
   O_EPOCHS, O_BATCH, O_SEED, O_RUN_DIR, O_RESUME, O_NO_EVAL_TRAIN, O_PROGRESS, O_QUIET, O_HELP,
-  O_ADAM_BETA1, O_ADAM_BETA2, O_ADAM_EPS, O_SYNTH_TRAIN, O_SYNTH_TEST
+  O_ADAM_BETA1, O_ADAM_BETA2, O_ADAM_EPS, O_SYNTH_TRAIN, O_SYNTH_TEST, O_OVERWRITE
 };
 
 static const struct option train_opts[] = {
@@ -114,6 +140,7 @@ static const struct option train_opts[] = {
     {"epochs", required_argument, NULL, O_EPOCHS}, {"batch", required_argument, NULL, O_BATCH},
     {"seed", required_argument, NULL, O_SEED}, {"run-dir", required_argument, NULL, O_RUN_DIR},
     {"resume", required_argument, NULL, O_RESUME},
+    {"overwrite", no_argument, NULL, O_OVERWRITE},
     {"no-eval-train", no_argument, NULL, O_NO_EVAL_TRAIN},
     {"progress", required_argument, NULL, O_PROGRESS}, {"quiet", no_argument, NULL, O_QUIET},
     {"adam-beta1", required_argument, NULL, O_ADAM_BETA1},
@@ -147,26 +174,27 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
       case O_DEPTH: DLGN_TRY(parse_int("--depth", optarg, 1, DLGN_MAX_LAYERS, &v)); m->depth = (int)v; depth_given = true; break;
       case O_WIDTH: DLGN_TRY(parse_int("--width", optarg, 1, 4096, &v)); m->width = (int)v; width_given = true; break;
       case O_BATCHNORM: m->batchnorm = true; break;
-      case O_BETA: DLGN_TRY(parse_float("--beta", optarg, &m->beta)); break;
+      case O_BETA: DLGN_TRY(parse_float("--beta", optarg, R_POSITIVE, &m->beta)); break;
       case O_VALUE: DLGN_TRY(dlgn_value_input_parse(optarg, &m->value_input)); value_given = true; break;
       case O_MODE: DLGN_TRY(dlgn_mode_parse(optarg, &m->mode)); break;
       case O_GATES_FROM: dlgn_checkpoint_path(optarg, c->gates_from, sizeof c->gates_from); break;
       case O_SHUFFLE: DLGN_TRY(dlgn_shuffle_parse(optarg, &m->shuffle)); break;
       case O_SHUFFLE_SEED: DLGN_TRY(parse_int("--shuffle-seed", optarg, 0, 0x7fffffffL, &v)); m->shuffle_seed = (uint64_t)v; break;
       case O_OPTIMIZER: DLGN_TRY(dlgn_optimizer_parse(optarg, &c->optimizer)); break;
-      case O_LR: DLGN_TRY(parse_float("--lr", optarg, &c->lr)); break;
-      case O_MOMENTUM: DLGN_TRY(parse_float("--momentum", optarg, &c->momentum)); break;
+      case O_LR: DLGN_TRY(parse_float("--lr", optarg, R_POSITIVE, &c->lr)); break;
+      case O_MOMENTUM: DLGN_TRY(parse_float("--momentum", optarg, R_UNIT_OPEN, &c->momentum)); break;
       case O_NESTEROV: c->nesterov = true; break;
-      case O_WD: DLGN_TRY(parse_float("--weight-decay", optarg, &c->weight_decay)); break;
+      case O_WD: DLGN_TRY(parse_float("--weight-decay", optarg, R_DECAY, &c->weight_decay)); break;
       case O_SCHEDULE: DLGN_TRY(dlgn_schedule_parse(optarg, &c->schedule)); break;
       case O_STEP_EVERY: DLGN_TRY(parse_int("--step-every", optarg, 1, 100000, &v)); c->step_every = (int)v; break;
-      case O_STEP_GAMMA: DLGN_TRY(parse_float("--step-gamma", optarg, &c->step_gamma)); break;
+      case O_STEP_GAMMA: DLGN_TRY(parse_float("--step-gamma", optarg, R_GAMMA, &c->step_gamma)); break;
       case O_EPOCHS: DLGN_TRY(parse_int("--epochs", optarg, 1, 100000, &v)); c->epochs = (int)v; epochs_given = true; break;
       case O_BATCH: DLGN_TRY(parse_int("--batch", optarg, 1, 65536, &v)); c->batch = (int)v; break;
       case O_SEED: DLGN_TRY(parse_int("--seed", optarg, 0, 0x7fffffffL, &v)); c->seed = (uint64_t)v; break;
       case O_RUN_DIR: snprintf(c->run_dir, sizeof c->run_dir, "%s", optarg); run_dir_given = true; break;
       case O_RESUME: snprintf(c->run_dir, sizeof c->run_dir, "%s", optarg); *resume = true; break;
       case O_NO_EVAL_TRAIN: c->eval_train = false; break;
+      case O_OVERWRITE: c->overwrite = true; break;
       case O_PROGRESS:
         if (strcmp(optarg, "auto") == 0) c->progress = -1;
         else if (strcmp(optarg, "bar") == 0) c->progress = 1;
@@ -174,9 +202,9 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
         else return dlgn_fail("--progress: expected auto|bar|plain, got '%s'", optarg);
         break;
       case O_QUIET: c->quiet = true; break;
-      case O_ADAM_BETA1: DLGN_TRY(parse_float("--adam-beta1", optarg, &c->adam_beta1)); break;
-      case O_ADAM_BETA2: DLGN_TRY(parse_float("--adam-beta2", optarg, &c->adam_beta2)); break;
-      case O_ADAM_EPS: DLGN_TRY(parse_float("--adam-eps", optarg, &c->adam_eps)); break;
+      case O_ADAM_BETA1: DLGN_TRY(parse_float("--adam-beta1", optarg, R_UNIT_OPEN, &c->adam_beta1)); break;
+      case O_ADAM_BETA2: DLGN_TRY(parse_float("--adam-beta2", optarg, R_UNIT_OPEN, &c->adam_beta2)); break;
+      case O_ADAM_EPS: DLGN_TRY(parse_float("--adam-eps", optarg, R_EPS, &c->adam_eps)); break;
       case O_SYNTH_TRAIN: DLGN_TRY(parse_int("--synth-train", optarg, 1, 1L << 24, &v)); c->synth_train = (size_t)v; break;
       case O_SYNTH_TEST: DLGN_TRY(parse_int("--synth-test", optarg, 1, 1L << 24, &v)); c->synth_test = (size_t)v; break;
       case O_HELP: *help = true; return 0;
@@ -186,6 +214,8 @@ int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, b
     }
   }
   if (optind < argc) return dlgn_fail("unexpected argument '%s'", argv[optind]);
+  if (*resume && c->overwrite)
+    return dlgn_fail("--overwrite starts a run afresh; it does not go with --resume");
   if (*resume) {
     /* everything comes from the run folder; only --epochs may extend it */
     dlgn_train_config saved;
@@ -218,6 +248,9 @@ int cmd_train(int argc, char **argv) {
     train_usage();
     return 0;
   }
+  /* Only here, not in dlgn_train_run: a sweep trains afresh over a run it
+   * found incomplete, by design. */
+  if (!resume && dlgn_run_dir_claim(c.run_dir, c.overwrite) != 0) return cli_report_error();
   dlgn_train_summary s;
   if (dlgn_train_run(&c, resume, &s) != 0) return cli_report_error();
   const dlgn_epoch_metrics *f = &s.final;

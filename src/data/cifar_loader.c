@@ -88,6 +88,9 @@ int cifar_loader_member_begin(cifar_loader *L, const char *name, int64_t declare
 }
 
 int cifar_loader_member_data(cifar_loader *L, const uint8_t *p, size_t len) {
+  /* libarchive hands stored (uncompressed) zip members over with empty blocks
+   * whose pointer is NULL; memcpy(dst, NULL, 0) is undefined behaviour. */
+  if (len == 0) return 0;
   if (len > L->max_bytes - L->total)
     return dlgn_fail("%s: member %s, byte %llu: the decompressed data passes the size cap of %llu "
                      "bytes (a compression bomb? raise it with --max-bytes)",

@@ -109,6 +109,8 @@ static int write_members(struct archive *a, const char *path, const dlgn_dataset
 }
 
 static int open_writer(struct archive **out, const char *path) {
+  /* libarchive takes an empty (or NULL) file name to mean standard output. */
+  if (!path || !*path) return dlgn_fail("the archive's output path is empty");
   struct archive *a = archive_write_new();
   if (!a) return dlgn_fail("%s: libarchive could not allocate a writer", path);
   /* "!timestamp" (a NULL value) keeps the write time out of the gzip header. */

@@ -11,6 +11,7 @@
 #include "dlgn/explain.h"
 #include "dlgn/status.h"
 #include "dlgn/sweep.h"
+#include "dlgn/train.h"
 #include "dlgn/util.h"
 #include "sweep_internal.h"
 
@@ -31,22 +32,49 @@ bool sweep_exists(const char *dir, const char *file) {
   return access(path, F_OK) == 0;
 }
 
-static int summary_epochs(const char *run_dir) {
+int sweep_summary_epochs(const char *run_dir, int *epochs) {
   char path[1200], *text;
+  size_t len;
+  *epochs = -1;
   snprintf(path, sizeof path, "%s/summary.json", run_dir);
-  if (dlgn_read_file(path, &text, NULL) != 0) {
-    dlgn_error_clear();
-    return -1;
+  if (access(path, F_OK) != 0) return 0;
+  if (dlgn_read_file(path, "run summary", DLGN_MAX_JSON_BYTES, &text, &len) != 0)
+    return dlgn_fail_context("%s is corrupt", path);
+  /* strict and whole: a NUL byte or text after the object is damage too */
+  json_tokener *tok = json_tokener_new();
+  if (!tok) {
+    free(text);
+    return dlgn_fail("out of host memory reading %s", path);
   }
-  json_object *o = json_tokener_parse(text), *v;
+  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+  json_object *o = json_tokener_parse_ex(tok, text, (int)len), *v;
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  size_t end = json_tokener_get_parse_end(tok);
+  json_tokener_free(tok);
+  bool whole = end <= len && strspn(text + end, " \t\r\n") == len - end;
   free(text);
-  int epochs = o && json_object_object_get_ex(o, "epochs", &v) ? json_object_get_int(v) : -1;
+  int rc = 0;
+  if (!o || jerr != json_tokener_success || !whole)
+    rc = dlgn_fail("%s is corrupt: not valid JSON (%s)", path,
+                   jerr == json_tokener_continue ? "it ends early"
+                   : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+                                                  : "bytes after the object");
+  else if (!json_object_is_type(o, json_type_object))
+    rc = dlgn_fail("%s is corrupt: not a JSON object", path);
+  else if (!json_object_object_get_ex(o, "epochs", &v) || !json_object_is_type(v, json_type_int) ||
+           json_object_get_int64(v) < 0 || json_object_get_int64(v) > 100000)
+    rc = dlgn_fail("%s is corrupt: \"epochs\" is missing or not an epoch count", path);
+  else
+    *epochs = (int)json_object_get_int64(v);
   json_object_put(o);
-  return epochs;
+  return rc;
 }
 
 dlgn_run_state dlgn_sweep_run_state(const char *run_dir, int epochs) {
-  if (summary_epochs(run_dir) >= epochs) return DLGN_RUN_FINISHED;
+  int done;
+  /* a corrupt summary is no finished run: resuming rewrites it */
+  if (sweep_summary_epochs(run_dir, &done) != 0) dlgn_error_clear();
+  if (done >= epochs) return DLGN_RUN_FINISHED;
   if (sweep_exists(run_dir, "checkpoint.bin")) return DLGN_RUN_INTERRUPTED;
   return DLGN_RUN_NEW;
 }
@@ -114,6 +142,38 @@ int sweep_check_if_missing(const char *run_dir, const char *device, const dlgn_s
   return dlgn_sweep_filter_check(run_dir, device, o->check_images);
 }
 
+/* A run whose checkpoint cannot be read fails the same way on every rerun;
+ * with set_aside it moves to OUT/broken/NAME (NAME-2, ... when taken) and
+ * the run starts afresh. Returns 0 (*st updated) or -1 with the reason. */
+static int check_resumable(const dlgn_sweep_plan *p, const dlgn_sweep_run *r, bool set_aside,
+                           dlgn_run_state *st) {
+  char path[1200];
+  dlgn_checkpoint ck;
+  snprintf(path, sizeof path, "%s/checkpoint.bin", r->cfg.run_dir);
+  if (dlgn_checkpoint_read(path, &ck) == 0) {
+    dlgn_checkpoint_free(&ck);
+    return 0;
+  }
+  char broken[1100], dest[1300];
+  snprintf(broken, sizeof broken, "%.1000s/broken", p->out_dir); /* out_dir: <= 800 */
+  snprintf(dest, sizeof dest, "%s/%s", broken, r->name);
+  for (int k = 2; access(dest, F_OK) == 0 && k < 1000; k++)
+    snprintf(dest, sizeof dest, "%s/%s-%d", broken, r->name, k);
+  if (!set_aside)
+    return dlgn_fail_context("its checkpoint is broken, and a rerun fails the same way; "
+                             "--set-aside-broken moves the run to %s and trains it afresh",
+                             dest);
+  char reason[DLGN_ERROR_MAX];
+  snprintf(reason, sizeof reason, "%s", dlgn_error());
+  DLGN_TRY(dlgn_mkdir_p(broken));
+  if (rename(r->cfg.run_dir, dest) != 0)
+    return dlgn_fail("cannot move the broken run %s to %s: %s", r->cfg.run_dir, dest,
+                     strerror(errno));
+  fprintf(stderr, "dlgn: note: %s: moved to %s (%s); training it afresh\n", r->name, dest, reason);
+  *st = DLGN_RUN_NEW;
+  return 0;
+}
+
 /* Collected failures: "name: message" lines, for the final error. */
 typedef struct {
   char text[DLGN_ERROR_MAX];
@@ -135,7 +195,7 @@ int dlgn_sweep_execute(const dlgn_sweep_plan *p, const dlgn_sweep_options *o) {
   bool *bad = calloc((size_t)p->nruns, sizeof *bad);
   char **dirs = calloc((size_t)p->nruns, sizeof *dirs);
   failures *f = calloc(1, sizeof *f);
-  int rc = -1;
+  int rc = -1, nbroken = 0;
   if (!bad || !dirs || !f) {
     dlgn_fail("out of host memory running the sweep");
     goto done;
@@ -154,6 +214,12 @@ int dlgn_sweep_execute(const dlgn_sweep_plan *p, const dlgn_sweep_options *o) {
       failed(f, r->name);
       continue;
     }
+    if (st == DLGN_RUN_INTERRUPTED && check_resumable(p, r, o->set_aside_broken, &st) != 0) {
+      bad[i] = true;
+      nbroken++;
+      failed(f, r->name);
+      continue;
+    }
     printf("[%d/%d] %s: %s\n", i + 1, p->nruns, r->name, what[st]);
     fflush(stdout);
     dlgn_train_summary sum;
@@ -166,10 +232,11 @@ int dlgn_sweep_execute(const dlgn_sweep_plan *p, const dlgn_sweep_options *o) {
   if (dlgn_sweep_write_results(dirs, p->nruns, p->out_dir, p->name) != 0) goto done;
   printf("results: %s/results.{csv,jsonl,md}, %s/tradeoff.png\n", p->out_dir, p->out_dir);
   if (f->n) {
-    dlgn_fail(
-        "%d of %d runs failed (the others are in the results; run the sweep again to retry "
-        "them): %s",
-        f->n, p->nruns, f->text);
+    dlgn_fail("%d of %d runs failed (the others are in the results; run the sweep again to retry "
+              "them%s): %s",
+              f->n, p->nruns,
+              nbroken ? ", with --set-aside-broken for those whose checkpoint is broken" : "",
+              f->text);
     goto done;
   }
   rc = 0;

@@ -46,8 +46,10 @@ static int scan_runs(dir_list *l, const char *dir) {
   for (int i = 0; i < n; i++) {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
-    if (rc == 0 && names[i]->d_name[0] != '.' && is_dir(path) && sweep_exists(path, "config.json"))
-      rc = list_add(l, path);
+    if (rc == 0 && names[i]->d_name[0] != '.' && is_dir(path)) {
+      if (sweep_exists(path, "config.json")) rc = list_add(l, path);
+      else fprintf(stderr, "dlgn: note: %s has no config.json (not a run folder?), left out\n", path);
+    }
     free(names[i]);
   }
   free(names);
@@ -57,7 +59,7 @@ static int scan_runs(dir_list *l, const char *dir) {
 static void merge_title(const char *dir, char *out, size_t size) {
   char path[1200], *text;
   snprintf(path, sizeof path, "%s/sweep.json", dir);
-  if (access(path, F_OK) != 0 || dlgn_read_file(path, &text, NULL) != 0) {
+  if (access(path, F_OK) != 0 || dlgn_read_file(path, "sweep file", DLGN_MAX_SWEEP_BYTES, &text, NULL) != 0) {
     dlgn_error_clear();
     return;
   }
@@ -100,6 +102,12 @@ int dlgn_sweep_merge(const char *const *dirs, int ndirs, const char *out_dir,
       continue;
     }
     if (dlgn_train_config_load(&c, found.v[i]) != 0) goto done;
+    int epochs;
+    if (sweep_summary_epochs(found.v[i], &epochs) != 0) {
+      fprintf(stderr, "dlgn: note: %s, left out\n", dlgn_error());
+      dlgn_error_clear();
+      continue;
+    }
     if (dlgn_sweep_run_state(found.v[i], c.epochs) != DLGN_RUN_FINISHED) {
       fprintf(stderr, "dlgn: note: %s is not finished, left out\n", found.v[i]);
       continue;

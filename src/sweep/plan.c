@@ -13,6 +13,8 @@
 #include "sweep_internal.h"
 
 #define MAX_RUNS 20000
+/* A plan this large is worth a note: every grid key multiplies the count. */
+#define LARGE_PLAN 1000
 
 typedef struct {
   dlgn_sweep_run run;
@@ -134,7 +136,9 @@ static int add_spec(dlgn_sweep_plan *p, spec_list *l, json_object *const *objs, 
     dlgn_error_clear();
     return 0;
   }
-  return spec_push(l, &s);
+  /* the cap's message names the file and where the grid passed it */
+  if (spec_push(l, &s) != 0) return dlgn_fail_context("%s", origin);
+  return 0;
 }
 
 /* A grid axis is a configuration key with a list of values, or a label with
@@ -431,6 +435,11 @@ static int plan_build(dlgn_sweep_plan *p, json_object *root, const char *path) {
     dlgn_fail("%s: every combination was skipped (%d notes), nothing to run", path, p->nnotes);
     goto done;
   }
+  if (p->nruns > LARGE_PLAN &&
+      sweep_note(p, "%s expands to %d runs (every grid key multiplies the count; --list shows "
+                 "them)",
+                 path, p->nruns) != 0)
+    goto done;
   rc = 0;
 done:
   free(l.v);
@@ -446,9 +455,14 @@ int dlgn_sweep_plan_parse(dlgn_sweep_plan *p, const char *json, const char *orig
   /* the default name: the file's base name without .json */
   const char *base = strrchr(origin, '/') ? strrchr(origin, '/') + 1 : origin;
   snprintf(p->name, sizeof p->name, "%.*s", (int)strcspn(base, "."), base);
+  size_t len = strlen(json);
+  if (strspn(json, " \t\r\n") == len)
+    return dlgn_fail("%s: the file is empty (a sweep file is one JSON object)", origin);
   json_tokener *tok = json_tokener_new();
   if (!tok) return dlgn_fail("out of host memory");
-  json_object *root = json_tokener_parse_ex(tok, json, (int)strlen(json));
+  /* strict: no trailing commas, no single quotes, no comments */
+  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+  json_object *root = json_tokener_parse_ex(tok, json, (int)len);
   enum json_tokener_error jerr = json_tokener_get_error(tok);
   int line = 1;
   size_t end = json_tokener_get_parse_end(tok);
@@ -456,8 +470,27 @@ int dlgn_sweep_plan_parse(dlgn_sweep_plan *p, const char *json, const char *orig
   json_tokener_free(tok);
   if (!root || jerr != json_tokener_success) {
     json_object_put(root);
+    /* "continue" means the text ended inside the object */
+    if (jerr == json_tokener_continue)
+      return dlgn_fail("%s: the JSON ends at line %d before its object is closed (a truncated "
+                       "file?)",
+                       origin, line);
     return dlgn_fail("%s: not valid JSON near line %d (%s)", origin, line,
                      json_tokener_error_desc(jerr));
+  }
+  if (strspn(json + end, " \t\r\n") != len - end) {
+    json_object_put(root);
+    return dlgn_fail("%s: not valid JSON near line %d (more text after the object)", origin,
+                     line);
+  }
+  char key[64];
+  int key_line, dup = dlgn_json_find_duplicate_key(json, len, key, sizeof key, &key_line);
+  if (dup != 0) {
+    json_object_put(root);
+    if (dup < 0) return -1;
+    return dlgn_fail("%s line %d: key \"%s\" appears twice in one object (JSON keeps only one of "
+                     "them)",
+                     origin, key_line, key);
   }
   int rc = plan_build(p, root, origin);
   json_object_put(root);
@@ -468,7 +501,7 @@ int dlgn_sweep_plan_parse(dlgn_sweep_plan *p, const char *json, const char *orig
 int dlgn_sweep_plan_load(dlgn_sweep_plan *p, const char *path, const char *out_dir) {
   char *text;
   memset(p, 0, sizeof *p);
-  DLGN_TRY(dlgn_read_file(path, &text, NULL));
+  DLGN_TRY(dlgn_read_file(path, "sweep file", DLGN_MAX_SWEEP_BYTES, &text, NULL));
   int rc = dlgn_sweep_plan_parse(p, text, path, out_dir);
   free(text);
   return rc;

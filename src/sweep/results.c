@@ -19,7 +19,7 @@ static bool file_exists(const char *path) { return access(path, F_OK) == 0; }
 
 static int read_json(const char *path, json_object **out) {
   char *text;
-  DLGN_TRY(dlgn_read_file(path, &text, NULL));
+  DLGN_TRY(dlgn_read_file(path, "run file", DLGN_MAX_JSON_BYTES, &text, NULL));
   *out = json_tokener_parse(text);
   free(text);
   if (!*out || !json_object_is_type(*out, json_type_object)) {
@@ -47,7 +47,7 @@ static int metrics_timing(const char *run_dir, double *seconds, double *images_p
   snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
   *seconds = 0;
   if (!file_exists(path)) return 0;
-  DLGN_TRY(dlgn_read_file(path, &text, NULL));
+  DLGN_TRY(dlgn_read_file(path, "metrics file", DLGN_MAX_METRICS_BYTES, &text, NULL));
   for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
     json_object *o = json_tokener_parse(line);
     if (o) {

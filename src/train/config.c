@@ -1,5 +1,6 @@
 /* Training configuration: defaults, names, the learning-rate schedule, and the
  * JSON form written as RUN_DIR/config.json (also the key set of sweep files). */
+#include <float.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,9 @@
 #include "dlgn/status.h"
 #include "dlgn/train.h"
 #include "dlgn/util.h"
+
+/* Seeds up to 2^53: every one exact in a JSON number. */
+#define MAX_SEED (INT64_C(1) << 53)
 
 void dlgn_train_config_default(dlgn_train_config *c) {
   memset(c, 0, sizeof *c);
@@ -152,7 +156,8 @@ int dlgn_train_config_from_json(dlgn_train_config *c, const char *json, const ch
     int64_t i = json_object_get_int64(v);
     bool b = json_object_get_boolean(v);
     bool is_str = json_object_is_type(v, json_type_string);
-    bool is_num = json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
+    bool is_int = json_object_is_type(v, json_type_int);
+    bool is_num = is_int || json_object_is_type(v, json_type_double);
     bool is_bool = json_object_is_type(v, json_type_boolean);
 #define STR_FIELD(name, stmt)                                                                      \
   if (strcmp(key, name) == 0) {                                                                    \
@@ -160,10 +165,27 @@ int dlgn_train_config_from_json(dlgn_train_config *c, const char *json, const ch
     if ((stmt) != 0) { rc = dlgn_fail_context("%s: \"%s\"", origin, key); goto done; }            \
     continue;                                                                                      \
   }
-#define NUM_FIELD(name, stmt)                                                                      \
+/* Integers in their field's range (an epochs of 1e23 became -1 in the cast
+ * and then a misleading message); reals finite and within float (a cast of
+ * 1e300 to float is undefined behaviour). */
+#define INT_FIELD(name, dst, lo, hi)                                                               \
   if (strcmp(key, name) == 0) {                                                                    \
-    if (!is_num) { rc = dlgn_fail("%s: \"%s\" must be a number", origin, key); goto done; }       \
-    stmt;                                                                                          \
+    if (!is_num || d != floor(d) || d < (double)(lo) || d > (double)(hi)) {                        \
+      rc = dlgn_fail("%s: \"%s\" must be an integer in %lld..%lld (got %s)", origin, key,          \
+                     (long long)(lo), (long long)(hi), json_object_to_json_string(v));             \
+      goto done;                                                                                   \
+    }                                                                                              \
+    dst = is_int ? i : (int64_t)d;                                                                 \
+    continue;                                                                                      \
+  }
+#define REAL_FIELD(name, dst)                                                                      \
+  if (strcmp(key, name) == 0) {                                                                    \
+    if (!is_num || !isfinite(d) || fabs(d) > FLT_MAX) {                                            \
+      rc = dlgn_fail("%s: \"%s\" must be a finite number (got %s)", origin, key,                   \
+                     json_object_to_json_string(v));                                               \
+      goto done;                                                                                   \
+    }                                                                                              \
+    dst = (float)d;                                                                                \
     continue;                                                                                      \
   }
 #define BOOL_FIELD(name, stmt)                                                                     \
@@ -175,42 +197,43 @@ int dlgn_train_config_from_json(dlgn_train_config *c, const char *json, const ch
 #define COPY(dst) (snprintf(dst, sizeof dst, "%s", s), 0)
     STR_FIELD("class", dlgn_class_parse(s, &m->cls))
     STR_FIELD("arch", dlgn_arch_parse(s, &m->arch))
-    NUM_FIELD("depth", m->depth = (int)i)
-    NUM_FIELD("width", m->width = (int)i)
+    INT_FIELD("depth", m->depth, 1, DLGN_MAX_LAYERS)
+    INT_FIELD("width", m->width, 1, 4096)
     BOOL_FIELD("batchnorm", m->batchnorm = b)
-    NUM_FIELD("beta", m->beta = (float)d)
+    REAL_FIELD("beta", m->beta)
     STR_FIELD("value_input", dlgn_value_input_parse(s, &m->value_input))
     STR_FIELD("mode", dlgn_mode_parse(s, &m->mode))
     STR_FIELD("shuffle_gates", dlgn_shuffle_parse(s, &m->shuffle))
-    NUM_FIELD("shuffle_seed", m->shuffle_seed = (uint64_t)i)
-    NUM_FIELD("num_classes", m->num_classes = (int)i)
+    INT_FIELD("shuffle_seed", m->shuffle_seed, 0, MAX_SEED)
+    INT_FIELD("num_classes", m->num_classes, 2, 100)
     STR_FIELD("optimizer", dlgn_optimizer_parse(s, &c->optimizer))
-    NUM_FIELD("lr", c->lr = (float)d)
-    NUM_FIELD("momentum", c->momentum = (float)d)
-    NUM_FIELD("weight_decay", c->weight_decay = (float)d)
+    REAL_FIELD("lr", c->lr)
+    REAL_FIELD("momentum", c->momentum)
+    REAL_FIELD("weight_decay", c->weight_decay)
     BOOL_FIELD("nesterov", c->nesterov = b)
-    NUM_FIELD("adam_beta1", c->adam_beta1 = (float)d)
-    NUM_FIELD("adam_beta2", c->adam_beta2 = (float)d)
-    NUM_FIELD("adam_eps", c->adam_eps = (float)d)
+    REAL_FIELD("adam_beta1", c->adam_beta1)
+    REAL_FIELD("adam_beta2", c->adam_beta2)
+    REAL_FIELD("adam_eps", c->adam_eps)
     STR_FIELD("schedule", dlgn_schedule_parse(s, &c->schedule))
-    NUM_FIELD("step_every", c->step_every = (int)i)
-    NUM_FIELD("step_gamma", c->step_gamma = (float)d)
-    NUM_FIELD("epochs", c->epochs = (int)i)
-    NUM_FIELD("batch", c->batch = (int)i)
-    NUM_FIELD("seed", c->seed = (uint64_t)i)
+    INT_FIELD("step_every", c->step_every, 1, 100000)
+    REAL_FIELD("step_gamma", c->step_gamma)
+    INT_FIELD("epochs", c->epochs, 1, 100000)
+    INT_FIELD("batch", c->batch, 1, 65536)
+    INT_FIELD("seed", c->seed, 0, MAX_SEED)
     BOOL_FIELD("augment", c->augment = b)
     STR_FIELD("normalize", dlgn_normalize_parse(s, &c->normalize))
-    NUM_FIELD("train_limit", c->train_limit = (size_t)i)
-    NUM_FIELD("test_limit", c->test_limit = (size_t)i)
-    NUM_FIELD("synth_train", c->synth_train = (size_t)i)
-    NUM_FIELD("synth_test", c->synth_test = (size_t)i)
+    INT_FIELD("train_limit", c->train_limit, 0, 1L << 30)
+    INT_FIELD("test_limit", c->test_limit, 0, 1L << 30)
+    INT_FIELD("synth_train", c->synth_train, 1, 1L << 24)
+    INT_FIELD("synth_test", c->synth_test, 1, 1L << 24)
     BOOL_FIELD("eval_train", c->eval_train = b)
     STR_FIELD("data", COPY(c->data))
     STR_FIELD("run_dir", COPY(c->run_dir))
     STR_FIELD("device", COPY(c->device))
     STR_FIELD("gates_from", COPY(c->gates_from))
 #undef STR_FIELD
-#undef NUM_FIELD
+#undef INT_FIELD
+#undef REAL_FIELD
 #undef BOOL_FIELD
 #undef COPY
     rc = dlgn_fail("%s: unknown configuration key \"%s\"", origin, key);
@@ -221,13 +244,34 @@ done:
   return rc;
 }
 
+/* The ranges dlgn train's options enforce, for a configuration from any
+ * source (config.json, a sweep file, a program). */
+static int check_real(const char *key, float v, float lo, float hi, bool lo_open, bool hi_open) {
+  bool in = isfinite(v) && (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+  if (in) return 0;
+  return dlgn_fail("\"%s\" must be a number in %c%g, %g%c (got %g)", key, lo_open ? '(' : '[',
+                   lo, hi, hi_open ? ')' : ']', v);
+}
+
+int dlgn_train_config_check(const dlgn_train_config *c) {
+  DLGN_TRY(check_real("beta", c->model.beta, 0, 1e6f, true, false));
+  DLGN_TRY(check_real("lr", c->lr, 0, 1e6f, true, false));
+  DLGN_TRY(check_real("momentum", c->momentum, 0, 1, false, true));
+  DLGN_TRY(check_real("weight_decay", c->weight_decay, 0, 1, false, false));
+  DLGN_TRY(check_real("step_gamma", c->step_gamma, 0, 1, true, false));
+  DLGN_TRY(check_real("adam_beta1", c->adam_beta1, 0, 1, false, true));
+  DLGN_TRY(check_real("adam_beta2", c->adam_beta2, 0, 1, false, true));
+  DLGN_TRY(check_real("adam_eps", c->adam_eps, 0, 1, true, false));
+  return 0;
+}
+
 int dlgn_train_config_load(dlgn_train_config *c, const char *run_dir) {
   char path[1100];
   snprintf(path, sizeof path, "%s/config.json", run_dir);
   if (access(path, R_OK) != 0)
     return dlgn_fail("cannot resume: %s not found (is %s a run folder?)", path, run_dir);
   char *text;
-  DLGN_TRY(dlgn_read_file(path, &text, NULL));
+  DLGN_TRY(dlgn_read_file(path, "run configuration", DLGN_MAX_JSON_BYTES, &text, NULL));
   dlgn_train_config_default(c);
   int rc = dlgn_train_config_from_json(c, text, path);
   free(text);

@@ -1,10 +1,12 @@
 #include "run_files.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dlgn/status.h"
 #include "dlgn/util.h"
@@ -46,7 +48,7 @@ int dlgn_run_truncate_metrics(const char *run_dir, int epoch) {
   fclose(f);
   char *text;
   size_t len;
-  DLGN_TRY(dlgn_read_file(path, &text, &len));
+  DLGN_TRY(dlgn_read_file(path, "metrics file", DLGN_MAX_METRICS_BYTES, &text, &len));
   char *out = dlgn_malloc(len + 2, "metrics");
   if (!out) {
     free(text);
@@ -98,7 +100,7 @@ void dlgn_run_metrics_parse(json_object *o, dlgn_epoch_metrics *e) {
 int dlgn_run_read_metrics(const char *run_dir, int epoch, dlgn_epoch_metrics *e) {
   char path[1100], *text;
   snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
-  DLGN_TRY(dlgn_read_file(path, &text, NULL));
+  DLGN_TRY(dlgn_read_file(path, "metrics file", DLGN_MAX_METRICS_BYTES, &text, NULL));
   int found = 0;
   for (char *line = strtok(text, "\n"); line && !found; line = strtok(NULL, "\n")) {
     json_object *o = json_tokener_parse(line), *v;
@@ -156,4 +158,64 @@ int dlgn_run_write_summary(const dlgn_train_config *c, const dlgn_train_summary 
   free(copy);
   json_object_put(o);
   return rc;
+}
+
+/* The files a run writes; with their temporaries, all that --overwrite
+ * removes (anything else in the folder is the user's). */
+static const char *const run_files[] = {"config.json", "metrics.jsonl", "summary.json",
+                                        "checkpoint.bin", "filter_check.json"};
+#define NRUN_FILES (int)(sizeof run_files / sizeof run_files[0])
+
+/* A temporary of a run file: NAME.tmp (the checkpoint's) or NAME.tmp.PID
+ * (dlgn_write_file_atomic's). */
+static bool is_run_temporary(const char *name) {
+  for (int i = 0; i < NRUN_FILES; i++) {
+    size_t n = strlen(run_files[i]);
+    if (strncmp(name, run_files[i], n) != 0 || strncmp(name + n, ".tmp", 4) != 0) continue;
+    const char *rest = name + n + 4;
+    if (!*rest) return true;
+    if (*rest++ != '.' || !*rest) continue;
+    while (*rest >= '0' && *rest <= '9') rest++;
+    if (!*rest) return true;
+  }
+  return false;
+}
+
+int dlgn_run_remove_temporaries(const char *run_dir, int *removed) {
+  if (removed) *removed = 0;
+  DIR *d = opendir(run_dir);
+  if (!d) {
+    if (errno == ENOENT) return 0;
+    return dlgn_fail("cannot list run folder %s: %s", run_dir, strerror(errno));
+  }
+  int rc = 0;
+  struct dirent *e;
+  while (rc == 0 && (e = readdir(d)) != NULL) {
+    if (!is_run_temporary(e->d_name)) continue;
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s", run_dir, e->d_name);
+    if (remove(path) != 0 && errno != ENOENT)
+      rc = dlgn_fail("cannot remove the stale temporary file %s: %s", path, strerror(errno));
+    else if (removed)
+      (*removed)++;
+  }
+  closedir(d);
+  return rc;
+}
+
+int dlgn_run_dir_claim(const char *run_dir, bool overwrite) {
+  char found[256] = "", path[1200];
+  for (int i = 0; i < NRUN_FILES; i++) {
+    snprintf(path, sizeof path, "%s/%s", run_dir, run_files[i]);
+    if (access(path, F_OK) != 0) continue;
+    size_t used = strlen(found);
+    snprintf(found + used, sizeof found - used, "%s%s", used ? ", " : "", run_files[i]);
+    if (!overwrite) continue;
+    if (remove(path) != 0)
+      return dlgn_fail("--overwrite: cannot remove %s: %s", path, strerror(errno));
+  }
+  if (!found[0] || overwrite) return dlgn_run_remove_temporaries(run_dir, NULL);
+  return dlgn_fail("%s already holds a run (%s); continue it with --resume %s, or pass "
+                   "--overwrite to train it again from the start",
+                   run_dir, found, run_dir);
 }

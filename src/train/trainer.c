@@ -3,11 +3,13 @@
  * the host reads the loss ring and counters about twice a second for the
  * progress display and the divergence check, and once per epoch for the
  * checkpoint. */
+#include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dlgn/status.h"
 #include "dlgn/train.h"
@@ -105,6 +107,7 @@ static int setup(train_run *r, bool resume, dlgn_checkpoint *resume_ck, dlgn_tra
   if (c->epochs < 1 || c->batch < 1)
     return dlgn_fail("--epochs and --batch must be >= 1 (got %d, %d)", c->epochs, c->batch);
   if (!(c->lr > 0)) return dlgn_fail("--lr must be > 0");
+  if (dlgn_train_config_check(c) != 0) return dlgn_fail_context("%s", c->run_dir);
   DLGN_TRY(load_data(r, sum));
   for (int i = 0; i < 3; i++) r->mean[i] = 0.0f, r->std[i] = 1.0f;
   if (c->normalize == DLGN_NORM_STANDARD) dlgn_split_channel_stats(&r->ds.train, r->mean, r->std);
@@ -191,12 +194,21 @@ static int sync_losses(train_run *r, size_t from, size_t to, double *loss_sum, s
   DLGN_TRY(dlgn_buffer_read(r->dev, r->counters, 0, sizeof(cl_int), correct, "accuracy counter"));
   for (size_t i = from; i < to; i++) {
     float l = r->ring_host[i];
-    if (!isfinite(l))
+    if (!isfinite(l)) {
+      /* Say what is on disk: a checkpoint is written after each epoch, so
+       * none exists when the first epoch of a run diverges. */
+      char kept[1300];
+      if (r->epoch > 0)
+        snprintf(kept, sizeof kept, "The last good checkpoint (epoch %d) is kept in %s.",
+                 r->epoch, r->cfg.run_dir);
+      else
+        snprintf(kept, sizeof kept, "No checkpoint was written (none is before the first epoch "
+                 "ends); %s holds only the configuration.", r->cfg.run_dir);
       return dlgn_fail("training diverged: the loss is %s at epoch %d, step %zu of %zu (global "
-                       "step %ld); stopped. The last good checkpoint (epoch %d) is kept in %s. "
-                       "Try a lower --lr.",
+                       "step %ld); stopped. %s Try a lower --lr.",
                        isnan(l) ? "NaN" : "infinite", r->epoch + 1, i + 1, r->steps_per_epoch,
-                       r->step - (long)(to - i) + 1, r->epoch, r->cfg.run_dir);
+                       r->step - (long)(to - i) + 1, kept);
+    }
     *loss_sum += (double)l * r->ring_n[i];
     *seen += (size_t)r->ring_n[i];
   }
@@ -313,9 +325,23 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
   dlgn_checkpoint ck = {0};
   dlgn_progress_init(&r->progress, c->progress, c->quiet);
   if (dlgn_mkdir_p(c->run_dir) != 0) goto done;
+  int stale;
+  if (dlgn_run_remove_temporaries(c->run_dir, &stale) != 0) goto done;
+  if (stale)
+    dlgn_progress_note(&r->progress, "removed %d temporary file%s that a killed write left in %s\n",
+                       stale, stale == 1 ? "" : "s", c->run_dir);
+  char path[1100];
+  snprintf(path, sizeof path, "%s/checkpoint.bin", c->run_dir);
+  if (resume && access(path, F_OK) != 0 && errno == ENOENT) {
+    /* Killed before its first epoch ended: nothing to continue, but its
+     * config.json (already in c) says what to train. */
+    dlgn_progress_note(&r->progress,
+                       "%s has no checkpoint yet (the run stopped in its first epoch); starting "
+                       "it from its config.json\n",
+                       c->run_dir);
+    resume = false;
+  }
   if (resume) {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/checkpoint.bin", c->run_dir);
     if (dlgn_checkpoint_read(path, &ck) != 0) goto done;
     int epochs = r->cfg.epochs;
     r->cfg = ck.config;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,17 +29,28 @@ int dlgn_mkdir_p(const char *path) {
   return 0;
 }
 
-int dlgn_read_file(const char *path, char **data, size_t *len) {
+int dlgn_read_file(const char *path, const char *what, size_t max_bytes, char **data,
+                   size_t *len) {
   *data = NULL;
   if (len) *len = 0;
   FILE *f = fopen(path, "rb");
-  if (!f) return dlgn_fail("cannot open %s: %s", path, strerror(errno));
+  if (!f) return dlgn_fail("cannot open %s %s: %s", what, path, strerror(errno));
+  /* Grow as needed up to max_bytes + 1: the one byte more tells a file at the
+   * cap from one past it, and a device such as /dev/zero stops here instead
+   * of filling memory. */
   size_t cap = 65536, n = 0;
   char *buf = malloc(cap);
+  bool too_large = false;
   while (buf) {
-    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    size_t want = cap - n - 1;
+    if (want > max_bytes + 1 - n) want = max_bytes + 1 - n;
+    size_t got = fread(buf + n, 1, want, f);
     n += got;
-    if (n + 1 < cap) break;
+    if (n > max_bytes) {
+      too_large = true;
+      break;
+    }
+    if (got < want) break; /* end of file (or an error, told by ferror below) */
     char *grown = realloc(buf, cap * 2);
     if (!grown) {
       free(buf);
@@ -50,10 +62,16 @@ int dlgn_read_file(const char *path, char **data, size_t *len) {
   }
   int err = ferror(f);
   fclose(f);
-  if (!buf) return dlgn_fail("out of host memory reading %s", path);
+  if (!buf) return dlgn_fail("out of host memory reading %s %s", what, path);
+  if (too_large) {
+    free(buf);
+    return dlgn_fail("%s %s is larger than %zu bytes, the most a %s may hold (is it the right "
+                     "file?)",
+                     what, path, max_bytes, what);
+  }
   if (err) {
     free(buf);
-    return dlgn_fail("cannot read %s", path);
+    return dlgn_fail("cannot read %s %s", what, path);
   }
   buf[n] = '\0';
   *data = buf;

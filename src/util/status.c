@@ -7,11 +7,21 @@
 
 static _Thread_local char last_error[DLGN_ERROR_MAX];
 
+/* An error is one line: messages quote names and keys from the files they
+ * read (archive members, JSON keys), which may hold newlines or terminal
+ * control bytes. Line breaks and tabs become spaces, other control bytes '?'. */
+static void one_line(char *s) {
+  for (; *s; s++)
+    if (*s == '\n' || *s == '\r' || *s == '\t') *s = ' ';
+    else if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
+}
+
 int dlgn_fail(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(last_error, sizeof last_error, fmt, ap);
   va_end(ap);
+  one_line(last_error);
   return -1;
 }
 
@@ -27,6 +37,7 @@ int dlgn_fail_context(const char *fmt, ...) {
   snprintf(joined, sizeof joined, "%s: %s", prefix, old);
   memcpy(last_error, joined, sizeof last_error - 1);
   last_error[sizeof last_error - 1] = '\0';
+  one_line(last_error);
   return -1;
 }
 
