@@ -113,14 +113,24 @@ static bool conv_flat_fits(const dlgn_conv_shape *s) {
  * only where planes are smaller than a vector (2x2: backward 28.9 -> 17.7
  * ms; 8x8 and 4x4 within 5%, so they keep the GEMM). GPUs are unmeasured and
  * keep im2col + CLBlast's tuned GEMM (the direct kernels' float16
- * accumulators would spill registers there). $DLGN_CONV=gemm|direct|rows
- * overrides (rows only where it fits). */
+ * accumulators would spill registers there). $DLGN_CONV=gemm|direct|rows|wino
+ * overrides (each only where it fits and the device runs it correctly). */
 typedef struct {
   conv_kind fwd, dx, dw;
 } conv_plan;
 
+/* Mesa's llvmpipe (rusticl) stops every loop of a work-item after a fixed
+ * number of iterations in all (LP_MAX_TGSI_LOOP_ITERATIONS, 65535 in Mesa
+ * 22.3) and returns silently wrong sums: the row and flat kernels loop over
+ * all input channels and fail there from about 200 channels (Oclgrind and
+ * PoCL find nothing wrong). That device keeps the im2col GEMM, whose kernels'
+ * loops are short. */
+static bool conv_long_loops_ok(const dlgn_device *dev) {
+  return strncmp(dev->info.name, "llvmpipe", 8) != 0;
+}
+
 static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) {
-  bool cpu = dev->info.type & CL_DEVICE_TYPE_CPU;
+  bool cpu = (dev->info.type & CL_DEVICE_TYPE_CPU) && conv_long_loops_ok(dev);
   conv_plan p = {CONV_GEMM, CONV_GEMM, CONV_GEMM};
   if (cpu && conv_rows_fits(s)) p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
   else if (cpu && conv_flat_fits(s))
@@ -132,9 +142,10 @@ static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) 
   const char *e = getenv("DLGN_CONV");
   if (e && strcmp(e, "gemm") == 0) p = (conv_plan){CONV_GEMM, CONV_GEMM, CONV_GEMM};
   if (e && strcmp(e, "direct") == 0) p = (conv_plan){CONV_DIRECT, CONV_DIRECT, CONV_GEMM};
-  if (e && strcmp(e, "rows") == 0 && conv_rows_fits(s))
+  bool rows_ok = conv_long_loops_ok(dev);
+  if (e && strcmp(e, "rows") == 0 && rows_ok && conv_rows_fits(s))
     p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
-  if (e && strcmp(e, "rows") == 0 && conv_flat_fits(s))
+  if (e && strcmp(e, "rows") == 0 && rows_ok && conv_flat_fits(s))
     p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
   if (e && strcmp(e, "wino") == 0 && conv_wino_fits(s))
     p = (conv_plan){CONV_WINO, CONV_WINO, CONV_WINO};
