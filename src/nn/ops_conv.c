@@ -335,7 +335,7 @@ static int conv_dw_rows(dlgn_device *dev, dlgn_buf dw, dlgn_buf dy, dlgn_buf x, 
   DLGN_TRY(dlgn_launch(dev, name, 3, global, local, (int)(sizeof args / sizeof args[0]), args));
   if (splits == 1) return 0;
   int n = s->OC * s->C * 9;
-  return LAUNCH_1D(dev, "conv_dw_reduce", (size_t)n, ARG_BUF(dw), ARG_BUF(scratch), DLGN_INT(n),
+  return LAUNCH_1D(dev, "conv_dw_reduce", ((size_t)n + 15) / 16, ARG_BUF(dw), ARG_BUF(scratch), DLGN_INT(n),
                    DLGN_INT(splits));
 }
 
