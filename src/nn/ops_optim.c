@@ -24,12 +24,12 @@ int adam_update(dlgn_device *dev, dlgn_buf params, dlgn_buf grads, dlgn_buf m, d
   /* the bias corrections in double, as PyTorch does on the host */
   double step_size = (double)lr / (1.0 - pow(beta1, t));
   double bc2_sqrt = sqrt(1.0 - pow(beta2, t));
-  return LAUNCH_1D(dev, "adam_update", n, ARG_BUF(params), ARG_BUF(grads), ARG_BUF(m), ARG_BUF(v),
+  return LAUNCH_1D(dev, "adam_update", (n + 15) / 16, ARG_BUF(params), ARG_BUF(grads), ARG_BUF(m), ARG_BUF(v),
                    DLGN_INT(n), DLGN_FLOAT(step_size), DLGN_FLOAT(beta1), DLGN_FLOAT(beta2),
                    DLGN_FLOAT(eps), DLGN_FLOAT(weight_decay), DLGN_FLOAT(bc2_sqrt));
 }
 
 int axpy(dlgn_device *dev, dlgn_buf y, dlgn_buf x, size_t n, float alpha) {
   DLGN_TRY(ops_check_count("axpy", n));
-  return LAUNCH_1D(dev, "axpy", n, ARG_BUF(y), ARG_BUF(x), DLGN_INT(n), DLGN_FLOAT(alpha));
+  return LAUNCH_1D(dev, "axpy", (n + 15) / 16, ARG_BUF(y), ARG_BUF(x), DLGN_INT(n), DLGN_FLOAT(alpha));
 }
