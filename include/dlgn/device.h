@@ -62,7 +62,10 @@ typedef struct dlgn_device {
   } kernels[DLGN_MAX_KERNELS];
   dlgn_gemm_state *gemm; /* owned by src/cl/gemm.c */
   /* $DLGN_PROFILE=1: every launch waits for its kernel and adds its device
-   * time here; the table is printed to stderr when the device closes. */
+   * time here (or the host's wall time per launch, on a driver without
+   * event timestamps); the table is printed to stderr when the device
+   * closes. */
+  int profile_clock; /* DLGN_PROFILE_*: decided by the first kernel */
   int nprofiled;
   struct {
     char name[64];
@@ -72,6 +75,7 @@ typedef struct dlgn_device {
 } dlgn_device;
 
 enum { DLGN_OPEN_PROFILING = 1 };
+enum { DLGN_PROFILE_UNKNOWN = 0, DLGN_PROFILE_DEVICE = 1, DLGN_PROFILE_HOST = 2 };
 
 int dlgn_device_open(dlgn_device **out, const char *selector, int flags);
 void dlgn_device_close(dlgn_device *dev);

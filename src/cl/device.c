@@ -241,8 +241,17 @@ static void profile_print(const dlgn_device *dev) {
   if (dev->nprofiled == 0) return;
   double total = 0;
   for (int i = 0; i < dev->nprofiled; i++) total += dev->profile[i].ms;
-  fprintf(stderr, "dlgn: kernel time on '%s' ($DLGN_PROFILE; CLBlast kernels not included)\n",
-          dev->info.name);
+  if (dev->profile_clock == DLGN_PROFILE_HOST)
+    fprintf(stderr,
+            "dlgn: kernel time on '%s' ($DLGN_PROFILE; CLBlast kernels not included): host wall "
+            "time from enqueue to completion, launch included, since this driver gives no event "
+            "timestamps\n",
+            dev->info.name);
+  else
+    fprintf(stderr,
+            "dlgn: kernel time on '%s' ($DLGN_PROFILE; CLBlast kernels not included): device "
+            "event timestamps\n",
+            dev->info.name);
   bool shown[DLGN_MAX_KERNELS] = {false};
   for (int k = 0; k < dev->nprofiled; k++) { /* largest first */
     int best = -1;

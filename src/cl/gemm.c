@@ -32,6 +32,7 @@
 
 #include "dlgn/status.h"
 #include "dlgn/tune.h"
+#include "gemm_internal.h"
 
 #define GEMM_MAX_VARIANTS 24
 
@@ -50,6 +51,9 @@ struct dlgn_gemm_state {
   size_t cap_a, cap_b, cap_p, cap_t; /* floats */
   dlgn_tuning *tuning;               /* NULL when the device has no tuning file */
   char tuning_file[1024];
+  dlgn_gemm_wg_state *wg;        /* the work-group kernel's programs */
+  dlgn_gemm_wg_params wg_params; /* its measured best form */
+  char backend_source[160]; /* why this backend: variable, tuning file, measurement */
 };
 
 static void variant_release(gemm_variant *v) {
@@ -72,6 +76,7 @@ void dlgn_gemm_state_free(dlgn_device *dev) {
   dlgn_buffer_release(&g->scratch_b);
   dlgn_buffer_release(&g->scratch_p);
   dlgn_buffer_release(&g->scratch_t);
+  dlgn_gemm_wg_state_free(g->wg);
   free(g->tuning);
   free(g);
   dev->gemm = NULL;
@@ -82,8 +87,10 @@ int dlgn_gemm_backend_parse(const char *name, dlgn_gemm_backend *out) {
     *out = DLGN_GEMM_CLBLAST;
   else if (strcmp(name, "own") == 0)
     *out = DLGN_GEMM_OWN;
+  else if (strcmp(name, "workgroup") == 0)
+    *out = DLGN_GEMM_WG;
   else
-    return dlgn_fail("unknown GEMM backend '%s' (expected 'clblast' or 'own')", name);
+    return dlgn_fail("unknown GEMM backend '%s' (expected 'clblast', 'own' or 'workgroup')", name);
   return 0;
 }
 
@@ -94,9 +101,8 @@ static int gemm_state(dlgn_device *dev, dlgn_gemm_state **out) {
   }
   dlgn_gemm_state *g = dlgn_calloc(1, sizeof *g, "GEMM state");
   if (!g) return -1;
-  /* CPU devices get the own kernel: CLBlast's work-group kernels run poorly
-   * on CPU OpenCL runtimes (PoCL), while GPUs are what CLBlast is tuned for. */
-  g->backend = (dev->info.type & CL_DEVICE_TYPE_CPU) ? DLGN_GEMM_OWN : DLGN_GEMM_CLBLAST;
+  /* Until the choice below: the choice itself runs every backend. */
+  g->backend = DLGN_GEMM_OWN;
   const char *env = getenv("DLGN_GEMM");
   if (env && *env && dlgn_gemm_backend_parse(env, &g->backend) != 0) {
     free(g);
@@ -115,8 +121,26 @@ static int gemm_state(dlgn_device *dev, dlgn_gemm_state **out) {
       return -1;
     }
   }
+  /* The backend: the measured choice for this device and driver
+   * (src/cl/gemm_select.c: cached, else measured now), unless $DLGN_GEMM
+   * names one; the work-group kernel's form is always the measured one. */
+  dlgn_gemm_backend measured;
+  if (dlgn_gemm_select(dev, &measured, &g->wg_params, g->backend_source,
+                       sizeof g->backend_source) != 0) {
+    dlgn_gemm_state_free(dev);
+    return -1;
+  }
+  if (env && *env)
+    snprintf(g->backend_source, sizeof g->backend_source, "$DLGN_GEMM");
+  else
+    g->backend = measured;
   *out = g;
   return 0;
+}
+
+const char *dlgn_gemm_backend_source(dlgn_device *dev) {
+  dlgn_gemm_state *g;
+  return gemm_state(dev, &g) == 0 ? g->backend_source : "?";
 }
 
 int dlgn_gemm_use_tuning(dlgn_device *dev, const dlgn_tuning *t, const char *source) {
@@ -157,7 +181,7 @@ int dlgn_gemm_set_backend(dlgn_device *dev, dlgn_gemm_backend b) {
 }
 
 const char *dlgn_gemm_backend_name(dlgn_gemm_backend b) {
-  return b == DLGN_GEMM_OWN ? "own" : "clblast";
+  return b == DLGN_GEMM_OWN ? "own" : b == DLGN_GEMM_WG ? "workgroup" : "clblast";
 }
 
 /* ---- own kernel: parameters ---- */
@@ -290,6 +314,22 @@ static int gemm_check_args(const dlgn_device *dev, const dlgn_gemm_call *c) {
         "GEMM (ta=%d tb=%d M=%zu N=%zu K=%zu) on device '%s': leading dimensions "
         "lda=%zu ldb=%zu ldc=%zu are smaller than the rows they hold (%zu, %zu, %zu)",
         c->ta, c->tb, c->M, c->N, c->K, dev->info.name, c->lda, c->ldb, c->ldc, acols, bcols, c->N);
+  return 0;
+}
+
+/* ---- the work-group kernel (src/cl/gemm_wg.c) ---- */
+
+int dlgn_gemm_wg(dlgn_device *dev, const dlgn_gemm_wg_params *p, const dlgn_gemm_call *c) {
+  DLGN_TRY(gemm_check_args(dev, c));
+  dlgn_gemm_state *g;
+  DLGN_TRY(gemm_state(dev, &g));
+  return dlgn_gemm_wg_run(dev, &g->wg, p, c);
+}
+
+int dlgn_gemm_wg_params_of(dlgn_device *dev, dlgn_gemm_wg_params *out) {
+  dlgn_gemm_state *g;
+  DLGN_TRY(gemm_state(dev, &g));
+  *out = g->wg_params;
   return 0;
 }
 
@@ -538,37 +578,6 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
 
 /* ---- CLBlast ---- */
 
-static const char *clblast_status_name(CLBlastStatusCode st) {
-  switch (st) {
-    case CLBlastInvalidLocalMemUsage:
-      return "CLBlastInvalidLocalMemUsage (parameters need more local memory than the device has)";
-    case CLBlastMissingOverrideParameter:
-      return "CLBlastMissingOverrideParameter";
-    case CLBlastInvalidOverrideKernel:
-      return "CLBlastInvalidOverrideKernel";
-    case CLBlastDatabaseError:
-      return "CLBlastDatabaseError";
-    case CLBlastOpenCLCompilerNotAvailable:
-      return "CLBlastOpenCLCompilerNotAvailable";
-    case CLBlastInsufficientMemoryA:
-      return "CLBlastInsufficientMemoryA (buffer A too small for offset/ld)";
-    case CLBlastInsufficientMemoryB:
-      return "CLBlastInsufficientMemoryB (buffer B too small for offset/ld)";
-    case CLBlastInsufficientMemoryC:
-      return "CLBlastInsufficientMemoryC (buffer C too small for offset/ld)";
-    case CLBlastInvalidLeadDimA:
-      return "CLBlastInvalidLeadDimA";
-    case CLBlastInvalidLeadDimB:
-      return "CLBlastInvalidLeadDimB";
-    case CLBlastInvalidLeadDimC:
-      return "CLBlastInvalidLeadDimC";
-    case CLBlastOpenCLBuildProgramFailure:
-      return "CLBlastBuildProgramFailure (CLBlast kernel did not compile)";
-    default:
-      return st < -1000 ? "CLBlast status" : dlgn_cl_strerror((cl_int)st);
-  }
-}
-
 int dlgn_gemm_clblast(dlgn_device *dev, const dlgn_gemm_call *c) {
   DLGN_TRY(gemm_check_args(dev, c));
   if (c->M == 0 || c->N == 0) return 0;
@@ -601,7 +610,7 @@ int dlgn_gemm_clblast(dlgn_device *dev, const dlgn_gemm_call *c) {
                       NULL);
   if (st != CLBlastSuccess)
     return dlgn_fail("CLBlastSgemm (ta=%d tb=%d M=%zu N=%zu K=%zu) failed on device '%s': %s (%d)",
-                     c->ta, c->tb, c->M, c->N, c->K, dev->info.name, clblast_status_name(st),
+                     c->ta, c->tb, c->M, c->N, c->K, dev->info.name, dlgn_clblast_status_name((int)st),
                      (int)st);
   return 0;
 }
@@ -613,6 +622,7 @@ int dlgn_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, 
   DLGN_TRY(gemm_state(dev, &g));
   dlgn_gemm_call c = {ta, tb, M, N, K, alpha, A, offa, lda, B, offb, ldb, beta, C, offc, ldc};
   if (g->backend == DLGN_GEMM_CLBLAST) return dlgn_gemm_clblast(dev, &c);
+  if (g->backend == DLGN_GEMM_WG) return dlgn_gemm_wg_run(dev, &g->wg, &g->wg_params, &c);
   dlgn_gemm_own_params p;
   DLGN_TRY(dlgn_gemm_own_params_for(dev, ta, tb, M, N, K, &p));
   return dlgn_gemm_own(dev, &p, &c);
