@@ -28,7 +28,9 @@ int test_open_all_devices(dlgn_device ***devs, int *count) {
   for (int i = 0; i < n; i++) {
     char sel[16];
     snprintf(sel, sizeof sel, "%d", i);
-    if (dlgn_device_open(&out[i], sel, 0) != 0) {
+    /* new buffers start as NaN: a kernel that reads scratch memory it never
+     * wrote must fail here on every device */
+    if (dlgn_device_open(&out[i], sel, DLGN_OPEN_POISON) != 0) {
       test_close_all_devices(out, i);
       free(list);
       return -1;

@@ -17,7 +17,8 @@
  * few tiles to occupy the device (weight gradients of small layers), the ks
  * blocks of a pass run side by side into partial sums that gemm_reduce adds
  * up. Edges: packed panels are zero-padded, the last partial B panel read in
- * place is packed for its own launch, and only stores test bounds. The
+ * place runs as its own launch with its missing columns clamped, and only
+ * stores test bounds. The
  * scratch buffers only grow, so steady-state training allocates nothing.
  *
  * CLBlast: one call to CLBlastSgemm, with parameters overridden from the
@@ -121,19 +122,22 @@ static int gemm_state(dlgn_device *dev, dlgn_gemm_state **out) {
       return -1;
     }
   }
-  /* The backend: the measured choice for this device and driver
-   * (src/cl/gemm_select.c: cached, else measured now), unless $DLGN_GEMM
-   * names one; the work-group kernel's form is always the measured one. */
-  dlgn_gemm_backend measured;
-  if (dlgn_gemm_select(dev, &measured, &g->wg_params, g->backend_source,
-                       sizeof g->backend_source) != 0) {
+  /* The backend: $DLGN_GEMM, else the measured choice for this device and
+   * driver (src/cl/gemm_select.c: cached, else measured now). $DLGN_GEMM
+   * measures nothing (slow simulators such as Oclgrind need that): the
+   * work-group kernel then takes the cached form, else the first candidate. */
+  if (env && *env) {
+    dlgn_gemm_backend cached;
+    dlgn_gemm_wg_params forms[2];
+    dlgn_gemm_wg_candidates(dev, forms);
+    g->wg_params = forms[0];
+    dlgn_gemm_choice_params(dev, &cached, &g->wg_params);
+    snprintf(g->backend_source, sizeof g->backend_source, "$DLGN_GEMM");
+  } else if (dlgn_gemm_select(dev, &g->backend, &g->wg_params, g->backend_source,
+                              sizeof g->backend_source) != 0) {
     dlgn_gemm_state_free(dev);
     return -1;
   }
-  if (env && *env)
-    snprintf(g->backend_source, sizeof g->backend_source, "$DLGN_GEMM");
-  else
-    g->backend = measured;
   *out = g;
   return 0;
 }
@@ -415,7 +419,7 @@ typedef struct {
 static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant *v,
                        const dlgn_gemm_call *c, const gemm_plan *pl, const gemm_block *blk,
                        cl_mem B, size_t b_off, size_t b_ps, size_t b_ks, int nq, int np, int p_base,
-                       int qchunk) {
+                       int qchunk, size_t b_cols) {
   const bool bcopy = qchunk > 0;
   size_t groups = bcopy ? ((size_t)nq + (size_t)qchunk - 1) / (size_t)qchunk : (size_t)nq;
   size_t global = groups * (size_t)np * (size_t)blk->nsplit, local = 1;
@@ -456,15 +460,16 @@ static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant 
                      DLGN_INT(qfast),
                      DLGN_INT(p_base),
                      DLGN_INT(qchunk),
+                     DLGN_INT(b_cols),
                      DLGN_LOCAL(blk->kc * (size_t)v->tn * sizeof(float))};
   if (bcopy)
     return pl->a_direct
                ? dlgn_launch_kernel(dev, v->bcopy_direct, "gemm_bcopy_direct", 1, &global, &local,
-                                    27, args)
-               : dlgn_launch_kernel(dev, v->bcopy, "gemm_bcopy", 1, &global, &local, 27, args);
+                                    28, args)
+               : dlgn_launch_kernel(dev, v->bcopy, "gemm_bcopy", 1, &global, &local, 28, args);
   return pl->a_direct ? dlgn_launch_kernel(dev, v->tile_direct, "gemm_tile_direct", 1, &global,
-                                           &local, 26, args)
-                      : dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 26, args);
+                                           &local, 27, args)
+                      : dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 27, args);
 }
 
 /* Row tiles per work-item in bcopy mode (0: bcopy off). The copy pays when
@@ -525,7 +530,7 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
   /* Each pass packs nsplit blocks of kc steps and computes them at once. */
   const size_t pass = kc * (size_t)nsplit;
   const size_t need_a = pl.a_direct ? 0 : nq * tm * pass;
-  const size_t need_b = !pl.b_direct ? np_all * tn * pass : edge ? tn * pass : 0;
+  const size_t need_b = !pl.b_direct ? np_all * tn * pass : 0;
   const size_t need_p = nsplit > 1 ? (size_t)nsplit * R * S : 0;
   /* The kernels index with 32-bit ints. */
   size_t ext_a = c->ta ? extent(c->offa, K, c->M, c->lda) : extent(c->offa, c->M, K, c->lda);
@@ -557,18 +562,18 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
       DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, (int)np_all, (int)blk.klen, pl.b.buf, b_k0,
                            pl.b.rs, pl.b.ks, S));
       DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, g->scratch_b, 0, blk.klen * tn, tn, (int)nq,
-                           (int)np_all, 0, 0));
+                           (int)np_all, 0, 0, tn));
     } else {
       if (np_full)
         DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, pl.b.buf, b_k0, tn, pl.b.ks, (int)nq,
                              (int)np_full, 0,
-                             bcopy_chunk(dev, &pl, nq, np_full, blk.nsplit, kc, tn)));
-      if (edge) {
-        DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, 1, (int)blk.klen, pl.b.buf,
-                             b_k0 + np_full * tn, 1, pl.b.ks, S - np_full * tn));
-        DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, g->scratch_b, 0, 0, tn, (int)nq, 1,
-                             (int)np_full, 0));
-      }
+                             bcopy_chunk(dev, &pl, nq, np_full, blk.nsplit, kc, tn), tn));
+      /* The last, partial, panel is read in place too, its missing columns
+       * clamped (cl/gemm.cl); it was packed once, which cost a launch, and
+       * Oclgrind reported the tile reading packed values as uninitialised. */
+      if (edge)
+        DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, pl.b.buf, b_k0 + np_full * tn, 0, pl.b.ks,
+                             (int)nq, 1, (int)np_full, 0, S - np_full * tn));
     }
     if (blk.nsplit > 1) DLGN_TRY(launch_reduce(dev, g, v, c, &pl, &blk));
     if (K == 0) break;

@@ -22,4 +22,9 @@ const char *dlgn_clblast_status_name(int code);
 int dlgn_gemm_select(dlgn_device *dev, dlgn_gemm_backend *out, dlgn_gemm_wg_params *wg,
                      char *source, size_t size);
 
+/* The cached choice with its work-group form, checked against dev: 1 when
+ * there is a valid one (out and wg set), else 0 (nothing changed). */
+int dlgn_gemm_choice_params(const dlgn_device *dev, dlgn_gemm_backend *out,
+                            dlgn_gemm_wg_params *wg);
+
 #endif

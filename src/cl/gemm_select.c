@@ -98,6 +98,11 @@ static int choice_read(const dlgn_device_info *info, const dlgn_device *dev, dlg
   return found;
 }
 
+int dlgn_gemm_choice_params(const dlgn_device *dev, dlgn_gemm_backend *out,
+                            dlgn_gemm_wg_params *wg) {
+  return choice_read(&dev->info, dev, out, wg, NULL, 0);
+}
+
 int dlgn_gemm_choice_read(const dlgn_device_info *info, dlgn_gemm_backend *out, char *note,
                           size_t size) {
   return choice_read(info, NULL, out, NULL, note, size);
