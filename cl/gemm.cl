@@ -54,18 +54,27 @@
 
 /* The work of one tile over nk steps of K: row i of the A side at step k is
  * a[arow[i] + k * a_ks], the B side's TN values at step k start at
- * b + k * b_ks. For packed A the caller passes arow[i] = i and a_ks = TM as
- * constants, which the compiler folds into contiguous loads. Defined for a B
- * side in global and in local memory. */
+ * b + k * b_ks, of which the first b_cols exist (fewer than TN only in the
+ * last panel of a B side read in place: the missing columns repeat the last
+ * one, read one value at a time, and are never stored). For packed A the
+ * caller passes arow[i] = i and a_ks = TM as constants, which the compiler
+ * folds into contiguous loads. Defined for a B side in global and in local
+ * memory. */
 #define DEFINE_MAC(NAME, BSPACE)                                                                 \
   static inline void NAME(floatv acc[TM][NV], __global const float *a, const int a_ks,          \
                           const int arow[TM], BSPACE const float *b, const int b_ks,             \
-                          const int nk) {                                                        \
+                          const int b_cols, const int nk) {                                      \
     _Pragma("unroll") for (int i = 0; i < TM; i++)                                              \
         _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = (floatv)(0.0f);              \
     for (int k = 0; k < nk; k++) {                                                               \
       floatv bv[NV];                                                                             \
-      _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = VLOAD(v, b);                       \
+      if (b_cols >= TN) {                                                                        \
+        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = VLOAD(v, b);                     \
+      } else {                                                                                   \
+        float edge[TN];                                                                          \
+        for (int j = 0; j < TN; j++) edge[j] = b[min(j, b_cols - 1)];                            \
+        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = VLOAD(v, edge);                  \
+      }                                                                                          \
       _Pragma("unroll") for (int i = 0; i < TM; i++) {                                          \
         const floatv av = (floatv)(a[arow[i]]);                                                  \
         _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = mad(av, bv[v], acc[i][v]);   \
@@ -116,7 +125,8 @@ static inline void tile_store(floatv acc[TM][NV], __global float *C, const int l
  *   packed panels (a_is = 1, a_ks = TM, folded in the kernels without
  *   "direct" in their name) or the caller's matrix in place, repeating the
  *   last valid row past the edge (those rows are never stored).
- * - The B side of panel p at step k starts at B + b_off + p * b_ps + k * b_ks.
+ * - The B side of panel p at step k starts at B + b_off + p * b_ps + k * b_ks;
+ *   b_cols < TN: only that many columns exist (the last panel read in place).
  * - p_base shifts the column tiles when the last, partial, column panel runs
  *   as its own launch.
  * - Split s writes to C + s * c_ss: the host gives nsplit > 1 only with a
@@ -136,7 +146,7 @@ static inline void tile_store(floatv acc[TM][NV], __global float *C, const int l
       __global const float *restrict B, const int b_off, const int b_ps, const int b_ks,         \
       __global float *C, const int offc, const int ldc, const int c_ss, const int ctrans,        \
       const float alpha, const float beta, const int nq, const int np, const int nsplit,         \
-      const int qfast, const int p_base, const int qchunk
+      const int qfast, const int p_base, const int qchunk, const int b_cols
 
 static inline void tile_rows(const bool a_direct, const int a_is, const int mm, int arow[TM]) {
 #pragma unroll
@@ -158,7 +168,7 @@ static inline void tile_rows(const bool a_direct, const int a_is, const int mm, 
     tile_rows((A_DIRECT), a_is, mm, arow);                                                       \
     floatv acc[TM][NV];                                                                          \
     tile_mac_global(acc, A + a_off + q * a_ps + k0 * a_step, a_step, arow,                       \
-                    B + b_off + p * b_ps + k0 * b_ks, b_ks, nk);                                 \
+                    B + b_off + p * b_ps + k0 * b_ks, b_ks, b_cols, nk);                         \
     tile_store(acc, C + offc + s * c_ss, ldc, ctrans, alpha, beta, i0, j0, mm, nn);              \
   }
 
@@ -182,7 +192,7 @@ static inline void tile_rows(const bool a_direct, const int a_is, const int mm, 
       int arow[TM];                                                                              \
       tile_rows((A_DIRECT), a_is, mm, arow);                                                     \
       floatv acc[TM][NV];                                                                        \
-      tile_mac_local(acc, A + a_off + q * a_ps + k0 * a_step, a_step, arow, bl, TN, nk);         \
+      tile_mac_local(acc, A + a_off + q * a_ps + k0 * a_step, a_step, arow, bl, TN, TN, nk);     \
       tile_store(acc, C + offc + s * c_ss, ldc, ctrans, alpha, beta, i0, j0, mm, nn);            \
     }                                                                                            \
   }

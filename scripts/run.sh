@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev
   libarchive-dev libmd-dev libjson-c-dev libpng-dev zlib1g-dev check pocl-opencl-icd
-  libopenblas-dev clinfo gnuplot-nox clang libclang-rt-14-dev)
+  mesa-opencl-icd oclgrind libopenblas-dev clinfo gnuplot-nox clang libclang-rt-14-dev)
 
 install_missing() {
   local missing=()
@@ -70,9 +70,18 @@ case "${1:-}" in
   test)
     install_missing
     build build
-    (cd build && ctest --output-on-failure -j"$jobs")
+    # Two OpenCL implementations on the CPU: PoCL, and Mesa's rusticl on
+    # llvmpipe (a second platform once RUSTICL_ENABLE names it). The device
+    # suites run every kernel on every device listed, so on both; the CLI
+    # tests use the first CPU device (PoCL), and cli_devices trains, resumes,
+    # evaluates and explains on each. The Oclgrind runs follow separately.
+    (cd build && RUSTICL_ENABLE=llvmpipe ctest --output-on-failure -j"$jobs" -LE oclgrind)
+    # Kernels under Oclgrind (out-of-bounds, uninitialised reads, data races,
+    # API misuse): the op suite fits the time budget; the GEMM and conv
+    # suites under Oclgrind take longer (README).
+    (cd build && ctest --output-on-failure -R "^oclgrind_test_nn_ops$")
     # The same suite under AddressSanitizer + UBSan (leaks inside the OpenCL
-    # driver are suppressed; leaks in dlgn are not).
+    # driver are suppressed; leaks in dlgn are not), on PoCL only.
     build build-asan -DDLGN_SANITIZE=ON -DDLGN_BUILD_BENCH=OFF
     # Mesa's OpenCL drivers (mesa-opencl-icd) leak at load and are unloaded
     # before exit, so the fast unwinder cannot name them for a suppression
@@ -86,7 +95,7 @@ case "${1:-}" in
     done
     (cd build-asan && OCL_ICD_VENDORS=$PWD/icd ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       LSAN_OPTIONS=suppressions=$PWD/../tests/lsan.supp:print_suppressions=0 \
-      DLGN_SANITIZED=1 ctest --output-on-failure -j"$jobs")
+      DLGN_SANITIZED=1 ctest --output-on-failure -j"$jobs" -LE oclgrind)
     run_fuzz
     ;;
   fuzz)

@@ -35,8 +35,13 @@ static void fill_uniform(dlgn_rng *r, float *x, size_t n) {
   for (size_t i = 0; i < n; i++) x[i] = 2.0f * dlgn_rng_uniform(r) - 1.0f;
 }
 
+/* When set, run_case without own parameters runs the work-group kernel in
+ * this form instead of the device's backend. */
+static const dlgn_gemm_wg_params *wg_form;
+
 /* Run one case on dev with the current backend (or own params p when not
- * NULL) and compare; returns a message on mismatch, NULL when it agrees. */
+ * NULL, or wg_form) and compare; returns a message on mismatch, NULL when it
+ * agrees. */
 static const char *run_case(dlgn_device *dev, const dlgn_gemm_own_params *p, const gemm_case *c,
                             uint64_t seed, char *msg, size_t msgsize) {
   size_t ar = c->ta ? c->K : c->M, ac = c->ta ? c->M : c->K;
@@ -86,6 +91,10 @@ static const char *run_case(dlgn_device *dev, const dlgn_gemm_own_params *p, con
                            .offc = c->offc,
                            .ldc = ldc};
     ck_assert_ok(dlgn_gemm_own(dev, p, &call));
+  } else if (wg_form) {
+    dlgn_gemm_call call = {c->ta, c->tb, c->M,  c->N,      c->K, c->alpha, A,       c->offa,
+                           lda,   B,     c->offb, ldb, c->beta, C,        c->offc, ldc};
+    ck_assert_ok(dlgn_gemm_wg(dev, wg_form, &call));
   } else {
     ck_assert_ok(dlgn_gemm(dev, c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, c->offa, lda, B,
                            c->offb, ldb, c->beta, C, c->offc, ldc));
@@ -121,10 +130,24 @@ static const char *run_case(dlgn_device *dev, const dlgn_gemm_own_params *p, con
   return bad;
 }
 
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
 static void case_name(const gemm_case *c, char *out, size_t size) {
   snprintf(out, size, "%c%c M=%zu N=%zu K=%zu off=%zu/%zu/%zu pad=%zu/%zu/%zu alpha=%g beta=%g",
            c->ta ? 't' : 'n', c->tb ? 't' : 'n', c->M, c->N, c->K, c->offa, c->offb, c->offc,
            c->pada, c->padb, c->padc, c->alpha, c->beta);
+}
+
+/* $DLGN_TEST_SMALL=1 (the runs under Oclgrind, which interprets every
+ * work-item): only the cases of at most a million multiply-adds. */
+static bool small_only(void) {
+  const char *e = getenv("DLGN_TEST_SMALL");
+  return e && *e && strcmp(e, "0") != 0;
 }
 
 /* Sizes that are multiples of no tile (1, 7, 33, 129...), each with every
@@ -151,7 +174,7 @@ static int make_cases(gemm_case *out, int max) {
     }
   /* Larger: several K blocks and tiles in the own kernel, CLBlast's indirect
    * (padding) path instead of its direct kernel. */
-  for (int tr = 0; tr < 4 && n < max; tr++, n++)
+  for (int tr = 0; tr < 4 && n < max && !small_only(); tr++, n++)
     out[n] = (gemm_case){.ta = tr & 1,
                          .tb = (tr & 2) != 0,
                          .M = 300,
@@ -167,7 +190,7 @@ static int make_cases(gemm_case *out, int max) {
                          .beta = tr % 2 ? 0.0f : 1.0f};
   /* A weight-gradient shape (A B^T, M < N, long K): the operands swap and
    * the large side is read in place */
-  if (n < max)
+  if (n < max && !small_only())
     out[n++] = (gemm_case){.ta = false,
                            .tb = true,
                            .M = 16,
@@ -207,10 +230,95 @@ START_TEST(test_gemm_both_backends) {
   int count;
   ck_assert_ok(test_open_all_devices(&devs, &count));
   for (int d = 0; d < count; d++) {
+    /* $DLGN_TEST_NO_CLBLAST=1: under Oclgrind, which checks our kernels */
+    const char *no_clblast = getenv("DLGN_TEST_NO_CLBLAST");
     check_backend(devs[d], DLGN_GEMM_OWN);
-    check_backend(devs[d], DLGN_GEMM_CLBLAST);
+    if (!no_clblast || !*no_clblast || strcmp(no_clblast, "0") == 0)
+      check_backend(devs[d], DLGN_GEMM_CLBLAST);
+    check_backend(devs[d], DLGN_GEMM_WG);
   }
   test_close_all_devices(devs, count);
+}
+END_TEST
+
+/* Both forms of the work-group kernel the backend choice measures, and
+ * others: one value per work-item, tiles wider than tall and the reverse,
+ * K steps that divide no K of the cases, on every case of make_cases. */
+START_TEST(test_gemm_wg_forms) {
+  dlgn_device **devs;
+  int count;
+  ck_assert_ok(test_open_all_devices(&devs, &count));
+  for (int d = 0; d < count; d++) {
+    dlgn_gemm_wg_params forms[6];
+    int nf = dlgn_gemm_wg_candidates(devs[d], forms);
+    forms[nf++] = (dlgn_gemm_wg_params){8, 8, 0, 1, 1};
+    forms[nf++] = (dlgn_gemm_wg_params){8, 8, 3, 1, 1};
+    forms[nf++] = (dlgn_gemm_wg_params){16, 32, 5, 2, 4};
+    forms[nf++] = (dlgn_gemm_wg_params){24, 8, 0, 3, 2};
+    gemm_case cases[64];
+    int n = make_cases(cases, 64);
+    for (int f = 0; f < nf; f++) {
+      wg_form = &forms[f];
+      for (int i = 0; i < n; i++) {
+        char msg[256], name[160];
+        const char *bad = run_case(devs[d], NULL, &cases[i], 2000 + (uint64_t)i, msg, sizeof msg);
+        case_name(&cases[i], name, sizeof name);
+        ck_assert_msg(!bad, "device '%s', work-group form %dx%dx%d %dx%d, %s: %s",
+                      devs[d]->info.name, forms[f].tsm, forms[f].tsn, forms[f].tsk, forms[f].wptm,
+                      forms[f].wptn, name, bad);
+      }
+    }
+    wg_form = NULL;
+    /* invalid forms are refused with a reason */
+    dlgn_gemm_wg_params badp = {30, 32, 16, 4, 4};
+    ck_assert_int_ne(dlgn_gemm_wg_params_check(devs[d], &badp), 0);
+    ck_assert_ptr_nonnull(strstr(dlgn_error(), "30x32x16"));
+  }
+  test_close_all_devices(devs, count);
+}
+END_TEST
+
+/* The backend choice is measured once per device and driver, stored, read
+ * back by the next device, and a damaged record is measured again. */
+START_TEST(test_gemm_choice_cached) {
+  char dir[256], path[1024], old[1024];
+  test_tmpdir(dir, sizeof dir);
+  const char *prev = getenv("DLGN_CACHE_DIR");
+  snprintf(old, sizeof old, "%s", prev ? prev : "");
+  ck_assert_int_eq(setenv("DLGN_CACHE_DIR", dir, 1), 0);
+  unsetenv("DLGN_GEMM");
+  dlgn_device *dev;
+  ck_assert_ok(dlgn_device_open(&dev, NULL, 0));
+  dlgn_gemm_backend b, back;
+  char note[256];
+  ck_assert_int_eq(dlgn_gemm_choice_read(&dev->info, &b, note, sizeof note), 0);
+  b = dlgn_gemm_backend_of(dev);
+  ck_assert_msg(strncmp(dlgn_gemm_backend_source(dev), "measured now", 12) == 0, "source: %s",
+                dlgn_gemm_backend_source(dev));
+  ck_assert_int_eq(dlgn_gemm_choice_read(&dev->info, &back, note, sizeof note), 1);
+  ck_assert_int_eq(back, b);
+  ck_assert_ptr_nonnull(strstr(note, "ms for the three test products"));
+  dlgn_device_close(dev);
+
+  ck_assert_ok(dlgn_device_open(&dev, NULL, 0));
+  ck_assert_int_eq(dlgn_gemm_backend_of(dev), b);
+  ck_assert_msg(strncmp(dlgn_gemm_backend_source(dev), "measured earlier", 16) == 0,
+                "source: %s", dlgn_gemm_backend_source(dev));
+  ck_assert_ok(dlgn_gemm_choice_path(&dev->info, path, sizeof path));
+  dlgn_device_close(dev);
+
+  /* a record naming a form this device cannot run is measured again */
+  write_text(path, "backend workgroup\nworkgroup tsm=512 tsn=8 tsk=0 wptm=1 wptn=1\n");
+  ck_assert_ok(dlgn_device_open(&dev, NULL, 0));
+  ck_assert_msg(strncmp(dlgn_gemm_backend_source(dev), "measured now", 12) == 0, "source: %s",
+                dlgn_gemm_backend_source(dev));
+  dlgn_gemm_wg_params w;
+  ck_assert_ok(dlgn_gemm_wg_params_of(dev, &w));
+  ck_assert_ok(dlgn_gemm_wg_params_check(dev, &w));
+  dlgn_device_close(dev);
+  test_rmtree(dir);
+  if (old[0]) setenv("DLGN_CACHE_DIR", old, 1);
+  else unsetenv("DLGN_CACHE_DIR");
 }
 END_TEST
 
@@ -271,12 +379,6 @@ END_TEST
 
 /* ---- tuning file ---- */
 
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  ck_assert_int_eq(fclose(f), 0);
-}
 
 START_TEST(test_tuning_roundtrip) {
   char dir[256], path[1024];
@@ -382,13 +484,19 @@ Suite *make_suite(void) {
   Suite *s = suite_create("cl_gemm");
   TCase *tc = tcase_create("gemm");
   tcase_set_timeout(tc, 600);
+  /* (the Oclgrind run takes this case only: CK_RUN_CASE=gemm) */
+  TCase *tt = tcase_create("tuning");
+  tcase_set_timeout(tt, 600);
   /* No tuning file from the user's own folders may change what is tested
    * (a folder that cannot exist holds none). */
   setenv("DLGN_TUNING_DIR", "/dev/null/no-tuning", 1);
   tcase_add_test(tc, test_gemm_both_backends);
   tcase_add_test(tc, test_gemm_own_params);
+  tcase_add_test(tc, test_gemm_wg_forms);
   tcase_add_test(tc, test_gemm_bad_arguments);
-  tcase_add_test(tc, test_tuning_roundtrip);
+  tcase_add_test(tt, test_gemm_choice_cached);
+  tcase_add_test(tt, test_tuning_roundtrip);
   suite_add_tcase(s, tc);
+  suite_add_tcase(s, tt);
   return s;
 }

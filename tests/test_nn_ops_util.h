@@ -64,11 +64,16 @@ static inline dlgn_buf tup(dlgn_device *dev, const double *a, size_t n) {
   return (dlgn_buf){m, TOFF};
 }
 
-/* n ints at int offset off */
+/* n ints at int offset off (the ints before it -1, written too) */
 static inline cl_mem tup_ints(dlgn_device *dev, const int *a, size_t n, size_t off) {
+  int *all = malloc((n + off) * sizeof *all);
+  ck_assert_ptr_nonnull(all);
+  for (size_t i = 0; i < off; i++) all[i] = -1;
+  memcpy(all + off, a, n * sizeof *a);
   cl_mem m;
   ck_assert_ok(dlgn_buffer_create(dev, (n + off) * sizeof(int), "test ints", &m));
-  ck_assert_ok(dlgn_buffer_write(dev, m, off * sizeof(int), n * sizeof(int), a, "test ints"));
+  ck_assert_ok(dlgn_buffer_write(dev, m, 0, (n + off) * sizeof(int), all, "test ints"));
+  free(all);
   return m;
 }
 

@@ -28,7 +28,12 @@ int test_open_all_devices(dlgn_device ***devs, int *count) {
   for (int i = 0; i < n; i++) {
     char sel[16];
     snprintf(sel, sizeof sel, "%d", i);
-    if (dlgn_device_open(&out[i], sel, 0) != 0) {
+    /* new buffers start as NaN: a kernel that reads scratch memory it never
+     * wrote must fail here on every device ($DLGN_POISON=0 turns it off:
+     * Oclgrind tracks unwritten memory itself) */
+    const char *poison = getenv("DLGN_POISON");
+    int flags = poison && strcmp(poison, "0") == 0 ? 0 : DLGN_OPEN_POISON;
+    if (dlgn_device_open(&out[i], sel, flags) != 0) {
       test_close_all_devices(out, i);
       free(list);
       return -1;

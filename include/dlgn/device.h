@@ -54,6 +54,10 @@ typedef struct dlgn_device {
   cl_command_queue queue; /* compute, in order */
   cl_command_queue xfer;  /* uploads that overlap compute, in order */
   bool profiling;
+  /* DLGN_OPEN_POISON or $DLGN_POISON=1 (the tests): every new buffer starts
+   * as NaN, so a kernel that reads memory nothing wrote fails on every
+   * device, not only where fresh memory happens to hold NaN bit patterns. */
+  bool poison;
   cl_program ops_program; /* every cl/ file but the GEMM, built on first use */
   int nkernels;
   struct {
@@ -62,7 +66,10 @@ typedef struct dlgn_device {
   } kernels[DLGN_MAX_KERNELS];
   dlgn_gemm_state *gemm; /* owned by src/cl/gemm.c */
   /* $DLGN_PROFILE=1: every launch waits for its kernel and adds its device
-   * time here; the table is printed to stderr when the device closes. */
+   * time here (or the host's wall time per launch, on a driver without
+   * event timestamps); the table is printed to stderr when the device
+   * closes. */
+  int profile_clock; /* DLGN_PROFILE_*: decided by the first kernel */
   int nprofiled;
   struct {
     char name[64];
@@ -71,7 +78,8 @@ typedef struct dlgn_device {
   } profile[DLGN_MAX_KERNELS];
 } dlgn_device;
 
-enum { DLGN_OPEN_PROFILING = 1 };
+enum { DLGN_OPEN_PROFILING = 1, DLGN_OPEN_POISON = 2 };
+enum { DLGN_PROFILE_UNKNOWN = 0, DLGN_PROFILE_DEVICE = 1, DLGN_PROFILE_HOST = 2 };
 
 int dlgn_device_open(dlgn_device **out, const char *selector, int flags);
 void dlgn_device_close(dlgn_device *dev);

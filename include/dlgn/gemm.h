@@ -1,6 +1,11 @@
-/* Dense algebra behind one interface: CLBlast on GPUs, the project's own
- * register-tiled kernel (cl/gemm.cl) on CPU devices, either selectable with
- * $DLGN_GEMM=clblast|own. Row-major throughout. Parameters tuned by
+/* Dense algebra behind one interface, three backends: CLBlast, the
+ * project's own register-tiled kernel with one work-item per tile
+ * (cl/gemm.cl, for CPU runtimes that loop over work-items, such as PoCL) and
+ * the project's work-group kernel (cl/gemm_wg.cl, for runtimes that run the
+ * work-items of a group side by side: GPUs, Mesa's llvmpipe). A device uses
+ * $DLGN_GEMM=clblast|own|workgroup when set, else the backend its tuning file
+ * names, else the one a short measurement chose for this device and driver
+ * (src/cl/gemm_select.c, cached). Row-major throughout. Parameters tuned by
  * `dlgn tune` (include/dlgn/tune.h) are applied when a device first uses it.
  * $DLGN_GEMM_BCOPY=0 turns off the own kernel's copy of B panels to local
  * memory (for measurements). */
@@ -11,7 +16,8 @@
 
 #include "dlgn/device.h"
 
-typedef enum { DLGN_GEMM_CLBLAST = 0, DLGN_GEMM_OWN = 1 } dlgn_gemm_backend;
+typedef enum { DLGN_GEMM_CLBLAST = 0, DLGN_GEMM_OWN = 1, DLGN_GEMM_WG = 2 } dlgn_gemm_backend;
+#define DLGN_GEMM_NBACKENDS 3
 
 /* C(M,N) = alpha * op(A) * op(B) + beta * C, op(A) (M,K), op(B) (K,N);
  * ta/tb say A is stored (K,M) / B is stored (K,N)^T = (N,K).
@@ -23,7 +29,7 @@ int dlgn_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, 
 
 dlgn_gemm_backend dlgn_gemm_backend_of(dlgn_device *dev);
 const char *dlgn_gemm_backend_name(dlgn_gemm_backend b);
-/* "clblast" or "own" to a backend; -1 with a message for anything else. */
+/* "clblast", "own" or "workgroup" to a backend; -1 with a message for anything else. */
 int dlgn_gemm_backend_parse(const char *name, dlgn_gemm_backend *out);
 /* Switch this device's backend (tests and benchmarks compare both). */
 int dlgn_gemm_set_backend(dlgn_device *dev, dlgn_gemm_backend b);
@@ -78,6 +84,34 @@ int dlgn_gemm_own_params_for(dlgn_device *dev, bool ta, bool tb, size_t M, size_
 
 /* 0 when valid for this device, else -1 with a message saying why. */
 int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_params *p);
+
+/* ---- the work-group kernel's parameters ---- */
+
+/* A work-group computes a tsm x tsn tile of C over steps of tsk (through
+ * local memory; 0: read straight from global memory), each work-item
+ * wptm x wptn values of it: (tsn / wptn) x (tsm / wptm) work-items. */
+typedef struct {
+  int tsm, tsn, tsk, wptm, wptn;
+} dlgn_gemm_wg_params;
+
+/* The parameter sets the backend choice measures (returns how many, 1 or
+ * 2): the local-memory form for GPUs first, then the direct form. */
+int dlgn_gemm_wg_candidates(const dlgn_device *dev, dlgn_gemm_wg_params out[2]);
+/* The work-group parameters the device uses (chosen with its backend). */
+int dlgn_gemm_wg_params_of(dlgn_device *dev, dlgn_gemm_wg_params *out);
+int dlgn_gemm_wg_params_check(const dlgn_device *dev, const dlgn_gemm_wg_params *p);
+/* The work-group kernel with explicit parameters, whatever the backend. */
+int dlgn_gemm_wg(dlgn_device *dev, const dlgn_gemm_wg_params *p, const dlgn_gemm_call *call);
+
+/* Where the device's backend came from: "$DLGN_GEMM", or the measurement
+ * (now or cached) with its times. */
+const char *dlgn_gemm_backend_source(dlgn_device *dev);
+/* The measured choice cached for a device and driver, without opening it:
+ * 1 and the backend (note: the measured times) when there is one, else 0. */
+int dlgn_gemm_choice_read(const dlgn_device_info *info, dlgn_gemm_backend *out, char *note,
+                          size_t size);
+/* The file that holds it (in the kernel cache folder). */
+int dlgn_gemm_choice_path(const dlgn_device_info *info, char *out, size_t size);
 
 /* The tuning file applied to this device, or NULL when none was found. */
 const char *dlgn_gemm_tuning_file(dlgn_device *dev);

@@ -1,6 +1,7 @@
 #include "dlgn/device.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,8 @@ int dlgn_device_open(dlgn_device **out, const char *selector, int flags) {
   free(list);
   const char *prof = getenv("DLGN_PROFILE");
   dev->profiling = (flags & DLGN_OPEN_PROFILING) != 0 || (prof && *prof && strcmp(prof, "0") != 0);
+  const char *poison = getenv("DLGN_POISON");
+  dev->poison = (flags & DLGN_OPEN_POISON) != 0 || (poison && *poison && strcmp(poison, "0") != 0);
   cl_int err;
   cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->info.platform,
                                    0};
@@ -241,8 +244,17 @@ static void profile_print(const dlgn_device *dev) {
   if (dev->nprofiled == 0) return;
   double total = 0;
   for (int i = 0; i < dev->nprofiled; i++) total += dev->profile[i].ms;
-  fprintf(stderr, "dlgn: kernel time on '%s' ($DLGN_PROFILE; CLBlast kernels not included)\n",
-          dev->info.name);
+  if (dev->profile_clock == DLGN_PROFILE_HOST)
+    fprintf(stderr,
+            "dlgn: kernel time on '%s' ($DLGN_PROFILE; CLBlast kernels not included): host wall "
+            "time from enqueue to completion, launch included, since this driver gives no event "
+            "timestamps\n",
+            dev->info.name);
+  else
+    fprintf(stderr,
+            "dlgn: kernel time on '%s' ($DLGN_PROFILE; CLBlast kernels not included): device "
+            "event timestamps\n",
+            dev->info.name);
   bool shown[DLGN_MAX_KERNELS] = {false};
   for (int k = 0; k < dev->nprofiled; k++) { /* largest first */
     int best = -1;
@@ -285,6 +297,16 @@ int dlgn_buffer_create(dlgn_device *dev, size_t bytes, const char *what, cl_mem 
     char detail[256];
     snprintf(detail, sizeof detail, "%s (%.1f MiB)", what, bytes / 1048576.0);
     return dlgn_cl_check(dev, err, "clCreateBuffer", detail);
+  }
+  if (dev->poison) {
+    static const float nan_pattern = NAN;
+    err = clEnqueueFillBuffer(dev->queue, *out, &nan_pattern, sizeof nan_pattern, 0,
+                              bytes / sizeof nan_pattern * sizeof nan_pattern, 0, NULL, NULL);
+    if (err == CL_SUCCESS) err = clFinish(dev->queue);
+    if (err != CL_SUCCESS) {
+      dlgn_buffer_release(out);
+      return dlgn_cl_check(dev, err, "clEnqueueFillBuffer", "NaN fill of a new buffer ($DLGN_POISON)");
+    }
   }
   return 0;
 }

@@ -17,7 +17,8 @@
  * few tiles to occupy the device (weight gradients of small layers), the ks
  * blocks of a pass run side by side into partial sums that gemm_reduce adds
  * up. Edges: packed panels are zero-padded, the last partial B panel read in
- * place is packed for its own launch, and only stores test bounds. The
+ * place runs as its own launch with its missing columns clamped, and only
+ * stores test bounds. The
  * scratch buffers only grow, so steady-state training allocates nothing.
  *
  * CLBlast: one call to CLBlastSgemm, with parameters overridden from the
@@ -32,6 +33,7 @@
 
 #include "dlgn/status.h"
 #include "dlgn/tune.h"
+#include "gemm_internal.h"
 
 #define GEMM_MAX_VARIANTS 24
 
@@ -50,6 +52,9 @@ struct dlgn_gemm_state {
   size_t cap_a, cap_b, cap_p, cap_t; /* floats */
   dlgn_tuning *tuning;               /* NULL when the device has no tuning file */
   char tuning_file[1024];
+  dlgn_gemm_wg_state *wg;        /* the work-group kernel's programs */
+  dlgn_gemm_wg_params wg_params; /* its measured best form */
+  char backend_source[160]; /* why this backend: variable, tuning file, measurement */
 };
 
 static void variant_release(gemm_variant *v) {
@@ -72,6 +77,7 @@ void dlgn_gemm_state_free(dlgn_device *dev) {
   dlgn_buffer_release(&g->scratch_b);
   dlgn_buffer_release(&g->scratch_p);
   dlgn_buffer_release(&g->scratch_t);
+  dlgn_gemm_wg_state_free(g->wg);
   free(g->tuning);
   free(g);
   dev->gemm = NULL;
@@ -82,8 +88,10 @@ int dlgn_gemm_backend_parse(const char *name, dlgn_gemm_backend *out) {
     *out = DLGN_GEMM_CLBLAST;
   else if (strcmp(name, "own") == 0)
     *out = DLGN_GEMM_OWN;
+  else if (strcmp(name, "workgroup") == 0)
+    *out = DLGN_GEMM_WG;
   else
-    return dlgn_fail("unknown GEMM backend '%s' (expected 'clblast' or 'own')", name);
+    return dlgn_fail("unknown GEMM backend '%s' (expected 'clblast', 'own' or 'workgroup')", name);
   return 0;
 }
 
@@ -94,9 +102,8 @@ static int gemm_state(dlgn_device *dev, dlgn_gemm_state **out) {
   }
   dlgn_gemm_state *g = dlgn_calloc(1, sizeof *g, "GEMM state");
   if (!g) return -1;
-  /* CPU devices get the own kernel: CLBlast's work-group kernels run poorly
-   * on CPU OpenCL runtimes (PoCL), while GPUs are what CLBlast is tuned for. */
-  g->backend = (dev->info.type & CL_DEVICE_TYPE_CPU) ? DLGN_GEMM_OWN : DLGN_GEMM_CLBLAST;
+  /* Until the choice below: the choice itself runs every backend. */
+  g->backend = DLGN_GEMM_OWN;
   const char *env = getenv("DLGN_GEMM");
   if (env && *env && dlgn_gemm_backend_parse(env, &g->backend) != 0) {
     free(g);
@@ -115,8 +122,29 @@ static int gemm_state(dlgn_device *dev, dlgn_gemm_state **out) {
       return -1;
     }
   }
+  /* The backend: $DLGN_GEMM, else the measured choice for this device and
+   * driver (src/cl/gemm_select.c: cached, else measured now). $DLGN_GEMM
+   * measures nothing (slow simulators such as Oclgrind need that): the
+   * work-group kernel then takes the cached form, else the first candidate. */
+  if (env && *env) {
+    dlgn_gemm_backend cached;
+    dlgn_gemm_wg_params forms[2];
+    dlgn_gemm_wg_candidates(dev, forms);
+    g->wg_params = forms[0];
+    dlgn_gemm_choice_params(dev, &cached, &g->wg_params);
+    snprintf(g->backend_source, sizeof g->backend_source, "$DLGN_GEMM");
+  } else if (dlgn_gemm_select(dev, &g->backend, &g->wg_params, g->backend_source,
+                              sizeof g->backend_source) != 0) {
+    dlgn_gemm_state_free(dev);
+    return -1;
+  }
   *out = g;
   return 0;
+}
+
+const char *dlgn_gemm_backend_source(dlgn_device *dev) {
+  dlgn_gemm_state *g;
+  return gemm_state(dev, &g) == 0 ? g->backend_source : "?";
 }
 
 int dlgn_gemm_use_tuning(dlgn_device *dev, const dlgn_tuning *t, const char *source) {
@@ -157,7 +185,7 @@ int dlgn_gemm_set_backend(dlgn_device *dev, dlgn_gemm_backend b) {
 }
 
 const char *dlgn_gemm_backend_name(dlgn_gemm_backend b) {
-  return b == DLGN_GEMM_OWN ? "own" : "clblast";
+  return b == DLGN_GEMM_OWN ? "own" : b == DLGN_GEMM_WG ? "workgroup" : "clblast";
 }
 
 /* ---- own kernel: parameters ---- */
@@ -293,6 +321,22 @@ static int gemm_check_args(const dlgn_device *dev, const dlgn_gemm_call *c) {
   return 0;
 }
 
+/* ---- the work-group kernel (src/cl/gemm_wg.c) ---- */
+
+int dlgn_gemm_wg(dlgn_device *dev, const dlgn_gemm_wg_params *p, const dlgn_gemm_call *c) {
+  DLGN_TRY(gemm_check_args(dev, c));
+  dlgn_gemm_state *g;
+  DLGN_TRY(gemm_state(dev, &g));
+  return dlgn_gemm_wg_run(dev, &g->wg, p, c);
+}
+
+int dlgn_gemm_wg_params_of(dlgn_device *dev, dlgn_gemm_wg_params *out) {
+  dlgn_gemm_state *g;
+  DLGN_TRY(gemm_state(dev, &g));
+  *out = g->wg_params;
+  return 0;
+}
+
 /* ---- own kernel: the call ---- */
 
 /* Pack panels of op(A) (side 'a', tm rows) or op(B) (side 'b', tn columns). */
@@ -375,7 +419,7 @@ typedef struct {
 static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant *v,
                        const dlgn_gemm_call *c, const gemm_plan *pl, const gemm_block *blk,
                        cl_mem B, size_t b_off, size_t b_ps, size_t b_ks, int nq, int np, int p_base,
-                       int qchunk) {
+                       int qchunk, size_t b_cols) {
   const bool bcopy = qchunk > 0;
   size_t groups = bcopy ? ((size_t)nq + (size_t)qchunk - 1) / (size_t)qchunk : (size_t)nq;
   size_t global = groups * (size_t)np * (size_t)blk->nsplit, local = 1;
@@ -416,15 +460,16 @@ static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant 
                      DLGN_INT(qfast),
                      DLGN_INT(p_base),
                      DLGN_INT(qchunk),
+                     DLGN_INT(b_cols),
                      DLGN_LOCAL(blk->kc * (size_t)v->tn * sizeof(float))};
   if (bcopy)
     return pl->a_direct
                ? dlgn_launch_kernel(dev, v->bcopy_direct, "gemm_bcopy_direct", 1, &global, &local,
-                                    27, args)
-               : dlgn_launch_kernel(dev, v->bcopy, "gemm_bcopy", 1, &global, &local, 27, args);
+                                    28, args)
+               : dlgn_launch_kernel(dev, v->bcopy, "gemm_bcopy", 1, &global, &local, 28, args);
   return pl->a_direct ? dlgn_launch_kernel(dev, v->tile_direct, "gemm_tile_direct", 1, &global,
-                                           &local, 26, args)
-                      : dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 26, args);
+                                           &local, 27, args)
+                      : dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 27, args);
 }
 
 /* Row tiles per work-item in bcopy mode (0: bcopy off). The copy pays when
@@ -485,7 +530,7 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
   /* Each pass packs nsplit blocks of kc steps and computes them at once. */
   const size_t pass = kc * (size_t)nsplit;
   const size_t need_a = pl.a_direct ? 0 : nq * tm * pass;
-  const size_t need_b = !pl.b_direct ? np_all * tn * pass : edge ? tn * pass : 0;
+  const size_t need_b = !pl.b_direct ? np_all * tn * pass : 0;
   const size_t need_p = nsplit > 1 ? (size_t)nsplit * R * S : 0;
   /* The kernels index with 32-bit ints. */
   size_t ext_a = c->ta ? extent(c->offa, K, c->M, c->lda) : extent(c->offa, c->M, K, c->lda);
@@ -517,18 +562,18 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
       DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, (int)np_all, (int)blk.klen, pl.b.buf, b_k0,
                            pl.b.rs, pl.b.ks, S));
       DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, g->scratch_b, 0, blk.klen * tn, tn, (int)nq,
-                           (int)np_all, 0, 0));
+                           (int)np_all, 0, 0, tn));
     } else {
       if (np_full)
         DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, pl.b.buf, b_k0, tn, pl.b.ks, (int)nq,
                              (int)np_full, 0,
-                             bcopy_chunk(dev, &pl, nq, np_full, blk.nsplit, kc, tn)));
-      if (edge) {
-        DLGN_TRY(launch_pack(dev, v, 'b', g->scratch_b, 1, (int)blk.klen, pl.b.buf,
-                             b_k0 + np_full * tn, 1, pl.b.ks, S - np_full * tn));
-        DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, g->scratch_b, 0, 0, tn, (int)nq, 1,
-                             (int)np_full, 0));
-      }
+                             bcopy_chunk(dev, &pl, nq, np_full, blk.nsplit, kc, tn), tn));
+      /* The last, partial, panel is read in place too, its missing columns
+       * clamped (cl/gemm.cl); it was packed once, which cost a launch, and
+       * Oclgrind reported the tile reading packed values as uninitialised. */
+      if (edge)
+        DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, pl.b.buf, b_k0 + np_full * tn, 0, pl.b.ks,
+                             (int)nq, 1, (int)np_full, 0, S - np_full * tn));
     }
     if (blk.nsplit > 1) DLGN_TRY(launch_reduce(dev, g, v, c, &pl, &blk));
     if (K == 0) break;
@@ -537,37 +582,6 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
 }
 
 /* ---- CLBlast ---- */
-
-static const char *clblast_status_name(CLBlastStatusCode st) {
-  switch (st) {
-    case CLBlastInvalidLocalMemUsage:
-      return "CLBlastInvalidLocalMemUsage (parameters need more local memory than the device has)";
-    case CLBlastMissingOverrideParameter:
-      return "CLBlastMissingOverrideParameter";
-    case CLBlastInvalidOverrideKernel:
-      return "CLBlastInvalidOverrideKernel";
-    case CLBlastDatabaseError:
-      return "CLBlastDatabaseError";
-    case CLBlastOpenCLCompilerNotAvailable:
-      return "CLBlastOpenCLCompilerNotAvailable";
-    case CLBlastInsufficientMemoryA:
-      return "CLBlastInsufficientMemoryA (buffer A too small for offset/ld)";
-    case CLBlastInsufficientMemoryB:
-      return "CLBlastInsufficientMemoryB (buffer B too small for offset/ld)";
-    case CLBlastInsufficientMemoryC:
-      return "CLBlastInsufficientMemoryC (buffer C too small for offset/ld)";
-    case CLBlastInvalidLeadDimA:
-      return "CLBlastInvalidLeadDimA";
-    case CLBlastInvalidLeadDimB:
-      return "CLBlastInvalidLeadDimB";
-    case CLBlastInvalidLeadDimC:
-      return "CLBlastInvalidLeadDimC";
-    case CLBlastOpenCLBuildProgramFailure:
-      return "CLBlastBuildProgramFailure (CLBlast kernel did not compile)";
-    default:
-      return st < -1000 ? "CLBlast status" : dlgn_cl_strerror((cl_int)st);
-  }
-}
 
 int dlgn_gemm_clblast(dlgn_device *dev, const dlgn_gemm_call *c) {
   DLGN_TRY(gemm_check_args(dev, c));
@@ -601,7 +615,7 @@ int dlgn_gemm_clblast(dlgn_device *dev, const dlgn_gemm_call *c) {
                       NULL);
   if (st != CLBlastSuccess)
     return dlgn_fail("CLBlastSgemm (ta=%d tb=%d M=%zu N=%zu K=%zu) failed on device '%s': %s (%d)",
-                     c->ta, c->tb, c->M, c->N, c->K, dev->info.name, clblast_status_name(st),
+                     c->ta, c->tb, c->M, c->N, c->K, dev->info.name, dlgn_clblast_status_name((int)st),
                      (int)st);
   return 0;
 }
@@ -613,6 +627,7 @@ int dlgn_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, 
   DLGN_TRY(gemm_state(dev, &g));
   dlgn_gemm_call c = {ta, tb, M, N, K, alpha, A, offa, lda, B, offb, ldb, beta, C, offc, ldc};
   if (g->backend == DLGN_GEMM_CLBLAST) return dlgn_gemm_clblast(dev, &c);
+  if (g->backend == DLGN_GEMM_WG) return dlgn_gemm_wg_run(dev, &g->wg, &g->wg_params, &c);
   dlgn_gemm_own_params p;
   DLGN_TRY(dlgn_gemm_own_params_for(dev, ta, tb, M, N, K, &p));
   return dlgn_gemm_own(dev, &p, &c);

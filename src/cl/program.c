@@ -184,7 +184,8 @@ static int ops_program_build(dlgn_device *dev) {
   for (int i = 0; i < dlgn_embedded_cl_count && n < 64; i++) {
     const char *name = dlgn_embedded_cl[i].name;
     size_t len = strlen(name);
-    if (len > 3 && strcmp(name + len - 3, ".cl") == 0 && strcmp(name, "gemm.cl") != 0)
+    /* the GEMM files (gemm*.cl) are built per tile size by src/cl/gemm*.c */
+    if (len > 3 && strcmp(name + len - 3, ".cl") == 0 && strncmp(name, "gemm", 4) != 0)
       files[n++] = name;
   }
   return dlgn_program_build(dev, files, n, "", &dev->ops_program);
@@ -208,16 +209,23 @@ int dlgn_kernel(dlgn_device *dev, const char *name, cl_kernel *out) {
   return 0;
 }
 
-/* Wait for the kernel and add its device time to the profile table. */
-static int profile_add(dlgn_device *dev, const char *name, cl_event ev) {
+/* Wait for the kernel and add its time to the profile table: the device's
+ * event timestamps, or, on a driver that gives none (Mesa's rusticl reports
+ * 0, 1, 2, 3 ns for queued, submitted, start and end), the host's wall time
+ * from before the enqueue (host_t0) to the end of the wait, which also counts
+ * the launch itself. The first kernel decides which, for the whole run. */
+static int profile_add(dlgn_device *dev, const char *name, cl_event ev, double host_t0) {
   cl_ulong t0 = 0, t1 = 0;
   cl_int err = clWaitForEvents(1, &ev);
+  double host_ms = (dlgn_now() - host_t0) * 1e3;
   if (err == CL_SUCCESS)
     err = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
   if (err == CL_SUCCESS)
     err = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
   clReleaseEvent(ev);
   DLGN_TRY(dlgn_cl_check(dev, err, "clGetEventProfilingInfo", name));
+  if (dev->profile_clock == DLGN_PROFILE_UNKNOWN)
+    dev->profile_clock = t0 == 0 || t1 <= t0 + 1 ? DLGN_PROFILE_HOST : DLGN_PROFILE_DEVICE;
   int i = 0;
   while (i < dev->nprofiled && strcmp(dev->profile[i].name, name) != 0) i++;
   if (i == DLGN_MAX_KERNELS) return 0;
@@ -225,7 +233,8 @@ static int profile_add(dlgn_device *dev, const char *name, cl_event ev) {
     snprintf(dev->profile[i].name, sizeof dev->profile[i].name, "%s", name);
     dev->nprofiled++;
   }
-  dev->profile[i].ms += (double)(t1 - t0) * 1e-6;
+  dev->profile[i].ms +=
+      dev->profile_clock == DLGN_PROFILE_HOST ? host_ms : (double)(t1 - t0) * 1e-6;
   dev->profile[i].calls++;
   return 0;
 }
@@ -247,12 +256,13 @@ int dlgn_launch_kernel(dlgn_device *dev, cl_kernel kernel, const char *name, int
     if (local && local[d] > 1) g[d] = (global[d] + local[d] - 1) / local[d] * local[d];
   }
   cl_event ev = NULL;
+  const double host_t0 = dev->profiling ? dlgn_now() : 0;
   cl_int err = clEnqueueNDRangeKernel(dev->queue, kernel, (cl_uint)dims, NULL, g, local, 0, NULL,
                                       dev->profiling ? &ev : NULL);
   char detail[128];
   snprintf(detail, sizeof detail, "kernel %s", name);
   DLGN_TRY(dlgn_cl_check(dev, err, "clEnqueueNDRangeKernel", detail));
-  return ev ? profile_add(dev, name, ev) : 0;
+  return ev ? profile_add(dev, name, ev, host_t0) : 0;
 }
 
 int dlgn_launch(dlgn_device *dev, const char *name, int dims, const size_t *global,
