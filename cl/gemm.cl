@@ -60,7 +60,7 @@
  * caller passes arow[i] = i and a_ks = TM as constants, which the compiler
  * folds into contiguous loads. Defined for a B side in global and in local
  * memory. */
-#define DEFINE_MAC(NAME, BSPACE)                                                                 \
+#define DEFINE_MAC(NAME, BSPACE, EDGE)                                                           \
   static inline void NAME(floatv acc[TM][NV], __global const float *a, const int a_ks,          \
                           const int arow[TM], BSPACE const float *b, const int b_ks,             \
                           const int b_cols, const int nk) {                                      \
@@ -68,7 +68,7 @@
         _Pragma("unroll") for (int v = 0; v < NV; v++) acc[i][v] = (floatv)(0.0f);              \
     for (int k = 0; k < nk; k++) {                                                               \
       floatv bv[NV];                                                                             \
-      if (b_cols >= TN) {                                                                        \
+      if (!(EDGE)) {                                                                             \
         _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = VLOAD(v, b);                     \
       } else {                                                                                   \
         float edge[TN];                                                                          \
@@ -83,8 +83,10 @@
       b += b_ks;                                                                                 \
     }                                                                                            \
   }
-DEFINE_MAC(tile_mac_global, __global)
-DEFINE_MAC(tile_mac_local, __local)
+/* the edge test is a constant in each, so the full-panel loops are as before */
+DEFINE_MAC(tile_mac_global, __global, false)
+DEFINE_MAC(tile_mac_edge, __global, true)
+DEFINE_MAC(tile_mac_local, __local, false)
 
 /* Store the tile at (i0, j0) of the R x S product: mm x nn valid values,
  * into C, or C transposed with ctrans. beta == 0 must not read C: it may
@@ -167,7 +169,11 @@ static inline void tile_rows(const bool a_direct, const int a_is, const int mm, 
     int arow[TM];                                                                                \
     tile_rows((A_DIRECT), a_is, mm, arow);                                                       \
     floatv acc[TM][NV];                                                                          \
-    tile_mac_global(acc, A + a_off + q * a_ps + k0 * a_step, a_step, arow,                       \
+    if (b_cols >= TN)                                                                            \
+      tile_mac_global(acc, A + a_off + q * a_ps + k0 * a_step, a_step, arow,                     \
+                      B + b_off + p * b_ps + k0 * b_ks, b_ks, TN, nk);                           \
+    else                                                                                         \
+      tile_mac_edge(acc, A + a_off + q * a_ps + k0 * a_step, a_step, arow,                       \
                     B + b_off + p * b_ps + k0 * b_ks, b_ks, b_cols, nk);                         \
     tile_store(acc, C + offc + s * c_ss, ldc, ctrans, alpha, beta, i0, j0, mm, nn);              \
   }

@@ -3,8 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cli/cli.h"
 #include "dlgn/device.h"
+#include "dlgn/gemm.h"
+#include "dlgn/tune.h"
 
 int cmd_devices(int argc, char **argv) {
   const char *selector = NULL;
@@ -42,6 +46,18 @@ int cmd_devices(int argc, char **argv) {
            "buffer), %s, driver %s\n",
            d->vendor, dlgn_device_type_name(d->type), d->compute_units,
            d->global_mem / 1073741824.0, d->max_alloc / 1073741824.0, d->c_version, d->driver);
+    /* The GEMM strategy as the last run measured it (src/cl/gemm_select.c)
+     * and whether `dlgn tune` wrote parameters, without opening the device. */
+    dlgn_gemm_backend b;
+    char note[256], path[1024];
+    if (dlgn_gemm_choice_read(d, &b, note, sizeof note))
+      printf("      GEMM backend %s (%s)", dlgn_gemm_backend_name(b), note);
+    else
+      printf("      GEMM backend: measured on first use");
+    bool tuned = dlgn_tuning_path(d, path, sizeof path) == 0 && access(path, R_OK) == 0;
+    const char *env = getenv("DLGN_GEMM");
+    if (env && *env) printf("; $DLGN_GEMM=%s overrides it", env);
+    printf("; %s\n", tuned ? "tuned by `dlgn tune`" : "not tuned");
   }
   printf("selected: [%d] %s\n", chosen, list[chosen].name);
   free(list);
