@@ -121,7 +121,7 @@ static int check_all(dlgn_device *dev) {
   const char *names[] = {"gemm", "direct", "rows", "wino"};
   for (int i = 0; rc == 0 && i < 4; i++) {
     setenv("DLGN_CONV", names[i], 1);
-    rc = run_forward(dev, &c) || check_case(dev, &c, false, conv2d_forward_strategy(dev, &c.s));
+    rc = run_forward(dev, &c) || check_case(dev, &c, false, conv2d_forward_strategy(&dev->info, &c.s));
   }
   unsetenv("DLGN_CONV");
   if (rc == 0) rc = run_convgemm(dev, &c) || check_case(dev, &c, true, "CLBlast Sconvgemm");

@@ -137,7 +137,7 @@ static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
   char what[160];
   snprintf(what, sizeof what,
            "conv2d_forward (%s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d scratch=%zu",
-           conv2d_forward_strategy(dev, s), s->N, s->C, s->H, s->W, s->OC, s->k, s->stride, s->pad,
+           conv2d_forward_strategy(&dev->info, s), s->N, s->C, s->H, s->W, s->OC, s->k, s->stride, s->pad,
            nscratch);
   size_t kf = (size_t)s->C * s->k * s->k, kb = (size_t)s->OC * s->k * s->k;
   size_t km = (size_t)s->N * conv2d_out_h(s) * conv2d_out_w(s);

@@ -55,17 +55,15 @@ typedef struct {
 int conv2d_out_h(const dlgn_conv_shape *s);
 int conv2d_out_w(const dlgn_conv_shape *s);
 /* Floats of scratch the conv needs on this device (im2col columns, partial
- * weight gradients, or nothing); the caller
+ * weight gradients, Winograd's transforms, or nothing); the caller
  * allocates the largest once and passes it to every conv. */
 size_t conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s);
 
-/* The strategy this device uses for the forward pass: "im2col+gemm" or
- * "direct" for shape s (chosen per device type and K = C*k*k from
- * measurements, see ops_conv.c; dx of stride-1
- * convolutions uses the direct kernel too on CPUs when both channel counts are
- * <= 32). $DLGN_CONV=gemm|direct overrides both choices. dw is always
- * im2col + GEMM, so the scratch is needed either way. */
-const char *conv2d_forward_strategy(dlgn_device *dev, const dlgn_conv_shape *s);
+/* The strategy a device uses for the forward pass of shape s: "rows",
+ * "flat", "winograd", "direct" or "im2col+gemm" (chosen per device from measurements,
+ * see conv_plan_for in ops_conv.c, which also picks dx and dw).
+ * $DLGN_CONV=gemm|direct|rows|wino forces one where it fits. */
+const char *conv2d_forward_strategy(const dlgn_device_info *info, const dlgn_conv_shape *s);
 
 /* x (C,N,H,W), w (OC,C,k,k), b (OC) -> y (OC,N,HO,WO) */
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,

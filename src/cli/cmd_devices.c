@@ -8,7 +8,21 @@
 #include "cli/cli.h"
 #include "dlgn/device.h"
 #include "dlgn/gemm.h"
+#include "dlgn/ops.h"
 #include "dlgn/tune.h"
+
+/* The forward strategy of the models' 3x3 layers on this device, by row
+ * length (src/nn/ops_conv.c; $DLGN_CONV forces one). */
+static void print_conv_strategies(const dlgn_device_info *d) {
+  const int widths[] = {32, 16, 8, 4, 2};
+  printf("      convolutions 3x3 (rows of");
+  for (int i = 0; i < 5; i++) {
+    dlgn_conv_shape s = {128, 64, widths[i], widths[i], 64, 3, 1, 1};
+    printf("%s %d: %s", i ? "," : "", widths[i], conv2d_forward_strategy(d, &s));
+  }
+  const char *env = getenv("DLGN_CONV");
+  printf(")%s%s\n", env && *env ? "; $DLGN_CONV=" : "", env && *env ? env : "");
+}
 
 int cmd_devices(int argc, char **argv) {
   const char *selector = NULL;
@@ -58,6 +72,7 @@ int cmd_devices(int argc, char **argv) {
     const char *env = getenv("DLGN_GEMM");
     if (env && *env) printf("; $DLGN_GEMM=%s overrides it", env);
     printf("; %s\n", tuned ? "tuned by `dlgn tune`" : "not tuned");
+    print_conv_strategies(d);
   }
   printf("selected: [%d] %s\n", chosen, list[chosen].name);
   free(list);

@@ -125,12 +125,12 @@ typedef struct {
  * all input channels and fail there from about 200 channels (Oclgrind and
  * PoCL find nothing wrong). That device keeps the im2col GEMM, whose kernels'
  * loops are short. */
-static bool conv_long_loops_ok(const dlgn_device *dev) {
-  return strncmp(dev->info.name, "llvmpipe", 8) != 0;
+static bool conv_long_loops_ok(const dlgn_device_info *info) {
+  return strncmp(info->name, "llvmpipe", 8) != 0;
 }
 
-static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) {
-  bool cpu = (dev->info.type & CL_DEVICE_TYPE_CPU) && conv_long_loops_ok(dev);
+static conv_plan conv_plan_for(const dlgn_device_info *info, const dlgn_conv_shape *s) {
+  bool cpu = (info->type & CL_DEVICE_TYPE_CPU) && conv_long_loops_ok(info);
   conv_plan p = {CONV_GEMM, CONV_GEMM, CONV_GEMM};
   if (cpu && conv_rows_fits(s)) p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
   else if (cpu && conv_flat_fits(s))
@@ -142,7 +142,7 @@ static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) 
   const char *e = getenv("DLGN_CONV");
   if (e && strcmp(e, "gemm") == 0) p = (conv_plan){CONV_GEMM, CONV_GEMM, CONV_GEMM};
   if (e && strcmp(e, "direct") == 0) p = (conv_plan){CONV_DIRECT, CONV_DIRECT, CONV_GEMM};
-  bool rows_ok = conv_long_loops_ok(dev);
+  bool rows_ok = conv_long_loops_ok(info);
   if (e && strcmp(e, "rows") == 0 && rows_ok && conv_rows_fits(s))
     p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
   if (e && strcmp(e, "rows") == 0 && rows_ok && conv_flat_fits(s))
@@ -152,10 +152,14 @@ static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) 
   return p;
 }
 
-const char *conv2d_forward_strategy(dlgn_device *dev, const dlgn_conv_shape *s) {
-  switch (conv_plan_of(dev, s).fwd) {
+static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) {
+  return conv_plan_for(&dev->info, s);
+}
+
+const char *conv2d_forward_strategy(const dlgn_device_info *info, const dlgn_conv_shape *s) {
+  switch (conv_plan_for(info, s).fwd) {
     case CONV_DIRECT: return "direct";
-    case CONV_ROWS: return "rows";
+    case CONV_ROWS: return s->W < 16 ? "flat" : "rows";
     case CONV_WINO: return "winograd";
     default: return "im2col+gemm";
   }
