@@ -32,6 +32,13 @@ float dlgn_sigmoid(float z) {
   return z >= 0.0f ? r : e * r;
 }
 
+/* dlgn_sigmoid of 16 values at once */
+float16 dlgn_sigmoid16(float16 z) {
+  float16 e = exp(-fabs(z));
+  float16 r = 1.0f / (1.0f + e);
+  return select(e * r, r, z >= 0.0f);
+}
+
 /* Sum of x[0..n) by one work-item of a group of ls, starting at lane l:
  * four-wide loads (contiguous across the group), then the tail. */
 float dlgn_strided_sum(__global const float *x, int n, int l, int ls) {

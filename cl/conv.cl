@@ -202,6 +202,21 @@ inline float16 c3_shift_down(float16 v, float16 next) {
 #endif
 }
 
+/* The weights of output channels oc0 .. oc0+TOC-1 as the row and flat
+ * kernels read them: weight (oc0 + j, c, tap) at
+ * wb[wrow[j] + c * wc + tsign * tap], the forward's w (OC, C, 3, 3) or, with
+ * transposed, the dx convolution's (w (C, OC, 3, 3) flipped); rows past OC
+ * repeat the last one (computed, never stored). */
+#define C3_WEIGHT_ROWS(TOC)                                                                   \
+  int wrow[TOC];                                                                              \
+  _Pragma("unroll") for (int j = 0; j < (TOC); j++) {                                         \
+    int o = min(oc0 + j, OC - 1);                                                             \
+    wrow[j] = transposed ? o * 9 : o * C * 9;                                                 \
+  }                                                                                           \
+  const int wc = transposed ? OC * 9 : 9;                                                     \
+  const int tsign = transposed ? -1 : 1;                                                      \
+  __global const float *wb = w + w_off + (transposed ? 8 : 0);
+
 #define DEFINE_CONV3X3_ROWS(NAME, RV, RR)                                                   \
   __kernel void NAME(__global float *y, ulong y_off, __global const float *x, ulong x_off,  \
                      __global const float *w, ulong w_off, __global const float *b,         \
@@ -210,16 +225,7 @@ inline float16 c3_shift_down(float16 v, float16 next) {
     const int W = 16 * (RV);                                                                \
     int oc0 = GID0 * C3_TOC, t0 = GID1 * C3_RPI, t1 = min(t0 + C3_RPI, N * H);              \
     if (t0 >= N * H || oc0 >= OC) return;                                                   \
-    /* weight (oc0 + j, c, tap) at w[wrow[j] + c * wc + toff + tsign * tap]; rows past OC  \
-     * repeat the last one (computed, never stored) */                                     \
-    int wrow[C3_TOC];                                                                       \
-    _Pragma("unroll") for (int j = 0; j < C3_TOC; j++) {                                    \
-      int o = min(oc0 + j, OC - 1);                                                         \
-      wrow[j] = transposed ? o * 9 : o * C * 9;                                             \
-    }                                                                                       \
-    const int wc = transposed ? OC * 9 : 9;                                                 \
-    const int toff = transposed ? 8 : 0, tsign = transposed ? -1 : 1;                       \
-    __global const float *wb = w + w_off + toff;                                            \
+    C3_WEIGHT_ROWS(C3_TOC)                                                                  \
     for (int t = t0; t < t1; t += (RR)) {                                                   \
       int oy0 = t % H, n = t / H;                                                           \
       float16 sum[C3_TOC][RR][RV];                                                          \
@@ -425,7 +431,7 @@ inline float16 cf_down(float16 cur, float16 next, int k) {
 #endif
 
 
-#define CF_TOC 8 /* output channels per work-item */
+#define CF_TOC C3_TOC /* output channels per work-item (the host launches both alike) */
 #define CF_RV 2  /* vectors of 16 positions per work-item */
 
 /* The input vector of tap (ky, kx) at the CF_RV vectors v[1..CF_RV] (v[0]
@@ -458,14 +464,7 @@ inline float16 cf_down(float16 cur, float16 next, int k) {
       rowok[i][1] = (int16)(-1);                                                             \
       rowok[i][2] = h <= H - 2;                                                              \
     }                                                                                        \
-    int wrow[CF_TOC];                                                                        \
-    _Pragma("unroll") for (int j = 0; j < CF_TOC; j++) {                                     \
-      int o = min(oc0 + j, OC - 1);                                                          \
-      wrow[j] = transposed ? o * 9 : o * C * 9;                                              \
-    }                                                                                        \
-    const int wc = transposed ? OC * 9 : 9;                                                  \
-    const int toff = transposed ? 8 : 0, tsign = transposed ? -1 : 1;                        \
-    __global const float *wb = w + w_off + toff;                                             \
+    C3_WEIGHT_ROWS(CF_TOC)                                                                   \
     /* the neighbour vectors outside the channel are never unmasked: read the                \
      * first or last vector instead */                                                       \
     int pprev = max(p0 - 16, 0), pnext = min(p0 + 16 * CF_RV, total - 16);                   \

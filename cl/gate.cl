@@ -7,10 +7,7 @@
  * ran at half the memory speed there). */
 float16 gate16(float16 q, float beta, int hard) {
   if (hard) return select((float16)(0.0f), (float16)(1.0f), q > 0.0f);
-  float16 z = beta * q;
-  float16 e = exp(-fabs(z));
-  float16 r = 1.0f / (1.0f + e);
-  return select(e * r, r, z >= 0.0f);
+  return dlgn_sigmoid16(beta * q);
 }
 
 /* v, q (n) -> out = v * sigmoid(beta*q) (soft) or v * (q > 0) (hard); a

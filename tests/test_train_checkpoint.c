@@ -65,6 +65,16 @@ static void read_raw(const char *path, raw_file *r) {
   memcpy(&r->hlen, r->data + 12, 4);
 }
 
+/* The bytes of a good checkpoint written to tmp_path("good.bin"). */
+static void good_raw(raw_file *r) {
+  dlgn_checkpoint ck;
+  good_checkpoint(&ck);
+  const char *path = tmp_path("good.bin");
+  ck_assert_ok(dlgn_checkpoint_write(path, &ck));
+  dlgn_checkpoint_free(&ck);
+  read_raw(path, r);
+}
+
 /* The file with header text h instead of its own, and a matching CRC. */
 static void write_with_header(const char *path, const raw_file *r, const char *h) {
   uint32_t hlen = (uint32_t)strlen(h);
@@ -161,12 +171,8 @@ static void best_later(json_object *h) {
 
 START_TEST(edited_headers) {
   dlgn_checkpoint ck;
-  good_checkpoint(&ck);
-  const char *path = tmp_path("good.bin");
-  ck_assert_ok(dlgn_checkpoint_write(path, &ck));
-  dlgn_checkpoint_free(&ck);
   raw_file r;
-  read_raw(path, &r);
+  good_raw(&r);
   /* the unedited header, rewritten the same way, reads back */
   json_object *h = header_of(&r);
   const char *same = tmp_path("same.bin");
@@ -194,13 +200,8 @@ END_TEST
 
 /* Header text that is not exactly one JSON object. */
 START_TEST(header_text) {
-  dlgn_checkpoint ck;
-  good_checkpoint(&ck);
-  const char *path = tmp_path("good.bin");
-  ck_assert_ok(dlgn_checkpoint_write(path, &ck));
-  dlgn_checkpoint_free(&ck);
   raw_file r;
-  read_raw(path, &r);
+  good_raw(&r);
   char *h = strndup(r.data + 16, r.hlen);
   size_t n = strlen(h);
   char *extra = malloc(n + 8);
@@ -222,12 +223,8 @@ END_TEST
 /* A flipped bit in the header length is damage, not a short file. */
 START_TEST(header_length) {
   dlgn_checkpoint ck;
-  good_checkpoint(&ck);
-  const char *path = tmp_path("good.bin");
-  ck_assert_ok(dlgn_checkpoint_write(path, &ck));
-  dlgn_checkpoint_free(&ck);
   raw_file r;
-  read_raw(path, &r);
+  good_raw(&r);
   const int bytes[] = {12, 13, 14, 15};
   for (int i = 0; i < 4; i++) {
     r.data[bytes[i]] ^= 0x40;

@@ -1,4 +1,4 @@
-/* The explain stage (SPEC section 5): effective filters of linear gating
+/* The explain stage: effective filters of linear gating
  * networks, verified against the network's own gates; neural path kernel
  * summaries; gate statistics; a report. */
 #ifndef DLGN_EXPLAIN_H

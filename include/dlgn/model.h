@@ -1,4 +1,4 @@
-/* The model classes of SPEC.md section 2 on the architectures of section 3,
+/* The model classes of the paper on its architectures,
  * built from the ops of ops.h. A gated model is two networks of the same
  * shape: the feature (gating) network, whose pre-activations qf[l] give the
  * gates, and the value network, whose layer l output is
@@ -156,7 +156,7 @@ bool dlgn_model_feature_trains(const dlgn_model *m);
  * (N, out_c) for dense layers, (out_c, N, h, w) for conv layers. */
 cl_mem dlgn_model_gate_preact(const dlgn_model *m, int l);
 
-/* Interpretability properties of SPEC section 6. */
+/* Interpretability properties of the paper. */
 bool dlgn_model_linear_gating(const dlgn_model_config *cfg);
 /* Layers composed into one hyperplane for the deepest gate (dlgn: depth;
  * dlgn-sf: 1; dgn/dnn: 0 = not a hyperplane). */

@@ -1,4 +1,4 @@
-/* The ops of the models of SPEC.md, on any OpenCL device. Each op is a
+/* The ops of dlgn's models, on any OpenCL device. Each op is a
  * forward/backward pair (or a single update) enqueued on dev->queue without
  * waiting: no host round trip, no allocation, no kernel build per call (the
  * kernels come from the ops program, built once). Each has a plain C twin in

@@ -1,7 +1,7 @@
 /* The sweep stage: many training runs from one JSON file (a grid over any
  * configuration keys, plus explicit runs), trained one after another or
  * emitted as `dlgn train` job lines, and gathered into the tradeoff table of
- * SPEC section 6 (results.csv, results.jsonl, results.md, tradeoff.png).
+ * the paper (results.csv, results.jsonl, results.md, tradeoff.png).
  * The file format is documented in docs/sweeps.md. */
 #ifndef DLGN_SWEEP_H
 #define DLGN_SWEEP_H

@@ -1,4 +1,4 @@
-/* The training stage: runs of SPEC section 4 from an archive through the
+/* The training stage: runs of the paper from an archive through the
  * OpenCL model, with metrics, checkpoints, resume and evaluation. */
 #ifndef DLGN_TRAIN_H
 #define DLGN_TRAIN_H

@@ -13,7 +13,7 @@ static void explain_usage(void) {
   dlgn_explain_options_default(&d);
   printf(
       "usage: dlgn explain CHECKPOINT|RUN_DIR --out DIR [OPTIONS]\n\n"
-      "Explains a trained model (SPEC section 5) and writes DIR/report.md, DIR/explain.json and\n"
+      "Explains a trained model and writes DIR/report.md, DIR/explain.json and\n"
       "the pictures it links:\n"
       "  - effective filters of a dlgn or dlgn-sf: every gate as a template on the image\n"
       "    (filters_layerL.png, all templates and biases in templates.bin), verified by\n"

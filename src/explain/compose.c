@@ -1,4 +1,4 @@
-/* Effective filters of a linear feature network (SPEC section 5): every
+/* Effective filters of a linear feature network: every
  * layer composed with the layers below it into one affine template per gate,
  * exact at the border (see the classes in explain.h). Host, double precision:
  * the templates are the reference that the device's gates are checked

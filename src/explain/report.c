@@ -161,8 +161,9 @@ static void npk_section(FILE *f, const explain_result *r) {
           r->npk_n, r->npk_xx ? "(X X^T / 3072) * " : "",
           r->m->cfg.arch == DLGN_FC ? ""
                                     : " For conv nets this is the layer-wise overlap product of "
-                                      "SPEC section 5, not the exact convolutional kernel (which "
-                                      "pairs positions along each path).");
+                                      "the paper's neural path kernel, not the exact "
+                                      "convolutional kernel (which pairs positions along each "
+                                      "path).");
   fprintf(
       f, "| kernel | within class | across classes | ratio | alignment |\n|---|---|---|---|---|\n");
   char name[32];

@@ -144,7 +144,7 @@ int dlgn_model_layout(dlgn_model *m, const dlgn_model_config *cfg) {
   m->train_end = m->nparams;
 
   /* Gate sources: identity, or a seeded permutation among layers of equal
-   * shape (the path-overlap kernel is a product over layers, SPEC section 4). */
+   * shape (the path-overlap kernel is a product over layers). */
   for (int l = 0; l < DLGN_MAX_LAYERS; l++) m->gate_src[l] = l;
   if (cfg->shuffle == DLGN_SHUFFLE_LAYERS) {
     dlgn_rng r;

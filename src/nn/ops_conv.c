@@ -1,11 +1,11 @@
-/* Convolution on CNHW activations. The batch is cut into chunks of images
- * small enough that a chunk's im2col columns fit the scratch; each chunk is one
- * GEMM (OC, C*k*k) x (C*k*k, nb*HO*WO) whose output is a column block of y,
- * since y (OC, N*HO*WO) keeps an image's pixels together within each row.
- * The forward pass, and dx of a stride-1 convolution, can instead run the
- * direct kernel (no columns); which one runs is chosen per device type from
- * measurements (see conv_plan_of). Where the row kernels fit, no pass
- * needs columns. */
+/* Convolution on CNHW activations. The general path cuts the batch into
+ * chunks of images small enough that a chunk's im2col columns fit the
+ * scratch; each chunk is one GEMM (OC, C*k*k) x (C*k*k, nb*HO*WO) whose
+ * output is a column block of y, since y (OC, N*HO*WO) keeps an image's pixels
+ * together within each row. Other strategies need no columns: the direct
+ * kernel, the row and flat kernels for 3x3 layers, Winograd. Which one runs
+ * for each of forward, dx and dw is chosen per device from measurements (see
+ * conv_plan_for). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,10 +142,8 @@ static conv_plan conv_plan_for(const dlgn_device_info *info, const dlgn_conv_sha
   const char *e = getenv("DLGN_CONV");
   if (e && strcmp(e, "gemm") == 0) p = (conv_plan){CONV_GEMM, CONV_GEMM, CONV_GEMM};
   if (e && strcmp(e, "direct") == 0) p = (conv_plan){CONV_DIRECT, CONV_DIRECT, CONV_GEMM};
-  bool rows_ok = conv_long_loops_ok(info);
-  if (e && strcmp(e, "rows") == 0 && rows_ok && conv_rows_fits(s))
-    p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
-  if (e && strcmp(e, "rows") == 0 && rows_ok && conv_flat_fits(s))
+  if (e && strcmp(e, "rows") == 0 && conv_long_loops_ok(info) &&
+      (conv_rows_fits(s) || conv_flat_fits(s)))
     p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
   if (e && strcmp(e, "wino") == 0 && conv_wino_fits(s))
     p = (conv_plan){CONV_WINO, CONV_WINO, CONV_WINO};
@@ -242,24 +240,18 @@ typedef struct {
  * or the flat ones for rows of 2, 4 or 8 (conv_flat_fits). */
 static int conv_rows(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                      const direct_args *a) {
-  enum { TOC = 8, RPI = 4, FTOC = 8, FPOS = 32 }; /* C3_TOC, C3_RPI, CF_TOC, 16 * CF_RV */
-  size_t local[2] = {1, 1};
-  if (a->W < 16) {
-    const char *name = a->W == 2 ? "conv3x3_flat2" : a->W == 4 ? "conv3x3_flat4" : "conv3x3_flat8";
-    size_t global[2] = {((size_t)a->Cout + FTOC - 1) / FTOC, (size_t)a->N * a->H * a->W / FPOS};
-    dlgn_arg args[] = {ARG_BUF(y),           ARG_BUF(x),         ARG_BUF(w),
-                       ARG_BUF(b),           DLGN_INT(a->Cin),   DLGN_INT(a->N),
-                       DLGN_INT(a->H),       DLGN_INT(a->Cout),  DLGN_INT(a->transposed),
-                       DLGN_INT(a->has_bias), DLGN_INT(a->acc)};
-    return dlgn_launch(dev, name, 2, global, local, (int)(sizeof args / sizeof args[0]), args);
-  }
-  size_t global[2] = {((size_t)a->Cout + TOC - 1) / TOC, ((size_t)a->N * a->H + RPI - 1) / RPI};
+  enum { TOC = 8, RPI = 4, FPOS = 32 }; /* C3_TOC = CF_TOC, C3_RPI, 16 * CF_RV */
+  static const char *const names[33] = {[2] = "conv3x3_flat2",   [4] = "conv3x3_flat4",
+                                        [8] = "conv3x3_flat8",   [16] = "conv3x3_rows16",
+                                        [32] = "conv3x3_rows32"};
+  size_t items = a->W < 16 ? (size_t)a->N * a->H * a->W / FPOS : ((size_t)a->N * a->H + RPI - 1) / RPI;
+  size_t global[2] = {((size_t)a->Cout + TOC - 1) / TOC, items}, local[2] = {1, 1};
   dlgn_arg args[] = {ARG_BUF(y),           ARG_BUF(x),         ARG_BUF(w),
                      ARG_BUF(b),           DLGN_INT(a->Cin),   DLGN_INT(a->N),
                      DLGN_INT(a->H),       DLGN_INT(a->Cout),  DLGN_INT(a->transposed),
                      DLGN_INT(a->has_bias), DLGN_INT(a->acc)};
-  return dlgn_launch(dev, a->W == 16 ? "conv3x3_rows16" : "conv3x3_rows32", 2, global, local,
-                     (int)(sizeof args / sizeof args[0]), args);
+  return dlgn_launch(dev, names[a->W], 2, global, local, (int)(sizeof args / sizeof args[0]),
+                     args);
 }
 
 static int conv_direct(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
@@ -339,8 +331,8 @@ static int conv_dw_rows(dlgn_device *dev, dlgn_buf dw, dlgn_buf dy, dlgn_buf x, 
   DLGN_TRY(dlgn_launch(dev, name, 3, global, local, (int)(sizeof args / sizeof args[0]), args));
   if (splits == 1) return 0;
   int n = s->OC * s->C * 9;
-  return LAUNCH_1D(dev, "conv_dw_reduce", ((size_t)n + 15) / 16, ARG_BUF(dw), ARG_BUF(scratch), DLGN_INT(n),
-                   DLGN_INT(splits));
+  return LAUNCH_1D(dev, "conv_dw_reduce", ((size_t)n + 15) / 16, ARG_BUF(dw), ARG_BUF(scratch),
+                   DLGN_INT(n), DLGN_INT(splits));
 }
 
 int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn_buf dy,
@@ -366,14 +358,11 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
                      s->H, s->W, true, false, accumulate_dx, dx_kind};
     DLGN_TRY(conv_direct(dev, dx, dy, w, w, &a));
   }
-  if (plan.dw == CONV_WINO) {
-    DLGN_TRY(conv_wino_dw(dev, dw, dy, x, scratch, s));
-    if (!dx.mem || dx_direct) return 0;
-  }
-  if (plan.dw == CONV_ROWS) {
-    DLGN_TRY(conv_dw_rows(dev, dw, dy, x, scratch, s));
-    if (!dx.mem || dx_direct) return 0;
-  }
+  if (plan.dw == CONV_WINO) DLGN_TRY(conv_wino_dw(dev, dw, dy, x, scratch, s));
+  if (plan.dw == CONV_ROWS) DLGN_TRY(conv_dw_rows(dev, dw, dy, x, scratch, s));
+  /* what is left goes through the columns: dw, dx, or both per chunk */
+  bool dw_gemm = plan.dw == CONV_GEMM, dx_gemm = dx.mem && !dx_direct;
+  if (!dw_gemm && !dx_gemm) return 0;
   int chunk = conv_chunk_images(s);
   for (int n0 = 0; n0 < s->N; n0 += chunk) {
     int nb = s->N - n0 < chunk ? s->N - n0 : chunk;
@@ -382,15 +371,15 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
     /* dw (+)= dy_chunk (OC, cols) x col^T (cols, CKK) */
     dlgn_buf col = dlgn_at(x, (size_t)n0 * HWO);
     size_t ldcol = M;
-    if (!pointwise && plan.dw == CONV_GEMM) {
+    if (!pointwise && dw_gemm) {
       DLGN_TRY(im2col(dev, scratch, x, s, n0, nb));
       col = scratch;
       ldcol = cols;
     }
-    if (plan.dw == CONV_GEMM)
+    if (dw_gemm)
       DLGN_TRY(dlgn_gemm(dev, false, true, (size_t)s->OC, CKK, cols, 1.0f, dy.mem, dyc.off, M,
                          col.mem, col.off, ldcol, n0 == 0 ? 0.0f : 1.0f, dw.mem, dw.off, CKK));
-    if (!dx.mem || dx_direct) continue;
+    if (!dx_gemm) continue;
     /* dcol = w^T (CKK, OC) x dy_chunk (OC, cols), then scattered back by col2im;
      * for a pointwise conv dcol is the dx chunk itself */
     if (pointwise) {

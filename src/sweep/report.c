@@ -1,6 +1,6 @@
 /* Groups of runs (mean and sample std over seeds) for results.md and the
  * plot, and results.md itself: one table per panel (architecture shape),
- * rows in the interpretability order of SPEC section 2, dnn < dgn < dlgn <
+ * rows in the interpretability order of the paper, dnn < dgn < dlgn <
  * dlgn-sf, then by mode. */
 #include <json-c/json.h>
 #include <math.h>
@@ -279,7 +279,7 @@ int sweep_write_markdown(const sweep_row *rows, int n, const char *out_dir, cons
   fprintf(f,
           "%d runs. Accuracy in %%, mean ± sample standard deviation over the seeds (column "
           "*seeds*); *hard*/*soft*: evaluated with hard or soft gates. Interpretability rises "
-          "down each table: dnn < dgn < dlgn < dlgn-sf (SPEC section 2). *gates*: learnt (joint "
+          "down each table: dnn < dgn < dlgn < dlgn-sf. *gates*: learnt (joint "
           "training), fixed-learnt (frozen gates of a trained model), fixed-random, shuffled. "
           "*filter check*: gates recomputed from the exported effective filters equal the "
           "network's own (minimum agreement over layers and seeds); n/a where gates are not "

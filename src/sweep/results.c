@@ -150,7 +150,7 @@ static void relative_path(const char *path, const char *out_dir, char *out, size
 }
 
 /* One row as ordered (key, value) pairs: the configuration, then the
- * tradeoff columns of SPEC section 6, then the figures. Values are typed
+ * tradeoff columns of the paper, then the figures. Values are typed
  * JSON; null where a figure does not exist. */
 static json_object *row_object(const sweep_row *r, const char *out_dir) {
   json_object *o = json_object_new_object(), *c = sweep_config_object(&r->cfg);

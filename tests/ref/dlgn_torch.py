@@ -1,4 +1,4 @@
-"""The models of SPEC.md in PyTorch, written independently of dlgn's C code.
+"""The models of dlgn (the paper, arXiv 2203.16455) in PyTorch, written independently of dlgn's C code.
 
 Used by tests/ref/make_fixtures.py (parity fixtures) and bench/vs_torch.py
 (accuracy and speed against PyTorch on the same machine). Parameters are a

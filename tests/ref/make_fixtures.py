@@ -3,7 +3,7 @@
 
 For each model class x {fc, c4gap} x {ones, image} at small widths, plus
 vgg16 at width 2 (pooling, pooled shallow features, batch norm), a c4gap
-batch-norm case and a fixed-gates case, it builds the model of SPEC.md in
+batch-norm case and a fixed-gates case, it builds the model of the paper in
 PyTorch, independently of the C code, from seeded weights and one seeded
 batch, and writes: the configuration, the weights in dlgn's flat parameter
 order, the batch, the logits, the loss, every gradient, and the parameters
