@@ -118,8 +118,8 @@ static int check_all(dlgn_device *dev) {
   dlgn_conv_shape s = {3, 5, 10, 32, 11, 3, 1, 1};
   conv_bench c;
   int rc = bench_alloc(dev, &c, &s);
-  const char *names[] = {"gemm", "direct", "rows", "wino"};
-  for (int i = 0; rc == 0 && i < 4; i++) {
+  const char *names[] = {"gemm", "direct", "rows", "wino", "batch"};
+  for (int i = 0; rc == 0 && i < 5; i++) {
     setenv("DLGN_CONV", names[i], 1);
     rc = run_forward(dev, &c) || check_case(dev, &c, false, conv2d_forward_strategy(&dev->info, &c.s));
   }
@@ -171,22 +171,25 @@ int main(int argc, char **argv) {
       /* forward: gemm, direct, rows, Sconvgemm (with --convgemm); backward
        * (dw by GEMM either way): dx by GEMM + col2im, by the direct kernel,
        * by the row kernel */
-      const char *labels[] = {"gemm",         "direct",         "rows",         "winograd",
-                              "CLBlast convgemm", "bwd gemm",   "bwd direct",   "bwd rows",
-                              "bwd winograd"};
-      const char *env[] = {"gemm", "direct", "rows", "wino", NULL, "gemm", "direct", "rows", "wino"};
+      const char *labels[] = {"gemm",         "direct",     "rows",       "winograd",
+                              "batch",        "CLBlast convgemm", "bwd gemm", "bwd direct",
+                              "bwd rows",     "bwd winograd", "bwd batch"};
+      const char *env[] = {"gemm",  "direct", "rows", "wino", "batch", NULL,
+                           "gemm",  "direct", "rows", "wino", "batch"};
       double t_bwd = 0;
-      for (int k = 0; rc == 0 && k < 9; k++) {
-        if (k == 4 && !convgemm) continue;
+      for (int k = 0; rc == 0 && k < 11; k++) {
+        if (k == 5 && !convgemm) continue;
+        /* the batch kernels take rows of 2, 4 and 8 */
+        if ((k == 4 || k == 10) && hw > 8) continue;
         if (env[k]) setenv("DLGN_CONV", env[k], 1);
-        bench_fn fn = k < 4 ? run_forward : (k == 4 ? run_convgemm : run_backward);
+        bench_fn fn = k < 5 ? run_forward : (k == 5 ? run_convgemm : run_backward);
         rc = bench_time(dev, repeat, fn, &c, &t);
         unsetenv("DLGN_CONV");
         if (rc) break;
         if (k == 0) t_gemm = t;
-        if (k == 5) t_bwd = t;
+        if (k == 6) t_bwd = t;
         printf("%-28s %-16s %10.2f %9.1f %9.2f\n", shape, labels[k], 1e3 * t,
-               (k >= 5 ? 2 * flops : flops) / t * 1e-9, (k >= 5 ? t_bwd : t_gemm) / t);
+               (k >= 6 ? 2 * flops : flops) / t * 1e-9, (k >= 6 ? t_bwd : t_gemm) / t);
       }
       bench_release(&c);
     }

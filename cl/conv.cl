@@ -520,7 +520,7 @@ DEFINE_CONV3X3_FLAT(conv3x3_flat8, 8)
     int p0 = s * nb * P, p1 = min(total, p0 + nb * P);                                       \
     if (oc0 >= OC || c >= C || p0 >= total) return;                                         \
     const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);        \
-    /* planes of 16 or fewer: the rows of a lane do not depend on the position */            \
+    /* planes dividing 16: the rows of a lane do not depend on the position */               \
     const int16 hsmall = (lane / (W)) % H;                                                   \
     __global const float *xc = x + x_off + (size_t)c * total;                                \
     __global const float *dyj[CFW_TOC];                                                      \
@@ -530,7 +530,11 @@ DEFINE_CONV3X3_FLAT(conv3x3_flat8, 8)
     _Pragma("unroll") for (int j = 0; j < CFW_TOC; j++)                                      \
         _Pragma("unroll") for (int t = 0; t < 9; t++) acc[j][t] = (float16)(0.0f);           \
     for (int p = p0; p < p1; p += 16) {                                                      \
-      int16 h = P > 16 ? (int16)((p % P) / (W)) + lane / (W) : hsmall;                       \
+      /* planes of whole vectors: the vector's first row plus the lane's; else (planes \
+       * of 12, 20, 24, ... positions, never VGG16's) each lane's own */                     \
+      int16 h = 16 % P == 0   ? hsmall                                                       \
+                : P % 16 == 0 ? (int16)((p % P) / (W)) + lane / (W)                          \
+                              : (((int16)(p) + lane) / (W)) % H;                             \
       int16 rowok[1][3] = {{h >= 1, (int16)(-1), h <= H - 2}};                               \
       float16 v[3];                                                                          \
       v[0] = vload16(0, xc + max(p - 16, 0));                                                \

@@ -149,7 +149,8 @@ static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
            "conv2d_backward dx ($DLGN_CONV=%s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d",
            env ? env : "", s->N, s->C, s->H, s->W, s->OC, s->k, s->stride, s->pad);
   tcheck(what, dev, bdx, dx, nx, gemm_tol(kb, 1, 1), 1e-5);
-  tcheck("conv2d_backward dw", dev, bdw, dw, nw, gemm_tol(km, 1, 1), 1e-5);
+  memcpy(what, "conv2d_backward dw", strlen("conv2d_backward dw"));
+  tcheck(what, dev, bdw, dw, nw, gemm_tol(km, 1, 1), 1e-5);
   tcheck("conv2d_backward db", dev, bdb, db, s->OC, gemm_tol(km, 1, 1), 1e-5);
   ck_assert_ok(conv2d_backward(dev, bacc, bdw, bdb, bdy, bx, bw, scratch, s, true));
   for (size_t i = 0; i < nx; i++) dx[i] += old[i];
@@ -172,10 +173,13 @@ START_TEST(test_conv) {
    * the last of them tall enough that its weight gradient is summed in three
    * chunks of images); 2x2, 4x4 and 8x8 planes the flat kernels (planes
    * sharing a vector, a plane over several; the first shape's weight
-   * gradient in two chunks) */
-  enum { NSHAPES = 23 };
+   * gradient in two chunks); batches of whole vectors of 16 with rows of 2, 4
+   * and 8 the batch kernels (square and not, one and several vectors, few
+   * work-items so that the weight gradient is summed in chunks) */
+  enum { NSHAPES = 26 };
   dlgn_conv_shape shapes[NSHAPES] = {
       {64, 2, 2, 2, 600, 3, 1, 1},
+      {32, 5, 8, 8, 13, 3, 1, 1}, {16, 4, 5, 4, 25, 3, 1, 1}, {48, 3, 3, 2, 7, 3, 1, 1},
       {16, 3, 2, 2, 9, 3, 1, 1}, {6, 4, 4, 4, 10, 3, 1, 1}, {2, 5, 8, 8, 17, 3, 1, 1},
       {5, 2, 70, 32, 20, 3, 1, 1},
       {2, 3, 5, 32, 17, 3, 1, 1}, {2, 5, 6, 16, 9, 3, 1, 1}, {3, 2, 1, 32, 8, 3, 1, 1},
@@ -199,8 +203,8 @@ START_TEST(test_conv) {
       char cols[32];
       snprintf(cols, sizeof cols, "%zu",
                2 * (size_t)s->C * s->k * s->k * conv2d_out_h(s) * conv2d_out_w(s));
-      const char *kinds[] = {"gemm", "direct", "gemm", "rows", "wino", "wino"};
-      for (int variant = 0; variant < 6; variant++) {
+      const char *kinds[] = {"gemm", "direct", "gemm", "rows", "wino", "wino", "batch"};
+      for (int variant = 0; variant < 7; variant++) {
         setenv("DLGN_CONV", kinds[variant], 1);
         if (variant == 2 || variant == 5) setenv("DLGN_CONV_COLUMNS", cols, 1);
         conv_case(devs[d], &r, s);

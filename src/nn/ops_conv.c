@@ -81,7 +81,7 @@ static int scratch_check(dlgn_device *dev, const char *op, dlgn_buf scratch,
   return 0;
 }
 
-typedef enum { CONV_GEMM, CONV_DIRECT, CONV_ROWS, CONV_WINO } conv_kind;
+typedef enum { CONV_GEMM, CONV_DIRECT, CONV_ROWS, CONV_WINO, CONV_BATCH } conv_kind;
 
 /* The row kernels (conv3x3_*rows*) take 3x3, stride 1, pad 1 layers whose
  * rows are one or two 16-float vectors wide (rows of 16 in pairs). */
@@ -98,6 +98,12 @@ static bool conv_flat_fits(const dlgn_conv_shape *s) {
          (s->W == 2 || s->W == 4 || s->W == 8) && ((size_t)s->N * s->H * s->W) % 32 == 0;
 }
 
+/* The batch kernels (conv3x3_batch*, cl/conv_batch.cl) take 3x3, stride 1,
+ * pad 1 layers with rows of 2, 4 or 8 and a batch of whole vectors of 16. */
+static bool conv_batch_fits(const dlgn_conv_shape *s) {
+  return s->k == 3 && s->stride == 1 && s->pad == 1 &&
+         (s->W == 2 || s->W == 4 || s->W == 8) && s->N % 16 == 0;
+}
 
 /* Measured with bench/bench_conv on the C4GAP shapes (PoCL, 2 cores, batch
  * 128). Layers the row kernels fit (3x3, stride 1, pad 1, rows of 16 or 32:
@@ -133,6 +139,10 @@ static conv_plan conv_plan_for(const dlgn_device_info *info, const dlgn_conv_sha
   bool cpu = (info->type & CL_DEVICE_TYPE_CPU) && conv_long_loops_ok(info);
   conv_plan p = {CONV_GEMM, CONV_GEMM, CONV_GEMM};
   if (cpu && conv_rows_fits(s)) p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
+  else if (cpu && conv_batch_fits(s) && s->H * s->W < 16)
+    p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_BATCH};
+  else if (cpu && conv_batch_fits(s))
+    p = (conv_plan){CONV_BATCH, CONV_BATCH, CONV_BATCH};
   else if (cpu && conv_flat_fits(s))
     p = (conv_plan){CONV_ROWS, CONV_ROWS, s->H * s->W < 16 ? CONV_ROWS : CONV_GEMM};
   else if (cpu) {
@@ -147,6 +157,8 @@ static conv_plan conv_plan_for(const dlgn_device_info *info, const dlgn_conv_sha
     p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
   if (e && strcmp(e, "wino") == 0 && conv_wino_fits(s))
     p = (conv_plan){CONV_WINO, CONV_WINO, CONV_WINO};
+  if (e && strcmp(e, "batch") == 0 && conv_long_loops_ok(info) && conv_batch_fits(s))
+    p = (conv_plan){CONV_BATCH, CONV_BATCH, CONV_BATCH};
   return p;
 }
 
@@ -159,6 +171,7 @@ const char *conv2d_forward_strategy(const dlgn_device_info *info, const dlgn_con
     case CONV_DIRECT: return "direct";
     case CONV_ROWS: return s->W < 16 ? "flat" : "rows";
     case CONV_WINO: return "winograd";
+    case CONV_BATCH: return "batch";
     default: return "im2col+gemm";
   }
 }
@@ -173,8 +186,11 @@ static int conv_dw_chunk_images(const dlgn_conv_shape *s) {
   size_t per_split = (size_t)s->OC * s->C * 9, cap = conv_column_floats() / per_split;
   if (cap < 1) cap = 1;
   if (((size_t)s->N + nb - 1) / nb > cap) nb = ((size_t)s->N + cap - 1) / cap;
-  /* the flat kernels' chunks hold whole vectors of 16 positions */
-  size_t plane = (size_t)s->H * s->W, unit = plane < 16 ? 16 / plane : 1;
+  /* the flat kernels' chunks hold whole vectors of 16 positions: a multiple
+   * of 16 / gcd(plane, 16) images */
+  size_t plane = (size_t)s->H * s->W, g = 16;
+  while (plane % g) g /= 2;
+  size_t unit = 16 / g;
   nb = (nb + unit - 1) / unit * unit;
   return nb > (size_t)s->N ? s->N : (int)nb;
 }
@@ -182,6 +198,41 @@ static int conv_dw_chunk_images(const dlgn_conv_shape *s) {
 static int conv_dw_splits(const dlgn_conv_shape *s) {
   int nb = conv_dw_chunk_images(s);
   return (s->N + nb - 1) / nb;
+}
+
+/* The batch kernels' weight gradient: chunks of vectors of 16 images, enough
+ * chunks that the work-items (output channel pairs x input channels) keep
+ * every core busy. */
+static int conv_batch_dw_vectors(const dlgn_conv_shape *s) {
+  size_t items = (size_t)(s->OC + 1) / 2 * s->C;
+  int nv = s->N / 16, splits = items >= 256 ? 1 : (int)((256 + items - 1) / items);
+  if (splits > nv) splits = nv;
+  return (nv + splits - 1) / splits;
+}
+
+static int conv_batch_dw_splits(const dlgn_conv_shape *s) {
+  int nvb = conv_batch_dw_vectors(s);
+  return (s->N / 16 + nvb - 1) / nvb;
+}
+
+/* Scratch of the batch kernels, in turn: dy or y (OC*P*N), x (C*P*N), dx
+ * (C*P*N) in the batch-blocked layout; the packed weights (a block of up to
+ * 16 output channels past either count); the partial weight gradients. */
+static size_t conv_batch_region(const dlgn_conv_shape *s, int which) {
+  size_t pn = (size_t)s->H * s->W * s->N;
+  size_t big = (size_t)(s->OC > s->C ? s->OC : s->C);
+  size_t size[5] = {(size_t)s->OC * pn, (size_t)s->C * pn, (size_t)s->C * pn,
+                    ((size_t)s->OC * s->C + 16 * big) * 9,
+                    conv_batch_dw_splits(s) > 1
+                        ? (size_t)conv_batch_dw_splits(s) * s->OC * s->C * 9 : 0};
+  size_t at = 0;
+  for (int i = 0; i < which; i++) at += size[i];
+  return at;
+}
+enum { BATCH_OUT, BATCH_X, BATCH_DX, BATCH_W, BATCH_PART, BATCH_END };
+
+static size_t conv_batch_scratch_floats(const dlgn_conv_shape *s) {
+  return conv_batch_region(s, BATCH_END);
 }
 
 size_t conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s) {
@@ -195,6 +246,9 @@ size_t conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s) {
     size_t part = (size_t)conv_dw_splits(s) * s->OC * s->C * 9;
     if (part > need) need = part;
   }
+  if ((p.fwd == CONV_BATCH || p.dx == CONV_BATCH || p.dw == CONV_BATCH) &&
+      conv_batch_scratch_floats(s) > need)
+    need = conv_batch_scratch_floats(s);
   return need;
 }
 
@@ -277,10 +331,102 @@ static bool conv_dx_direct_fits(const dlgn_conv_shape *s) {
   return s->stride == 1 && s->pad <= s->k - 1;
 }
 
+/* ---- the batch kernels (cl/conv_batch.cl): batch-blocked copies in the
+ * scratch ---- */
+
+/* between the (C, N, P) layout and the kernels' (C, N/16, P, 16) */
+static int batch_to_blocks(dlgn_device *dev, dlgn_buf xb, dlgn_buf x, int C, int N, int P) {
+  /* a plane per work-group: a group of one per vector costs more than the
+   * copy on CPU runtimes */
+  size_t global[3] = {(size_t)N / 16, (size_t)P, (size_t)C}, local[3] = {1, (size_t)P, 1};
+  dlgn_arg args[] = {ARG_BUF(xb), ARG_BUF(x), DLGN_INT(C), DLGN_INT(N), DLGN_INT(P)};
+  return dlgn_launch(dev, "cnp_to_blocks", 3, global, local,
+                     (int)(sizeof args / sizeof args[0]), args);
+}
+
+static int batch_from_blocks(dlgn_device *dev, dlgn_buf y, dlgn_buf yb, dlgn_buf b, int C,
+                             int N, int P, bool has_bias, bool acc) {
+  size_t global[3] = {(size_t)N / 16, (size_t)P, (size_t)C}, local[3] = {1, (size_t)P, 1};
+  dlgn_arg args[] = {ARG_BUF(y),   ARG_BUF(yb),  ARG_BUF(b),         DLGN_INT(C),
+                     DLGN_INT(N),  DLGN_INT(P),  DLGN_INT(has_bias), DLGN_INT(acc)};
+  return dlgn_launch(dev, "blocks_to_cnp", 3, global, local,
+                     (int)(sizeof args / sizeof args[0]), args);
+}
+
+/* yb (Cout, ...) = conv of xb (Cin, ...), both batch-blocked; transposed: the
+ * dx convolution. The weights are packed into the scratch first. */
+static int batch_conv(dlgn_device *dev, dlgn_buf yb, dlgn_buf xb, dlgn_buf w, dlgn_buf scratch,
+                      int Cin, int Cout, const dlgn_conv_shape *s, bool transposed) {
+  static const char *const names[9] = {[2] = "conv3x3_batch2", [4] = "conv3x3_batch4",
+                                       [8] = "conv3x3_batch8"};
+  int toc = 16 / s->W; /* TOC of each kernel */
+  size_t nblk = ((size_t)Cout + toc - 1) / toc;
+  dlgn_buf wp = dlgn_at(scratch, conv_batch_region(s, BATCH_W));
+  size_t global[2] = {(size_t)Cin, nblk}, local[2] = {16, 1};
+  dlgn_arg pargs[] = {ARG_BUF(wp),     ARG_BUF(w),    DLGN_INT(Cin),
+                      DLGN_INT(Cout),  DLGN_INT(toc), DLGN_INT(transposed)};
+  DLGN_TRY(dlgn_launch(dev, "conv3x3_pack_weights", 2, global, local,
+                       (int)(sizeof pargs / sizeof pargs[0]), pargs));
+  global[0] = nblk;
+  global[1] = (size_t)s->H * (s->N / 16);
+  local[0] = 1;
+  dlgn_arg args[] = {ARG_BUF(yb),    ARG_BUF(xb),    ARG_BUF(wp),
+                     DLGN_INT(Cin),  DLGN_INT(s->N), DLGN_INT(s->H), DLGN_INT(Cout)};
+  return dlgn_launch(dev, names[s->W], 2, global, local, (int)(sizeof args / sizeof args[0]),
+                     args);
+}
+
+static dlgn_buf batch_region(dlgn_buf scratch, const dlgn_conv_shape *s, int which) {
+  return dlgn_at(scratch, conv_batch_region(s, which));
+}
+
+static int conv_batch_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
+                              dlgn_buf scratch, const dlgn_conv_shape *s) {
+  int P = s->H * s->W;
+  dlgn_buf yt = batch_region(scratch, s, BATCH_OUT), xt = batch_region(scratch, s, BATCH_X);
+  DLGN_TRY(batch_to_blocks(dev, xt, x, s->C, s->N, P));
+  DLGN_TRY(batch_conv(dev, yt, xt, w, scratch, s->C, s->OC, s, false));
+  return batch_from_blocks(dev, y, yt, b, s->OC, s->N, P, true, false);
+}
+
+/* dx and/or dw by the batch kernels; dy goes to CPN once for both */
+static int conv_batch_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf dy,
+                               dlgn_buf x, dlgn_buf w, dlgn_buf scratch,
+                               const dlgn_conv_shape *s, bool do_dx, bool do_dw, bool acc) {
+  int P = s->H * s->W;
+  dlgn_buf dyt = batch_region(scratch, s, BATCH_OUT);
+  DLGN_TRY(batch_to_blocks(dev, dyt, dy, s->OC, s->N, P));
+  if (do_dx) {
+    dlgn_buf dxt = batch_region(scratch, s, BATCH_DX);
+    DLGN_TRY(batch_conv(dev, dxt, dyt, w, scratch, s->OC, s->C, s, true));
+    DLGN_TRY(batch_from_blocks(dev, dx, dxt, w, s->C, s->N, P, false, acc));
+  }
+  if (!do_dw) return 0;
+  static const char *const names[9] = {[2] = "conv3x3_dw_batch2", [4] = "conv3x3_dw_batch4",
+                                       [8] = "conv3x3_dw_batch8"};
+  dlgn_buf xt = batch_region(scratch, s, BATCH_X);
+  DLGN_TRY(batch_to_blocks(dev, xt, x, s->C, s->N, P));
+  int nvb = conv_batch_dw_vectors(s), splits = conv_batch_dw_splits(s);
+  dlgn_buf part = splits > 1 ? batch_region(scratch, s, BATCH_PART) : dw;
+  size_t global[3] = {((size_t)s->OC + 1) / 2, (size_t)s->C, (size_t)splits}; /* CBW_TOC 2 */
+  size_t local[3] = {1, 1, 1};
+  dlgn_arg args[] = {ARG_BUF(part),  ARG_BUF(dyt),   ARG_BUF(xt),     DLGN_INT(s->C),
+                     DLGN_INT(s->N), DLGN_INT(s->H), DLGN_INT(s->OC), DLGN_INT(nvb)};
+  DLGN_TRY(dlgn_launch(dev, names[s->W], 3, global, local, (int)(sizeof args / sizeof args[0]), args));
+  if (splits == 1) return 0;
+  int n = s->OC * s->C * 9;
+  return LAUNCH_1D(dev, "conv_dw_reduce", ((size_t)n + 15) / 16, ARG_BUF(dw), ARG_BUF(part),
+                   DLGN_INT(n), DLGN_INT(splits));
+}
+
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                    dlgn_buf scratch, const dlgn_conv_shape *s) {
   DLGN_TRY(conv_check("conv2d_forward", s));
   conv_kind kind = conv_plan_of(dev, s).fwd;
+  if (kind == CONV_BATCH) {
+    DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s));
+    return conv_batch_forward(dev, y, x, w, b, scratch, s);
+  }
   if (kind == CONV_WINO) {
     DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s));
     return conv_wino_apply(dev, y, x, w, b, scratch, s, false, false);
@@ -351,7 +497,12 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
   conv_plan plan = conv_plan_of(dev, s);
   conv_kind dx_kind = plan.dx;
   bool dx_direct = dx.mem && dx_kind != CONV_GEMM && conv_dx_direct_fits(s);
-  if (dx_direct && dx_kind == CONV_WINO) {
+  if ((dx_direct && dx_kind == CONV_BATCH) || plan.dw == CONV_BATCH)
+    DLGN_TRY(conv_batch_backward(dev, dx, dw, dy, x, w, scratch, s,
+                                 dx_direct && dx_kind == CONV_BATCH, plan.dw == CONV_BATCH,
+                                 accumulate_dx));
+  if (dx_direct && dx_kind == CONV_BATCH) {
+  } else if (dx_direct && dx_kind == CONV_WINO) {
     DLGN_TRY(conv_wino_apply(dev, dx, dy, w, w, scratch, s, true, accumulate_dx));
   } else if (dx_direct) {
     direct_args a = {s->OC, s->N, HO, WO, s->C, s->k, 1, s->k - 1 - s->pad,
