@@ -145,11 +145,12 @@ static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
   tcheck(what, dev, by, y, ny, gemm_tol(kf + 1, 1, 1), 1e-5);
   ck_assert_ok(conv2d_backward(dev, bdx, bdw, bdb, bdy, bx, bw, scratch, s, false));
   const char *env = getenv("DLGN_CONV");
-  snprintf(what, sizeof what,
-           "conv2d_backward dx ($DLGN_CONV=%s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d",
+  char shape[120];
+  snprintf(shape, sizeof shape, "($DLGN_CONV=%s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d",
            env ? env : "", s->N, s->C, s->H, s->W, s->OC, s->k, s->stride, s->pad);
+  snprintf(what, sizeof what, "conv2d_backward dx %s", shape);
   tcheck(what, dev, bdx, dx, nx, gemm_tol(kb, 1, 1), 1e-5);
-  memcpy(what, "conv2d_backward dw", strlen("conv2d_backward dw"));
+  snprintf(what, sizeof what, "conv2d_backward dw %s", shape);
   tcheck(what, dev, bdw, dw, nw, gemm_tol(km, 1, 1), 1e-5);
   tcheck("conv2d_backward db", dev, bdb, db, s->OC, gemm_tol(km, 1, 1), 1e-5);
   ck_assert_ok(conv2d_backward(dev, bacc, bdw, bdb, bdy, bx, bw, scratch, s, true));

@@ -497,14 +497,13 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
   conv_plan plan = conv_plan_of(dev, s);
   conv_kind dx_kind = plan.dx;
   bool dx_direct = dx.mem && dx_kind != CONV_GEMM && conv_dx_direct_fits(s);
-  if ((dx_direct && dx_kind == CONV_BATCH) || plan.dw == CONV_BATCH)
-    DLGN_TRY(conv_batch_backward(dev, dx, dw, dy, x, w, scratch, s,
-                                 dx_direct && dx_kind == CONV_BATCH, plan.dw == CONV_BATCH,
-                                 accumulate_dx));
-  if (dx_direct && dx_kind == CONV_BATCH) {
-  } else if (dx_direct && dx_kind == CONV_WINO) {
+  bool dx_batch = dx_direct && dx_kind == CONV_BATCH;
+  if (dx_batch || plan.dw == CONV_BATCH)
+    DLGN_TRY(conv_batch_backward(dev, dx, dw, dy, x, w, scratch, s, dx_batch,
+                                 plan.dw == CONV_BATCH, accumulate_dx));
+  if (dx_direct && dx_kind == CONV_WINO) {
     DLGN_TRY(conv_wino_apply(dev, dx, dy, w, w, scratch, s, true, accumulate_dx));
-  } else if (dx_direct) {
+  } else if (dx_direct && !dx_batch) {
     direct_args a = {s->OC, s->N, HO, WO, s->C, s->k, 1, s->k - 1 - s->pad,
                      s->H, s->W, true, false, accumulate_dx, dx_kind};
     DLGN_TRY(conv_direct(dev, dx, dy, w, w, &a));
