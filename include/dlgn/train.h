@@ -13,7 +13,10 @@
 typedef enum { DLGN_ADAM = 0, DLGN_SGD } dlgn_optimizer;
 typedef enum { DLGN_LR_CONSTANT = 0, DLGN_LR_COSINE, DLGN_LR_STEP } dlgn_lr_schedule;
 typedef enum { DLGN_NORM_UNIT = 0, DLGN_NORM_STANDARD } dlgn_normalize;
+typedef enum { DLGN_LABELS_FINE = 0, DLGN_LABELS_COARSE } dlgn_labels; /* CIFAR-100's two sets */
 
+/* Every field but class_given is a row of the configuration schema
+ * (dlgn/config_keys.h), which gives its key, option, default and range. */
 typedef struct {
   dlgn_model_config model;
   bool class_given; /* --class was explicit (fixed-learnt checks it against the source) */
@@ -31,6 +34,7 @@ typedef struct {
   size_t train_limit, test_limit; /* first N images only (0 = all) */
   size_t synth_train, synth_test; /* size of the synthetic default */
   bool eval_train;           /* final soft/hard accuracy on the training set */
+  dlgn_labels labels;        /* CIFAR-100: fine (100 classes) or coarse (20); CIFAR-10: fine */
   char data[1024];           /* archive or folder; "" = resolve (--data, $DLGN_DATA, ./datasets) */
   char run_dir[1024];
   char device[128];
@@ -52,9 +56,11 @@ int dlgn_train_config_check(const dlgn_train_config *c);
 const char *dlgn_optimizer_name(dlgn_optimizer o);
 const char *dlgn_schedule_name(dlgn_lr_schedule s);
 const char *dlgn_normalize_name(dlgn_normalize n);
+const char *dlgn_labels_name(dlgn_labels l);
 int dlgn_optimizer_parse(const char *s, dlgn_optimizer *out);
 int dlgn_schedule_parse(const char *s, dlgn_lr_schedule *out);
 int dlgn_normalize_parse(const char *s, dlgn_normalize *out);
+int dlgn_labels_parse(const char *s, dlgn_labels *out);
 
 /* Learning rate of global step `step` (0-based) of `total` steps. */
 float dlgn_lr_at(const dlgn_train_config *c, long step, long steps_per_epoch, long total);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlgn/config_keys.h"
 #include "dlgn/status.h"
 #include "dlgn/sweep.h"
 #include "dlgn/util.h"
@@ -47,7 +48,10 @@ char *sweep_canonical(const dlgn_train_config *c, bool with_epochs, bool derived
     return NULL;
   }
   json_object_object_foreach(o, key, v) {
-    if (!strcmp(key, "run_dir") || !strcmp(key, "device") || !strcmp(key, "num_classes")) continue;
+    /* the experiment's keys only, num_classes following from the data */
+    const dlgn_config_key *k = dlgn_config_key_find(key);
+    if (!k || k->scope != DLGN_SCOPE_EXPERIMENT || !strcmp(key, "num_classes")) continue;
+    if (k->omit_default && dlgn_config_key_is_default(k, c)) continue;
     if (!with_epochs && !strcmp(key, "epochs")) continue;
     if (derived_gates && !strcmp(key, "gates_from")) continue;
     if (json_object_is_type(v, json_type_double))
@@ -121,13 +125,9 @@ static int add_spec(dlgn_sweep_plan *p, spec_list *l, json_object *const *objs, 
   dlgn_train_config *c = &s.run.cfg;
   dlgn_train_config_default(c);
   for (int i = 0; i < n; i++) DLGN_TRY(apply_object(c, objs[i], origin));
-  /* the same per-architecture defaults as dlgn train */
-  if (!has_key(objs, n, "depth"))
-    c->model.depth = c->model.arch == DLGN_FC ? 5 : c->model.arch == DLGN_C4GAP ? 4 : 13;
-  if (!has_key(objs, n, "width")) c->model.width = c->model.arch == DLGN_VGG16 ? 64 : 128;
-  /* as dlgn train: a dnn reads the image unless told otherwise (and then is skipped) */
-  if (!has_key(objs, n, "value_input") && c->model.cls == DLGN_DNN)
-    c->model.value_input = DLGN_VALUE_IMAGE;
+  /* the same derived defaults as dlgn train (a dnn told to read ones is skipped) */
+  dlgn_train_config_settle(c, has_key(objs, n, "depth"), has_key(objs, n, "width"),
+                           has_key(objs, n, "value_input"));
   c->class_given = true;
   if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
     return dlgn_fail("%s: epochs and batch must be >= 1 and lr > 0", origin);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dlgn/config_keys.h"
 #include "dlgn/status.h"
 #include "dlgn/train.h"
 #include "dlgn/util.h"
@@ -343,12 +344,10 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
   }
   if (resume) {
     if (dlgn_checkpoint_read(path, &ck) != 0) goto done;
-    int epochs = r->cfg.epochs;
+    /* the experiment of the checkpoint, the run options of this call */
     r->cfg = ck.config;
-    r->cfg.epochs = epochs; /* the one setting a resume may change: train longer */
-    r->cfg.progress = c->progress;
-    r->cfg.quiet = c->quiet;
-    snprintf(r->cfg.run_dir, sizeof r->cfg.run_dir, "%s", c->run_dir);
+    r->cfg.epochs = c->epochs; /* the one setting a resume may change: train longer */
+    dlgn_train_config_copy_scope(&r->cfg, c, DLGN_SCOPE_RUN);
   }
   if (setup(r, resume, &ck, sum) != 0) goto done;
   if (dlgn_run_write_config(&r->cfg) != 0) goto done;
