@@ -2,6 +2,7 @@
  * combinations, stable run names, and the wiring of fixed-learnt runs to the
  * joint runs whose gates they freeze. */
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,12 +499,34 @@ int dlgn_sweep_plan_parse(dlgn_sweep_plan *p, const char *json, const char *orig
   return rc;
 }
 
+/* A relative "data" path means the file beside the sweep file, else the one
+ * under the working folder; the run (and its job line) gets the absolute path
+ * of the one found, so that it trains on the same data from any folder. Run
+ * names stay those of the path as written. Not found in either: left as
+ * written, for dlgn train's own message. */
+static int resolve_data(dlgn_train_config *c, const char *sweep_path) {
+  if (!c->data[0] || c->data[0] == '/' || strcmp(c->data, "synthetic") == 0) return 0;
+  char dir[1024], beside[2100], abs[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", sweep_path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = '\0';
+  else snprintf(dir, sizeof dir, ".");
+  snprintf(beside, sizeof beside, "%s/%s", dir, c->data);
+  const char *found = realpath(beside, abs) ? abs : realpath(c->data, abs) ? abs : NULL;
+  if (!found) return 0;
+  if (strlen(found) >= sizeof c->data) return dlgn_fail("data path too long: %s", found);
+  memcpy(c->data, found, strlen(found) + 1);
+  return 0;
+}
+
 int dlgn_sweep_plan_load(dlgn_sweep_plan *p, const char *path, const char *out_dir) {
   char *text;
   memset(p, 0, sizeof *p);
   DLGN_TRY(dlgn_read_file(path, "sweep file", DLGN_MAX_SWEEP_BYTES, &text, NULL));
   int rc = dlgn_sweep_plan_parse(p, text, path, out_dir);
   free(text);
+  for (int i = 0; rc == 0 && i < p->nruns; i++) rc = resolve_data(&p->runs[i].cfg, path);
+  if (rc != 0) dlgn_sweep_plan_free(p);
   return rc;
 }
 
