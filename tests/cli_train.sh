@@ -13,7 +13,7 @@ help=$("$dlgn" train --help)
 for opt in data device train-limit test-limit augment normalize class arch depth width batchnorm \
   beta value-input mode gates-from shuffle-gates shuffle-seed optimizer lr momentum nesterov \
   weight-decay schedule step-every step-gamma epochs batch seed run-dir resume no-eval-train \
-  progress quiet labels overwrite; do
+  progress quiet labels overwrite decoupled-weight-decay; do
   grep -q -- "--$opt" <<< "$help" || fail "train --help lacks --$opt"
 done
 for cmd in eval demo devices; do "$dlgn" $cmd --help | grep -q usage || fail "$cmd --help"; done
@@ -30,6 +30,12 @@ grep -Eq '"class": ?"dnn"' relu/summary.json || fail "summary lacks the class"
 "$dlgn" train --resume relu --epochs 2 --progress plain > out.txt
 grep -q "resuming relu after epoch 1 of 2" out.txt || fail "resume: $(cat out.txt)"
 [ "$(wc -l < relu/metrics.jsonl)" -eq 2 ] || fail "metrics after resume: $(cat relu/metrics.jsonl)"
+
+# AdamW's decoupled decay: recorded, and it changes the weights
+"$dlgn" train "${tiny[@]}" --epochs 1 --decoupled-weight-decay 0.5 --lr 0.01 --run-dir wd --quiet > /dev/null
+"$dlgn" train "${tiny[@]}" --epochs 1 --lr 0.01 --run-dir nowd --quiet > /dev/null
+grep -Eq '"decoupled_weight_decay": ?0.5' wd/config.json || fail "decoupled decay not recorded"
+cmp -s wd/checkpoint.bin nowd/checkpoint.bin && fail "decoupled decay changed nothing"
 
 "$dlgn" eval relu | grep -Eq "soft gates [0-9.]+% hard gates [0-9.]+%" || fail "eval"
 

@@ -22,6 +22,7 @@ typedef struct {
   bool class_given; /* --class was explicit (fixed-learnt checks it against the source) */
   dlgn_optimizer optimizer;
   float lr, momentum, weight_decay;
+  float decoupled_weight_decay; /* AdamW's: w -= lr * it * w each step, apart from the gradient */
   bool nesterov;
   float adam_beta1, adam_beta2, adam_eps;
   dlgn_lr_schedule schedule;

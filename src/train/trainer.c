@@ -177,6 +177,8 @@ static int optimizer_step(train_run *r, float lr) {
   dlgn_model *m = r->m;
   const dlgn_train_config *c = &r->cfg;
   dlgn_buf p = {m->params, m->train_begin}, g = {m->grads, m->train_begin};
+  if (c->decoupled_weight_decay > 0) /* AdamW: decay the weights apart from the gradient */
+    DLGN_TRY(axpy(r->dev, p, p, r->ntrain, -lr * c->decoupled_weight_decay));
   if (c->optimizer == DLGN_ADAM)
     return adam_update(r->dev, p, g, (dlgn_buf){r->opt, 0}, (dlgn_buf){r->opt, r->ntrain},
                        r->ntrain, lr, c->adam_beta1, c->adam_beta2, c->adam_eps, c->weight_decay,
