@@ -25,7 +25,8 @@ typedef enum {
 
 typedef enum {
   DLGN_SCOPE_EXPERIMENT, /* what the run is: saved, resumed, part of a sweep run's name */
-  DLGN_SCOPE_RUN         /* where and how it runs here: taken from the command at hand */
+  DLGN_SCOPE_RUN         /* where and how it runs here (dlgn_run_options, c->run): taken from
+                            the command at hand */
 } dlgn_key_scope;
 
 typedef struct {
@@ -74,11 +75,6 @@ void dlgn_config_key_format(const dlgn_config_key *k, const dlgn_train_config *c
                             size_t size);
 /* Is the field at its default? */
 bool dlgn_config_key_is_default(const dlgn_config_key *k, const dlgn_train_config *c);
-
-/* Copy the fields of one scope from src into dst (a resumed run keeps its
- * experiment and takes the run options of the command that resumes it). */
-void dlgn_train_config_copy_scope(dlgn_train_config *dst, const dlgn_train_config *src,
-                                  dlgn_key_scope scope);
 
 /* The defaults that follow from other settings, for whatever was not given:
  * the depth and width of the architecture, and a dnn's value input (the

@@ -15,7 +15,18 @@ typedef enum { DLGN_LR_CONSTANT = 0, DLGN_LR_COSINE, DLGN_LR_STEP } dlgn_lr_sche
 typedef enum { DLGN_NORM_UNIT = 0, DLGN_NORM_STANDARD } dlgn_normalize;
 typedef enum { DLGN_LABELS_FINE = 0, DLGN_LABELS_COARSE } dlgn_labels; /* CIFAR-100's two sets */
 
-/* Every field but class_given is a row of the configuration schema
+/* Where and how a run runs here: none of it changes what the run is, so a
+ * resumed run takes these from the command that resumes it. */
+typedef struct {
+  char run_dir[1024];
+  char device[128];
+  int progress;   /* -1 auto (a terminal), 0 plain lines, 1 bar (not saved) */
+  bool quiet;     /* (not saved) */
+  bool overwrite; /* dlgn train --overwrite: replace the run in run_dir (not saved) */
+} dlgn_run_options;
+
+/* A training run: the experiment (every field but run), and its run options.
+ * Every field but class_given is a row of the configuration schema
  * (dlgn/config_keys.h), which gives its key, option, default and range. */
 typedef struct {
   dlgn_model_config model;
@@ -37,12 +48,8 @@ typedef struct {
   bool eval_train;           /* final soft/hard accuracy on the training set */
   dlgn_labels labels;        /* CIFAR-100: fine (100 classes) or coarse (20); CIFAR-10: fine */
   char data[1024];           /* archive or folder; "" = resolve (--data, $DLGN_DATA, ./datasets) */
-  char run_dir[1024];
-  char device[128];
   char gates_from[1024];     /* fixed-learnt: checkpoint whose gates to freeze */
-  int progress;              /* -1 auto (a terminal), 0 plain lines, 1 bar */
-  bool quiet;
-  bool overwrite; /* dlgn train --overwrite: replace the run in run_dir (not saved) */
+  dlgn_run_options run;
 } dlgn_train_config;
 
 void dlgn_train_config_default(dlgn_train_config *c);

@@ -208,7 +208,7 @@ static void list_plan(const dlgn_sweep_plan *p) {
   printf("%s: %d runs in %s/runs\n", p->name, p->nruns, p->out_dir);
   for (int i = 0; i < p->nruns; i++) {
     const dlgn_sweep_run *r = &p->runs[i];
-    printf("  %-11s wave %d  %s", states[dlgn_sweep_run_state(r->cfg.run_dir, r->cfg.epochs)],
+    printf("  %-11s wave %d  %s", states[dlgn_sweep_run_state(r->cfg.run.run_dir, r->cfg.epochs)],
            dlgn_sweep_run_wave(r), r->name);
     if (r->source >= 0) printf("  (gates of %s)", p->runs[r->source].name);
     putchar('\n');

@@ -80,7 +80,7 @@ static int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *re
       continue;
     }
     switch (o) {
-      case O_RESUME: snprintf(c->run_dir, sizeof c->run_dir, "%s", optarg); *resume = true; break;
+      case O_RESUME: snprintf(c->run.run_dir, sizeof c->run.run_dir, "%s", optarg); *resume = true; break;
       case O_HELP: *help = true; return 0;
       default:
         return dlgn_fail("unknown or incomplete option '%s' (see dlgn %s --help)", argv[optind - 1],
@@ -88,7 +88,7 @@ static int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *re
     }
   }
   if (optind < argc) return dlgn_fail("unexpected argument '%s'", argv[optind]);
-  if (*resume && c->overwrite)
+  if (*resume && c->run.overwrite)
     return dlgn_fail("--overwrite starts a run afresh; it does not go with --resume");
   if (*resume) {
     /* the experiment comes from the run folder (only --epochs may extend it);
@@ -97,13 +97,13 @@ static int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *re
       const dlgn_config_key *k = &dlgn_config_keys[i];
       if (given[i] && k->scope == DLGN_SCOPE_EXPERIMENT && strcmp(k->flag, "epochs") != 0)
         return dlgn_fail("--%s: a resumed run keeps its configuration (only --epochs may change; "
-                         "see %s/config.json)", k->flag, c->run_dir);
+                         "see %s/config.json)", k->flag, c->run.run_dir);
     }
     dlgn_train_config saved;
-    DLGN_TRY(dlgn_train_config_load(&saved, c->run_dir));
+    DLGN_TRY(dlgn_train_config_load(&saved, c->run.run_dir));
     if (was_given(given, "epochs")) saved.epochs = c->epochs;
-    if (!was_given(given, "device")) snprintf(c->device, sizeof c->device, "%s", saved.device);
-    dlgn_train_config_copy_scope(&saved, c, DLGN_SCOPE_RUN);
+    if (!was_given(given, "device")) snprintf(c->run.device, sizeof c->run.device, "%s", saved.run.device);
+    saved.run = c->run;
     *c = saved;
     return 0;
   }
@@ -119,7 +119,7 @@ static int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *re
   DLGN_TRY(dlgn_model_config_check(&c->model));
   const dlgn_model_config *m = &c->model;
   if (!was_given(given, "run_dir"))
-    snprintf(c->run_dir, sizeof c->run_dir, "runs/%s-%s-%s%s%s-s%llu", dlgn_class_name(m->cls),
+    snprintf(c->run.run_dir, sizeof c->run.run_dir, "runs/%s-%s-%s%s%s-s%llu", dlgn_class_name(m->cls),
              dlgn_arch_name(m->arch), dlgn_mode_name(m->mode),
              m->cls != DLGN_DNN && m->value_input == DLGN_VALUE_ONES ? "-ones" : "",
              c->labels == DLGN_LABELS_COARSE ? "-coarse" : "", (unsigned long long)c->seed);
@@ -136,7 +136,7 @@ int cmd_train(int argc, char **argv) {
   }
   /* Only here, not in dlgn_train_run: a sweep trains afresh over a run it
    * found incomplete, by design. */
-  if (!resume && dlgn_run_dir_claim(c.run_dir, c.overwrite) != 0) return cli_report_error();
+  if (!resume && dlgn_run_dir_claim(c.run.run_dir, c.run.overwrite) != 0) return cli_report_error();
   dlgn_train_summary s;
   if (dlgn_train_run(&c, resume, &s) != 0) return cli_report_error();
   const dlgn_epoch_metrics *f = &s.final;
@@ -145,7 +145,7 @@ int cmd_train(int argc, char **argv) {
          dlgn_arch_name(m->arch), dlgn_mode_name(m->mode), 100 * f->test_soft, 100 * f->test_hard);
   if (f->train_soft >= 0)
     printf(", train acc soft %.2f%% hard %.2f%%", 100 * f->train_soft, 100 * f->train_hard);
-  printf(" (%d epochs on %s) -> %s\n", s.epochs_run, s.device, c.run_dir);
+  printf(" (%d epochs on %s) -> %s\n", s.epochs_run, s.device, c.run.run_dir);
   return 0;
 }
 

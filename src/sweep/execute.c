@@ -112,7 +112,7 @@ static int check_resumable(const dlgn_sweep_plan *p, const dlgn_sweep_run *r, bo
                            dlgn_run_state *st) {
   char path[1200];
   dlgn_checkpoint ck;
-  snprintf(path, sizeof path, "%s/checkpoint.bin", r->cfg.run_dir);
+  snprintf(path, sizeof path, "%s/checkpoint.bin", r->cfg.run.run_dir);
   if (dlgn_checkpoint_read(path, &ck) == 0) {
     dlgn_checkpoint_free(&ck);
     return 0;
@@ -129,8 +129,8 @@ static int check_resumable(const dlgn_sweep_plan *p, const dlgn_sweep_run *r, bo
   char reason[DLGN_ERROR_MAX];
   snprintf(reason, sizeof reason, "%s", dlgn_error());
   DLGN_TRY(dlgn_mkdir_p(broken));
-  if (rename(r->cfg.run_dir, dest) != 0)
-    return dlgn_fail("cannot move the broken run %s to %s: %s", r->cfg.run_dir, dest,
+  if (rename(r->cfg.run.run_dir, dest) != 0)
+    return dlgn_fail("cannot move the broken run %s to %s: %s", r->cfg.run.run_dir, dest,
                      strerror(errno));
   fprintf(stderr, "dlgn: note: %s: moved to %s (%s); training it afresh\n", r->name, dest, reason);
   *st = DLGN_RUN_NEW;
@@ -166,10 +166,10 @@ int dlgn_sweep_execute(const dlgn_sweep_plan *p, const dlgn_sweep_options *o) {
   for (int i = 0; i < p->nruns; i++) {
     const dlgn_sweep_run *r = &p->runs[i];
     dlgn_train_config c = r->cfg;
-    c.progress = o->progress;
-    c.quiet = o->quiet;
-    dirs[i] = (char *)r->cfg.run_dir;
-    dlgn_run_state st = dlgn_sweep_run_state(c.run_dir, c.epochs);
+    c.run.progress = o->progress;
+    c.run.quiet = o->quiet;
+    dirs[i] = (char *)r->cfg.run.run_dir;
+    dlgn_run_state st = dlgn_sweep_run_state(c.run.run_dir, c.epochs);
     static const char *what[] = {"training", "resuming from its checkpoint", "finished, skipped"};
     if (st != DLGN_RUN_FINISHED && r->source >= 0 && bad[r->source]) {
       dlgn_fail("not trained: %s, whose gates it takes, failed", p->runs[r->source].name);
@@ -187,7 +187,7 @@ int dlgn_sweep_execute(const dlgn_sweep_plan *p, const dlgn_sweep_options *o) {
     fflush(stdout);
     dlgn_train_summary sum;
     if ((st != DLGN_RUN_FINISHED && dlgn_train_run(&c, st == DLGN_RUN_INTERRUPTED, &sum) != 0) ||
-        sweep_check_if_missing(c.run_dir, c.device, o) != 0) {
+        sweep_check_if_missing(c.run.run_dir, c.run.device, o) != 0) {
       bad[i] = true;
       failed(f, r->name);
     }

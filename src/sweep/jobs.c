@@ -51,7 +51,7 @@ static int build(arg_list *a, const dlgn_sweep_run *r) {
       DLGN_TRY(opt(a, flag, value));
     }
   }
-  DLGN_TRY(opt(a, "--run-dir", c->run_dir));
+  DLGN_TRY(opt(a, "--run-dir", c->run.run_dir));
   return push(a, "--quiet");
 }
 

@@ -287,7 +287,7 @@ static void name_run(dlgn_sweep_run *r, bool derived) {
 }
 
 static void set_run_dir(dlgn_sweep_run *r, const char *out_dir) {
-  snprintf(r->cfg.run_dir, sizeof r->cfg.run_dir, "%.800s/runs/%.150s", out_dir, r->name);
+  snprintf(r->cfg.run.run_dir, sizeof r->cfg.run.run_dir, "%.800s/runs/%.150s", out_dir, r->name);
 }
 
 /* Name every run; a second run with the same settings is a duplicate. */
@@ -338,7 +338,7 @@ static int wire_sources(dlgn_sweep_plan *p, spec_list *l) {
       continue;
     }
     const dlgn_train_config *s = &l->v[best].run.cfg;
-    snprintf(c->gates_from, sizeof c->gates_from, "%.1000s/checkpoint.bin", s->run_dir);
+    snprintf(c->gates_from, sizeof c->gates_from, "%.1000s/checkpoint.bin", s->run.run_dir);
     c->model.beta = s->model.beta;
     c->normalize = s->normalize;
     t->derived = true;
@@ -539,7 +539,7 @@ void dlgn_sweep_plan_free(dlgn_sweep_plan *p) {
 
 void dlgn_sweep_plan_set_device(dlgn_sweep_plan *p, const char *device) {
   for (int i = 0; i < p->nruns; i++)
-    snprintf(p->runs[i].cfg.device, sizeof p->runs[i].cfg.device, "%s", device);
+    snprintf(p->runs[i].cfg.run.device, sizeof p->runs[i].cfg.run.device, "%s", device);
 }
 
 int dlgn_sweep_run_wave(const dlgn_sweep_run *r) { return r->source >= 0 ? 2 : 1; }

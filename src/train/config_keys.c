@@ -138,10 +138,10 @@ const dlgn_config_key dlgn_config_keys[] = {
      .help = "CIFAR-10/100 archive or folder",
      .help_default = "$DLGN_DATA, else the first archive in ./datasets/, else a synthetic "
                      "CIFAR-10"},
-    {TEXT_KEY("run_dir", "run-dir", RUN, run_dir, "runs/latest"), .metavar = "DIR",
+    {TEXT_KEY("run_dir", "run-dir", RUN, run.run_dir, "runs/latest"), .metavar = "DIR",
      .section = S_OUT, .help = "the run folder",
      .help_default = "runs/CLASS-ARCH-MODE[-ones][-coarse]-sSEED"},
-    {TEXT_KEY("device", "device", RUN, device, ""), .metavar = "SEL", .section = S_DATA,
+    {TEXT_KEY("device", "device", RUN, run.device, ""), .metavar = "SEL", .section = S_DATA,
      .help = "OpenCL device: index, gpu, cpu or name substring",
      .help_default = "$DLGN_DEVICE, else the first GPU, else the first CPU"},
     {TEXT_KEY("gates_from", "gates-from", EXP, gates_from, ""), .metavar = "CKPT",
@@ -153,12 +153,12 @@ const dlgn_config_key dlgn_config_keys[] = {
      .omit_default = true, .section = S_DATA,
      .help = "CIFAR-100: the 100 fine classes or the 20 coarse superclasses"},
     /* options of this invocation only, not saved */
-    {CHOICE_KEY(NULL, "progress", RUN, progress, progress_name, 3, "progress display", -1),
+    {CHOICE_KEY(NULL, "progress", RUN, run.progress, progress_name, 3, "progress display", -1),
      .values = progress_values, .section = S_OUT,
      .help = "live bar on a terminal, plain lines otherwise"},
-    {BOOL_KEY(NULL, "quiet", RUN, quiet, false, true), .section = S_OUT,
+    {BOOL_KEY(NULL, "quiet", RUN, run.quiet, false, true), .section = S_OUT,
      .help = "print only errors and the final line"},
-    {BOOL_KEY(NULL, "overwrite", RUN, overwrite, false, true), .section = S_OUT,
+    {BOOL_KEY(NULL, "overwrite", RUN, run.overwrite, false, true), .section = S_OUT,
      .help = "train again in a --run-dir that already holds a run, replacing it"},
 };
 const int dlgn_config_nkeys = (int)(sizeof dlgn_config_keys / sizeof dlgn_config_keys[0]);
@@ -295,14 +295,6 @@ bool dlgn_config_key_is_default(const dlgn_config_key *k, const dlgn_train_confi
 void dlgn_train_config_default(dlgn_train_config *c) {
   memset(c, 0, sizeof *c);
   for (int i = 0; i < dlgn_config_nkeys; i++) set_default(&dlgn_config_keys[i], c);
-}
-
-void dlgn_train_config_copy_scope(dlgn_train_config *dst, const dlgn_train_config *src,
-                                  dlgn_key_scope scope) {
-  for (int i = 0; i < dlgn_config_nkeys; i++) {
-    const dlgn_config_key *k = &dlgn_config_keys[i];
-    if (k->scope == scope) memcpy(field(k, dst), cfield(k, src), k->size);
-  }
 }
 
 void dlgn_train_config_settle(dlgn_train_config *c, bool depth_given, bool width_given,

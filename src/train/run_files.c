@@ -14,7 +14,7 @@
 
 int dlgn_run_write_config(const dlgn_train_config *c) {
   char path[1100];
-  snprintf(path, sizeof path, "%s/config.json", c->run_dir);
+  snprintf(path, sizeof path, "%s/config.json", c->run.run_dir);
   char *text = dlgn_train_config_to_json(c);
   if (!text) return dlgn_fail("out of host memory writing %s", path);
   size_t n = strlen(text);
@@ -147,7 +147,7 @@ int dlgn_run_write_summary(const dlgn_train_config *c, const dlgn_train_summary 
   json_object_object_add(o, "final", dlgn_run_metrics_json(&s->final));
   json_object_object_add(o, "best", dlgn_run_metrics_json(&s->best));
   char path[1100];
-  snprintf(path, sizeof path, "%s/summary.json", c->run_dir);
+  snprintf(path, sizeof path, "%s/summary.json", c->run.run_dir);
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
   char *copy = dlgn_malloc(strlen(text) + 2, "summary");
