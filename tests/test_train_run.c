@@ -322,6 +322,10 @@ START_TEST(test_config_schema) {
                   "%s: %s", k->flag, dlgn_error());
     if (k->type != DLGN_KEY_TEXT) ck_assert_msg(dlgn_config_key_is_default(k, &c), "%s", k->flag);
   }
+  /* the model's own defaults (for programs that build a model alone) are the schema's */
+  dlgn_model_config m;
+  dlgn_model_config_default(&m);
+  ck_assert(memcmp(&m, &d.model, sizeof m) == 0);
   /* the defaults survive config.json */
   char *text = dlgn_train_config_to_json(&d);
   ck_assert_ptr_nonnull(text);
