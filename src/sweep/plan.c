@@ -278,12 +278,12 @@ static void name_run(dlgn_sweep_run *r, bool derived) {
   uint64_t h = 1469598103934665603ULL; /* FNV-1a */
   for (const char *q = canon ? canon : ""; *q; q++) h = (h ^ (unsigned char)*q) * 1099511628211ULL;
   free(canon);
-  snprintf(r->name, sizeof r->name, "%s-%s-d%d-w%d%s-%s%s%s%s-s%llu-%08x", dlgn_class_name(m->cls),
+  snprintf(r->name, sizeof r->name, "%s-%s-d%d-w%d%s-%s%s%s%s%s-s%llu-%08x", dlgn_class_name(m->cls),
            dlgn_arch_name(m->arch), m->depth, m->width, m->batchnorm ? "-bn" : "",
            dlgn_mode_name(m->mode), m->value_input == DLGN_VALUE_ONES ? "-ones" : "",
            m->shuffle != DLGN_SHUFFLE_NONE ? "-shuffled-" : "",
            m->shuffle != DLGN_SHUFFLE_NONE ? dlgn_shuffle_name(m->shuffle) : "",
-           (unsigned long long)c->seed, (unsigned)((h ^ (h >> 32)) & 0xffffffffu));
+           c->labels == DLGN_LABELS_COARSE ? "-coarse" : "", (unsigned long long)c->seed, (unsigned)((h ^ (h >> 32)) & 0xffffffffu));
 }
 
 static void set_run_dir(dlgn_sweep_run *r, const char *out_dir) {
