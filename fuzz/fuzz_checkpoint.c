@@ -31,8 +31,8 @@ static void check_read(const dlgn_checkpoint *ck) {
     FUZZ_CHECK(isfinite(ck->mean[i]) && isfinite(ck->std[i]) && ck->std[i] > 0, "channel %d", i);
   FUZZ_CHECK(ck->best.epoch >= 0 && ck->best.epoch <= ck->epoch, "best epoch %d", ck->best.epoch);
   FUZZ_TERMINATED(c->data);
-  FUZZ_TERMINATED(c->run_dir);
-  FUZZ_TERMINATED(c->device);
+  FUZZ_TERMINATED(c->run.run_dir);
+  FUZZ_TERMINATED(c->run.device);
   FUZZ_TERMINATED(c->gates_from);
   /* the payload is readable to its end (ASan reports it otherwise) */
   volatile float sum = 0;

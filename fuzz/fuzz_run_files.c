@@ -19,8 +19,8 @@ static const char *const files[] = {"config.json", "summary.json", "metrics.json
 
 static void check_config(const dlgn_train_config *c) {
   FUZZ_TERMINATED(c->data);
-  FUZZ_TERMINATED(c->run_dir);
-  FUZZ_TERMINATED(c->device);
+  FUZZ_TERMINATED(c->run.run_dir);
+  FUZZ_TERMINATED(c->run.device);
   FUZZ_TERMINATED(c->gates_from);
   char *text = dlgn_train_config_to_json(c);
   FUZZ_CHECK(text != NULL, "no JSON form");

@@ -20,7 +20,7 @@ static void check_plan(const dlgn_sweep_plan *p) {
     const dlgn_sweep_run *r = &p->runs[i];
     FUZZ_TERMINATED(r->name);
     FUZZ_CHECK(r->name[0] != '\0', "run %d has no name", i);
-    FUZZ_TERMINATED(r->cfg.run_dir);
+    FUZZ_TERMINATED(r->cfg.run.run_dir);
     FUZZ_CHECK(dlgn_model_config_check(&r->cfg.model) == 0, "run %s: %s", r->name, dlgn_error());
     FUZZ_CHECK(r->source >= -1 && r->source < p->nruns && r->source != i, "run %s source %d",
                r->name, r->source);

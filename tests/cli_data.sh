@@ -62,4 +62,13 @@ if "$dlgn" data synth "$tmp/d.tar.gz" --kind cifar7 2> /dev/null; then
   fail "--kind cifar7 accepted"
 fi
 [ ! -e "$tmp/d.tar.gz" ] || fail "a refused synth left a file"
+# a CIFAR-100 folder without coarse_label_names.txt: the coarse names are said to be built in
+"$dlgn" data synth "$tmp/c100.tar.gz" --kind cifar100 --train 100 --test 50 > /dev/null
+mkdir -p "$tmp/c100" && tar xzf "$tmp/c100.tar.gz" -C "$tmp/c100"
+rm "$tmp/c100/cifar-100-binary/coarse_label_names.txt"
+"$dlgn" data inspect "$tmp/c100/cifar-100-binary" > "$tmp/c100.txt" || fail "inspect without coarse names"
+grep -q "^coarse classes (names built in: the data has no coarse_label_names.txt" "$tmp/c100.txt" ||
+  fail "coarse names not reported as built in: $(grep names "$tmp/c100.txt")"
+grep -q "^classes (names from the archive's fine_label_names.txt" "$tmp/c100.txt" ||
+  fail "fine names: $(grep names "$tmp/c100.txt")"
 echo "cli_data: ok"

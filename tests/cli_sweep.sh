@@ -108,4 +108,14 @@ if "$dlgn" sweep bad.json --out C 2> err; then fail "a bad mode was accepted"; f
 if "$dlgn" sweep s.json 2> err; then fail "no --out accepted"; fi
 grep -q -- "--out" err || fail "error: $(cat err)"
 if "$dlgn" sweep s.json --out C --emit-jobs --wave 3 2> err; then fail "--wave 3 accepted"; fi
+
+# 7. A relative "data" is found beside the sweep file from any working folder,
+# and the job lines carry its absolute path (run names stay as written).
+mkdir -p elsewhere
+(cd elsewhere && "$dlgn" sweep ../s.json --out ../D --emit-jobs --wave 1) > d.txt 2> /dev/null ||
+  fail "sweep from another folder"
+grep -q -- "--data $tmp/tiny.tar.gz" d.txt || grep -q -- "--data $(cd "$tmp" && pwd -P)/tiny.tar.gz" d.txt ||
+  fail "job lines lack the resolved data path: $(head -1 d.txt)"
+[ "$(ls A/runs | sort)" = "$(sed -n 's/.*--run-dir [^ ]*runs\/\([^ ]*\) .*/\1/p' d.txt w2.txt | sort)" ] ||
+  fail "run names changed with the data path"
 echo "cli_sweep: ok"

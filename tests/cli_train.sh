@@ -13,7 +13,7 @@ help=$("$dlgn" train --help)
 for opt in data device train-limit test-limit augment normalize class arch depth width batchnorm \
   beta value-input mode gates-from shuffle-gates shuffle-seed optimizer lr momentum nesterov \
   weight-decay schedule step-every step-gamma epochs batch seed run-dir resume no-eval-train \
-  progress quiet; do
+  progress quiet labels overwrite decoupled-weight-decay; do
   grep -q -- "--$opt" <<< "$help" || fail "train --help lacks --$opt"
 done
 for cmd in eval demo devices; do "$dlgn" $cmd --help | grep -q usage || fail "$cmd --help"; done
@@ -30,6 +30,12 @@ grep -Eq '"class": ?"dnn"' relu/summary.json || fail "summary lacks the class"
 "$dlgn" train --resume relu --epochs 2 --progress plain > out.txt
 grep -q "resuming relu after epoch 1 of 2" out.txt || fail "resume: $(cat out.txt)"
 [ "$(wc -l < relu/metrics.jsonl)" -eq 2 ] || fail "metrics after resume: $(cat relu/metrics.jsonl)"
+
+# AdamW's decoupled decay: recorded, and it changes the weights
+"$dlgn" train "${tiny[@]}" --epochs 1 --decoupled-weight-decay 0.5 --lr 0.01 --run-dir wd --quiet > /dev/null
+"$dlgn" train "${tiny[@]}" --epochs 1 --lr 0.01 --run-dir nowd --quiet > /dev/null
+grep -Eq '"decoupled_weight_decay": ?0.5' wd/config.json || fail "decoupled decay not recorded"
+cmp -s wd/checkpoint.bin nowd/checkpoint.bin && fail "decoupled decay changed nothing"
 
 "$dlgn" eval relu | grep -Eq "soft gates [0-9.]+% hard gates [0-9.]+%" || fail "eval"
 
@@ -49,6 +55,19 @@ expect_error "unknown or incomplete option" "$dlgn" train --bogus
 expect_error "needs --gates-from" "$dlgn" train "${tiny[@]}" --mode fixed-learnt --run-dir x
 expect_error "a dnn has no value network" "$dlgn" train "${tiny[@]}" --class dnn --value-input ones --run-dir y
 expect_error "not found" "$dlgn" train --resume nowhere
+# refused before any data is read: the missing archive is never reached
+expect_error "a dnn has no value network" "$dlgn" train --data no-such.tar.gz --class dnn --value-input ones
+expect_error "a resumed run keeps its configuration" "$dlgn" train --resume relu --lr 0.1
+
+# CIFAR-100's coarse labels: 20 classes, recorded in config.json and the run name
+"$dlgn" data synth c100.tar.gz --kind cifar100 --train 256 --test 128 > /dev/null
+"$dlgn" train --data c100.tar.gz --arch fc --depth 2 --width 16 --batch 64 --epochs 1 --quiet \
+  --no-eval-train --labels coarse > out.txt || fail "--labels coarse: $(cat out.txt)"
+run=runs/dlgn-fc-joint-ones-coarse-s1
+grep -Eq '"labels": ?"coarse"' $run/config.json && grep -Eq '"num_classes": ?20' $run/config.json ||
+  fail "coarse labels not recorded: $(cat $run/config.json)"
+"$dlgn" eval $run | grep -q "hard gates" || fail "eval of a coarse run"
+expect_error "--labels coarse needs CIFAR-100" "$dlgn" train "${tiny[@]}" --labels coarse --run-dir z
 expect_error "no OpenCL device matches" "$dlgn" devices --device no-such-device
 expect_error "cannot open checkpoint" "$dlgn" eval missing.bin
 mkdir -p no-vendors # an ICD loader that finds no driver at all

@@ -117,7 +117,7 @@ START_TEST(names_are_stable) {
   ck_assert_ok(dlgn_sweep_plan_parse(&c, longer, "c.json", "out"));
   ck_assert_str_eq(c.runs[0].name, a.runs[ia].name);
   ck_assert_str_ne(c.runs[1].name, a.runs[ia].name);
-  ck_assert_str_eq(c.runs[0].cfg.run_dir, a.runs[ia].cfg.run_dir);
+  ck_assert_str_eq(c.runs[0].cfg.run.run_dir, a.runs[ia].cfg.run.run_dir);
   dlgn_sweep_plan_free(&a);
   dlgn_sweep_plan_free(&b);
   dlgn_sweep_plan_free(&c);
@@ -215,7 +215,7 @@ START_TEST(job_lines) {
   ck_assert_str_eq(argv[0], "train");
   ck_assert_ptr_null(argv[argc]);
   ck_assert(has_pair(argv, argc, "--gates-from", r->cfg.gates_from));
-  ck_assert(has_pair(argv, argc, "--run-dir", r->cfg.run_dir));
+  ck_assert(has_pair(argv, argc, "--run-dir", r->cfg.run.run_dir));
   ck_assert(has_pair(argv, argc, "--lr", "0.001"));
   ck_assert(has_pair(argv, argc, "--momentum", "0.9"));
   ck_assert(has_pair(argv, argc, "--class", "dgn"));

@@ -39,14 +39,14 @@ static void make_run_in(const char *sub, const char *name, const char *arch, flo
   dlgn_value_input_parse(value, &c.model.value_input);
   c.seed = (uint64_t)seed;
   c.epochs = epochs;
-  snprintf(c.run_dir, sizeof c.run_dir, "%s/%s/runs/%s", root, sub, name);
-  ck_assert_ok(dlgn_mkdir_p(c.run_dir));
+  snprintf(c.run.run_dir, sizeof c.run.run_dir, "%s/%s/runs/%s", root, sub, name);
+  ck_assert_ok(dlgn_mkdir_p(c.run.run_dir));
   char *json = dlgn_train_config_to_json(&c);
-  write_text(c.run_dir, "config.json", json);
+  write_text(c.run.run_dir, "config.json", json);
   free(json);
-  write_text(c.run_dir, "checkpoint.bin", "x");
+  write_text(c.run.run_dir, "checkpoint.bin", "x");
   if (test_hard < 0) return;
-  write_text(c.run_dir, "metrics.jsonl",
+  write_text(c.run.run_dir, "metrics.jsonl",
              "{\"epoch\":1,\"seconds\":1.5,\"images_per_s\":90}\n"
              "{\"epoch\":2,\"seconds\":2.5,\"images_per_s\":100}\n");
   bool linear = c.model.cls == DLGN_DLGN || c.model.cls == DLGN_DLGN_SF;
@@ -59,11 +59,11 @@ static void make_run_in(const char *sub, const char *name, const char *arch, flo
            "\"best\":{\"test_acc_hard\":%g}}",
            cls, linear ? "true" : "false", linear ? 5 : 0, dlgn_model_gate_source(&c.model),
            epochs, test_hard, test_hard, test_hard);
-  write_text(c.run_dir, "summary.json", summary);
+  write_text(c.run.run_dir, "summary.json", summary);
   if (filter >= 0) {
     snprintf(summary, sizeof summary, "{\"passed\":%s,\"min_agreement\":%s}",
              filter ? "true" : "false", filter ? "1" : "0.75");
-    write_text(c.run_dir, "filter_check.json", summary);
+    write_text(c.run.run_dir, "filter_check.json", summary);
   }
 }
 

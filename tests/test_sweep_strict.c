@@ -65,7 +65,7 @@ START_TEST(numbers_out_of_range) {
                "\"epochs\" must be an integer in 1..100000 (got 1e23)");
   expect_error("{\"defaults\": {\"batch\": 2.5}, " RUNS "}", "\"batch\" must be an integer");
   expect_error("{\"defaults\": {\"seed\": -1}, " RUNS "}", "\"seed\" must be an integer in 0..");
-  expect_error("{\"defaults\": {\"beta\": 1e300}, " RUNS "}", "\"beta\" must be a finite number");
+  expect_error("{\"defaults\": {\"beta\": 1e300}, " RUNS "}", "\"beta\" must be a number in (0, 1e+06] (got 1e300)");
 }
 END_TEST
 

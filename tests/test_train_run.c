@@ -4,11 +4,13 @@
  * staying frozen, shuffled gates. */
 #include <json-c/json.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "dlgn/config_keys.h"
 #include "dlgn/status.h"
 #include "dlgn/train.h"
 #include "dlgn/util.h"
@@ -23,10 +25,10 @@ static void tiny_config(dlgn_train_config *c, const char *dir, const char *name)
   c->batch = 64;
   c->synth_train = 640;
   c->synth_test = 200;
-  c->progress = 0;
-  c->quiet = true;
+  c->run.progress = 0;
+  c->run.quiet = true;
   snprintf(c->data, sizeof c->data, "synthetic");
-  snprintf(c->run_dir, sizeof c->run_dir, "%s/%s", dir, name);
+  snprintf(c->run.run_dir, sizeof c->run.run_dir, "%s/%s", dir, name);
 }
 
 static void read_ckpt(const char *run_dir, dlgn_checkpoint *ck) {
@@ -48,11 +50,11 @@ START_TEST(test_run_files_and_resume_equivalence) {
   const char *files[] = {"config.json", "metrics.jsonl", "summary.json", "checkpoint.bin"};
   for (int i = 0; i < 4; i++) {
     char p[1200];
-    snprintf(p, sizeof p, "%s/%s", a.run_dir, files[i]);
+    snprintf(p, sizeof p, "%s/%s", a.run.run_dir, files[i]);
     ck_assert_msg(access(p, R_OK) == 0, "%s missing", p);
   }
   char p[1200], *text;
-  snprintf(p, sizeof p, "%s/metrics.jsonl", a.run_dir);
+  snprintf(p, sizeof p, "%s/metrics.jsonl", a.run.run_dir);
   ck_assert_ok(dlgn_read_file(p, "test file", 1u << 20, &text, NULL));
   int lines = 0;
   for (char *q = text; *q; q++) lines += *q == '\n';
@@ -70,8 +72,8 @@ START_TEST(test_run_files_and_resume_equivalence) {
   ck_assert_ok(dlgn_train_run(&r, true, &s));
   ck_assert_int_eq(s.epochs_run, 2);
   dlgn_checkpoint ca, cb;
-  read_ckpt(a.run_dir, &ca);
-  read_ckpt(b.run_dir, &cb);
+  read_ckpt(a.run.run_dir, &ca);
+  read_ckpt(b.run.run_dir, &cb);
   ck_assert_int_eq(ca.epoch, 2);
   ck_assert_int_eq(cb.epoch, 2);
   ck_assert_int_eq(ca.step, cb.step);
@@ -81,7 +83,7 @@ START_TEST(test_run_files_and_resume_equivalence) {
   ck_assert(memcmp(ca.opt, cb.opt, ca.nopt * sizeof(float)) == 0);
   dlgn_checkpoint_free(&ca);
   dlgn_checkpoint_free(&cb);
-  snprintf(p, sizeof p, "%s/metrics.jsonl", b.run_dir);
+  snprintf(p, sizeof p, "%s/metrics.jsonl", b.run.run_dir);
   ck_assert_ok(dlgn_read_file(p, "test file", 1u << 20, &text, NULL));
   lines = 0;
   for (char *q = text; *q; q++) lines += *q == '\n';
@@ -101,7 +103,7 @@ START_TEST(test_checkpoint_corruption) {
   ck_assert_ok(dlgn_train_run(&c, false, &s));
   char path[1200], *data;
   size_t len;
-  snprintf(path, sizeof path, "%s/checkpoint.bin", c.run_dir);
+  snprintf(path, sizeof path, "%s/checkpoint.bin", c.run.run_dir);
   ck_assert_ok(dlgn_read_file(path, "checkpoint", 64u << 20, &data, &len));
   char bad[1300];
   snprintf(bad, sizeof bad, "%s/bad.bin", dir);
@@ -129,8 +131,8 @@ START_TEST(test_checkpoint_corruption) {
   other.epochs = 1;
   ck_assert_ok(dlgn_train_run(&other, false, &s));
   char src[1300], dst[1300];
-  snprintf(src, sizeof src, "%s/checkpoint.bin", other.run_dir);
-  snprintf(dst, sizeof dst, "%s/checkpoint.bin", c.run_dir);
+  snprintf(src, sizeof src, "%s/checkpoint.bin", other.run.run_dir);
+  snprintf(dst, sizeof dst, "%s/checkpoint.bin", c.run.run_dir);
   ck_assert_int_eq(rename(src, dst), 0);
   dlgn_train_config r = c;
   r.epochs = 2;
@@ -157,7 +159,7 @@ START_TEST(test_divergence_stops_and_keeps_checkpoint) {
   ck_assert_ok(dlgn_train_run(&c, false, &s));
   /* poison the head so that epoch 2 produces a non-finite loss at once */
   char path[1200];
-  snprintf(path, sizeof path, "%s/checkpoint.bin", c.run_dir);
+  snprintf(path, sizeof path, "%s/checkpoint.bin", c.run.run_dir);
   dlgn_checkpoint ck;
   ck_assert_ok(dlgn_checkpoint_read(path, &ck));
   for (size_t i = ck.nparams - 170; i < ck.nparams; i++) ck.params[i] = 3e38f;
@@ -191,13 +193,13 @@ START_TEST(test_fixed_learnt_gates_stay_frozen) {
   f.model.cls = DLGN_DGN;
   f.model.value_input = DLGN_VALUE_IMAGE;
   f.class_given = false;
-  ck_assert(snprintf(f.gates_from, sizeof f.gates_from, "%s/checkpoint.bin", d.run_dir) <
+  ck_assert(snprintf(f.gates_from, sizeof f.gates_from, "%s/checkpoint.bin", d.run.run_dir) <
             (int)sizeof f.gates_from);
   f.epochs = 1;
   ck_assert_ok(dlgn_train_run(&f, false, &s));
   dlgn_checkpoint cd, cf;
-  read_ckpt(d.run_dir, &cd);
-  read_ckpt(f.run_dir, &cf);
+  read_ckpt(d.run.run_dir, &cd);
+  read_ckpt(f.run.run_dir, &cf);
   ck_assert_int_eq(cf.config.model.cls, DLGN_DGN); /* a dnn's gates make a dgn */
   dlgn_model lay = {0};
   ck_assert_ok(dlgn_model_layout(&lay, &cf.config.model));
@@ -209,7 +211,7 @@ START_TEST(test_fixed_learnt_gates_stay_frozen) {
   dlgn_train_config g = f;
   g.class_given = true;
   g.model.cls = DLGN_DLGN;
-  snprintf(g.run_dir, sizeof g.run_dir, "%s/mismatch", dir);
+  snprintf(g.run.run_dir, sizeof g.run.run_dir, "%s/mismatch", dir);
   ck_assert_int_ne(dlgn_train_run(&g, false, &s), 0);
   ck_assert_msg(strstr(dlgn_error(), "make a dgn"), "%s", dlgn_error());
   dlgn_checkpoint_free(&cd);
@@ -294,10 +296,61 @@ START_TEST(test_config_json_round_trip) {
 }
 END_TEST
 
+/* The schema: every key round-trips through its option text and through
+ * config.json, run-scope keys are the fields of c->run and no others, and
+ * no two rows share a key or an option. */
+START_TEST(test_config_schema) {
+  dlgn_train_config d, c;
+  dlgn_train_config_default(&d);
+  size_t run_begin = offsetof(dlgn_train_config, run), run_end = run_begin + sizeof d.run;
+  for (int i = 0; i < dlgn_config_nkeys; i++) {
+    const dlgn_config_key *k = &dlgn_config_keys[i];
+    bool in_run = k->offset >= run_begin && k->offset + k->size <= run_end;
+    ck_assert_msg(in_run == (k->scope == DLGN_SCOPE_RUN), "%s: scope and field disagree",
+                  k->key ? k->key : k->flag);
+    for (int j = 0; j < i; j++) {
+      const dlgn_config_key *o = &dlgn_config_keys[j];
+      ck_assert(!(k->key && o->key && !strcmp(k->key, o->key)));
+      ck_assert(!(k->flag && o->flag && !strcmp(k->flag, o->flag)));
+    }
+    ck_assert(dlgn_config_key_is_default(k, &d));
+    if (!k->flag || k->type == DLGN_KEY_BOOL) continue;
+    char text[1100];
+    dlgn_config_key_format(k, &d, text, sizeof text);
+    memset(&c, 0, sizeof c);
+    ck_assert_msg(dlgn_config_key_parse(k, &c, text) == 0 || (k->type == DLGN_KEY_TEXT && !text[0]),
+                  "%s: %s", k->flag, dlgn_error());
+    if (k->type != DLGN_KEY_TEXT) ck_assert_msg(dlgn_config_key_is_default(k, &c), "%s", k->flag);
+  }
+  /* the model's own defaults (for programs that build a model alone) are the schema's */
+  dlgn_model_config m;
+  dlgn_model_config_default(&m);
+  ck_assert(memcmp(&m, &d.model, sizeof m) == 0);
+  /* the defaults survive config.json */
+  char *text = dlgn_train_config_to_json(&d);
+  ck_assert_ptr_nonnull(text);
+  dlgn_train_config_default(&c);
+  c.lr = 0.5f;
+  c.labels = DLGN_LABELS_COARSE;
+  ck_assert_ok(dlgn_train_config_from_json(&c, text, "test"));
+  free(text);
+  ck_assert_float_eq(c.lr, d.lr);
+  ck_assert_int_eq(c.labels, DLGN_LABELS_FINE);
+  /* a range from the table, in the option's words and the key's */
+  ck_assert_int_ne(dlgn_config_key_parse(dlgn_config_key_by_flag("momentum"), &c, "1"), 0);
+  ck_assert_msg(strstr(dlgn_error(), "--momentum: expected a number in [0, 1)"), "%s", dlgn_error());
+  ck_assert_int_ne(dlgn_train_config_from_json(&c, "{\"decoupled_weight_decay\": 2}", "s.json"), 0);
+  ck_assert_msg(strstr(dlgn_error(), "\"decoupled_weight_decay\" must be a number in [0, 1]"), "%s",
+                dlgn_error());
+  dlgn_error_clear();
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("training runs");
   TCase *tc = tcase_create("runs");
   tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, test_config_schema);
   tcase_add_test(tc, test_run_files_and_resume_equivalence);
   tcase_add_test(tc, test_checkpoint_corruption);
   tcase_add_test(tc, test_divergence_stops_and_keeps_checkpoint);

@@ -41,6 +41,7 @@ typedef struct {
   char class_names[100][32];
   char coarse_names[20][32]; /* CIFAR-100 only */
   bool names_from_meta;   /* class names read from the meta text files (else defaults) */
+  bool coarse_names_from_meta; /* CIFAR-100: coarse names from coarse_label_names.txt */
   uint64_t bytes_read;    /* decompressed bytes of every member, extras included */
   int nmembers;           /* the record members, canonical order (train members, then test) */
   dlgn_member_info members[8];

@@ -13,12 +13,27 @@
 typedef enum { DLGN_ADAM = 0, DLGN_SGD } dlgn_optimizer;
 typedef enum { DLGN_LR_CONSTANT = 0, DLGN_LR_COSINE, DLGN_LR_STEP } dlgn_lr_schedule;
 typedef enum { DLGN_NORM_UNIT = 0, DLGN_NORM_STANDARD } dlgn_normalize;
+typedef enum { DLGN_LABELS_FINE = 0, DLGN_LABELS_COARSE } dlgn_labels; /* CIFAR-100's two sets */
 
+/* Where and how a run runs here: none of it changes what the run is, so a
+ * resumed run takes these from the command that resumes it. */
+typedef struct {
+  char run_dir[1024];
+  char device[128];
+  int progress;   /* -1 auto (a terminal), 0 plain lines, 1 bar (not saved) */
+  bool quiet;     /* (not saved) */
+  bool overwrite; /* dlgn train --overwrite: replace the run in run_dir (not saved) */
+} dlgn_run_options;
+
+/* A training run: the experiment (every field but run), and its run options.
+ * Every field but class_given is a row of the configuration schema
+ * (dlgn/config_keys.h), which gives its key, option, default and range. */
 typedef struct {
   dlgn_model_config model;
   bool class_given; /* --class was explicit (fixed-learnt checks it against the source) */
   dlgn_optimizer optimizer;
   float lr, momentum, weight_decay;
+  float decoupled_weight_decay; /* AdamW's: w -= lr * it * w each step, apart from the gradient */
   bool nesterov;
   float adam_beta1, adam_beta2, adam_eps;
   dlgn_lr_schedule schedule;
@@ -31,13 +46,10 @@ typedef struct {
   size_t train_limit, test_limit; /* first N images only (0 = all) */
   size_t synth_train, synth_test; /* size of the synthetic default */
   bool eval_train;           /* final soft/hard accuracy on the training set */
+  dlgn_labels labels;        /* CIFAR-100: fine (100 classes) or coarse (20); CIFAR-10: fine */
   char data[1024];           /* archive or folder; "" = resolve (--data, $DLGN_DATA, ./datasets) */
-  char run_dir[1024];
-  char device[128];
   char gates_from[1024];     /* fixed-learnt: checkpoint whose gates to freeze */
-  int progress;              /* -1 auto (a terminal), 0 plain lines, 1 bar */
-  bool quiet;
-  bool overwrite; /* dlgn train --overwrite: replace the run in run_dir (not saved) */
+  dlgn_run_options run;
 } dlgn_train_config;
 
 void dlgn_train_config_default(dlgn_train_config *c);
@@ -52,9 +64,11 @@ int dlgn_train_config_check(const dlgn_train_config *c);
 const char *dlgn_optimizer_name(dlgn_optimizer o);
 const char *dlgn_schedule_name(dlgn_lr_schedule s);
 const char *dlgn_normalize_name(dlgn_normalize n);
+const char *dlgn_labels_name(dlgn_labels l);
 int dlgn_optimizer_parse(const char *s, dlgn_optimizer *out);
 int dlgn_schedule_parse(const char *s, dlgn_lr_schedule *out);
 int dlgn_normalize_parse(const char *s, dlgn_normalize *out);
+int dlgn_labels_parse(const char *s, dlgn_labels *out);
 
 /* Learning rate of global step `step` (0-based) of `total` steps. */
 float dlgn_lr_at(const dlgn_train_config *c, long step, long steps_per_epoch, long total);

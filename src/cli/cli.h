@@ -17,9 +17,6 @@ int cmd_data(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 
-/* Parse `dlgn train` options (also used by `dlgn sweep --emit-jobs` checks). */
-int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *resume, bool *help);
-
 /* Print "dlgn: " + dlgn_error() to stderr; returns 1. */
 int cli_report_error(void);
 

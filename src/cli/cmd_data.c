@@ -72,9 +72,13 @@ static void print_histogram(const dlgn_dataset *ds, bool coarse) {
   for (int s = 0; s < 2; s++)
     for (size_t i = 0; i < splits[s]->n; i++)
       hist[s][coarse ? splits[s]->coarse[i] : splits[s]->labels[i]]++;
-  printf("%sclasses (names %s):\n  %3s  %-30s %8s %8s\n", coarse ? "coarse " : "",
-         ds->names_from_meta ? "from the archive" : "the official defaults", "id", "name", "train",
-         "test");
+  /* say where the names came from: an archive may carry one name file and not the other */
+  bool from_meta = coarse ? ds->coarse_names_from_meta : ds->names_from_meta;
+  const char *file = coarse ? "coarse_label_names.txt"
+                     : ds->kind == DLGN_CIFAR100 ? "fine_label_names.txt" : "batches.meta.txt";
+  printf("%sclasses (names %s%s%s):\n  %3s  %-30s %8s %8s\n", coarse ? "coarse " : "",
+         from_meta ? "from the archive's " : "built in: the data has no ", file,
+         from_meta ? "" : ", so these are the official names", "id", "name", "train", "test");
   for (int c = 0; c < classes; c++)
     printf("  %3d  %-30s %8zu %8zu\n", c, coarse ? ds->coarse_names[c] : ds->class_names[c],
            hist[0][c], hist[1][c]);

@@ -68,10 +68,10 @@ int cmd_demo(int argc, char **argv) {
     c.batch = 64;
     c.normalize = DLGN_NORM_STANDARD;
     c.train_limit = (size_t)limit;
-    c.progress = -1;
+    c.run.progress = -1;
     snprintf(c.data, sizeof c.data, "%s", data);
-    snprintf(c.device, sizeof c.device, "%s", device);
-    snprintf(c.run_dir, sizeof c.run_dir, "%s/%s", out, runs[i].name);
+    snprintf(c.run.device, sizeof c.run.device, "%s", device);
+    snprintf(c.run.run_dir, sizeof c.run.run_dir, "%s/%s", out, runs[i].name);
     printf("== %s, fc 5x128, %s input, Adam 1e-3, batch 64, %d epochs\n", runs[i].name,
            dlgn_value_input_name(c.model.value_input), epochs);
     fflush(stdout);

@@ -189,9 +189,12 @@ static int take_names(cifar_loader *L, dlgn_dataset *ds) {
                                L->source, L->meta_member[fine]));
     ds->names_from_meta = true;
   }
-  if (L->kind == DLGN_CIFAR100 && L->meta[2])
+  ds->coarse_names_from_meta = false;
+  if (L->kind == DLGN_CIFAR100 && L->meta[2]) {
     DLGN_TRY(cifar_parse_names(ds->coarse_names, 20, L->meta[2], L->meta_len[2], L->source,
                                L->meta_member[2]));
+    ds->coarse_names_from_meta = true;
+  }
   return 0;
 }
 

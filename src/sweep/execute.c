@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "dlgn/explain.h"
+#include "dlgn/run_files.h"
 #include "dlgn/status.h"
 #include "dlgn/sweep.h"
 #include "dlgn/train.h"
@@ -32,48 +33,10 @@ bool sweep_exists(const char *dir, const char *file) {
   return access(path, F_OK) == 0;
 }
 
-int sweep_summary_epochs(const char *run_dir, int *epochs) {
-  char path[1200], *text;
-  size_t len;
-  *epochs = -1;
-  snprintf(path, sizeof path, "%s/summary.json", run_dir);
-  if (access(path, F_OK) != 0) return 0;
-  if (dlgn_read_file(path, "run summary", DLGN_MAX_JSON_BYTES, &text, &len) != 0)
-    return dlgn_fail_context("%s is corrupt", path);
-  /* strict and whole: a NUL byte or text after the object is damage too */
-  json_tokener *tok = json_tokener_new();
-  if (!tok) {
-    free(text);
-    return dlgn_fail("out of host memory reading %s", path);
-  }
-  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-  json_object *o = json_tokener_parse_ex(tok, text, (int)len), *v;
-  enum json_tokener_error jerr = json_tokener_get_error(tok);
-  size_t end = json_tokener_get_parse_end(tok);
-  json_tokener_free(tok);
-  bool whole = end <= len && strspn(text + end, " \t\r\n") == len - end;
-  free(text);
-  int rc = 0;
-  if (!o || jerr != json_tokener_success || !whole)
-    rc = dlgn_fail("%s is corrupt: not valid JSON (%s)", path,
-                   jerr == json_tokener_continue ? "it ends early"
-                   : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
-                                                  : "bytes after the object");
-  else if (!json_object_is_type(o, json_type_object))
-    rc = dlgn_fail("%s is corrupt: not a JSON object", path);
-  else if (!json_object_object_get_ex(o, "epochs", &v) || !json_object_is_type(v, json_type_int) ||
-           json_object_get_int64(v) < 0 || json_object_get_int64(v) > 100000)
-    rc = dlgn_fail("%s is corrupt: \"epochs\" is missing or not an epoch count", path);
-  else
-    *epochs = (int)json_object_get_int64(v);
-  json_object_put(o);
-  return rc;
-}
-
 dlgn_run_state dlgn_sweep_run_state(const char *run_dir, int epochs) {
   int done;
   /* a corrupt summary is no finished run: resuming rewrites it */
-  if (sweep_summary_epochs(run_dir, &done) != 0) dlgn_error_clear();
+  if (dlgn_run_summary_epochs(run_dir, &done) != 0) dlgn_error_clear();
   if (done >= epochs) return DLGN_RUN_FINISHED;
   if (sweep_exists(run_dir, "checkpoint.bin")) return DLGN_RUN_INTERRUPTED;
   return DLGN_RUN_NEW;
@@ -149,7 +112,7 @@ static int check_resumable(const dlgn_sweep_plan *p, const dlgn_sweep_run *r, bo
                            dlgn_run_state *st) {
   char path[1200];
   dlgn_checkpoint ck;
-  snprintf(path, sizeof path, "%s/checkpoint.bin", r->cfg.run_dir);
+  snprintf(path, sizeof path, "%s/checkpoint.bin", r->cfg.run.run_dir);
   if (dlgn_checkpoint_read(path, &ck) == 0) {
     dlgn_checkpoint_free(&ck);
     return 0;
@@ -166,8 +129,8 @@ static int check_resumable(const dlgn_sweep_plan *p, const dlgn_sweep_run *r, bo
   char reason[DLGN_ERROR_MAX];
   snprintf(reason, sizeof reason, "%s", dlgn_error());
   DLGN_TRY(dlgn_mkdir_p(broken));
-  if (rename(r->cfg.run_dir, dest) != 0)
-    return dlgn_fail("cannot move the broken run %s to %s: %s", r->cfg.run_dir, dest,
+  if (rename(r->cfg.run.run_dir, dest) != 0)
+    return dlgn_fail("cannot move the broken run %s to %s: %s", r->cfg.run.run_dir, dest,
                      strerror(errno));
   fprintf(stderr, "dlgn: note: %s: moved to %s (%s); training it afresh\n", r->name, dest, reason);
   *st = DLGN_RUN_NEW;
@@ -203,10 +166,10 @@ int dlgn_sweep_execute(const dlgn_sweep_plan *p, const dlgn_sweep_options *o) {
   for (int i = 0; i < p->nruns; i++) {
     const dlgn_sweep_run *r = &p->runs[i];
     dlgn_train_config c = r->cfg;
-    c.progress = o->progress;
-    c.quiet = o->quiet;
-    dirs[i] = (char *)r->cfg.run_dir;
-    dlgn_run_state st = dlgn_sweep_run_state(c.run_dir, c.epochs);
+    c.run.progress = o->progress;
+    c.run.quiet = o->quiet;
+    dirs[i] = (char *)r->cfg.run.run_dir;
+    dlgn_run_state st = dlgn_sweep_run_state(c.run.run_dir, c.epochs);
     static const char *what[] = {"training", "resuming from its checkpoint", "finished, skipped"};
     if (st != DLGN_RUN_FINISHED && r->source >= 0 && bad[r->source]) {
       dlgn_fail("not trained: %s, whose gates it takes, failed", p->runs[r->source].name);
@@ -224,7 +187,7 @@ int dlgn_sweep_execute(const dlgn_sweep_plan *p, const dlgn_sweep_options *o) {
     fflush(stdout);
     dlgn_train_summary sum;
     if ((st != DLGN_RUN_FINISHED && dlgn_train_run(&c, st == DLGN_RUN_INTERRUPTED, &sum) != 0) ||
-        sweep_check_if_missing(c.run_dir, c.device, o) != 0) {
+        sweep_check_if_missing(c.run.run_dir, c.run.device, o) != 0) {
       bad[i] = true;
       failed(f, r->name);
     }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlgn/config_keys.h"
 #include "dlgn/status.h"
 #include "dlgn/sweep.h"
 
@@ -32,57 +33,25 @@ static int opt(arg_list *a, const char *name, const char *value) {
   return push(a, value);
 }
 
-static int opt_num(arg_list *a, const char *name, double v, bool integer) {
-  char buf[64];
-  if (integer)
-    snprintf(buf, sizeof buf, "%.0f", v);
-  else /* the shortest text that strtof reads back as the same float (9 digits always do) */
-    for (int digits = 6; digits <= 9; digits++) {
-      snprintf(buf, sizeof buf, "%.*g", digits, v);
-      if (strtof(buf, NULL) == (float)v) break;
-    }
-  return opt(a, name, buf);
-}
-
+/* Every saved key with an option, from the schema: a flag only when it
+ * differs from its default (the flag sets the other value), a text only when
+ * set; then --run-dir and --quiet. */
 static int build(arg_list *a, const dlgn_sweep_run *r) {
   const dlgn_train_config *c = &r->cfg;
-  const dlgn_model_config *m = &c->model;
   DLGN_TRY(push(a, "train"));
-  DLGN_TRY(opt(a, "--class", dlgn_class_name(m->cls)));
-  DLGN_TRY(opt(a, "--arch", dlgn_arch_name(m->arch)));
-  DLGN_TRY(opt_num(a, "--depth", m->depth, true));
-  DLGN_TRY(opt_num(a, "--width", m->width, true));
-  if (m->batchnorm) DLGN_TRY(push(a, "--batchnorm"));
-  DLGN_TRY(opt_num(a, "--beta", m->beta, false));
-  DLGN_TRY(opt(a, "--value-input", dlgn_value_input_name(m->value_input)));
-  DLGN_TRY(opt(a, "--mode", dlgn_mode_name(m->mode)));
-  if (c->gates_from[0]) DLGN_TRY(opt(a, "--gates-from", c->gates_from));
-  DLGN_TRY(opt(a, "--shuffle-gates", dlgn_shuffle_name(m->shuffle)));
-  DLGN_TRY(opt_num(a, "--shuffle-seed", (double)m->shuffle_seed, true));
-  DLGN_TRY(opt(a, "--optimizer", dlgn_optimizer_name(c->optimizer)));
-  DLGN_TRY(opt_num(a, "--lr", c->lr, false));
-  DLGN_TRY(opt_num(a, "--adam-beta1", c->adam_beta1, false));
-  DLGN_TRY(opt_num(a, "--adam-beta2", c->adam_beta2, false));
-  DLGN_TRY(opt_num(a, "--adam-eps", c->adam_eps, false));
-  DLGN_TRY(opt_num(a, "--momentum", c->momentum, false));
-  if (c->nesterov) DLGN_TRY(push(a, "--nesterov"));
-  DLGN_TRY(opt_num(a, "--weight-decay", c->weight_decay, false));
-  DLGN_TRY(opt(a, "--schedule", dlgn_schedule_name(c->schedule)));
-  DLGN_TRY(opt_num(a, "--step-every", c->step_every, true));
-  DLGN_TRY(opt_num(a, "--step-gamma", c->step_gamma, false));
-  DLGN_TRY(opt_num(a, "--epochs", c->epochs, true));
-  DLGN_TRY(opt_num(a, "--batch", c->batch, true));
-  DLGN_TRY(opt_num(a, "--seed", (double)c->seed, true));
-  if (c->augment) DLGN_TRY(push(a, "--augment"));
-  DLGN_TRY(opt(a, "--normalize", dlgn_normalize_name(c->normalize)));
-  DLGN_TRY(opt_num(a, "--synth-train", (double)c->synth_train, true));
-  DLGN_TRY(opt_num(a, "--synth-test", (double)c->synth_test, true));
-  DLGN_TRY(opt_num(a, "--train-limit", (double)c->train_limit, true));
-  DLGN_TRY(opt_num(a, "--test-limit", (double)c->test_limit, true));
-  if (!c->eval_train) DLGN_TRY(push(a, "--no-eval-train"));
-  if (c->data[0]) DLGN_TRY(opt(a, "--data", c->data));
-  if (c->device[0]) DLGN_TRY(opt(a, "--device", c->device));
-  DLGN_TRY(opt(a, "--run-dir", c->run_dir));
+  for (int i = 0; i < dlgn_config_nkeys; i++) {
+    const dlgn_config_key *k = &dlgn_config_keys[i];
+    if (!k->key || !k->flag || !strcmp(k->key, "run_dir")) continue;
+    char flag[64], value[1100];
+    snprintf(flag, sizeof flag, "--%s", k->flag);
+    dlgn_config_key_format(k, c, value, sizeof value);
+    if (k->type == DLGN_KEY_BOOL) {
+      if (!strcmp(value, k->flag_value ? "true" : "false")) DLGN_TRY(push(a, flag));
+    } else if (k->type != DLGN_KEY_TEXT || value[0]) {
+      DLGN_TRY(opt(a, flag, value));
+    }
+  }
+  DLGN_TRY(opt(a, "--run-dir", c->run.run_dir));
   return push(a, "--quiet");
 }
 

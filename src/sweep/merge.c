@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dlgn/run_files.h"
 #include "dlgn/status.h"
 #include "dlgn/sweep.h"
 #include "dlgn/util.h"
@@ -103,7 +104,7 @@ int dlgn_sweep_merge(const char *const *dirs, int ndirs, const char *out_dir,
     }
     if (dlgn_train_config_load(&c, found.v[i]) != 0) goto done;
     int epochs;
-    if (sweep_summary_epochs(found.v[i], &epochs) != 0) {
+    if (dlgn_run_summary_epochs(found.v[i], &epochs) != 0) {
       fprintf(stderr, "dlgn: note: %s, left out\n", dlgn_error());
       dlgn_error_clear();
       continue;

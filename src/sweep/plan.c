@@ -2,11 +2,13 @@
  * combinations, stable run names, and the wiring of fixed-learnt runs to the
  * joint runs whose gates they freeze. */
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlgn/config_keys.h"
 #include "dlgn/status.h"
 #include "dlgn/sweep.h"
 #include "dlgn/util.h"
@@ -47,7 +49,10 @@ char *sweep_canonical(const dlgn_train_config *c, bool with_epochs, bool derived
     return NULL;
   }
   json_object_object_foreach(o, key, v) {
-    if (!strcmp(key, "run_dir") || !strcmp(key, "device") || !strcmp(key, "num_classes")) continue;
+    /* the experiment's keys only, num_classes following from the data */
+    const dlgn_config_key *k = dlgn_config_key_find(key);
+    if (!k || k->scope != DLGN_SCOPE_EXPERIMENT || !strcmp(key, "num_classes")) continue;
+    if (k->omit_default && dlgn_config_key_is_default(k, c)) continue;
     if (!with_epochs && !strcmp(key, "epochs")) continue;
     if (derived_gates && !strcmp(key, "gates_from")) continue;
     if (json_object_is_type(v, json_type_double))
@@ -121,13 +126,9 @@ static int add_spec(dlgn_sweep_plan *p, spec_list *l, json_object *const *objs, 
   dlgn_train_config *c = &s.run.cfg;
   dlgn_train_config_default(c);
   for (int i = 0; i < n; i++) DLGN_TRY(apply_object(c, objs[i], origin));
-  /* the same per-architecture defaults as dlgn train */
-  if (!has_key(objs, n, "depth"))
-    c->model.depth = c->model.arch == DLGN_FC ? 5 : c->model.arch == DLGN_C4GAP ? 4 : 13;
-  if (!has_key(objs, n, "width")) c->model.width = c->model.arch == DLGN_VGG16 ? 64 : 128;
-  /* as dlgn train: a dnn reads the image unless told otherwise (and then is skipped) */
-  if (!has_key(objs, n, "value_input") && c->model.cls == DLGN_DNN)
-    c->model.value_input = DLGN_VALUE_IMAGE;
+  /* the same derived defaults as dlgn train (a dnn told to read ones is skipped) */
+  dlgn_train_config_settle(c, has_key(objs, n, "depth"), has_key(objs, n, "width"),
+                           has_key(objs, n, "value_input"));
   c->class_given = true;
   if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
     return dlgn_fail("%s: epochs and batch must be >= 1 and lr > 0", origin);
@@ -277,16 +278,16 @@ static void name_run(dlgn_sweep_run *r, bool derived) {
   uint64_t h = 1469598103934665603ULL; /* FNV-1a */
   for (const char *q = canon ? canon : ""; *q; q++) h = (h ^ (unsigned char)*q) * 1099511628211ULL;
   free(canon);
-  snprintf(r->name, sizeof r->name, "%s-%s-d%d-w%d%s-%s%s%s%s-s%llu-%08x", dlgn_class_name(m->cls),
+  snprintf(r->name, sizeof r->name, "%s-%s-d%d-w%d%s-%s%s%s%s%s-s%llu-%08x", dlgn_class_name(m->cls),
            dlgn_arch_name(m->arch), m->depth, m->width, m->batchnorm ? "-bn" : "",
            dlgn_mode_name(m->mode), m->value_input == DLGN_VALUE_ONES ? "-ones" : "",
            m->shuffle != DLGN_SHUFFLE_NONE ? "-shuffled-" : "",
            m->shuffle != DLGN_SHUFFLE_NONE ? dlgn_shuffle_name(m->shuffle) : "",
-           (unsigned long long)c->seed, (unsigned)((h ^ (h >> 32)) & 0xffffffffu));
+           c->labels == DLGN_LABELS_COARSE ? "-coarse" : "", (unsigned long long)c->seed, (unsigned)((h ^ (h >> 32)) & 0xffffffffu));
 }
 
 static void set_run_dir(dlgn_sweep_run *r, const char *out_dir) {
-  snprintf(r->cfg.run_dir, sizeof r->cfg.run_dir, "%.800s/runs/%.150s", out_dir, r->name);
+  snprintf(r->cfg.run.run_dir, sizeof r->cfg.run.run_dir, "%.800s/runs/%.150s", out_dir, r->name);
 }
 
 /* Name every run; a second run with the same settings is a duplicate. */
@@ -337,7 +338,7 @@ static int wire_sources(dlgn_sweep_plan *p, spec_list *l) {
       continue;
     }
     const dlgn_train_config *s = &l->v[best].run.cfg;
-    snprintf(c->gates_from, sizeof c->gates_from, "%.1000s/checkpoint.bin", s->run_dir);
+    snprintf(c->gates_from, sizeof c->gates_from, "%.1000s/checkpoint.bin", s->run.run_dir);
     c->model.beta = s->model.beta;
     c->normalize = s->normalize;
     t->derived = true;
@@ -498,12 +499,34 @@ int dlgn_sweep_plan_parse(dlgn_sweep_plan *p, const char *json, const char *orig
   return rc;
 }
 
+/* A relative "data" path means the file beside the sweep file, else the one
+ * under the working folder; the run (and its job line) gets the absolute path
+ * of the one found, so that it trains on the same data from any folder. Run
+ * names stay those of the path as written. Not found in either: left as
+ * written, for dlgn train's own message. */
+static int resolve_data(dlgn_train_config *c, const char *sweep_path) {
+  if (!c->data[0] || c->data[0] == '/' || strcmp(c->data, "synthetic") == 0) return 0;
+  char dir[1024], beside[2100], abs[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", sweep_path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = '\0';
+  else snprintf(dir, sizeof dir, ".");
+  snprintf(beside, sizeof beside, "%s/%s", dir, c->data);
+  const char *found = realpath(beside, abs) ? abs : realpath(c->data, abs) ? abs : NULL;
+  if (!found) return 0;
+  if (strlen(found) >= sizeof c->data) return dlgn_fail("data path too long: %s", found);
+  memcpy(c->data, found, strlen(found) + 1);
+  return 0;
+}
+
 int dlgn_sweep_plan_load(dlgn_sweep_plan *p, const char *path, const char *out_dir) {
   char *text;
   memset(p, 0, sizeof *p);
   DLGN_TRY(dlgn_read_file(path, "sweep file", DLGN_MAX_SWEEP_BYTES, &text, NULL));
   int rc = dlgn_sweep_plan_parse(p, text, path, out_dir);
   free(text);
+  for (int i = 0; rc == 0 && i < p->nruns; i++) rc = resolve_data(&p->runs[i].cfg, path);
+  if (rc != 0) dlgn_sweep_plan_free(p);
   return rc;
 }
 
@@ -516,7 +539,7 @@ void dlgn_sweep_plan_free(dlgn_sweep_plan *p) {
 
 void dlgn_sweep_plan_set_device(dlgn_sweep_plan *p, const char *device) {
   for (int i = 0; i < p->nruns; i++)
-    snprintf(p->runs[i].cfg.device, sizeof p->runs[i].cfg.device, "%s", device);
+    snprintf(p->runs[i].cfg.run.device, sizeof p->runs[i].cfg.run.device, "%s", device);
 }
 
 int dlgn_sweep_run_wave(const dlgn_sweep_run *r) { return r->source >= 0 ? 2 : 1; }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dlgn/run_files.h"
 #include "dlgn/status.h"
 #include "dlgn/sweep.h"
 #include "dlgn/util.h"
@@ -35,31 +36,6 @@ static double get_double(json_object *o, const char *key, double fallback) {
   return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : fallback;
 }
 
-static void get_string(json_object *o, const char *key, char *out, size_t size) {
-  json_object *v;
-  snprintf(out, size, "%s", json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "");
-}
-
-/* Training seconds summed over the epochs, and the speed of the last epoch
- * (a run resumed after its last epoch has no speed in its summary). */
-static int metrics_timing(const char *run_dir, double *seconds, double *images_per_s) {
-  char path[1100], *text;
-  snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
-  *seconds = 0;
-  if (!file_exists(path)) return 0;
-  DLGN_TRY(dlgn_read_file(path, "metrics file", DLGN_MAX_METRICS_BYTES, &text, NULL));
-  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-    json_object *o = json_tokener_parse(line);
-    if (o) {
-      *seconds += get_double(o, "seconds", 0);
-      *images_per_s = get_double(o, "images_per_s", *images_per_s);
-    }
-    json_object_put(o);
-  }
-  free(text);
-  return 0;
-}
-
 int sweep_row_load(sweep_row *r, const char *run_dir, bool *finished) {
   memset(r, 0, sizeof *r);
   *finished = false;
@@ -72,37 +48,30 @@ int sweep_row_load(sweep_row *r, const char *run_dir, bool *finished) {
   const char *base = run_dir + len;
   while (base > run_dir && base[-1] != '/') base--;
   snprintf(r->name, sizeof r->name, "%.*s", (int)(run_dir + len - base), base);
-  DLGN_TRY(dlgn_train_config_load(&r->cfg, run_dir));
-  json_object *s, *f;
-  DLGN_TRY(read_json(path, &s));
-  if (!json_object_object_get_ex(s, "final", &f)) {
-    json_object_put(s);
-    return dlgn_fail("%s: no \"final\" figures", path);
-  }
-  json_object *v;
-  r->linear_gating =
-      json_object_object_get_ex(s, "linear_gating", &v) && json_object_get_boolean(v);
-  r->gating_depth = (int)get_double(s, "gating_depth", 0);
-  get_string(s, "gate_source", r->gate_source, sizeof r->gate_source);
-  get_string(s, "device", r->device_name, sizeof r->device_name);
-  get_string(s, "data", r->data_source, sizeof r->data_source);
-  r->synthetic = json_object_object_get_ex(s, "synthetic_data", &v) && json_object_get_boolean(v);
-  r->epochs_run = (int)get_double(s, "epochs", 0);
-  r->test_soft = get_double(f, "test_acc_soft", -1);
-  r->test_hard = get_double(f, "test_acc_hard", -1);
-  r->train_soft = get_double(f, "train_acc_soft", -1);
-  r->train_hard = get_double(f, "train_acc_hard", -1);
-  r->images_per_s = get_double(f, "images_per_s", 0);
-  r->best_test_hard =
-      json_object_object_get_ex(s, "best", &v) ? get_double(v, "test_acc_hard", -1) : -1;
-  json_object_put(s);
+  dlgn_train_summary sum;
+  DLGN_TRY(dlgn_run_read_summary(run_dir, &sum));
+  r->cfg = sum.config;
+  const dlgn_model_config *m = &r->cfg.model;
+  r->linear_gating = dlgn_model_linear_gating(m);
+  r->gating_depth = dlgn_model_gating_depth(m);
+  snprintf(r->gate_source, sizeof r->gate_source, "%s", dlgn_model_gate_source(m));
+  snprintf(r->device_name, sizeof r->device_name, "%s", sum.device);
+  snprintf(r->data_source, sizeof r->data_source, "%s", sum.data_source);
+  r->synthetic = sum.synthetic;
+  r->epochs_run = sum.epochs_run;
+  r->test_soft = sum.final.test_soft;
+  r->test_hard = sum.final.test_hard;
+  r->train_soft = sum.final.train_soft;
+  r->train_hard = sum.final.train_hard;
+  r->images_per_s = sum.final.images_per_s;
+  r->best_test_hard = sum.best.test_hard;
   /* an extension (more epochs) that has not finished yet */
   if (r->epochs_run < r->cfg.epochs) return 0;
-  DLGN_TRY(metrics_timing(run_dir, &r->seconds, &r->images_per_s));
+  DLGN_TRY(dlgn_run_metrics_timing(run_dir, &r->seconds, &r->images_per_s));
   r->filter = r->linear_gating ? 2 : -1;
   snprintf(path, sizeof path, "%s/filter_check.json", run_dir);
   if (r->linear_gating && file_exists(path)) {
-    json_object *c;
+    json_object *c, *v;
     DLGN_TRY(read_json(path, &c));
     r->filter = json_object_object_get_ex(c, "passed", &v) && json_object_get_boolean(v) ? 1 : 0;
     r->filter_min_agreement = get_double(c, "min_agreement", 0);

@@ -22,10 +22,6 @@ int sweep_note(dlgn_sweep_plan *p, const char *fmt, ...) __attribute__((format(p
 
 /* dir/file exists. */
 bool sweep_exists(const char *dir, const char *file);
-/* The epochs a run's summary.json records: 0 with -1 when there is none, -1
- * with a message saying why when it is corrupt (unreadable, not JSON, not an
- * object, no epoch count). */
-int sweep_summary_epochs(const char *run_dir, int *epochs);
 
 /* The filter-export check of a finished run that lacks one (after training
  * here, or for runs trained by job lines), unless o turns it off. */

@@ -195,10 +195,12 @@ static int parse_header(const char *htext, uint32_t hlen, const char *path, dlgn
     goto done;
   }
   const dlgn_train_config *c = &ck->config;
-  /* CIFAR-10 or CIFAR-100: a model for another count was never trained by dlgn */
-  if (c->model.num_classes != 10 && c->model.num_classes != 100) {
-    dlgn_fail("checkpoint %s is corrupt: its configuration has %d classes (CIFAR has 10 or 100)",
-              path, c->model.num_classes);
+  /* CIFAR-10, or CIFAR-100's fine or coarse labels: a model for another count
+   * was never trained by dlgn */
+  int want = c->labels == DLGN_LABELS_COARSE ? 20 : c->model.num_classes == 10 ? 10 : 100;
+  if (c->model.num_classes != want) {
+    dlgn_fail("checkpoint %s is corrupt: its configuration has %d classes (CIFAR has 10 or 100, "
+              "CIFAR-100's coarse labels 20)", path, c->model.num_classes);
     goto done;
   }
   if (c->epochs < 1 || c->epochs > 100000 || c->batch < 1 || c->batch > 65536) {

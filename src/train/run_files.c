@@ -8,12 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dlgn/run_files.h"
 #include "dlgn/status.h"
 #include "dlgn/util.h"
 
 int dlgn_run_write_config(const dlgn_train_config *c) {
   char path[1100];
-  snprintf(path, sizeof path, "%s/config.json", c->run_dir);
+  snprintf(path, sizeof path, "%s/config.json", c->run.run_dir);
   char *text = dlgn_train_config_to_json(c);
   if (!text) return dlgn_fail("out of host memory writing %s", path);
   size_t n = strlen(text);
@@ -146,7 +147,7 @@ int dlgn_run_write_summary(const dlgn_train_config *c, const dlgn_train_summary 
   json_object_object_add(o, "final", dlgn_run_metrics_json(&s->final));
   json_object_object_add(o, "best", dlgn_run_metrics_json(&s->best));
   char path[1100];
-  snprintf(path, sizeof path, "%s/summary.json", c->run_dir);
+  snprintf(path, sizeof path, "%s/summary.json", c->run.run_dir);
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
   char *copy = dlgn_malloc(strlen(text) + 2, "summary");
@@ -218,4 +219,112 @@ int dlgn_run_dir_claim(const char *run_dir, bool overwrite) {
   return dlgn_fail("%s already holds a run (%s); continue it with --resume %s, or pass "
                    "--overwrite to train it again from the start",
                    run_dir, found, run_dir);
+}
+
+/* path as a JSON object, strict and whole: a NUL byte or text after the
+ * object is damage too. *out NULL (and 0) when the file does not exist. */
+static int read_object(const char *path, const char *what, json_object **out) {
+  char *text;
+  size_t len;
+  *out = NULL;
+  if (access(path, F_OK) != 0) return 0;
+  if (dlgn_read_file(path, what, DLGN_MAX_JSON_BYTES, &text, &len) != 0)
+    return dlgn_fail_context("%s is corrupt", path);
+  json_tokener *tok = json_tokener_new();
+  if (!tok) {
+    free(text);
+    return dlgn_fail("out of host memory reading %s", path);
+  }
+  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+  json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  size_t end = json_tokener_get_parse_end(tok);
+  json_tokener_free(tok);
+  bool whole = end <= len && strspn(text + end, " \t\r\n") == len - end;
+  free(text);
+  if (!o || jerr != json_tokener_success || !whole) {
+    json_object_put(o);
+    return dlgn_fail("%s is corrupt: not valid JSON (%s)", path,
+                     jerr == json_tokener_continue ? "it ends early"
+                     : jerr != json_tokener_success ? json_tokener_error_desc(jerr)
+                                                    : "bytes after the object");
+  }
+  if (!json_object_is_type(o, json_type_object)) {
+    json_object_put(o);
+    return dlgn_fail("%s is corrupt: not a JSON object", path);
+  }
+  *out = o;
+  return 0;
+}
+
+static int summary_epochs(json_object *o, const char *path, int *epochs) {
+  json_object *v;
+  if (!json_object_object_get_ex(o, "epochs", &v) || !json_object_is_type(v, json_type_int) ||
+      json_object_get_int64(v) < 0 || json_object_get_int64(v) > 100000)
+    return dlgn_fail("%s is corrupt: \"epochs\" is missing or not an epoch count", path);
+  *epochs = (int)json_object_get_int64(v);
+  return 0;
+}
+
+int dlgn_run_summary_epochs(const char *run_dir, int *epochs) {
+  char path[1200];
+  *epochs = -1;
+  snprintf(path, sizeof path, "%s/summary.json", run_dir);
+  json_object *o;
+  DLGN_TRY(read_object(path, "run summary", &o));
+  if (!o) return 0;
+  int rc = summary_epochs(o, path, epochs);
+  json_object_put(o);
+  return rc;
+}
+
+static void copy_string(json_object *o, const char *key, char *out, size_t size) {
+  json_object *v;
+  snprintf(out, size, "%s", json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "");
+}
+
+/* The reverse of dlgn_run_write_summary; the interpretability properties
+ * follow from the configuration. */
+int dlgn_run_read_summary(const char *run_dir, dlgn_train_summary *s) {
+  char path[1200];
+  memset(s, 0, sizeof *s);
+  snprintf(path, sizeof path, "%s/summary.json", run_dir);
+  json_object *o, *v;
+  DLGN_TRY(read_object(path, "run summary", &o));
+  if (!o) return dlgn_fail("%s not found (the run has not finished)", path);
+  int rc = summary_epochs(o, path, &s->epochs_run);
+  if (rc == 0 && !json_object_object_get_ex(o, "final", &v))
+    rc = dlgn_fail("%s: no \"final\" figures", path);
+  if (rc == 0) rc = dlgn_train_config_load(&s->config, run_dir);
+  if (rc == 0) {
+    dlgn_run_metrics_parse(v, &s->final);
+    if (json_object_object_get_ex(o, "best", &v)) dlgn_run_metrics_parse(v, &s->best);
+    else s->best.test_hard = -1;
+    copy_string(o, "device", s->device, sizeof s->device);
+    copy_string(o, "data", s->data_source, sizeof s->data_source);
+    s->synthetic = json_object_object_get_ex(o, "synthetic_data", &v) && json_object_get_boolean(v);
+  }
+  json_object_put(o);
+  return rc;
+}
+
+int dlgn_run_metrics_timing(const char *run_dir, double *seconds, double *images_per_s) {
+  char path[1100], *text;
+  snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+  *seconds = 0;
+  if (access(path, F_OK) != 0) return 0;
+  DLGN_TRY(dlgn_read_file(path, "metrics file", DLGN_MAX_METRICS_BYTES, &text, NULL));
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    json_object *o = json_tokener_parse(line);
+    if (o) {
+      dlgn_epoch_metrics e;
+      dlgn_run_metrics_parse(o, &e);
+      *seconds += e.seconds;
+      json_object *v;
+      if (json_object_object_get_ex(o, "images_per_s", &v)) *images_per_s = e.images_per_s;
+    }
+    json_object_put(o);
+  }
+  free(text);
+  return 0;
 }

@@ -107,7 +107,7 @@ static int setup(train_run *r, bool resume, dlgn_checkpoint *resume_ck, dlgn_tra
   if (c->epochs < 1 || c->batch < 1)
     return dlgn_fail("--epochs and --batch must be >= 1 (got %d, %d)", c->epochs, c->batch);
   if (!(c->lr > 0)) return dlgn_fail("--lr must be > 0");
-  if (dlgn_train_config_check(c) != 0) return dlgn_fail_context("%s", c->run_dir);
+  if (dlgn_train_config_check(c) != 0) return dlgn_fail_context("%s", c->run.run_dir);
   DLGN_TRY(load_data(r, sum));
   for (int i = 0; i < 3; i++) r->mean[i] = 0.0f, r->std[i] = 1.0f;
   if (c->normalize == DLGN_NORM_STANDARD) dlgn_split_channel_stats(&r->ds.train, r->mean, r->std);
@@ -118,7 +118,7 @@ static int setup(train_run *r, bool resume, dlgn_checkpoint *resume_ck, dlgn_tra
     if (prepare_fixed_learnt(r, &src) != 0) goto done;
   }
   if (dlgn_model_config_check(&c->model) != 0) goto done;
-  if (dlgn_device_open(&r->dev, c->device[0] ? c->device : NULL, 0) != 0) goto done;
+  if (dlgn_device_open(&r->dev, c->run.device[0] ? c->run.device : NULL, 0) != 0) goto done;
   snprintf(sum->device, sizeof sum->device, "%s", r->dev->info.name);
   if (dlgn_model_create(&r->m, r->dev, &c->model, c->batch, c->seed) != 0) goto done;
   dlgn_model *m = r->m;
@@ -133,7 +133,7 @@ static int setup(train_run *r, bool resume, dlgn_checkpoint *resume_ck, dlgn_tra
         resume_ck->nopt != r->nopt) {
       dlgn_fail("checkpoint in %s does not match its configuration (%zu/%zu/%zu values, model "
                 "needs %zu/%zu/%zu)",
-                c->run_dir, resume_ck->nparams, resume_ck->nstate, resume_ck->nopt, m->nparams,
+                c->run.run_dir, resume_ck->nparams, resume_ck->nstate, resume_ck->nopt, m->nparams,
                 m->nstate, r->nopt);
       goto done;
     }
@@ -176,6 +176,8 @@ static int optimizer_step(train_run *r, float lr) {
   dlgn_model *m = r->m;
   const dlgn_train_config *c = &r->cfg;
   dlgn_buf p = {m->params, m->train_begin}, g = {m->grads, m->train_begin};
+  if (c->decoupled_weight_decay > 0) /* AdamW: decay the weights apart from the gradient */
+    DLGN_TRY(axpy(r->dev, p, p, r->ntrain, -lr * c->decoupled_weight_decay));
   if (c->optimizer == DLGN_ADAM)
     return adam_update(r->dev, p, g, (dlgn_buf){r->opt, 0}, (dlgn_buf){r->opt, r->ntrain},
                        r->ntrain, lr, c->adam_beta1, c->adam_beta2, c->adam_eps, c->weight_decay,
@@ -200,10 +202,10 @@ static int sync_losses(train_run *r, size_t from, size_t to, double *loss_sum, s
       char kept[1300];
       if (r->epoch > 0)
         snprintf(kept, sizeof kept, "The last good checkpoint (epoch %d) is kept in %s.",
-                 r->epoch, r->cfg.run_dir);
+                 r->epoch, r->cfg.run.run_dir);
       else
         snprintf(kept, sizeof kept, "No checkpoint was written (none is before the first epoch "
-                 "ends); %s holds only the configuration.", r->cfg.run_dir);
+                 "ends); %s holds only the configuration.", r->cfg.run.run_dir);
       return dlgn_fail("training diverged: the loss is %s at epoch %d, step %zu of %zu (global "
                        "step %ld); stopped. %s Try a lower --lr.",
                        isnan(l) ? "NaN" : "infinite", r->epoch + 1, i + 1, r->steps_per_epoch,
@@ -296,7 +298,7 @@ static int save_checkpoint(train_run *r) {
   memcpy(ck.mean, r->mean, sizeof ck.mean);
   memcpy(ck.std, r->std, sizeof ck.std);
   char path[1100];
-  snprintf(path, sizeof path, "%s/checkpoint.bin", r->cfg.run_dir);
+  snprintf(path, sizeof path, "%s/checkpoint.bin", r->cfg.run.run_dir);
   return dlgn_checkpoint_write(path, &ck);
 }
 
@@ -323,38 +325,36 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
   r->cfg = *c;
   int rc = -1;
   dlgn_checkpoint ck = {0};
-  dlgn_progress_init(&r->progress, c->progress, c->quiet);
-  if (dlgn_mkdir_p(c->run_dir) != 0) goto done;
+  dlgn_progress_init(&r->progress, c->run.progress, c->run.quiet);
+  if (dlgn_mkdir_p(c->run.run_dir) != 0) goto done;
   int stale;
-  if (dlgn_run_remove_temporaries(c->run_dir, &stale) != 0) goto done;
+  if (dlgn_run_remove_temporaries(c->run.run_dir, &stale) != 0) goto done;
   if (stale)
     dlgn_progress_note(&r->progress, "removed %d temporary file%s that a killed write left in %s\n",
-                       stale, stale == 1 ? "" : "s", c->run_dir);
+                       stale, stale == 1 ? "" : "s", c->run.run_dir);
   char path[1100];
-  snprintf(path, sizeof path, "%s/checkpoint.bin", c->run_dir);
+  snprintf(path, sizeof path, "%s/checkpoint.bin", c->run.run_dir);
   if (resume && access(path, F_OK) != 0 && errno == ENOENT) {
     /* Killed before its first epoch ended: nothing to continue, but its
      * config.json (already in c) says what to train. */
     dlgn_progress_note(&r->progress,
                        "%s has no checkpoint yet (the run stopped in its first epoch); starting "
                        "it from its config.json\n",
-                       c->run_dir);
+                       c->run.run_dir);
     resume = false;
   }
   if (resume) {
     if (dlgn_checkpoint_read(path, &ck) != 0) goto done;
-    int epochs = r->cfg.epochs;
+    /* the experiment of the checkpoint, the run options of this call */
     r->cfg = ck.config;
-    r->cfg.epochs = epochs; /* the one setting a resume may change: train longer */
-    r->cfg.progress = c->progress;
-    r->cfg.quiet = c->quiet;
-    snprintf(r->cfg.run_dir, sizeof r->cfg.run_dir, "%s", c->run_dir);
+    r->cfg.epochs = c->epochs; /* the one setting a resume may change: train longer */
+    r->cfg.run = c->run;
   }
   if (setup(r, resume, &ck, sum) != 0) goto done;
   if (dlgn_run_write_config(&r->cfg) != 0) goto done;
-  if (dlgn_run_truncate_metrics(r->cfg.run_dir, r->epoch) != 0) goto done;
+  if (dlgn_run_truncate_metrics(r->cfg.run.run_dir, r->epoch) != 0) goto done;
   if (resume)
-    dlgn_progress_note(&r->progress, "resuming %s after epoch %d of %d\n", r->cfg.run_dir, r->epoch,
+    dlgn_progress_note(&r->progress, "resuming %s after epoch %d of %d\n", r->cfg.run.run_dir, r->epoch,
                        r->cfg.epochs);
   bool gated = r->cfg.model.cls != DLGN_DNN;
   dlgn_epoch_metrics e = {0};
@@ -363,10 +363,10 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
     r->epoch++;
     if (r->best.epoch == 0 || e.test_hard > r->best.test_hard) r->best = e;
     dlgn_progress_epoch(&r->progress, r->cfg.epochs, &e, gated);
-    if (dlgn_run_append_metrics(r->cfg.run_dir, &e) != 0 || save_checkpoint(r) != 0) goto done;
+    if (dlgn_run_append_metrics(r->cfg.run.run_dir, &e) != 0 || save_checkpoint(r) != 0) goto done;
   }
   if (e.epoch == 0) { /* resumed a finished run: its last epoch, as recorded */
-    if (dlgn_run_read_metrics(r->cfg.run_dir, r->epoch, &e) != 0) goto done;
+    if (dlgn_run_read_metrics(r->cfg.run.run_dir, r->epoch, &e) != 0) goto done;
     e.train_soft = e.train_hard = -1;
   }
   if (r->cfg.eval_train &&
