@@ -52,9 +52,11 @@ static void fix_read(fixture *fx, const char *path) {
     ck_assert_int_eq(sscanf(line, "%15s %31s %zu", kind, t->name, &t->count), 3);
     if (strcmp(kind, "bytes") == 0) {
       t->u8 = malloc(t->count);
+      ck_assert(t->u8 != NULL);
       ck_assert(fread(t->u8, 1, t->count, f) == t->count);
     } else {
       t->f = malloc(t->count * sizeof(float));
+      ck_assert(t->f != NULL);
       ck_assert(fread(t->f, sizeof(float), t->count, f) == t->count);
     }
   }
@@ -143,7 +145,13 @@ static void run_fixture(dlgn_device *dev, const char *path) {
                 params->count, m->nparams);
   ck_assert_ok(dlgn_buffer_write(dev, m->params, 0, m->nparams * sizeof(float), params->f, "params"));
   const fix_tensor *images = fix_get(&fx, "images"), *labels_f = fix_get(&fx, "labels");
-  int labels[64];
+  ck_assert_msg(N > 0 && K > 0 && labels_f->count == (size_t)N &&
+                    fix_get(&fx, "logits")->count == (size_t)N * K,
+                "%s: batch %d, %d classes, but %zu labels and %zu logits", fixname, N, K,
+                labels_f->count, fix_get(&fx, "logits")->count);
+  int *labels = malloc((size_t)N * sizeof(int));
+  float *logits = malloc((size_t)N * K * sizeof(float));
+  ck_assert(labels != NULL && logits != NULL);
   for (int i = 0; i < N; i++) labels[i] = (int)labels_f->f[i];
   cl_mem x8, lab, counter, loss, opt;
   ck_assert_ok(dlgn_buffer_create(dev, images->count, "images", &x8));
@@ -160,6 +168,7 @@ static void run_fixture(dlgn_device *dev, const char *path) {
   ck_assert_str_eq(cfg_str(&fx, "train_gates"), gates == DLGN_GATE_SOFT ? "soft" : "hard");
 
   float *got = malloc(m->nparams * sizeof(float));
+  ck_assert(got != NULL);
   for (int step = 0; step <= steps; step++) {
     ck_assert_ok(input_forward(dev, (dlgn_buf){m->x, 0}, x8, 0, NULL, 0, N, 32, 32, zero3, one3,
                                cfg.arch != DLGN_FC));
@@ -170,7 +179,7 @@ static void run_fixture(dlgn_device *dev, const char *path) {
                                K));
     ck_assert_ok(dlgn_model_backward(m, N, gates));
     if (step == 0) {
-      float logits[64 * 10], l;
+      float l;
       ck_assert_ok(dlgn_buffer_read(dev, m->logits, 0, (size_t)N * K * sizeof(float), logits, "logits"));
       ck_assert_ok(dlgn_buffer_read(dev, loss, 0, sizeof l, &l, "loss"));
       size_t worst;
@@ -201,6 +210,7 @@ static void run_fixture(dlgn_device *dev, const char *path) {
   float gmax = 0;
   for (size_t i = 0; i < m->nparams; i++) gmax = fmaxf(gmax, fabsf(g[i]));
   float *want = malloc(m->nparams * sizeof(float));
+  ck_assert(want != NULL);
   for (size_t i = 0; i < m->nparams; i++) {
     want[i] = want_after[i];
     if (fabsf(g[i]) <= 1e-5f * gmax) {
@@ -214,6 +224,8 @@ static void run_fixture(dlgn_device *dev, const char *path) {
                     dev->info.name);
   free(want);
   free(got);
+  free(logits);
+  free(labels);
   dlgn_buffer_release(&x8);
   dlgn_buffer_release(&lab);
   dlgn_buffer_release(&counter);
