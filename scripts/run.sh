@@ -95,7 +95,7 @@ case "${1:-}" in
     done
     (cd build-asan && OCL_ICD_VENDORS=$PWD/icd ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       LSAN_OPTIONS=suppressions=$PWD/../tests/lsan.supp:print_suppressions=0 \
-      DLGN_SANITIZED=1 ctest --output-on-failure -j"$jobs" -LE oclgrind)
+      ctest --output-on-failure -j"$jobs" -LE oclgrind)
     run_fuzz
     ;;
   fuzz)
