@@ -92,6 +92,7 @@ typedef struct {
   double max_err[DLGN_MAX_LAYERS];    /* max |q_template - q_network| / q_scale */
   double eps;                         /* stated tolerance on |q|, relative to q_scale */
   bool passed;                        /* no mismatch beyond eps in any layer */
+  int failed_layer;                   /* first layer (1-based) that failed, 0 if none */
 } dlgn_filter_check;
 
 /* Run the check for a trained model (checkpoint ck already on the device as

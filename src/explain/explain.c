@@ -251,9 +251,11 @@ int dlgn_explain_run(const dlgn_explain_options *o) {
     printf("%.1f s -> %s/report.md\n", r->t_total, o->out_dir);
   }
   if (r->check.applicable && r->check.images && !r->check.passed) {
+    int l = r->check.failed_layer;
     dlgn_fail(
-        "the filter-export check failed: gates recomputed from the templates disagree with "
-        "the network's beyond eps (see %s/report.md)",
+        "the filter-export check failed at layer %d: %zu of %zu gates recomputed from the "
+        "templates disagree with the network's beyond eps (see %s/report.md)",
+        l, l > 0 ? r->check.mismatched[l - 1] : 0, l > 0 ? r->check.compared[l - 1] : 0,
         o->out_dir);
     goto done;
   }
