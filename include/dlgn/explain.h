@@ -1,6 +1,7 @@
 /* The explain stage: effective filters of linear gating
  * networks, verified against the network's own gates; neural path kernel
- * summaries; gate statistics; a report. */
+ * summaries; gate statistics; a report. docs/model.md describes the
+ * templates, the check and the kernel. */
 #ifndef DLGN_EXPLAIN_H
 #define DLGN_EXPLAIN_H
 

@@ -9,7 +9,8 @@
  * All parameters live in one device buffer, laid out [feature][value][head],
  * so the trainable range of the fixed-gate modes ([value][head]) is one
  * contiguous span; gradients and optimizer state mirror it. Batch-norm
- * running statistics are the only other state. */
+ * running statistics are the only other state. docs/model.md describes the
+ * classes, gates and modes. */
 #ifndef DLGN_MODEL_H
 #define DLGN_MODEL_H
 
