@@ -12,6 +12,7 @@
 #include "dlgn/explain.h"
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
+#include "nn/model_internal.h"
 #include "testutil.h"
 
 static const float MEAN[3] = {0.49f, 0.48f, 0.45f}, STD[3] = {0.25f, 0.24f, 0.26f};
@@ -50,11 +51,6 @@ static void random_params(const dlgn_model *m, uint64_t seed, float *p, float *s
       s[L->var_off + o] = 0.2f + 2.0f * dlgn_rng_uniform(&r);
     }
   }
-}
-
-/* Floats of layer L's q for a batch of N: (C,N,h,w) conv, (N,C) dense. */
-static size_t layer_q_count(const dlgn_layer *L, int N) {
-  return (L->kind == DLGN_LAYER_DENSE ? 1 : (size_t)L->h * L->w) * L->out_c * (size_t)N;
 }
 
 /* The filter-export check of the templates t against the network's q of
@@ -129,15 +125,14 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
   cl_mem x8;
   ck_assert_ok(dlgn_buffer_create(dev, sizeof img, "images", &x8));
   ck_assert_ok(dlgn_buffer_write(dev, x8, 0, sizeof img, img, "images"));
-  ck_assert_ok(input_forward(dev, (dlgn_buf){m->x, 0}, x8, 0, NULL, 0, NIMG, 32, 32, MEAN, STD,
-                             cfg.arch != DLGN_FC));
+  ck_assert_ok(nn_model_load_images(m, x8, 0, NULL, 0, NIMG, MEAN, STD));
   ck_assert_ok(dlgn_model_forward(m, NIMG, DLGN_GATE_HARD, false));
   float *x = malloc(sizeof img * sizeof *x);
   dlgn_input_ref(x, img, NULL, NIMG, MEAN, STD, false);
 
   float *q[DLGN_MAX_LAYERS] = {NULL};
   for (int l = 0; l < m->feat.nlayers; l++) {
-    size_t nq = layer_q_count(&m->feat.layers[l], NIMG);
+    size_t nq = nn_layer_units(&m->feat.layers[l]) * NIMG;
     q[l] = malloc(nq * sizeof *q[l]);
     ck_assert(q[l] != NULL);
     ck_assert_ok(dlgn_buffer_read(dev, dlgn_model_gate_preact(m, l), 0, nq * sizeof *q[l], q[l],

@@ -12,6 +12,7 @@
 #include "dlgn/model.h"
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
+#include "nn/model_internal.h"
 #include "testutil.h"
 
 enum { N = 6, K = 10, PROBES = 3 };
@@ -25,8 +26,7 @@ typedef struct {
 static float device_loss(grad_case *g) {
   dlgn_model *m = g->m;
   const float zero3[3] = {0, 0, 0}, one3[3] = {1, 1, 1};
-  ck_assert_ok(input_forward(g->dev, (dlgn_buf){m->x, 0}, g->x8, 0, NULL, 0, N, 32, 32, zero3,
-                             one3, m->cfg.arch != DLGN_FC));
+  ck_assert_ok(nn_model_load_images(m, g->x8, 0, NULL, 0, N, zero3, one3));
   ck_assert_ok(dlgn_model_forward(m, N, DLGN_GATE_SOFT, true));
   ck_assert_ok(xent_forward(g->dev, (dlgn_buf){g->loss, 0}, g->counter, 0,
                             (dlgn_buf){m->logits, 0}, g->labels, 0, N, K));

@@ -12,6 +12,7 @@
 
 #include "dlgn/model.h"
 #include "dlgn/status.h"
+#include "nn/model_internal.h"
 #include "testutil.h"
 
 #define MAX_TENSORS 16
@@ -170,8 +171,7 @@ static void run_fixture(dlgn_device *dev, const char *path) {
   float *got = malloc(m->nparams * sizeof(float));
   ck_assert(got != NULL);
   for (int step = 0; step <= steps; step++) {
-    ck_assert_ok(input_forward(dev, (dlgn_buf){m->x, 0}, x8, 0, NULL, 0, N, 32, 32, zero3, one3,
-                               cfg.arch != DLGN_FC));
+    ck_assert_ok(nn_model_load_images(m, x8, 0, NULL, 0, N, zero3, one3));
     ck_assert_ok(dlgn_model_forward(m, N, gates, true));
     ck_assert_ok(xent_forward(dev, (dlgn_buf){loss, 0}, counter, 0, (dlgn_buf){m->logits, 0}, lab,
                               0, N, K));

@@ -163,5 +163,9 @@ bool dlgn_model_linear_gating(const dlgn_model_config *cfg);
  * dlgn-sf: 1; dgn/dnn: 0 = not a hyperplane). */
 int dlgn_model_gating_depth(const dlgn_model_config *cfg);
 const char *dlgn_model_gate_source(const dlgn_model_config *cfg);
+/* The class of a model trained on the frozen gates (fixed-learnt) of a model
+ * of class source: a dnn's own ReLU gates make a dgn, every other class
+ * gives its gates to its own class. */
+dlgn_model_class dlgn_model_class_on_gates_of(dlgn_model_class source);
 
 #endif

@@ -13,22 +13,22 @@
 #include "dlgn/status.h"
 #include "explain_internal.h"
 
-#define IMG 32
+#define IMG DLGN_IMAGE_H
 #define CHUNK 512 /* doubles of a template window handled at once */
 #define MAX_THREADS 16
 
 /* Eval-mode batch norm folded into the layer: W' = s W, b' = s (b - mean) + beta
- * with s = gamma / sqrt(var + 1e-5) (the eps of model_pass.c). */
+ * with s = gamma / sqrt(var + NN_BN_EPS). */
 static int fold_layer(const dlgn_layer *L, const float *params, const float *state, double **w,
                       double **b) {
-  size_t fan = (size_t)L->in_c * (L->kind == DLGN_LAYER_CONV ? 9 : 1);
+  size_t fan = nn_layer_fan_in(L);
   *w = dlgn_malloc((size_t)L->out_c * fan * sizeof **w, "folded weights");
   *b = dlgn_malloc((size_t)L->out_c * sizeof **b, "folded biases");
   if (!*w || !*b) return -1;
   for (int o = 0; o < L->out_c; o++) {
     double s = 1, t = 0;
     if (L->gamma_off) {
-      s = params[L->gamma_off + o] / sqrt((double)state[L->var_off + o] + 1e-5);
+      s = params[L->gamma_off + o] / sqrt((double)state[L->var_off + o] + NN_BN_EPS);
       t = params[L->beta_off + o] - s * state[L->mean_off + o];
     }
     for (size_t k = 0; k < fan; k++) (*w)[o * fan + k] = s * params[L->w_off + o * fan + k];
@@ -149,8 +149,8 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
   double *tb = t->bias + (size_t)(a * t->ncls + b) * OC;
   for (int o = 0; o < OC; o++) tb[o] = bias[o];
   bool pool = L->pool_before;
-  for (int ky = py - 1; ky <= py + 1; ky++)
-    for (int kx = px - 1; kx <= px + 1; kx++) {
+  for (int ky = py - NN_CONV_PAD; ky < py - NN_CONV_PAD + NN_CONV_K; ky++)
+    for (int kx = px - NN_CONV_PAD; kx < px - NN_CONV_PAD + NN_CONV_K; kx++) {
       if (ky < 0 || ky >= n || kx < 0 || kx >= n) continue;
       memset(u, 0, (size_t)IC * S * sizeof *u);
       for (int i = 0; i < IC; i++) {
@@ -165,9 +165,10 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
                 wt * prev->bias[(size_t)(prev->cls[ry] * prev->ncls + prev->cls[rx]) * IC + i];
           }
       }
-      int tap = (ky - py + 1) * 3 + (kx - px + 1);
+      int tap = (ky - py + NN_CONV_PAD) * NN_CONV_K + (kx - px + NN_CONV_PAD);
       for (int o = 0; o < OC; o++)
-        for (int i = 0; i < IC; i++) tb[o] += w[((size_t)o * IC + i) * 9 + tap] * ubias[i];
+        for (int i = 0; i < IC; i++)
+          tb[o] += w[((size_t)o * IC + i) * NN_CONV_TAPS + tap] * ubias[i];
       /* T[o] += W[o,i,tap] U[i]: four output channels per pass over U[i]
        * and the window in chunks that stay in cache */
       for (size_t s0 = 0; s0 < S; s0 += CHUNK) {
@@ -176,9 +177,9 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
         for (; o + 4 <= OC; o += 4) {
           double *t0 = T + (size_t)o * S + s0, *t1 = t0 + S, *t2 = t1 + S, *t3 = t2 + S;
           for (int i = 0; i < IC; i++) {
-            const double *wi = w + ((size_t)o * IC + i) * 9 + tap;
-            double w0 = wi[0], w1 = wi[(size_t)IC * 9], w2 = wi[(size_t)2 * IC * 9],
-                   w3 = wi[(size_t)3 * IC * 9];
+            const double *wi = w + ((size_t)o * IC + i) * NN_CONV_TAPS + tap;
+            size_t step_o = (size_t)IC * NN_CONV_TAPS; /* the next output channel */
+            double w0 = wi[0], w1 = wi[step_o], w2 = wi[2 * step_o], w3 = wi[3 * step_o];
             const double *ui = u + (size_t)i * S + s0;
             for (size_t k = 0; k < len; k++) {
               double v = ui[k];
@@ -189,7 +190,7 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
         for (; o < OC; o++) {
           double *to = T + (size_t)o * S + s0;
           for (int i = 0; i < IC; i++) {
-            double wv = w[((size_t)o * IC + i) * 9 + tap];
+            double wv = w[((size_t)o * IC + i) * NN_CONV_TAPS + tap];
             const double *ui = u + (size_t)i * S + s0;
             for (size_t k = 0; k < len; k++) to[k] += wv * ui[k];
           }
@@ -275,7 +276,7 @@ static int compose_shallow_conv(dlgn_layer_templates *t, const dlgn_layer *L, co
       for (int u = 0; u < hw; u++)
         for (int v = 0; v < hw; v++)
           t->t[(((size_t)o * 3 + c) * hw + u) * hw + v] =
-              scale * w[((size_t)o * 3 + c) * 9 + (u / f) * 3 + v / f];
+              scale * w[((size_t)o * 3 + c) * NN_CONV_TAPS + (u / f) * NN_CONV_K + v / f];
   }
   return 0;
 }

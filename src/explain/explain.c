@@ -168,7 +168,7 @@ static int explain_body(explain_result *r, const dlgn_split *split, pass_ctx *c)
   r->npk_n = o->npk_images < n ? o->npk_images : n;
   r->npk_xx = mc->cls == DLGN_DNN || mc->value_input == DLGN_VALUE_IMAGE;
   const dlgn_net *net = &r->m->feat;
-  for (int l = 0; l < net->nlayers; l++) r->units[l] = layer_units(&net->layers[l]);
+  for (int l = 0; l < net->nlayers; l++) r->units[l] = nn_layer_units(&net->layers[l]);
   DLGN_TRY(dlgn_gate_bits_create(&c->bits, net->nlayers, r->units, r->npk_n));
   if (r->npk_xx && r->npk_n) {
     c->xnpk = dlgn_malloc(r->npk_n * DLGN_IMAGE_BYTES * sizeof(float), "kernel images");

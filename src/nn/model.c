@@ -10,6 +10,7 @@
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
 #include "dlgn/util.h"
+#include "model_internal.h"
 
 static const char *class_names[] = {"dnn", "dgn", "dlgn", "dlgn-sf"};
 static const char *arch_names[] = {"fc", "c4gap", "vgg16"};
@@ -82,13 +83,13 @@ static void net_layout(dlgn_net *net, const dlgn_model_config *c, bool shallow, 
   static const int vgg_mult[5] = {1, 2, 4, 8, 8};
   net->begin = *off;
   net->nlayers = c->depth;
-  int in_c = 3, h = 32;
+  int in_c = DLGN_IMAGE_C, h = DLGN_IMAGE_H;
   for (int l = 0; l < c->depth; l++) {
     dlgn_layer *L = &net->layers[l];
     memset(L, 0, sizeof *L);
     if (c->arch == DLGN_FC) {
       L->kind = DLGN_LAYER_DENSE;
-      L->in_c = (shallow || l == 0) ? 3 * 32 * 32 : c->width;
+      L->in_c = (shallow || l == 0) ? DLGN_IMAGE_BYTES : c->width;
       L->out_c = c->width;
     } else {
       L->kind = DLGN_LAYER_CONV;
@@ -96,14 +97,14 @@ static void net_layout(dlgn_net *net, const dlgn_model_config *c, bool shallow, 
       L->pool_before = l > 0 && c->arch == DLGN_VGG16 && vgg_stage[l] != vgg_stage[l - 1];
       L->stage = stage;
       L->out_c = c->arch == DLGN_VGG16 ? c->width * vgg_mult[stage] : c->width;
-      h = 32 >> stage;
+      h = DLGN_IMAGE_H >> stage;
       L->h = L->w = h;
       /* shallow features read the image (pooled to this layer's size) directly */
-      L->in_c = (shallow || l == 0) ? 3 : in_c;
+      L->in_c = (shallow || l == 0) ? DLGN_IMAGE_C : in_c;
       if (shallow) L->pool_before = false;
       in_c = L->out_c;
     }
-    size_t fan_in = (size_t)L->in_c * (L->kind == DLGN_LAYER_CONV ? 9 : 1);
+    size_t fan_in = nn_layer_fan_in(L);
     L->w_off = *off;
     *off += (size_t)L->out_c * fan_in;
     L->b_off = *off;
@@ -125,8 +126,9 @@ static void net_layout(dlgn_net *net, const dlgn_model_config *c, bool shallow, 
 int dlgn_model_layout(dlgn_model *m, const dlgn_model_config *cfg) {
   DLGN_TRY(dlgn_model_config_check(cfg));
   m->cfg = *cfg;
-  m->in_c = 3;
-  m->in_h = m->in_w = 32;
+  m->in_c = DLGN_IMAGE_C;
+  m->in_h = DLGN_IMAGE_H;
+  m->in_w = DLGN_IMAGE_W;
   size_t off = 0, soff = 0;
   net_layout(&m->feat, cfg, cfg->cls == DLGN_DLGN_SF, &off, &soff);
   if (cfg->cls != DLGN_DNN) net_layout(&m->value, cfg, false, &off, &soff);
@@ -164,6 +166,10 @@ int dlgn_model_layout(dlgn_model *m, const dlgn_model_config *cfg) {
   return 0;
 }
 
+dlgn_model_class dlgn_model_class_on_gates_of(dlgn_model_class source) {
+  return source == DLGN_DNN ? DLGN_DGN : source;
+}
+
 bool dlgn_model_feature_trains(const dlgn_model *m) {
   return m->cfg.cls == DLGN_DNN || m->cfg.mode == DLGN_JOINT;
 }
@@ -196,7 +202,7 @@ const char *dlgn_model_gate_source(const dlgn_model_config *c) {
 static void init_net(const dlgn_net *net, bool linear, dlgn_rng *r, float *p, float *state) {
   for (int l = 0; l < net->nlayers; l++) {
     const dlgn_layer *L = &net->layers[l];
-    size_t fan_in = (size_t)L->in_c * (L->kind == DLGN_LAYER_CONV ? 9 : 1);
+    size_t fan_in = nn_layer_fan_in(L);
     float std = sqrtf((linear ? 1.0f : 2.0f) / (float)fan_in);
     for (size_t i = 0; i < (size_t)L->out_c * fan_in; i++) p[L->w_off + i] = std * dlgn_rng_normal(r);
     for (int i = 0; i < L->out_c; i++) p[L->b_off + i] = 0.0f;
@@ -241,8 +247,8 @@ static int net_entries(const dlgn_net *net, const char *prefix, dlgn_param_entry
     const dlgn_layer *L = &net->layers[l];
     snprintf(name, sizeof name, "%s.%d.w", prefix, l);
     if (L->kind == DLGN_LAYER_CONV)
-      n = add_entry(out, n, max, name, L->w_off, (size_t)L->out_c * L->in_c * 9, 4, L->out_c,
-                    L->in_c, 3, 3);
+      n = add_entry(out, n, max, name, L->w_off, (size_t)L->out_c * nn_layer_fan_in(L), 4,
+                    L->out_c, L->in_c, NN_CONV_K, NN_CONV_K);
     else
       n = add_entry(out, n, max, name, L->w_off, (size_t)L->out_c * L->in_c, 2, L->out_c, L->in_c,
                     0, 0);
@@ -266,4 +272,24 @@ int dlgn_model_param_table(const dlgn_model *m, dlgn_param_entry *out, int max) 
   n = add_entry(out, n, max, "head.b", m->head_b, (size_t)m->cfg.num_classes, 1,
                 m->cfg.num_classes, 0, 0, 0);
   return n;
+}
+
+size_t nn_layer_fan_in(const dlgn_layer *L) {
+  return (size_t)L->in_c * (L->kind == DLGN_LAYER_CONV ? NN_CONV_TAPS : 1);
+}
+
+size_t nn_layer_units(const dlgn_layer *L) {
+  return L->kind == DLGN_LAYER_DENSE ? (size_t)L->out_c : (size_t)L->out_c * L->h * L->w;
+}
+
+size_t nn_layer_inputs(const dlgn_layer *L) {
+  return L->kind == DLGN_LAYER_DENSE ? (size_t)L->in_c : (size_t)L->in_c * L->h * L->w;
+}
+
+int nn_layer_rows(const dlgn_layer *L, int N) {
+  return L->kind == DLGN_LAYER_DENSE ? N : N * L->h * L->w;
+}
+
+dlgn_conv_shape nn_layer_conv_shape(const dlgn_layer *L, int N) {
+  return (dlgn_conv_shape){N, L->in_c, L->h, L->w, L->out_c, NN_CONV_K, 1, NN_CONV_PAD};
 }

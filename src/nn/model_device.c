@@ -7,14 +7,11 @@
 #include "dlgn/model.h"
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
+#include "model_internal.h"
 
-static size_t layer_act(const dlgn_layer *L, int N) {
-  return L->kind == DLGN_LAYER_DENSE ? (size_t)N * L->out_c : (size_t)L->out_c * N * L->h * L->w;
-}
+static size_t layer_act(const dlgn_layer *L, int N) { return nn_layer_units(L) * (size_t)N; }
 
-static size_t layer_in(const dlgn_layer *L, int N) {
-  return L->kind == DLGN_LAYER_DENSE ? (size_t)N * L->in_c : (size_t)L->in_c * N * L->h * L->w;
-}
+static size_t layer_in(const dlgn_layer *L, int N) { return nn_layer_inputs(L) * (size_t)N; }
 
 /* Drivers that overcommit (PoCL) accept allocations past the device's
  * memory and fail later, or get the process killed; so the total is checked
@@ -110,7 +107,7 @@ static int model_alloc(dlgn_model *m) {
       size_t in = L->pool_before ? layer_in(L, N) * 4 : layer_in(L, N);
       if (in > big) big = in;
       if (L->kind == DLGN_LAYER_CONV) {
-        dlgn_conv_shape s = {N, L->in_c, L->h, L->w, L->out_c, 3, 1, 1};
+        dlgn_conv_shape s = nn_layer_conv_shape(L, N);
         size_t need = conv2d_scratch_floats(m->dev, &s);
         if (need > scratch) scratch = need;
       }

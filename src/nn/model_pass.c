@@ -4,6 +4,7 @@
 
 #include "dlgn/model.h"
 #include "dlgn/status.h"
+#include "model_internal.h"
 
 /* What a network does after its linear layer (and batch norm). */
 typedef enum {
@@ -24,18 +25,7 @@ static net_role feature_role(const dlgn_model *m) {
   }
 }
 
-static size_t layer_act(const dlgn_layer *L, int N) {
-  return L->kind == DLGN_LAYER_DENSE ? (size_t)N * L->out_c : (size_t)L->out_c * N * L->h * L->w;
-}
-
-/* rows of the per-channel view (C, rows) of a layer's output */
-static int layer_rows(const dlgn_layer *L, int N) {
-  return L->kind == DLGN_LAYER_DENSE ? N : N * L->h * L->w;
-}
-
-static dlgn_conv_shape conv_shape(const dlgn_layer *L, int N) {
-  return (dlgn_conv_shape){N, L->in_c, L->h, L->w, L->out_c, 3, 1, 1};
-}
+static size_t layer_act(const dlgn_layer *L, int N) { return nn_layer_units(L) * (size_t)N; }
 
 /* The pre-activation of layer l after batch norm, if any. */
 static dlgn_buf layer_z(const dlgn_net_acts *a, const dlgn_layer *L, int l) {
@@ -49,7 +39,7 @@ cl_mem dlgn_model_gate_preact(const dlgn_model *m, int l) {
 static int linear_forward(dlgn_model *m, const dlgn_layer *L, dlgn_buf y, dlgn_buf x, int N) {
   dlgn_buf w = {m->params, L->w_off}, b = {m->params, L->b_off};
   if (L->kind == DLGN_LAYER_DENSE) return dense_forward(m->dev, y, x, w, b, N, L->in_c, L->out_c);
-  dlgn_conv_shape s = conv_shape(L, N);
+  dlgn_conv_shape s = nn_layer_conv_shape(L, N);
   return conv2d_forward(m->dev, y, x, w, b, B(m->scratch), &s);
 }
 
@@ -59,7 +49,7 @@ static int linear_backward(dlgn_model *m, const dlgn_layer *L, dlgn_buf dx, dlgn
   dlgn_buf dw = {m->grads, L->w_off}, db = {m->grads, L->b_off};
   if (L->kind == DLGN_LAYER_DENSE)
     return dense_backward(m->dev, dx, dw, db, dy, x, w, N, L->in_c, L->out_c, accumulate_dx);
-  dlgn_conv_shape s = conv_shape(L, N);
+  dlgn_conv_shape s = nn_layer_conv_shape(L, N);
   return conv2d_backward(m->dev, dx, dw, db, dy, x, w, B(m->scratch), &s, accumulate_dx);
 }
 
@@ -95,8 +85,8 @@ static int net_forward(dlgn_model *m, const dlgn_net *net, dlgn_net_acts *a, net
                                  (dlgn_buf){m->params, L->beta_off},
                                  (dlgn_buf){m->state, L->mean_off},
                                  (dlgn_buf){m->state, L->var_off}, B(a->save_mean[l]),
-                                 B(a->save_invstd[l]), L->out_c, layer_rows(L, N), 0.1f, 1e-5f,
-                                 bn_training));
+                                 B(a->save_invstd[l]), L->out_c, nn_layer_rows(L, N),
+                                 (float)NN_BN_MOMENTUM, (float)NN_BN_EPS, bn_training));
     size_t n = layer_act(L, N);
     if (role == ROLE_RELU) DLGN_TRY(relu_forward(dev, B(a->out[l]), z, n));
     if (role == ROLE_VALUE) {
@@ -105,7 +95,7 @@ static int net_forward(dlgn_model *m, const dlgn_net *net, dlgn_net_acts *a, net
       if (m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
         bool dense = L->kind == DLGN_LAYER_DENSE;
         DLGN_TRY(permute_channels_forward(dev, B(a->gperm[l]), g, m->perm_dev[l], dense ? N : 1,
-                                          L->out_c, dense ? 1 : layer_rows(L, N)));
+                                          L->out_c, dense ? 1 : nn_layer_rows(L, N)));
         g = B(a->gperm[l]);
       }
       DLGN_TRY(gate_forward(dev, B(a->out[l]), z, g, n, m->cfg.beta, gates));
@@ -135,12 +125,19 @@ static int features_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool tra
   if (role == ROLE_SHALLOW)
     for (int s = 1; s < 6; s++)
       if (m->xpool[s]) {
-        int hin = 32 >> (s - 1);
+        int hin = m->in_h >> (s - 1);
         dlgn_buf prev = s == 1 ? B(m->x) : B(m->xpool[s - 1]);
-        DLGN_TRY(avgpool2_forward(dev, B(m->xpool[s]), prev, 3 * N, hin, hin));
+        DLGN_TRY(avgpool2_forward(dev, B(m->xpool[s]), prev, m->in_c * N, hin, hin));
       }
   bool feat_bn_training = training && dlgn_model_feature_trains(m);
   return net_forward(m, &m->feat, &m->fa, role, B(m->x), N, gates, feat_bn_training);
+}
+
+int nn_model_load_images(dlgn_model *m, cl_mem x8, size_t x8_off, cl_mem aug, size_t aug_off,
+                         int N, const float mean[3], const float std[3]) {
+  bool cnhw = m->feat.layers[0].kind == DLGN_LAYER_CONV;
+  return input_forward(m->dev, B(m->x), x8, x8_off, aug, aug_off, N, m->in_h, m->in_w, mean, std,
+                       cnhw);
 }
 
 int dlgn_model_forward_features(dlgn_model *m, int N) {
@@ -183,7 +180,7 @@ static int layer_backward(dlgn_model *m, const dlgn_net *net, const dlgn_net_act
     DLGN_TRY(batchnorm_backward(dev, dpre, (dlgn_buf){m->grads, L->gamma_off},
                                 (dlgn_buf){m->grads, L->beta_off}, dz, B(a->pre[l]),
                                 (dlgn_buf){m->params, L->gamma_off}, B(a->save_mean[l]),
-                                B(a->save_invstd[l]), L->out_c, layer_rows(L, N)));
+                                B(a->save_invstd[l]), L->out_c, nn_layer_rows(L, N)));
   }
   dlgn_buf x = layer_input(m, net, a, role, net_in, l);
   if (!want_din) return linear_backward(m, L, NONE(), dpre, x, N, false);
@@ -223,7 +220,7 @@ static int value_backward(dlgn_model *m, dlgn_buf dtop, int N, dlgn_gate_kind ga
     if (want_dq && m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
       bool dense = L->kind == DLGN_LAYER_DENSE;
       DLGN_TRY(permute_channels_backward(dev, B(m->dq[src]), dq, m->perm_dev[l], dense ? N : 1,
-                                         L->out_c, dense ? 1 : layer_rows(L, N), false));
+                                         L->out_c, dense ? 1 : nn_layer_rows(L, N), false));
     }
     DLGN_TRY(layer_backward(m, net, a, ROLE_VALUE, value_input(m), l, dz, N, l > 0, &dout));
   }

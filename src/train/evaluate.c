@@ -4,6 +4,7 @@
 
 #include "dlgn/status.h"
 #include "dlgn/train.h"
+#include "nn/model_internal.h"
 #include "stream.h"
 
 int dlgn_evaluate(dlgn_model *m, const dlgn_split *split, size_t limit, const float mean[3],
@@ -22,7 +23,6 @@ int dlgn_evaluate(dlgn_model *m, const dlgn_split *split, size_t limit, const fl
   cl_int zero[2] = {0, 0};
   if (dlgn_buffer_write(dev, counters, 0, sizeof zero, zero, "evaluation counters") != 0) goto done;
   bool gated = m->cfg.cls != DLGN_DNN;
-  bool cnhw = m->cfg.arch != DLGN_FC;
   size_t total = 0;
   dlgn_batch batch;
   int got;
@@ -30,8 +30,8 @@ int dlgn_evaluate(dlgn_model *m, const dlgn_split *split, size_t limit, const fl
     int slot;
     if (dlgn_stream_push(&st, &batch, &slot) != 0) goto done;
     size_t bs = (size_t)st.batch;
-    if (input_forward(dev, (dlgn_buf){m->x, 0}, st.x8, (size_t)slot * bs * DLGN_IMAGE_BYTES, NULL,
-                      0, batch.n, 32, 32, mean, std, cnhw) != 0)
+    if (nn_model_load_images(m, st.x8, (size_t)slot * bs * DLGN_IMAGE_BYTES, NULL, 0, batch.n,
+                             mean, std) != 0)
       goto done;
     for (int g = 0; g < (gated ? 2 : 1); g++) {
       dlgn_gate_kind kind = g == 0 ? DLGN_GATE_SOFT : DLGN_GATE_HARD;

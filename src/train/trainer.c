@@ -14,6 +14,7 @@
 #include "dlgn/status.h"
 #include "dlgn/train.h"
 #include "dlgn/util.h"
+#include "nn/model_internal.h"
 #include "progress.h"
 #include "run_files.h"
 #include "stream.h"
@@ -59,7 +60,7 @@ static int prepare_fixed_learnt(train_run *r, dlgn_checkpoint *src) {
                      "gates to freeze)");
   DLGN_TRY(dlgn_checkpoint_read(c->gates_from, src));
   const dlgn_model_config *s = &src->config.model;
-  dlgn_model_class cls = s->cls == DLGN_DNN ? DLGN_DGN : s->cls;
+  dlgn_model_class cls = dlgn_model_class_on_gates_of(s->cls);
   if (c->class_given && c->model.cls != cls)
     return dlgn_fail("--gates-from %s holds a %s, whose gates make a %s, not a %s", c->gates_from,
                      dlgn_class_name(s->cls), dlgn_class_name(cls), dlgn_class_name(c->model.cls));
@@ -220,7 +221,6 @@ static int train_epoch(train_run *r, dlgn_epoch_metrics *e) {
   const dlgn_train_config *c = &r->cfg;
   dlgn_device *dev = r->dev;
   dlgn_gate_kind gates = dlgn_model_train_gates(m);
-  bool cnhw = c->model.arch != DLGN_FC;
   long total_steps = (long)r->steps_per_epoch * c->epochs;
   DLGN_TRY(dlgn_batcher_start_epoch(r->batcher, r->epoch));
   cl_int zero = 0;
@@ -236,8 +236,8 @@ static int train_epoch(train_run *r, dlgn_epoch_metrics *e) {
     int slot;
     size_t bs = (size_t)c->batch;
     DLGN_TRY(dlgn_stream_push(&r->st, &b, &slot));
-    DLGN_TRY(input_forward(dev, (dlgn_buf){m->x, 0}, r->st.x8, (size_t)slot * bs * DLGN_IMAGE_BYTES,
-                           r->st.aug, (size_t)slot * bs, b.n, 32, 32, r->mean, r->std, cnhw));
+    DLGN_TRY(nn_model_load_images(m, r->st.x8, (size_t)slot * bs * DLGN_IMAGE_BYTES, r->st.aug,
+                                  (size_t)slot * bs, b.n, r->mean, r->std));
     DLGN_TRY(dlgn_model_forward(m, b.n, gates, true));
     DLGN_TRY(xent_forward(dev, (dlgn_buf){r->ring, k}, r->counters, 0, (dlgn_buf){m->logits, 0},
                           r->st.labels, (size_t)slot * bs, b.n, c->model.num_classes));
