@@ -8,6 +8,7 @@
 #include "dlgn/explain.h"
 #include "dlgn/status.h"
 #include "testutil.h"
+#include "nn/model_internal.h"
 
 /* Read an 8-bit RGB PNG (rgb may be NULL: size only). */
 static void read_png(const char *path, int *w, int *h, uint8_t **rgb) {

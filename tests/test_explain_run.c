@@ -12,6 +12,7 @@
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
 #include "testutil.h"
+#include "nn/model_internal.h"
 
 static void tiny_config(dlgn_model_config *c, dlgn_model_class cls) {
   dlgn_model_config_default(c);

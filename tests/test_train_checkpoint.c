@@ -15,6 +15,7 @@
 #include "dlgn/train.h"
 #include "dlgn/util.h"
 #include "testutil.h"
+#include "nn/model_internal.h"
 
 static char dir[256];
 static void setup(void) { test_tmpdir(dir, sizeof dir); }

@@ -13,6 +13,7 @@
 #include "dlgn/train.h"
 #include "dlgn/util.h"
 #include "testutil.h"
+#include "nn/model_internal.h"
 
 static void tiny_config(dlgn_train_config *c, const char *dir, const char *name) {
   dlgn_train_config_default(c);

@@ -2,7 +2,7 @@
 #ifndef DLGN_GEMM_INTERNAL_H
 #define DLGN_GEMM_INTERNAL_H
 
-#include "dlgn/gemm.h"
+#include "cl/gemm.h"
 
 typedef struct dlgn_gemm_wg_state dlgn_gemm_wg_state;
 

@@ -166,6 +166,12 @@ int dlgn_model_layout(dlgn_model *m, const dlgn_model_config *cfg) {
   return 0;
 }
 
+const dlgn_model_config *dlgn_model_get_config(const dlgn_model *m) { return &m->cfg; }
+size_t dlgn_model_param_count(const dlgn_model *m) { return m->nparams; }
+size_t dlgn_model_state_count(const dlgn_model *m) { return m->nstate; }
+int dlgn_model_gate_layers(const dlgn_model *m) { return m->feat.nlayers; }
+dlgn_device *dlgn_model_device(const dlgn_model *m) { return m->dev; }
+
 dlgn_model_class dlgn_model_class_on_gates_of(dlgn_model_class source) {
   return source == DLGN_DNN ? DLGN_DGN : source;
 }

@@ -1,13 +1,105 @@
-/* Facts of the model layout that the nn, train and explain stages share,
- * each stated once: the conv geometry, the batch-norm constants, the sizes
- * of a layer, and how images become the model's input. */
+/* Inside a model, for the stages of the library (nn, train, explain) and its
+ * tests: the layout of the networks, the device buffers, the passes, and the
+ * facts of the layout each stated once (the conv geometry, the batch-norm
+ * constants, the sizes of a layer, how images become the model's input). */
 #ifndef NN_MODEL_INTERNAL_H
 #define NN_MODEL_INTERNAL_H
 
 #include <stddef.h>
 
+#include "cl/device.h"
 #include "dlgn/data.h"
 #include "dlgn/model.h"
+#include "nn/ops.h"
+
+typedef enum { DLGN_LAYER_DENSE = 0, DLGN_LAYER_CONV } dlgn_layer_kind;
+
+typedef struct {
+  dlgn_layer_kind kind;
+  int in_c, out_c;    /* dense: features; conv: channels */
+  int h, w;           /* conv: spatial size of the layer's input and output (stride 1, pad 1) */
+  bool pool_before;   /* conv: 2x2 average pooling of the input first */
+  int stage;          /* number of poolings above this layer (dlgn-sf pools x this often) */
+  size_t w_off, b_off;           /* in the parameter buffer */
+  size_t gamma_off, beta_off;    /* batch norm; 0 when none */
+  size_t mean_off, var_off;      /* batch norm running stats in the state buffer */
+} dlgn_layer;
+
+typedef struct {
+  int nlayers;
+  dlgn_layer layers[DLGN_MAX_LAYERS];
+  size_t begin, end; /* parameter span */
+} dlgn_net;
+
+/* Per-network activations of one batch, kept for the backward pass. */
+typedef struct {
+  cl_mem pooled[DLGN_MAX_LAYERS]; /* input after 2x2 pooling (pool_before) */
+  cl_mem pre[DLGN_MAX_LAYERS];    /* W x + b */
+  cl_mem norm[DLGN_MAX_LAYERS];   /* batch-norm output (batchnorm only) */
+  cl_mem out[DLGN_MAX_LAYERS];    /* after ReLU (feature nets with ReLU) or gating (value) */
+  cl_mem gperm[DLGN_MAX_LAYERS];  /* channel-shuffled gate pre-activations (value) */
+  cl_mem save_mean[DLGN_MAX_LAYERS], save_invstd[DLGN_MAX_LAYERS];
+} dlgn_net_acts;
+
+struct dlgn_model {
+  dlgn_model_config cfg;
+  dlgn_device *dev;
+  int max_batch;
+  int in_c, in_h, in_w;
+  dlgn_net feat, value; /* value.nlayers == 0 for a dnn */
+  size_t head_w, head_b;
+  int head_in;
+  size_t nparams, nstate;
+  size_t train_begin, train_end; /* trainable span of the parameters */
+  int gate_src[DLGN_MAX_LAYERS]; /* value layer l is gated by feature layer gate_src[l] */
+
+  /* device memory, allocated once for max_batch */
+  cl_mem params, grads, state;
+  cl_mem x;          /* normalised input, (N,3072) for fc, (3,N,32,32) for conv */
+  cl_mem ones;       /* constant-1 value input */
+  cl_mem xpool[6];   /* dlgn-sf: x pooled s times */
+  cl_mem perm_dev[DLGN_MAX_LAYERS];
+  dlgn_net_acts fa, va;
+  cl_mem head_in_buf; /* GAP output (conv) */
+  cl_mem logits, dlogits;
+  cl_mem dq[DLGN_MAX_LAYERS]; /* gradient reaching the feature pre-activations */
+  cl_mem dtmp[4];             /* backward scratch, largest activation each */
+  cl_mem scratch;             /* conv scratch */
+  size_t device_bytes;        /* all of the above, checked against the device's memory */
+};
+
+/* Lay out the networks for cfg (no device work). */
+int dlgn_model_layout(dlgn_model *m, const dlgn_model_config *cfg);
+
+/* Host initial values of the parameters (nparams floats) and state. */
+void dlgn_model_init_host(const dlgn_model *m, uint64_t seed, float *params, float *state);
+
+/* Named parameter tensors, in buffer order ("feat.0.w", "value.3.b", "head.w",
+ * "feat.1.gamma", ...): name, offset, count. Returns the number written. */
+typedef struct {
+  char name[32];
+  size_t off, count;
+  int shape[4], rank;
+} dlgn_param_entry;
+int dlgn_model_param_table(const dlgn_model *m, dlgn_param_entry *out, int max);
+
+/* Forward pass of N images already in m->x (see nn_model_load_images): logits
+ * (N, num_classes) in m->logits. gates: soft or hard gating of the value
+ * network; training: batch norm uses (and updates) batch statistics in the
+ * trainable networks. */
+int dlgn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training);
+/* The feature network alone, in evaluation mode: fills the gate
+ * pre-activations (dlgn_model_gate_preact) of N images in m->x. */
+int dlgn_model_forward_features(dlgn_model *m, int N);
+/* Backward from m->dlogits into m->grads over the trainable span (the
+ * feature network too in joint mode); uses the activations of the last
+ * forward, which must have been a training forward with the same gates. */
+int dlgn_model_backward(dlgn_model *m, int N, dlgn_gate_kind gates);
+
+/* The buffer holding feature pre-activations qf[l] of the last forward:
+ * (N, out_c) for dense layers, (out_c, N, h, w) for conv layers. */
+cl_mem dlgn_model_gate_preact(const dlgn_model *m, int l);
+
 
 /* Every conv layer: square NN_CONV_K x NN_CONV_K kernels, stride 1, zero
  * padding NN_CONV_PAD, so the output has the input's size. */

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "dlgn/device.h"
-#include "dlgn/ops.h"
+#include "cl/device.h"
+#include "nn/ops.h"
 
 #define ARG_OFF(v) ((dlgn_arg){sizeof(cl_ulong), &(cl_ulong){(cl_ulong)(v)}})
 /* Two kernel arguments: the buffer and its offset in elements. */

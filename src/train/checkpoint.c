@@ -18,6 +18,7 @@
 #include "dlgn/status.h"
 #include "dlgn/train.h"
 #include "run_files.h"
+#include "nn/model_internal.h"
 
 #define CKPT_MAGIC "DLGNCKPT"
 #define CKPT_VERSION 1u

@@ -8,7 +8,7 @@
 #define DLGN_TRAIN_STREAM_H
 
 #include "dlgn/data.h"
-#include "dlgn/device.h"
+#include "cl/device.h"
 
 typedef struct {
   dlgn_device *dev;

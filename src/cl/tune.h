@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "dlgn/device.h"
-#include "dlgn/gemm.h"
+#include "cl/device.h"
+#include "cl/gemm.h"
 
 #define DLGN_TUNE_MAX_SHAPES 32
 #define DLGN_CLBLAST_MAX_PARAMS 20

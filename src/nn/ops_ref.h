@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "dlgn/ops.h"
+#include "nn/ops.h"
 
 /* out (n) = value */
 void fill_forward_ref(double *out, size_t n, double value);
