@@ -37,11 +37,11 @@ static const model_case CASES[] = {
  * batch-norm parameters and statistics, so that every term of the
  * composition is exercised. */
 static void random_params(const dlgn_model *m, uint64_t seed, float *p, float *s) {
-  dlgn_model_init_host(m, seed, p, s);
+  nn_model_init_host(m, seed, p, s);
   dlgn_rng r;
   dlgn_rng_seed(&r, seed + 1);
   for (int l = 0; l < m->feat.nlayers; l++) {
-    const dlgn_layer *L = &m->feat.layers[l];
+    const nn_layer *L = &m->feat.layers[l];
     for (int o = 0; o < L->out_c; o++) {
       p[L->b_off + o] = 0.3f * dlgn_rng_normal(&r);
       if (!L->gamma_off) continue;
@@ -87,12 +87,12 @@ static void shift_bias(dlgn_layer_templates *L, int o, double by) {
 /* Move channel o's threshold (its bias, in every class pair) by -2 q of its
  * gate with the largest |q| over the images: that gate then flips, and its
  * |q| is far beyond eps. Returns the shift. */
-static double move_threshold(dlgn_layer_templates *T, const dlgn_layer *L, const float *q, int o) {
-  size_t hw = L->kind == DLGN_LAYER_DENSE ? 1 : (size_t)L->h * L->w;
+static double move_threshold(dlgn_layer_templates *T, const nn_layer *L, const float *q, int o) {
+  size_t hw = L->kind == NN_LAYER_DENSE ? 1 : (size_t)L->h * L->w;
   float big = 0;
   for (size_t j = 0; j < NIMG; j++)
     for (size_t p = 0; p < hw; p++) {
-      float v = L->kind == DLGN_LAYER_DENSE ? q[j * (size_t)L->out_c + (size_t)o]
+      float v = L->kind == NN_LAYER_DENSE ? q[j * (size_t)L->out_c + (size_t)o]
                                             : q[((size_t)o * NIMG + j) * hw + p];
       if (fabsf(v) > fabsf(big)) big = v;
     }
@@ -126,7 +126,7 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
   ck_assert_ok(dlgn_buffer_create(dev, sizeof img, "images", &x8));
   ck_assert_ok(dlgn_buffer_write(dev, x8, 0, sizeof img, img, "images"));
   ck_assert_ok(nn_model_load_images(m, x8, 0, NULL, 0, NIMG, MEAN, STD));
-  ck_assert_ok(dlgn_model_forward(m, NIMG, DLGN_GATE_HARD, false));
+  ck_assert_ok(nn_model_forward(m, NIMG, DLGN_GATE_HARD, false));
   float *x = malloc(sizeof img * sizeof *x);
   dlgn_input_ref(x, img, NULL, NIMG, MEAN, STD, false);
 
@@ -135,7 +135,7 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
     size_t nq = nn_layer_units(&m->feat.layers[l]) * NIMG;
     q[l] = malloc(nq * sizeof *q[l]);
     ck_assert(q[l] != NULL);
-    ck_assert_ok(dlgn_buffer_read(dev, dlgn_model_gate_preact(m, l), 0, nq * sizeof *q[l], q[l],
+    ck_assert_ok(dlgn_buffer_read(dev, nn_model_gate_preact(m, l), 0, nq * sizeof *q[l], q[l],
                                   "q"));
   }
   dlgn_templates t;
@@ -161,7 +161,7 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
   /* The check can fail: break one layer's templates at a time, in the two
    * ways an export could go wrong, and it must fail at that layer alone. */
   for (int l = 0; l < m->feat.nlayers; l++) {
-    const dlgn_layer *L = &m->feat.layers[l];
+    const nn_layer *L = &m->feat.layers[l];
     int o = (int)((seed + (uint64_t)l) % (uint64_t)L->out_c);
     for (int how = 0; how < 2; how++) {
       double shift = 0;
@@ -217,7 +217,7 @@ START_TEST(test_template_geometry) {
   cfg.width = 3;
   dlgn_model m;
   memset(&m, 0, sizeof m);
-  ck_assert_ok(dlgn_model_layout(&m, &cfg));
+  ck_assert_ok(nn_model_layout(&m, &cfg));
   float *p = malloc(m.nparams * sizeof *p), *s = calloc(1, sizeof *s);
   random_params(&m, 7, p, s);
   dlgn_templates t;
@@ -236,7 +236,7 @@ START_TEST(test_template_geometry) {
   free(s);
 
   cfg.cls = DLGN_DGN;
-  ck_assert_ok(dlgn_model_layout(&m, &cfg));
+  ck_assert_ok(nn_model_layout(&m, &cfg));
   ck_assert_int_ne(dlgn_templates_compose(&t, &m, NULL, NULL), 0);
 }
 END_TEST

@@ -96,8 +96,8 @@ static double cfg_num(const fixture *fx, const char *k) {
 static void compare_by_tensor(const dlgn_model *m, const float *got, const float *want,
                               double abs_scale, double abs_floor, double rel, const char *what,
                               const char *fixname, const char *dev) {
-  dlgn_param_entry tab[4 * DLGN_MAX_LAYERS * 2 + 4];
-  int n = dlgn_model_param_table(m, tab, (int)(sizeof tab / sizeof tab[0]));
+  nn_param_entry tab[4 * DLGN_MAX_LAYERS * 2 + 4];
+  int n = nn_model_param_table(m, tab, (int)(sizeof tab / sizeof tab[0]));
   /* a tensor whose true values are all ~0 (a bias before batch norm) is held
    * to the scale of the whole vector instead */
   double all = 0;
@@ -172,12 +172,12 @@ static void run_fixture(dlgn_device *dev, const char *path) {
   ck_assert(got != NULL);
   for (int step = 0; step <= steps; step++) {
     ck_assert_ok(nn_model_load_images(m, x8, 0, NULL, 0, N, zero3, one3));
-    ck_assert_ok(dlgn_model_forward(m, N, gates, true));
+    ck_assert_ok(nn_model_forward(m, N, gates, true));
     ck_assert_ok(xent_forward(dev, (dlgn_buf){loss, 0}, counter, 0, (dlgn_buf){m->logits, 0}, lab,
                               0, N, K));
     ck_assert_ok(xent_backward(dev, (dlgn_buf){m->dlogits, 0}, (dlgn_buf){m->logits, 0}, lab, 0, N,
                                K));
-    ck_assert_ok(dlgn_model_backward(m, N, gates));
+    ck_assert_ok(nn_model_backward(m, N, gates));
     if (step == 0) {
       float l;
       ck_assert_ok(dlgn_buffer_read(dev, m->logits, 0, (size_t)N * K * sizeof(float), logits, "logits"));

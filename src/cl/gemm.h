@@ -9,8 +9,8 @@
  * `dlgn tune` (src/cl/tune.h) are applied when a device first uses it.
  * $DLGN_GEMM_BCOPY=0 turns off the own kernel's copy of B panels to local
  * memory (for measurements). */
-#ifndef DLGN_GEMM_H
-#define DLGN_GEMM_H
+#ifndef CL_GEMM_H
+#define CL_GEMM_H
 
 #include <stdbool.h>
 

@@ -1,6 +1,6 @@
 /* Shared between the GEMM backends' files (src/cl/gemm*.c); not installed. */
-#ifndef DLGN_GEMM_INTERNAL_H
-#define DLGN_GEMM_INTERNAL_H
+#ifndef CL_GEMM_INTERNAL_H
+#define CL_GEMM_INTERNAL_H
 
 #include "cl/gemm.h"
 

@@ -19,7 +19,7 @@
 
 /* Eval-mode batch norm folded into the layer: W' = s W, b' = s (b - mean) + beta
  * with s = gamma / sqrt(var + NN_BN_EPS). */
-static int fold_layer(const dlgn_layer *L, const float *params, const float *state, double **w,
+static int fold_layer(const nn_layer *L, const float *params, const float *state, double **w,
                       double **b) {
   size_t fan = nn_layer_fan_in(L);
   *w = dlgn_malloc((size_t)L->out_c * fan * sizeof **w, "folded weights");
@@ -138,7 +138,7 @@ static void add_prev(double *dst, int y0, int x0, int hy, int hx, const dlgn_lay
  * neighbours k of the representative p of W[:, :, k-p] . U(k), U the
  * layer's input (pooled or not) as templates of the layer below. */
 static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
-                              const dlgn_layer *L, const double *w, const double *bias, int a,
+                              const nn_layer *L, const double *w, const double *bias, int a,
                               int b, double *u, double *ubias) {
   int OC = L->out_c, IC = L->in_c, n = t->n;
   int py = t->c[a].rep, px = t->c[b].rep;
@@ -203,7 +203,7 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
 typedef struct {
   dlgn_layer_templates *t;
   const dlgn_layer_templates *prev;
-  const dlgn_layer *L;
+  const nn_layer *L;
   const double *w, *bias;
   size_t smax;
   pthread_mutex_t lock;
@@ -231,7 +231,7 @@ static void *compose_worker(void *arg) {
 }
 
 static int compose_conv(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
-                        const dlgn_layer *L, const double *w, const double *bias) {
+                        const nn_layer *L, const double *w, const double *bias) {
   DLGN_TRY(conv_axis(t, prev, L->h, L->pool_before, L->out_c));
   DLGN_TRY(alloc_data(t));
   if (!prev) { /* the first layer is its own template, everywhere */
@@ -261,7 +261,7 @@ static int compose_conv(dlgn_layer_templates *t, const dlgn_layer_templates *pre
 /* dlgn-sf conv layer: W on the image average-pooled `stage` times, zero-padded;
  * the padded pooled image is the pooled padded image, so one translated
  * template (each tap spread over its 2^s x 2^s block) is exact everywhere. */
-static int compose_shallow_conv(dlgn_layer_templates *t, const dlgn_layer *L, const double *w,
+static int compose_shallow_conv(dlgn_layer_templates *t, const nn_layer *L, const double *w,
                                 const double *bias) {
   int f = 1 << L->stage, n = L->h;
   DLGN_TRY(alloc_classes(t, L->out_c, n, 1));
@@ -284,7 +284,7 @@ static int compose_shallow_conv(dlgn_layer_templates *t, const dlgn_layer *L, co
 /* Dense layer: V[l] = W[l] V[l-1] (or W[l] alone: first layer, dlgn-sf),
  * c[l] = W[l] c[l-1] + b[l]; one class, the whole image. */
 static int compose_dense(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
-                         const dlgn_layer *L, const double *w, const double *bias) {
+                         const nn_layer *L, const double *w, const double *bias) {
   DLGN_TRY(alloc_classes(t, L->out_c, 1, 1));
   t->dense = true;
   t->stride = 0;
@@ -335,13 +335,13 @@ int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float
   out->nlayers = m->feat.nlayers;
   int rc = 0;
   for (int l = 0; l < m->feat.nlayers && rc == 0; l++) {
-    const dlgn_layer *L = &m->feat.layers[l];
+    const nn_layer *L = &m->feat.layers[l];
     double *w = NULL, *b = NULL;
     rc = fold_layer(L, params, state, &w, &b);
     const dlgn_layer_templates *prev = l > 0 && cls == DLGN_DLGN ? &out->layers[l - 1] : NULL;
     dlgn_layer_templates *t = &out->layers[l];
     if (rc == 0) {
-      if (L->kind == DLGN_LAYER_DENSE)
+      if (L->kind == NN_LAYER_DENSE)
         rc = compose_dense(t, prev, L, w, b);
       else if (cls == DLGN_DLGN_SF)
         rc = compose_shallow_conv(t, L, w, b);

@@ -1,6 +1,6 @@
 /* Pieces shared by the files of the explain stage. */
-#ifndef DLGN_EXPLAIN_INTERNAL_H
-#define DLGN_EXPLAIN_INTERNAL_H
+#ifndef EXPLAIN_INTERNAL_H
+#define EXPLAIN_INTERNAL_H
 
 #include "dlgn/explain.h"
 #include "nn/model_internal.h"
@@ -33,7 +33,7 @@ int explain_pass(pass_model *pm, int nm, const dlgn_split *split, size_t n, pass
 void pass_model_free(pass_model *pm);
 
 /* Floats of a layer's q for a batch of N in the device layout. */
-static inline size_t layer_q_floats(const dlgn_layer *L, int N) {
+static inline size_t layer_q_floats(const nn_layer *L, int N) {
   return nn_layer_units(L) * (size_t)N;
 }
 

@@ -32,9 +32,9 @@ static int forward_batch(pass_model *pm, const uint8_t *x8, int N) {
   dlgn_device *dev = m->dev;
   DLGN_TRY(dlgn_buffer_write(dev, pm->x8, 0, (size_t)N * DLGN_IMAGE_BYTES, x8, "explain images"));
   DLGN_TRY(nn_model_load_images(m, pm->x8, 0, NULL, 0, N, pm->mean, pm->std));
-  DLGN_TRY(dlgn_model_forward_features(m, N));
+  DLGN_TRY(nn_model_forward_features(m, N));
   for (int l = 0; l < m->feat.nlayers; l++)
-    DLGN_TRY(dlgn_buffer_read(dev, dlgn_model_gate_preact(m, l), 0,
+    DLGN_TRY(dlgn_buffer_read(dev, nn_model_gate_preact(m, l), 0,
                               layer_q_floats(&m->feat.layers[l], N) * sizeof(float), pm->q[l],
                               "feature pre-activations"));
   return 0;

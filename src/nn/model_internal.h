@@ -12,10 +12,10 @@
 #include "dlgn/model.h"
 #include "nn/ops.h"
 
-typedef enum { DLGN_LAYER_DENSE = 0, DLGN_LAYER_CONV } dlgn_layer_kind;
+typedef enum { NN_LAYER_DENSE = 0, NN_LAYER_CONV } nn_layer_kind;
 
 typedef struct {
-  dlgn_layer_kind kind;
+  nn_layer_kind kind;
   int in_c, out_c;    /* dense: features; conv: channels */
   int h, w;           /* conv: spatial size of the layer's input and output (stride 1, pad 1) */
   bool pool_before;   /* conv: 2x2 average pooling of the input first */
@@ -23,13 +23,13 @@ typedef struct {
   size_t w_off, b_off;           /* in the parameter buffer */
   size_t gamma_off, beta_off;    /* batch norm; 0 when none */
   size_t mean_off, var_off;      /* batch norm running stats in the state buffer */
-} dlgn_layer;
+} nn_layer;
 
 typedef struct {
   int nlayers;
-  dlgn_layer layers[DLGN_MAX_LAYERS];
+  nn_layer layers[DLGN_MAX_LAYERS];
   size_t begin, end; /* parameter span */
-} dlgn_net;
+} nn_net;
 
 /* Per-network activations of one batch, kept for the backward pass. */
 typedef struct {
@@ -39,14 +39,14 @@ typedef struct {
   cl_mem out[DLGN_MAX_LAYERS];    /* after ReLU (feature nets with ReLU) or gating (value) */
   cl_mem gperm[DLGN_MAX_LAYERS];  /* channel-shuffled gate pre-activations (value) */
   cl_mem save_mean[DLGN_MAX_LAYERS], save_invstd[DLGN_MAX_LAYERS];
-} dlgn_net_acts;
+} nn_net_acts;
 
 struct dlgn_model {
   dlgn_model_config cfg;
   dlgn_device *dev;
   int max_batch;
   int in_c, in_h, in_w;
-  dlgn_net feat, value; /* value.nlayers == 0 for a dnn */
+  nn_net feat, value; /* value.nlayers == 0 for a dnn */
   size_t head_w, head_b;
   int head_in;
   size_t nparams, nstate;
@@ -59,7 +59,7 @@ struct dlgn_model {
   cl_mem ones;       /* constant-1 value input */
   cl_mem xpool[6];   /* dlgn-sf: x pooled s times */
   cl_mem perm_dev[DLGN_MAX_LAYERS];
-  dlgn_net_acts fa, va;
+  nn_net_acts fa, va;
   cl_mem head_in_buf; /* GAP output (conv) */
   cl_mem logits, dlogits;
   cl_mem dq[DLGN_MAX_LAYERS]; /* gradient reaching the feature pre-activations */
@@ -69,10 +69,10 @@ struct dlgn_model {
 };
 
 /* Lay out the networks for cfg (no device work). */
-int dlgn_model_layout(dlgn_model *m, const dlgn_model_config *cfg);
+int nn_model_layout(dlgn_model *m, const dlgn_model_config *cfg);
 
 /* Host initial values of the parameters (nparams floats) and state. */
-void dlgn_model_init_host(const dlgn_model *m, uint64_t seed, float *params, float *state);
+void nn_model_init_host(const dlgn_model *m, uint64_t seed, float *params, float *state);
 
 /* Named parameter tensors, in buffer order ("feat.0.w", "value.3.b", "head.w",
  * "feat.1.gamma", ...): name, offset, count. Returns the number written. */
@@ -80,25 +80,25 @@ typedef struct {
   char name[32];
   size_t off, count;
   int shape[4], rank;
-} dlgn_param_entry;
-int dlgn_model_param_table(const dlgn_model *m, dlgn_param_entry *out, int max);
+} nn_param_entry;
+int nn_model_param_table(const dlgn_model *m, nn_param_entry *out, int max);
 
 /* Forward pass of N images already in m->x (see nn_model_load_images): logits
  * (N, num_classes) in m->logits. gates: soft or hard gating of the value
  * network; training: batch norm uses (and updates) batch statistics in the
  * trainable networks. */
-int dlgn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training);
+int nn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training);
 /* The feature network alone, in evaluation mode: fills the gate
- * pre-activations (dlgn_model_gate_preact) of N images in m->x. */
-int dlgn_model_forward_features(dlgn_model *m, int N);
+ * pre-activations (nn_model_gate_preact) of N images in m->x. */
+int nn_model_forward_features(dlgn_model *m, int N);
 /* Backward from m->dlogits into m->grads over the trainable span (the
  * feature network too in joint mode); uses the activations of the last
  * forward, which must have been a training forward with the same gates. */
-int dlgn_model_backward(dlgn_model *m, int N, dlgn_gate_kind gates);
+int nn_model_backward(dlgn_model *m, int N, dlgn_gate_kind gates);
 
 /* The buffer holding feature pre-activations qf[l] of the last forward:
  * (N, out_c) for dense layers, (out_c, N, h, w) for conv layers. */
-cl_mem dlgn_model_gate_preact(const dlgn_model *m, int l);
+cl_mem nn_model_gate_preact(const dlgn_model *m, int l);
 
 
 /* Every conv layer: square NN_CONV_K x NN_CONV_K kernels, stride 1, zero
@@ -116,15 +116,15 @@ cl_mem dlgn_model_gate_preact(const dlgn_model *m, int l);
 _Static_assert(DLGN_IMAGE_H == DLGN_IMAGE_W, "square images");
 
 /* Inputs of one unit: in_c (dense), in_c * NN_CONV_TAPS (conv). */
-size_t nn_layer_fan_in(const dlgn_layer *L);
+size_t nn_layer_fan_in(const nn_layer *L);
 /* Outputs (gates, for a feature layer) per image: out_c (dense), out_c*h*w (conv). */
-size_t nn_layer_units(const dlgn_layer *L);
+size_t nn_layer_units(const nn_layer *L);
 /* Inputs per image after any pooling: in_c (dense), in_c*h*w (conv). */
-size_t nn_layer_inputs(const dlgn_layer *L);
+size_t nn_layer_inputs(const nn_layer *L);
 /* Rows of the per-channel view (C, rows) of a batch of N: N, or N*h*w. */
-int nn_layer_rows(const dlgn_layer *L, int N);
+int nn_layer_rows(const nn_layer *L, int N);
 /* The convolution of a conv layer for a batch of N. */
-dlgn_conv_shape nn_layer_conv_shape(const dlgn_layer *L, int N);
+dlgn_conv_shape nn_layer_conv_shape(const nn_layer *L, int N);
 
 /* N uint8 images (N,3,32,32) at byte x8_off of x8, with augmentations aug
  * (NULL: none) from element aug_off, normalised with mean/std per channel of

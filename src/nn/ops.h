@@ -7,8 +7,8 @@
  * Layouts: dense activations are (N,F) row-major; convolutional activations
  * are (C,N,H,W) ("CNHW"), so a 3x3 convolution of a whole batch is one GEMM
  * of (OC, C*9) x (C*9, N*H*W) with no transposes. Offsets count floats. */
-#ifndef DLGN_OPS_H
-#define DLGN_OPS_H
+#ifndef NN_OPS_H
+#define NN_OPS_H
 
 #include <stdbool.h>
 

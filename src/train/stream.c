@@ -5,7 +5,7 @@
 
 #include "dlgn/status.h"
 
-int dlgn_stream_create(dlgn_stream *s, dlgn_device *dev, int batch) {
+int train_stream_create(train_stream *s, dlgn_device *dev, int batch) {
   memset(s, 0, sizeof *s);
   s->dev = dev;
   s->batch = batch;
@@ -20,7 +20,7 @@ int dlgn_stream_create(dlgn_stream *s, dlgn_device *dev, int batch) {
   return 0;
 }
 
-int dlgn_stream_push(dlgn_stream *s, const dlgn_batch *b, int *slot) {
+int train_stream_push(train_stream *s, const dlgn_batch *b, int *slot) {
   if (b->n > s->batch)
     return dlgn_fail("batch of %d images exceeds the stream's %d", b->n, s->batch);
   int k = s->next;
@@ -50,12 +50,12 @@ int dlgn_stream_push(dlgn_stream *s, const dlgn_batch *b, int *slot) {
   return 0;
 }
 
-int dlgn_stream_release(dlgn_stream *s, int slot) {
+int train_stream_release(train_stream *s, int slot) {
   dlgn_event_release(&s->released[slot]);
   return dlgn_compute_marker(s->dev, &s->released[slot], "releasing a batch slot");
 }
 
-void dlgn_stream_destroy(dlgn_stream *s) {
+void train_stream_destroy(train_stream *s) {
   if (s->dev) dlgn_device_drain(s->dev);
   for (int k = 0; k < 2; k++) {
     dlgn_event_release(&s->uploaded[k]);
