@@ -176,10 +176,10 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
         shift_bias(&t.layers[l], o, -shift);
       const char *what = how == 0 ? "template negated" : "threshold moved";
       ck_assert_msg(!res.passed && res.failed_layer == l + 1,
-                    "%s %s on %s: %s in channel %d of layer %d, yet the check %s (failed "
-                    "layer %d)",
+                    "%s %s on %s: %s in channel %d of layer %d; the check must fail at layer "
+                    "%d, but it %s (failed_layer %d)",
                     dlgn_class_name(mc->cls), dlgn_arch_name(mc->arch), dev->info.name, what, o,
-                    l + 1, res.passed ? "passed" : "failed", res.failed_layer);
+                    l + 1, l + 1, res.passed ? "passed" : "failed", res.failed_layer);
       for (int k = 0; k < res.nlayers; k++)
         ck_assert_msg((res.mismatched[k] > 0) == (k == l),
                       "%s in layer %d: layer %d has %zu mismatches", what, l + 1, k + 1,
