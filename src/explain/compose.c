@@ -65,8 +65,8 @@ static int alloc_data(dlgn_layer_templates *t) {
 }
 
 /* Axis geometry of a conv layer of a dlgn from the layer below (prev NULL for
- * the first layer): a position is interior when its three neighbours on the
- * input grid are inside the map and all their sources are interior below. */
+ * the first layer): a position is interior when its NN_CONV_K neighbours on
+ * the input grid are inside the map and all their sources are interior below. */
 static int conv_axis(dlgn_layer_templates *t, const dlgn_layer_templates *prev, int n, bool pool,
                      int channels) {
   int lo[IMG], hi[IMG];
@@ -74,11 +74,11 @@ static int conv_axis(dlgn_layer_templates *t, const dlgn_layer_templates *prev, 
   int stride = prev ? prev->stride * (pool ? 2 : 1) : 1;
   for (int y = 0; y < n; y++) {
     if (!prev) {
-      inner[y] = true, lo[y] = y - 1, hi[y] = y + 1;
+      inner[y] = true, lo[y] = y - NN_CONV_PAD, hi[y] = y - NN_CONV_PAD + NN_CONV_K - 1;
       continue;
     }
     inner[y] = true, lo[y] = INT_MAX, hi[y] = INT_MIN;
-    for (int k = y - 1; k <= y + 1; k++) {
+    for (int k = y - NN_CONV_PAD; k < y - NN_CONV_PAD + NN_CONV_K; k++) {
       if (k < 0 || k >= n) {
         inner[y] = false;
         continue;
@@ -266,9 +266,9 @@ static int compose_shallow_conv(dlgn_layer_templates *t, const nn_layer *L, cons
   int f = 1 << L->stage, n = L->h;
   DLGN_TRY(alloc_classes(t, L->out_c, n, 1));
   t->stride = f;
-  t->c[0] = (dlgn_tpl_class){-f, 2 * f - 1, 0, true};
+  t->c[0] = (dlgn_tpl_class){-NN_CONV_PAD * f, (NN_CONV_K - NN_CONV_PAD) * f - 1, 0, true};
   DLGN_TRY(alloc_data(t));
-  int hw = 3 * f;
+  int hw = NN_CONV_K * f;
   double scale = 1.0 / (double)(f * f);
   for (int o = 0; o < L->out_c; o++) {
     t->bias[o] = bias[o];
