@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "bench_ops_util.h"
-#include "dlgn/gemm.h"
-#include "dlgn/ops_ref.h"
+#include "cl/gemm.h"
+#include "nn/ops_ref.h"
 
 typedef struct {
   dlgn_conv_shape s;

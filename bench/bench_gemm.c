@@ -21,10 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dlgn/gemm.h"
+#include "cl/gemm.h"
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
-#include "dlgn/tune.h"
+#include "cl/tune.h"
 #include "dlgn/util.h"
 #ifdef DLGN_HAVE_OPENBLAS
 #include <cblas.h>

@@ -12,8 +12,8 @@
 
 #include "bench_ops_util.h"
 #include "dlgn/data.h"
-#include "dlgn/gemm.h"
-#include "dlgn/ops_ref.h"
+#include "cl/gemm.h"
+#include "nn/ops_ref.h"
 
 typedef enum {
   INPUT, DENSE_F, DENSE_B, CONV_F, CONV_B, GATE_F, GATE_B, RELU_F, RELU_B, POOL_F, POOL_B,

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "dlgn/device.h"
-#include "dlgn/ops.h"
+#include "cl/device.h"
+#include "nn/ops.h"
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
 #include "dlgn/util.h"

@@ -9,6 +9,7 @@
 #include "dlgn/status.h"
 #include "dlgn/train.h"
 #include "fuzz_util.h"
+#include "nn/model_internal.h"
 
 static void check_read(const dlgn_checkpoint *ck) {
   const dlgn_train_config *c = &ck->config;
@@ -16,7 +17,7 @@ static void check_read(const dlgn_checkpoint *ck) {
   FUZZ_CHECK(dlgn_model_config_check(&c->model) == 0, "model config: %s", dlgn_error());
   dlgn_model m;
   memset(&m, 0, sizeof m);
-  FUZZ_CHECK(dlgn_model_layout(&m, &c->model) == 0, "layout: %s", dlgn_error());
+  FUZZ_CHECK(nn_model_layout(&m, &c->model) == 0, "layout: %s", dlgn_error());
   FUZZ_CHECK(m.nparams == ck->nparams && m.nstate == ck->nstate, "%zu/%zu values, layout %zu/%zu",
              ck->nparams, ck->nstate, m.nparams, m.nstate);
   size_t ntrain = m.train_end - m.train_begin;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "dlgn/status.h"
-#include "dlgn/tune.h"
+#include "cl/tune.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

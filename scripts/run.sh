@@ -74,7 +74,9 @@ case "${1:-}" in
     # llvmpipe (a second platform once RUSTICL_ENABLE names it). The device
     # suites run every kernel on every device listed, so on both; the CLI
     # tests use the first CPU device (PoCL), and cli_devices trains, resumes,
-    # evaluates and explains on each. The Oclgrind runs follow separately.
+    # evaluates and explains on each. example_installed installs the build
+    # into a temporary prefix and builds and runs examples/ against it with
+    # pkg-config alone. The Oclgrind runs follow separately.
     (cd build && RUSTICL_ENABLE=llvmpipe ctest --output-on-failure -j"$jobs" -LE oclgrind)
     # Kernels under Oclgrind (out-of-bounds, uninitialised reads, data races,
     # API misuse): the op suite fits the time budget; the GEMM and conv
@@ -95,7 +97,7 @@ case "${1:-}" in
     done
     (cd build-asan && OCL_ICD_VENDORS=$PWD/icd ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       LSAN_OPTIONS=suppressions=$PWD/../tests/lsan.supp:print_suppressions=0 \
-      DLGN_SANITIZED=1 ctest --output-on-failure -j"$jobs" -LE oclgrind)
+      ctest --output-on-failure -j"$jobs" -LE oclgrind)
     run_fuzz
     ;;
   fuzz)

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <utime.h>
 
-#include "dlgn/device.h"
+#include "cl/device.h"
 #include "dlgn/status.h"
 #include "testutil.h"
 

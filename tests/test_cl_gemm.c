@@ -17,10 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dlgn/gemm.h"
+#include "cl/gemm.h"
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
-#include "dlgn/tune.h"
+#include "cl/tune.h"
 #include "testutil.h"
 
 typedef struct {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "dlgn/status.h"
-#include "dlgn/tune.h"
+#include "cl/tune.h"
 #include "dlgn/util.h"
 #include "testutil.h"
 

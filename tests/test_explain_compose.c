@@ -12,6 +12,7 @@
 #include "dlgn/explain.h"
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
+#include "nn/model_internal.h"
 #include "testutil.h"
 
 static const float MEAN[3] = {0.49f, 0.48f, 0.45f}, STD[3] = {0.25f, 0.24f, 0.26f};
@@ -36,11 +37,11 @@ static const model_case CASES[] = {
  * batch-norm parameters and statistics, so that every term of the
  * composition is exercised. */
 static void random_params(const dlgn_model *m, uint64_t seed, float *p, float *s) {
-  dlgn_model_init_host(m, seed, p, s);
+  nn_model_init_host(m, seed, p, s);
   dlgn_rng r;
   dlgn_rng_seed(&r, seed + 1);
   for (int l = 0; l < m->feat.nlayers; l++) {
-    const dlgn_layer *L = &m->feat.layers[l];
+    const nn_layer *L = &m->feat.layers[l];
     for (int o = 0; o < L->out_c; o++) {
       p[L->b_off + o] = 0.3f * dlgn_rng_normal(&r);
       if (!L->gamma_off) continue;
@@ -50,6 +51,55 @@ static void random_params(const dlgn_model *m, uint64_t seed, float *p, float *s
       s[L->var_off + o] = 0.2f + 2.0f * dlgn_rng_uniform(&r);
     }
   }
+}
+
+/* The filter-export check of the templates t against the network's q of
+ * every layer, for the NIMG normalised images x. */
+static void run_check(const dlgn_templates *t, const float *x, float *const *q,
+                      dlgn_filter_check *res) {
+  dlgn_check_acc acc;
+  ck_assert_ok(dlgn_check_start(&acc, t));
+  for (int l = 0; l < t->nlayers; l++)
+    ck_assert_ok(dlgn_check_add(&acc, t, l, x, NIMG, NIMG, q[l]));
+  dlgn_check_finish(&acc, res);
+  dlgn_check_free(&acc);
+}
+
+/* Negate channel o's template and bias in every class pair of a layer (the
+ * same call undoes it exactly): every gate of o with |q| beyond eps flips. */
+static void negate_template(dlgn_layer_templates *L, int o) {
+  for (int a = 0; a < L->ncls; a++)
+    for (int b = 0; b < L->ncls; b++) {
+      size_t S = dlgn_tpl_size(L, a, b), off = L->off[a * L->ncls + b];
+      for (size_t i = 0; i < S; i++) {
+        L->t[off + (size_t)o * S + i] = -L->t[off + (size_t)o * S + i];
+        L->tt[off + i * (size_t)L->channels + (size_t)o] =
+            -L->tt[off + i * (size_t)L->channels + (size_t)o];
+      }
+      L->bias[(size_t)(a * L->ncls + b) * L->channels + o] *= -1;
+    }
+}
+
+static void shift_bias(dlgn_layer_templates *L, int o, double by) {
+  for (int ab = 0; ab < L->ncls * L->ncls; ab++) L->bias[(size_t)ab * L->channels + o] += by;
+}
+
+/* Move channel o's threshold (its bias, in every class pair) by -2 q of its
+ * gate with the largest |q| over the images: that gate then flips, and its
+ * |q| is far beyond eps. Returns the shift. */
+static double move_threshold(dlgn_layer_templates *T, const nn_layer *L, const float *q, int o) {
+  size_t hw = L->kind == NN_LAYER_DENSE ? 1 : (size_t)L->h * L->w;
+  float big = 0;
+  for (size_t j = 0; j < NIMG; j++)
+    for (size_t p = 0; p < hw; p++) {
+      float v = L->kind == NN_LAYER_DENSE ? q[j * (size_t)L->out_c + (size_t)o]
+                                            : q[((size_t)o * NIMG + j) * hw + p];
+      if (fabsf(v) > fabsf(big)) big = v;
+    }
+  ck_assert_msg(big != 0, "channel %d of a layer has q = 0 on every image", o);
+  double shift = -2.0 * big;
+  shift_bias(T, o, shift);
+  return shift;
 }
 
 static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
@@ -75,26 +125,23 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
   cl_mem x8;
   ck_assert_ok(dlgn_buffer_create(dev, sizeof img, "images", &x8));
   ck_assert_ok(dlgn_buffer_write(dev, x8, 0, sizeof img, img, "images"));
-  ck_assert_ok(input_forward(dev, (dlgn_buf){m->x, 0}, x8, 0, NULL, 0, NIMG, 32, 32, MEAN, STD,
-                             cfg.arch != DLGN_FC));
-  ck_assert_ok(dlgn_model_forward(m, NIMG, DLGN_GATE_HARD, false));
+  ck_assert_ok(nn_model_load_images(m, x8, 0, NULL, 0, NIMG, MEAN, STD));
+  ck_assert_ok(nn_model_forward(m, NIMG, DLGN_GATE_HARD, false));
   float *x = malloc(sizeof img * sizeof *x);
   dlgn_input_ref(x, img, NULL, NIMG, MEAN, STD, false);
 
+  float *q[DLGN_MAX_LAYERS] = {NULL};
+  for (int l = 0; l < m->feat.nlayers; l++) {
+    size_t nq = nn_layer_units(&m->feat.layers[l]) * NIMG;
+    q[l] = malloc(nq * sizeof *q[l]);
+    ck_assert(q[l] != NULL);
+    ck_assert_ok(dlgn_buffer_read(dev, nn_model_gate_preact(m, l), 0, nq * sizeof *q[l], q[l],
+                                  "q"));
+  }
   dlgn_templates t;
   ck_assert_ok(dlgn_templates_compose(&t, m, p, s));
-  dlgn_check_acc acc;
-  ck_assert_ok(dlgn_check_start(&acc, &t));
-  for (int l = 0; l < m->feat.nlayers; l++) {
-    const dlgn_layer *L = &m->feat.layers[l];
-    size_t nq = (L->kind == DLGN_LAYER_DENSE ? 1 : (size_t)L->h * L->w) * L->out_c * NIMG;
-    float *q = malloc(nq * sizeof *q);
-    ck_assert_ok(dlgn_buffer_read(dev, dlgn_model_gate_preact(m, l), 0, nq * sizeof *q, q, "q"));
-    ck_assert_ok(dlgn_check_add(&acc, &t, l, x, NIMG, NIMG, q));
-    free(q);
-  }
   dlgn_filter_check res;
-  dlgn_check_finish(&acc, &res);
+  run_check(&t, x, q, &res);
   for (int l = 0; l < res.nlayers; l++) {
     ck_assert_msg(res.mismatched[l] == 0 && res.max_err[l] < 1e-4,
                   "%s %s depth %d width %d%s on %s, layer %d: %zu of %zu gates differ beyond "
@@ -109,7 +156,40 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
              dlgn_class_name(mc->cls), dlgn_arch_name(mc->arch), mc->width, mc->bn ? " bn" : "",
              l + 1, res.compared[l], res.near_zero[l], res.max_err[l], res.q_scale[l]);
   ck_assert(res.passed);
-  dlgn_check_free(&acc);
+  ck_assert_int_eq(res.failed_layer, 0);
+
+  /* The check can fail: break one layer's templates at a time, in the two
+   * ways an export could go wrong, and it must fail at that layer alone. */
+  for (int l = 0; l < m->feat.nlayers; l++) {
+    const nn_layer *L = &m->feat.layers[l];
+    int o = (int)((seed + (uint64_t)l) % (uint64_t)L->out_c);
+    for (int how = 0; how < 2; how++) {
+      double shift = 0;
+      if (how == 0)
+        negate_template(&t.layers[l], o);
+      else
+        shift = move_threshold(&t.layers[l], L, q[l], o);
+      run_check(&t, x, q, &res);
+      if (how == 0)
+        negate_template(&t.layers[l], o);
+      else
+        shift_bias(&t.layers[l], o, -shift);
+      const char *what = how == 0 ? "template negated" : "threshold moved";
+      ck_assert_msg(!res.passed && res.failed_layer == l + 1,
+                    "%s %s on %s: %s in channel %d of layer %d; the check must fail at layer "
+                    "%d, but it %s (failed_layer %d)",
+                    dlgn_class_name(mc->cls), dlgn_arch_name(mc->arch), dev->info.name, what, o,
+                    l + 1, l + 1, res.passed ? "passed" : "failed", res.failed_layer);
+      for (int k = 0; k < res.nlayers; k++)
+        ck_assert_msg((res.mismatched[k] > 0) == (k == l),
+                      "%s in layer %d: layer %d has %zu mismatches", what, l + 1, k + 1,
+                      res.mismatched[k]);
+    }
+  }
+  run_check(&t, x, q, &res); /* the perturbations were undone */
+  ck_assert(res.passed);
+
+  for (int l = 0; l < m->feat.nlayers; l++) free(q[l]);
   dlgn_templates_free(&t);
   dlgn_buffer_release(&x8);
   free(x);
@@ -137,7 +217,7 @@ START_TEST(test_template_geometry) {
   cfg.width = 3;
   dlgn_model m;
   memset(&m, 0, sizeof m);
-  ck_assert_ok(dlgn_model_layout(&m, &cfg));
+  ck_assert_ok(nn_model_layout(&m, &cfg));
   float *p = malloc(m.nparams * sizeof *p), *s = calloc(1, sizeof *s);
   random_params(&m, 7, p, s);
   dlgn_templates t;
@@ -156,7 +236,7 @@ START_TEST(test_template_geometry) {
   free(s);
 
   cfg.cls = DLGN_DGN;
-  ck_assert_ok(dlgn_model_layout(&m, &cfg));
+  ck_assert_ok(nn_model_layout(&m, &cfg));
   ck_assert_int_ne(dlgn_templates_compose(&t, &m, NULL, NULL), 0);
 }
 END_TEST

@@ -8,6 +8,7 @@
 #include "dlgn/explain.h"
 #include "dlgn/status.h"
 #include "testutil.h"
+#include "nn/model_internal.h"
 
 /* Read an 8-bit RGB PNG (rgb may be NULL: size only). */
 static void read_png(const char *path, int *w, int *h, uint8_t **rgb) {
@@ -70,9 +71,9 @@ START_TEST(test_filter_grid_size) {
   cfg.width = 5;
   dlgn_model m;
   memset(&m, 0, sizeof m);
-  ck_assert_ok(dlgn_model_layout(&m, &cfg));
+  ck_assert_ok(nn_model_layout(&m, &cfg));
   float *p = calloc(m.nparams, sizeof *p);
-  dlgn_model_init_host(&m, 3, p, NULL);
+  nn_model_init_host(&m, 3, p, NULL);
   dlgn_templates t;
   ck_assert_ok(dlgn_templates_compose(&t, &m, p, NULL));
   char dir[256], path[512];
@@ -91,10 +92,10 @@ START_TEST(test_filter_grid_size) {
   cfg.depth = 1;
   cfg.width = 4;
   dlgn_templates_free(&t);
-  ck_assert_ok(dlgn_model_layout(&m, &cfg));
+  ck_assert_ok(nn_model_layout(&m, &cfg));
   free(p);
   p = calloc(m.nparams, sizeof *p);
-  dlgn_model_init_host(&m, 3, p, NULL);
+  nn_model_init_host(&m, 3, p, NULL);
   ck_assert_ok(dlgn_templates_compose(&t, &m, p, NULL));
   ck_assert_ok(dlgn_png_filter_grid(&t, 0, path, &w, &h));
   read_png(path, &rw, &rh, NULL);

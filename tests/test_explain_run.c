@@ -12,6 +12,7 @@
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
 #include "testutil.h"
+#include "nn/model_internal.h"
 
 static void tiny_config(dlgn_model_config *c, dlgn_model_class cls) {
   dlgn_model_config_default(c);
@@ -25,11 +26,11 @@ static void tiny_config(dlgn_model_config *c, dlgn_model_class cls) {
 
 /* Initial parameters with random biases and batch-norm statistics. */
 static void random_params(const dlgn_model *m, uint64_t seed, float *p, float *s) {
-  dlgn_model_init_host(m, seed, p, s);
+  nn_model_init_host(m, seed, p, s);
   dlgn_rng r;
   dlgn_rng_seed(&r, seed);
   for (int l = 0; l < m->feat.nlayers; l++) {
-    const dlgn_layer *L = &m->feat.layers[l];
+    const nn_layer *L = &m->feat.layers[l];
     for (int o = 0; o < L->out_c; o++) {
       p[L->b_off + o] = 0.2f * dlgn_rng_normal(&r);
       p[L->beta_off + o] = 0.2f * dlgn_rng_normal(&r);
@@ -99,7 +100,7 @@ static void write_checkpoint(const char *path, dlgn_model_class cls, uint64_t se
   tiny_config(&cfg, cls);
   dlgn_model m;
   memset(&m, 0, sizeof m);
-  ck_assert_ok(dlgn_model_layout(&m, &cfg));
+  ck_assert_ok(nn_model_layout(&m, &cfg));
   dlgn_checkpoint ck;
   fake_checkpoint(&ck, &m, seed);
   snprintf(ck.config.data, sizeof ck.config.data, "synthetic");
@@ -221,7 +222,7 @@ START_TEST(test_explain_run_end_to_end) {
   cfg.width = 5;
   dlgn_model m;
   memset(&m, 0, sizeof m);
-  ck_assert_ok(dlgn_model_layout(&m, &cfg));
+  ck_assert_ok(nn_model_layout(&m, &cfg));
   dlgn_checkpoint ck;
   fake_checkpoint(&ck, &m, 3);
   snprintf(ck.config.data, sizeof ck.config.data, "synthetic");

@@ -12,6 +12,7 @@
 #include "dlgn/model.h"
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
+#include "nn/model_internal.h"
 #include "testutil.h"
 
 enum { N = 6, K = 10, PROBES = 3 };
@@ -25,9 +26,8 @@ typedef struct {
 static float device_loss(grad_case *g) {
   dlgn_model *m = g->m;
   const float zero3[3] = {0, 0, 0}, one3[3] = {1, 1, 1};
-  ck_assert_ok(input_forward(g->dev, (dlgn_buf){m->x, 0}, g->x8, 0, NULL, 0, N, 32, 32, zero3,
-                             one3, m->cfg.arch != DLGN_FC));
-  ck_assert_ok(dlgn_model_forward(m, N, DLGN_GATE_SOFT, true));
+  ck_assert_ok(nn_model_load_images(m, g->x8, 0, NULL, 0, N, zero3, one3));
+  ck_assert_ok(nn_model_forward(m, N, DLGN_GATE_SOFT, true));
   ck_assert_ok(xent_forward(g->dev, (dlgn_buf){g->loss, 0}, g->counter, 0,
                             (dlgn_buf){m->logits, 0}, g->labels, 0, N, K));
   float l;
@@ -59,13 +59,13 @@ static void check_model(dlgn_device *dev, dlgn_model_config *cfg) {
   device_loss(&g);
   ck_assert_ok(xent_backward(dev, (dlgn_buf){m->dlogits, 0}, (dlgn_buf){m->logits, 0}, g.labels,
                              0, N, K));
-  ck_assert_ok(dlgn_model_backward(m, N, DLGN_GATE_SOFT));
+  ck_assert_ok(nn_model_backward(m, N, DLGN_GATE_SOFT));
   float *grad = malloc(m->nparams * sizeof *grad), *p = malloc(m->nparams * sizeof *p);
   ck_assert_ok(dlgn_buffer_read(dev, m->grads, 0, m->nparams * sizeof *grad, grad, "grads"));
   ck_assert_ok(dlgn_buffer_read(dev, m->params, 0, m->nparams * sizeof *p, p, "params"));
 
-  dlgn_param_entry tab[4 * DLGN_MAX_LAYERS + 4];
-  int nt = dlgn_model_param_table(m, tab, (int)(sizeof tab / sizeof tab[0]));
+  nn_param_entry tab[4 * DLGN_MAX_LAYERS + 4];
+  int nt = nn_model_param_table(m, tab, (int)(sizeof tab / sizeof tab[0]));
   for (int t = 0; t < nt; t++) {
     /* the PROBES largest gradients of this tensor */
     size_t pick[PROBES];

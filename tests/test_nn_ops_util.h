@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlgn/ops.h"
-#include "dlgn/ops_ref.h"
+#include "nn/ops.h"
+#include "nn/ops_ref.h"
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
 #include "testutil.h"

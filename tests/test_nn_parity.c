@@ -12,6 +12,7 @@
 
 #include "dlgn/model.h"
 #include "dlgn/status.h"
+#include "nn/model_internal.h"
 #include "testutil.h"
 
 #define MAX_TENSORS 16
@@ -52,9 +53,11 @@ static void fix_read(fixture *fx, const char *path) {
     ck_assert_int_eq(sscanf(line, "%15s %31s %zu", kind, t->name, &t->count), 3);
     if (strcmp(kind, "bytes") == 0) {
       t->u8 = malloc(t->count);
+      ck_assert(t->u8 != NULL);
       ck_assert(fread(t->u8, 1, t->count, f) == t->count);
     } else {
       t->f = malloc(t->count * sizeof(float));
+      ck_assert(t->f != NULL);
       ck_assert(fread(t->f, sizeof(float), t->count, f) == t->count);
     }
   }
@@ -93,8 +96,8 @@ static double cfg_num(const fixture *fx, const char *k) {
 static void compare_by_tensor(const dlgn_model *m, const float *got, const float *want,
                               double abs_scale, double abs_floor, double rel, const char *what,
                               const char *fixname, const char *dev) {
-  dlgn_param_entry tab[4 * DLGN_MAX_LAYERS * 2 + 4];
-  int n = dlgn_model_param_table(m, tab, (int)(sizeof tab / sizeof tab[0]));
+  nn_param_entry tab[4 * DLGN_MAX_LAYERS * 2 + 4];
+  int n = nn_model_param_table(m, tab, (int)(sizeof tab / sizeof tab[0]));
   /* a tensor whose true values are all ~0 (a bias before batch norm) is held
    * to the scale of the whole vector instead */
   double all = 0;
@@ -143,7 +146,13 @@ static void run_fixture(dlgn_device *dev, const char *path) {
                 params->count, m->nparams);
   ck_assert_ok(dlgn_buffer_write(dev, m->params, 0, m->nparams * sizeof(float), params->f, "params"));
   const fix_tensor *images = fix_get(&fx, "images"), *labels_f = fix_get(&fx, "labels");
-  int labels[64];
+  ck_assert_msg(N > 0 && K > 0 && labels_f->count == (size_t)N &&
+                    fix_get(&fx, "logits")->count == (size_t)N * K,
+                "%s: batch %d, %d classes, but %zu labels and %zu logits", fixname, N, K,
+                labels_f->count, fix_get(&fx, "logits")->count);
+  int *labels = malloc((size_t)N * sizeof(int));
+  float *logits = malloc((size_t)N * K * sizeof(float));
+  ck_assert(labels != NULL && logits != NULL);
   for (int i = 0; i < N; i++) labels[i] = (int)labels_f->f[i];
   cl_mem x8, lab, counter, loss, opt;
   ck_assert_ok(dlgn_buffer_create(dev, images->count, "images", &x8));
@@ -160,17 +169,17 @@ static void run_fixture(dlgn_device *dev, const char *path) {
   ck_assert_str_eq(cfg_str(&fx, "train_gates"), gates == DLGN_GATE_SOFT ? "soft" : "hard");
 
   float *got = malloc(m->nparams * sizeof(float));
+  ck_assert(got != NULL);
   for (int step = 0; step <= steps; step++) {
-    ck_assert_ok(input_forward(dev, (dlgn_buf){m->x, 0}, x8, 0, NULL, 0, N, 32, 32, zero3, one3,
-                               cfg.arch != DLGN_FC));
-    ck_assert_ok(dlgn_model_forward(m, N, gates, true));
+    ck_assert_ok(nn_model_load_images(m, x8, 0, NULL, 0, N, zero3, one3));
+    ck_assert_ok(nn_model_forward(m, N, gates, true));
     ck_assert_ok(xent_forward(dev, (dlgn_buf){loss, 0}, counter, 0, (dlgn_buf){m->logits, 0}, lab,
                               0, N, K));
     ck_assert_ok(xent_backward(dev, (dlgn_buf){m->dlogits, 0}, (dlgn_buf){m->logits, 0}, lab, 0, N,
                                K));
-    ck_assert_ok(dlgn_model_backward(m, N, gates));
+    ck_assert_ok(nn_model_backward(m, N, gates));
     if (step == 0) {
-      float logits[64 * 10], l;
+      float l;
       ck_assert_ok(dlgn_buffer_read(dev, m->logits, 0, (size_t)N * K * sizeof(float), logits, "logits"));
       ck_assert_ok(dlgn_buffer_read(dev, loss, 0, sizeof l, &l, "loss"));
       size_t worst;
@@ -201,6 +210,7 @@ static void run_fixture(dlgn_device *dev, const char *path) {
   float gmax = 0;
   for (size_t i = 0; i < m->nparams; i++) gmax = fmaxf(gmax, fabsf(g[i]));
   float *want = malloc(m->nparams * sizeof(float));
+  ck_assert(want != NULL);
   for (size_t i = 0; i < m->nparams; i++) {
     want[i] = want_after[i];
     if (fabsf(g[i]) <= 1e-5f * gmax) {
@@ -214,6 +224,8 @@ static void run_fixture(dlgn_device *dev, const char *path) {
                     dev->info.name);
   free(want);
   free(got);
+  free(logits);
+  free(labels);
   dlgn_buffer_release(&x8);
   dlgn_buffer_release(&lab);
   dlgn_buffer_release(&counter);

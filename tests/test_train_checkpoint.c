@@ -15,6 +15,7 @@
 #include "dlgn/train.h"
 #include "dlgn/util.h"
 #include "testutil.h"
+#include "nn/model_internal.h"
 
 static char dir[256];
 static void setup(void) { test_tmpdir(dir, sizeof dir); }
@@ -39,7 +40,7 @@ static void good_checkpoint(dlgn_checkpoint *ck) {
   ck->config.epochs = 3;
   dlgn_model layout;
   memset(&layout, 0, sizeof layout);
-  ck_assert_ok(dlgn_model_layout(&layout, m));
+  ck_assert_ok(nn_model_layout(&layout, m));
   ck->epoch = 2;
   ck->step = 20;
   ck->nparams = layout.nparams;

@@ -15,6 +15,7 @@
 #include "dlgn/train.h"
 #include "dlgn/util.h"
 #include "testutil.h"
+#include "nn/model_internal.h"
 
 static void tiny_config(dlgn_train_config *c, const char *dir, const char *name) {
   dlgn_train_config_default(c);
@@ -202,7 +203,7 @@ START_TEST(test_fixed_learnt_gates_stay_frozen) {
   read_ckpt(f.run.run_dir, &cf);
   ck_assert_int_eq(cf.config.model.cls, DLGN_DGN); /* a dnn's gates make a dgn */
   dlgn_model lay = {0};
-  ck_assert_ok(dlgn_model_layout(&lay, &cf.config.model));
+  ck_assert_ok(nn_model_layout(&lay, &cf.config.model));
   ck_assert_msg(memcmp(cd.params, cf.params, lay.feat.end * sizeof(float)) == 0,
                 "the frozen feature network changed");
   ck_assert_uint_eq(cf.nopt, 2 * (lay.nparams - lay.value.begin)); /* Adam on [value][head] */
@@ -227,7 +228,7 @@ START_TEST(test_shuffled_gates_are_permutations) {
   c.shuffle = DLGN_SHUFFLE_LAYERS;
   c.shuffle_seed = 7;
   dlgn_model m = {0};
-  ck_assert_ok(dlgn_model_layout(&m, &c));
+  ck_assert_ok(nn_model_layout(&m, &c));
   int seen[DLGN_MAX_LAYERS] = {0}, moved = 0;
   for (int l = 0; l < 6; l++) {
     seen[m.gate_src[l]]++;
@@ -239,9 +240,9 @@ START_TEST(test_shuffled_gates_are_permutations) {
   c.arch = DLGN_VGG16;
   c.depth = 13;
   c.width = 4;
-  ck_assert_ok(dlgn_model_layout(&m, &c));
+  ck_assert_ok(nn_model_layout(&m, &c));
   for (int l = 0; l < 13; l++) {
-    const dlgn_layer *a = &m.feat.layers[l], *b = &m.feat.layers[m.gate_src[l]];
+    const nn_layer *a = &m.feat.layers[l], *b = &m.feat.layers[m.gate_src[l]];
     ck_assert_int_eq(a->out_c, b->out_c);
     ck_assert_int_eq(a->h, b->h);
   }

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "dlgn/device.h"
+#include "cl/device.h"
 
 /* Optional in a suite: return a reason to skip the whole suite (exit code 77,
  * reported by ctest as skipped, the reason printed), or NULL to run it. */

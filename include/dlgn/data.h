@@ -63,6 +63,7 @@ const char *dlgn_cifar_kind_name(dlgn_cifar_kind kind);
  * devices, at most max_bytes decompressed. One error naming archive, member
  * and byte offset; never a partial dataset (ds is zeroed on failure). */
 int dlgn_dataset_load(dlgn_dataset *ds, const char *path, const dlgn_load_options *opt);
+/* Frees the images and labels of both splits and zeroes ds. */
 void dlgn_dataset_free(dlgn_dataset *ds);
 
 /* Where the data comes from: cli (--data), else $DLGN_DATA, else the first
@@ -125,11 +126,13 @@ typedef struct dlgn_batcher dlgn_batcher;
  * epoch boundary sees the same batches. */
 int dlgn_batcher_create(dlgn_batcher **out, const dlgn_split *split,
                         const dlgn_batcher_options *opt);
+/* Begin epoch `epoch` (0-based): its order and augmentation choices. */
 int dlgn_batcher_start_epoch(dlgn_batcher *b, int epoch);
 /* 1: *batch valid until the next call of next or start_epoch; 0: epoch
  * finished; -1: error (no epoch started). */
 int dlgn_batcher_next(dlgn_batcher *b, dlgn_batch *batch);
 size_t dlgn_batcher_batches_per_epoch(const dlgn_batcher *b);
+/* Stops the producer thread and frees the batcher; NULL is a no-op. */
 void dlgn_batcher_destroy(dlgn_batcher *b);
 
 #endif

@@ -42,102 +42,33 @@ int dlgn_devices_list(dlgn_device_info **out, int *count);
  * with neither, the first GPU, else the first CPU device, else device 0. */
 int dlgn_device_pick(const dlgn_device_info *list, int count, const char *selector, int *chosen);
 
+/* "GPU", "CPU", "accelerator", ... */
 const char *dlgn_device_type_name(cl_device_type t);
 
-#define DLGN_MAX_KERNELS 128
+/* An OpenCL device opened for dlgn: its context, queues, the programs built
+ * for it and their kernels. Opaque. */
+typedef struct dlgn_device dlgn_device;
 
-typedef struct dlgn_gemm_state dlgn_gemm_state;
-
-typedef struct dlgn_device {
-  dlgn_device_info info;
-  cl_context ctx;
-  cl_command_queue queue; /* compute, in order */
-  cl_command_queue xfer;  /* uploads that overlap compute, in order */
-  bool profiling;
-  /* DLGN_OPEN_POISON or $DLGN_POISON=1 (the tests): every new buffer starts
-   * as NaN, so a kernel that reads memory nothing wrote fails on every
-   * device, not only where fresh memory happens to hold NaN bit patterns. */
-  bool poison;
-  cl_program ops_program; /* every cl/ file but the GEMM, built on first use */
-  int nkernels;
-  struct {
-    char name[64];
-    cl_kernel kernel;
-  } kernels[DLGN_MAX_KERNELS];
-  dlgn_gemm_state *gemm; /* owned by src/cl/gemm.c */
-  /* $DLGN_PROFILE=1: every launch waits for its kernel and adds its device
-   * time here (or the host's wall time per launch, on a driver without
-   * event timestamps); the table is printed to stderr when the device
-   * closes. */
-  int profile_clock; /* DLGN_PROFILE_*: decided by the first kernel */
-  int nprofiled;
-  struct {
-    char name[64];
-    double ms;
-    long calls;
-  } profile[DLGN_MAX_KERNELS];
-} dlgn_device;
-
+/* Flags of dlgn_device_open: DLGN_OPEN_PROFILING times every kernel (a
+ * table on stderr at close, as $DLGN_PROFILE=1); DLGN_OPEN_POISON starts
+ * every new buffer as NaN (as $DLGN_POISON=1; for tests). */
 enum { DLGN_OPEN_PROFILING = 1, DLGN_OPEN_POISON = 2 };
-enum { DLGN_PROFILE_UNKNOWN = 0, DLGN_PROFILE_DEVICE = 1, DLGN_PROFILE_HOST = 2 };
 
+/* Open the device dlgn_device_pick chooses for selector (NULL: $DLGN_DEVICE,
+ * else the first GPU, else the first CPU): a context and its queues. The
+ * kernels are built on first use and cached on disk (dlgn_cache_dir). */
 int dlgn_device_open(dlgn_device **out, const char *selector, int flags);
+/* Releases everything the device holds; NULL is a no-op. */
 void dlgn_device_close(dlgn_device *dev);
 
-const char *dlgn_cl_strerror(cl_int err);
+/* The device's description (name, vendor, driver, memory, ...). */
+const dlgn_device_info *dlgn_device_get_info(const dlgn_device *dev);
 
-/* Fail with "CALL failed on DEVICE: CL_ERROR (detail)" when err != CL_SUCCESS. */
-int dlgn_cl_check(const dlgn_device *dev, cl_int err, const char *call, const char *detail);
-
-/* ---- buffers ---- */
-int dlgn_buffer_create(dlgn_device *dev, size_t bytes, const char *what, cl_mem *out);
-void dlgn_buffer_release(cl_mem *mem);
-/* Blocking upload of host memory. */
-int dlgn_buffer_write(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, const void *src,
-                      const char *what);
-/* Blocking download (waits for all queued work that writes mem). */
-int dlgn_buffer_read(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, void *dst,
-                     const char *what);
-int dlgn_buffer_fill_float(dlgn_device *dev, cl_mem mem, size_t offset_floats, size_t count,
-                           float value, const char *what);
+/* Waits until everything queued on the device has finished. */
 int dlgn_finish(dlgn_device *dev);
 
-/* ---- programs and kernels ---- */
-/* The embedded source of cl/NAME (e.g. "gemm.cl"); NULL when absent. */
-const char *dlgn_cl_source(const char *name);
-
-/* Build a program from the given embedded cl/ files (concatenated after
- * cl/common.h) with options, going through the on-disk binary cache. A build
- * failure prints the device's build log and names the files. */
-int dlgn_program_build(dlgn_device *dev, const char *const *files, int nfiles, const char *options,
-                       cl_program *out);
-
-/* The kernel NAME of the ops program (all cl/ files but gemm.cl). */
-int dlgn_kernel(dlgn_device *dev, const char *name, cl_kernel *out);
-
-typedef struct {
-  size_t size;
-  const void *value;
-} dlgn_arg;
-
-#define DLGN_MEM(m) ((dlgn_arg){sizeof(cl_mem), &(cl_mem){(m)}})
-#define DLGN_INT(v) ((dlgn_arg){sizeof(cl_int), &(cl_int){(cl_int)(v)}})
-#define DLGN_UINT(v) ((dlgn_arg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}})
-#define DLGN_FLOAT(v) ((dlgn_arg){sizeof(cl_float), &(cl_float){(cl_float)(v)}})
-#define DLGN_LOCAL(bytes) ((dlgn_arg){(bytes), NULL})
-
-/* Set args and enqueue kernel NAME of the ops program over a 1-D, 2-D or 3-D
- * range; the global size is rounded up to the work-group size, so kernels
- * guard their own bounds. local may be NULL (the runtime picks). */
-int dlgn_launch(dlgn_device *dev, const char *name, int dims, const size_t *global,
-                const size_t *local, int nargs, const dlgn_arg *args);
-
-/* Same, for a kernel the caller holds (GEMM programs, tuners). */
-int dlgn_launch_kernel(dlgn_device *dev, cl_kernel kernel, const char *name, int dims,
-                       const size_t *global, const size_t *local, int nargs, const dlgn_arg *args);
-
-/* Elementwise kernels: one work-item per element, n elements. */
-int dlgn_launch1d(dlgn_device *dev, const char *name, size_t n, int nargs, const dlgn_arg *args);
+/* The name of an OpenCL error code ("CL_OUT_OF_RESOURCES", ...). */
+const char *dlgn_cl_strerror(cl_int err);
 
 /* Directory for the binary cache ($DLGN_CACHE_DIR, $XDG_CACHE_HOME/dlgn, ~/.cache/dlgn). */
 int dlgn_cache_dir(char *out, size_t size);

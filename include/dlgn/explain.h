@@ -1,6 +1,7 @@
 /* The explain stage: effective filters of linear gating
  * networks, verified against the network's own gates; neural path kernel
- * summaries; gate statistics; a report. */
+ * summaries; gate statistics; a report. docs/model.md describes the
+ * templates, the check and the kernel. */
 #ifndef DLGN_EXPLAIN_H
 #define DLGN_EXPLAIN_H
 
@@ -59,6 +60,7 @@ size_t dlgn_tpl_size(const dlgn_layer_templates *t, int a, int b);
  * double precision, eval-mode batch norm folded in. Fails for dnn and dgn. */
 int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float *params,
                            const float *state);
+/* Frees every layer's templates (a zeroed dlgn_templates is fine). */
 void dlgn_templates_free(dlgn_templates *t);
 
 /* Gate pre-activations of layer l for one normalised image x (3,32,32), from
@@ -92,6 +94,7 @@ typedef struct {
   double max_err[DLGN_MAX_LAYERS];    /* max |q_template - q_network| / q_scale */
   double eps;                         /* stated tolerance on |q|, relative to q_scale */
   bool passed;                        /* no mismatch beyond eps in any layer */
+  int failed_layer;                   /* first layer (1-based) that failed, 0 if none */
 } dlgn_filter_check;
 
 /* Run the check for a trained model (checkpoint ck already on the device as
@@ -108,12 +111,15 @@ typedef struct {
   size_t ndiff[DLGN_MAX_LAYERS], capdiff[DLGN_MAX_LAYERS];
 } dlgn_check_acc;
 
+/* An empty accumulator for the layers of t. */
 int dlgn_check_start(dlgn_check_acc *a, const dlgn_templates *t);
 /* The first count images of a batch of N: x (N,3,32,32) normalised images;
  * q the network's layer-l pre-activations in the device layout ((C,N,h,w)
  * conv, (N,C) dense). Spread over the host's cores. */
 int dlgn_check_add(dlgn_check_acc *a, const dlgn_templates *t, int l, const float *x, int N,
                    int count, const float *q);
+/* The verdict: differences within eps of zero are allowed, any other one
+ * fails its layer; out->failed_layer names the first layer that failed. */
 void dlgn_check_finish(dlgn_check_acc *a, dlgn_filter_check *out);
 void dlgn_check_free(dlgn_check_acc *a);
 
@@ -178,6 +184,7 @@ typedef struct {
   bool quiet;
 } dlgn_explain_options;
 
+/* The defaults noted beside each field; out_dir and checkpoint empty (set them). */
 void dlgn_explain_options_default(dlgn_explain_options *o);
 
 /* Writes out_dir/report.md, explain.json, the PNGs and templates.bin. */

@@ -11,7 +11,9 @@ typedef struct {
   uint64_t s[4];
 } dlgn_rng;
 
+/* The state for seed (any value, 0 included). */
 void dlgn_rng_seed(dlgn_rng *r, uint64_t seed);
+/* The next 64 random bits. */
 uint64_t dlgn_rng_next(dlgn_rng *r);
 /* Uniform integer in [0, n), unbiased (n > 0). */
 uint32_t dlgn_rng_below(dlgn_rng *r, uint32_t n);

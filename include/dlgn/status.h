@@ -16,7 +16,7 @@ int dlgn_fail_context(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 
 /* The last message recorded on this thread ("" if none). */
 const char *dlgn_error(void);
-
+/* Forget the recorded message. */
 void dlgn_error_clear(void);
 
 /* Allocation helpers that record "out of host memory allocating N bytes for WHAT". */

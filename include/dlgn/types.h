@@ -11,4 +11,8 @@ typedef struct {
   int32_t dy, dx, flip;
 } dlgn_aug;
 
+/* How a gate acts on its pre-activation q: soft, sigmoid(beta q); hard,
+ * 1 when q > 0, else 0 (docs/model.md). */
+typedef enum { DLGN_GATE_SOFT = 0, DLGN_GATE_HARD = 1 } dlgn_gate_kind;
+
 #endif

@@ -1,4 +1,4 @@
-#include "dlgn/device.h"
+#include "cl/device.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -49,6 +49,8 @@ int dlgn_cl_check(const dlgn_device *dev, cl_int err, const char *call, const ch
                    dlgn_cl_strerror(err), (int)err, detail ? " for " : "", detail ? detail : "",
                    hint);
 }
+
+const dlgn_device_info *dlgn_device_get_info(const dlgn_device *dev) { return &dev->info; }
 
 const char *dlgn_device_type_name(cl_device_type t) {
   if (t & CL_DEVICE_TYPE_GPU) return "GPU";
@@ -337,6 +339,42 @@ int dlgn_buffer_fill_float(dlgn_device *dev, cl_mem mem, size_t offset_floats, s
                                    offset_floats * sizeof(float), count * sizeof(float), 0, NULL,
                                    NULL);
   return dlgn_cl_check(dev, err, "clEnqueueFillBuffer", what);
+}
+
+int dlgn_upload_async(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, const void *src,
+                      cl_event wait_for, cl_event *done, const char *what) {
+  cl_int err = clEnqueueWriteBuffer(dev->xfer, mem, CL_FALSE, offset, bytes, src, wait_for ? 1 : 0,
+                                    wait_for ? &wait_for : NULL, done);
+  return dlgn_cl_check(dev, err, "clEnqueueWriteBuffer", what);
+}
+
+int dlgn_compute_waits_for(dlgn_device *dev, cl_event ev, const char *what) {
+  cl_int err = clFlush(dev->xfer);
+  if (err == CL_SUCCESS) err = clEnqueueBarrierWithWaitList(dev->queue, 1, &ev, NULL);
+  return dlgn_cl_check(dev, err, "clEnqueueBarrierWithWaitList", what);
+}
+
+int dlgn_compute_marker(dlgn_device *dev, cl_event *out, const char *what) {
+  cl_int err = clEnqueueMarkerWithWaitList(dev->queue, 0, NULL, out);
+  if (err == CL_SUCCESS) err = clFlush(dev->queue);
+  return dlgn_cl_check(dev, err, "clEnqueueMarkerWithWaitList", what);
+}
+
+int dlgn_event_wait(dlgn_device *dev, cl_event *ev, const char *what) {
+  if (!*ev) return 0;
+  cl_int err = clWaitForEvents(1, ev);
+  dlgn_event_release(ev);
+  return dlgn_cl_check(dev, err, "clWaitForEvents", what);
+}
+
+void dlgn_event_release(cl_event *ev) {
+  if (*ev) clReleaseEvent(*ev);
+  *ev = NULL;
+}
+
+void dlgn_device_drain(dlgn_device *dev) {
+  clFinish(dev->xfer);
+  clFinish(dev->queue);
 }
 
 int dlgn_finish(dlgn_device *dev) {

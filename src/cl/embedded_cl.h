@@ -1,6 +1,6 @@
 /* The cl/ sources, embedded at build time by cmake/embed_cl.cmake. */
-#ifndef DLGN_EMBEDDED_CL_H
-#define DLGN_EMBEDDED_CL_H
+#ifndef CL_EMBEDDED_CL_H
+#define CL_EMBEDDED_CL_H
 
 typedef struct {
   const char *name; /* file name inside cl/ */

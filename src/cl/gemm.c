@@ -23,7 +23,7 @@
  *
  * CLBlast: one call to CLBlastSgemm, with parameters overridden from the
  * tuning file when `dlgn tune` wrote one for this device. */
-#include "dlgn/gemm.h"
+#include "cl/gemm.h"
 
 #include <clblast_c.h>
 #include <limits.h>
@@ -32,7 +32,7 @@
 #include <string.h>
 
 #include "dlgn/status.h"
-#include "dlgn/tune.h"
+#include "cl/tune.h"
 #include "gemm_internal.h"
 
 #define GEMM_MAX_VARIANTS 24

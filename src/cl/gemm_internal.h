@@ -1,8 +1,8 @@
 /* Shared between the GEMM backends' files (src/cl/gemm*.c); not installed. */
-#ifndef DLGN_GEMM_INTERNAL_H
-#define DLGN_GEMM_INTERNAL_H
+#ifndef CL_GEMM_INTERNAL_H
+#define CL_GEMM_INTERNAL_H
 
-#include "dlgn/gemm.h"
+#include "cl/gemm.h"
 
 typedef struct dlgn_gemm_wg_state dlgn_gemm_wg_state;
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlgn/gemm.h"
+#include "cl/gemm.h"
 #include "dlgn/status.h"
 #include "gemm_internal.h"
 

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dlgn/device.h"
+#include "cl/device.h"
 #include "dlgn/status.h"
 #include "dlgn/util.h"
 #include "embedded_cl.h"

@@ -17,7 +17,7 @@
  * built-in parameters. Each CLBlast candidate recompiles CLBlast's GEMM
  * program, so the CLBlast search always times the shapes cut to an eighth
  * of their work (as --quick does for the own kernel). */
-#include "dlgn/tune.h"
+#include "cl/tune.h"
 #include "dlgn/util.h"
 
 #include <clblast_c.h>

@@ -1,5 +1,5 @@
 /* The tuning file: where it lives, how it reads and writes (format in
- * include/dlgn/tune.h), and handing its CLBlast part to CLBlast. */
+ * src/cl/tune.h), and handing its CLBlast part to CLBlast. */
 #include <clblast_c.h>
 #include <ctype.h>
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "dlgn/status.h"
-#include "dlgn/tune.h"
+#include "cl/tune.h"
 #include "dlgn/util.h"
 
 int dlgn_tuning_dir(char *out, size_t size) {

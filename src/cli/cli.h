@@ -1,8 +1,8 @@
 /* The dlgn command line: one function per subcommand, each returning the
  * process exit status. Errors are printed once, by the command, as
  * "dlgn: <message>". */
-#ifndef DLGN_CLI_H
-#define DLGN_CLI_H
+#ifndef CLI_H
+#define CLI_H
 
 #include <stdbool.h>
 

@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "dlgn/device.h"
-#include "dlgn/gemm.h"
-#include "dlgn/ops.h"
-#include "dlgn/tune.h"
+#include "cl/device.h"
+#include "cl/gemm.h"
+#include "nn/ops.h"
+#include "cl/tune.h"
 
 /* The forward strategy of the models' 3x3 layers on this device, by row
  * length (src/nn/ops_conv.c; $DLGN_CONV forces one). */

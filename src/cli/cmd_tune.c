@@ -4,10 +4,10 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "dlgn/device.h"
-#include "dlgn/gemm.h"
+#include "cl/device.h"
+#include "cl/gemm.h"
 #include "dlgn/status.h"
-#include "dlgn/tune.h"
+#include "cl/tune.h"
 
 static void tune_usage(FILE *out) {
   fprintf(out,

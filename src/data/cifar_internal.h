@@ -1,8 +1,8 @@
 /* Inside src/data: the CIFAR member table, class names, the growable split
  * that records are decoded into, and the loader that archive and folder
  * readers feed member by member. */
-#ifndef DLGN_CIFAR_INTERNAL_H
-#define DLGN_CIFAR_INTERNAL_H
+#ifndef DATA_CIFAR_INTERNAL_H
+#define DATA_CIFAR_INTERNAL_H
 
 #include <md5.h>
 #include <stdbool.h>

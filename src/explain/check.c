@@ -133,7 +133,10 @@ void dlgn_check_finish(dlgn_check_acc *a, dlgn_filter_check *out) {
     r->q_scale[l] = scale;
     r->max_err[l] = scale > 0 ? r->max_err[l] / scale : r->max_err[l];
     r->agreement[l] = r->compared[l] ? 1.0 - (double)differ / (double)r->compared[l] : 0;
-    if (r->mismatched[l] || !r->compared[l]) r->passed = false;
+    if (r->mismatched[l] || !r->compared[l]) {
+      r->passed = false;
+      if (!r->failed_layer) r->failed_layer = l + 1;
+    }
   }
   *out = *r;
 }

@@ -13,22 +13,22 @@
 #include "dlgn/status.h"
 #include "explain_internal.h"
 
-#define IMG 32
+#define IMG DLGN_IMAGE_H
 #define CHUNK 512 /* doubles of a template window handled at once */
 #define MAX_THREADS 16
 
 /* Eval-mode batch norm folded into the layer: W' = s W, b' = s (b - mean) + beta
- * with s = gamma / sqrt(var + 1e-5) (the eps of model_pass.c). */
-static int fold_layer(const dlgn_layer *L, const float *params, const float *state, double **w,
+ * with s = gamma / sqrt(var + NN_BN_EPS). */
+static int fold_layer(const nn_layer *L, const float *params, const float *state, double **w,
                       double **b) {
-  size_t fan = (size_t)L->in_c * (L->kind == DLGN_LAYER_CONV ? 9 : 1);
+  size_t fan = nn_layer_fan_in(L);
   *w = dlgn_malloc((size_t)L->out_c * fan * sizeof **w, "folded weights");
   *b = dlgn_malloc((size_t)L->out_c * sizeof **b, "folded biases");
   if (!*w || !*b) return -1;
   for (int o = 0; o < L->out_c; o++) {
     double s = 1, t = 0;
     if (L->gamma_off) {
-      s = params[L->gamma_off + o] / sqrt((double)state[L->var_off + o] + 1e-5);
+      s = params[L->gamma_off + o] / sqrt((double)state[L->var_off + o] + NN_BN_EPS);
       t = params[L->beta_off + o] - s * state[L->mean_off + o];
     }
     for (size_t k = 0; k < fan; k++) (*w)[o * fan + k] = s * params[L->w_off + o * fan + k];
@@ -65,8 +65,8 @@ static int alloc_data(dlgn_layer_templates *t) {
 }
 
 /* Axis geometry of a conv layer of a dlgn from the layer below (prev NULL for
- * the first layer): a position is interior when its three neighbours on the
- * input grid are inside the map and all their sources are interior below. */
+ * the first layer): a position is interior when its NN_CONV_K neighbours on
+ * the input grid are inside the map and all their sources are interior below. */
 static int conv_axis(dlgn_layer_templates *t, const dlgn_layer_templates *prev, int n, bool pool,
                      int channels) {
   int lo[IMG], hi[IMG];
@@ -74,11 +74,11 @@ static int conv_axis(dlgn_layer_templates *t, const dlgn_layer_templates *prev, 
   int stride = prev ? prev->stride * (pool ? 2 : 1) : 1;
   for (int y = 0; y < n; y++) {
     if (!prev) {
-      inner[y] = true, lo[y] = y - 1, hi[y] = y + 1;
+      inner[y] = true, lo[y] = y - NN_CONV_PAD, hi[y] = y - NN_CONV_PAD + NN_CONV_K - 1;
       continue;
     }
     inner[y] = true, lo[y] = INT_MAX, hi[y] = INT_MIN;
-    for (int k = y - 1; k <= y + 1; k++) {
+    for (int k = y - NN_CONV_PAD; k < y - NN_CONV_PAD + NN_CONV_K; k++) {
       if (k < 0 || k >= n) {
         inner[y] = false;
         continue;
@@ -138,7 +138,7 @@ static void add_prev(double *dst, int y0, int x0, int hy, int hx, const dlgn_lay
  * neighbours k of the representative p of W[:, :, k-p] . U(k), U the
  * layer's input (pooled or not) as templates of the layer below. */
 static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
-                              const dlgn_layer *L, const double *w, const double *bias, int a,
+                              const nn_layer *L, const double *w, const double *bias, int a,
                               int b, double *u, double *ubias) {
   int OC = L->out_c, IC = L->in_c, n = t->n;
   int py = t->c[a].rep, px = t->c[b].rep;
@@ -149,8 +149,8 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
   double *tb = t->bias + (size_t)(a * t->ncls + b) * OC;
   for (int o = 0; o < OC; o++) tb[o] = bias[o];
   bool pool = L->pool_before;
-  for (int ky = py - 1; ky <= py + 1; ky++)
-    for (int kx = px - 1; kx <= px + 1; kx++) {
+  for (int ky = py - NN_CONV_PAD; ky < py - NN_CONV_PAD + NN_CONV_K; ky++)
+    for (int kx = px - NN_CONV_PAD; kx < px - NN_CONV_PAD + NN_CONV_K; kx++) {
       if (ky < 0 || ky >= n || kx < 0 || kx >= n) continue;
       memset(u, 0, (size_t)IC * S * sizeof *u);
       for (int i = 0; i < IC; i++) {
@@ -165,9 +165,10 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
                 wt * prev->bias[(size_t)(prev->cls[ry] * prev->ncls + prev->cls[rx]) * IC + i];
           }
       }
-      int tap = (ky - py + 1) * 3 + (kx - px + 1);
+      int tap = (ky - py + NN_CONV_PAD) * NN_CONV_K + (kx - px + NN_CONV_PAD);
       for (int o = 0; o < OC; o++)
-        for (int i = 0; i < IC; i++) tb[o] += w[((size_t)o * IC + i) * 9 + tap] * ubias[i];
+        for (int i = 0; i < IC; i++)
+          tb[o] += w[((size_t)o * IC + i) * NN_CONV_TAPS + tap] * ubias[i];
       /* T[o] += W[o,i,tap] U[i]: four output channels per pass over U[i]
        * and the window in chunks that stay in cache */
       for (size_t s0 = 0; s0 < S; s0 += CHUNK) {
@@ -176,9 +177,9 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
         for (; o + 4 <= OC; o += 4) {
           double *t0 = T + (size_t)o * S + s0, *t1 = t0 + S, *t2 = t1 + S, *t3 = t2 + S;
           for (int i = 0; i < IC; i++) {
-            const double *wi = w + ((size_t)o * IC + i) * 9 + tap;
-            double w0 = wi[0], w1 = wi[(size_t)IC * 9], w2 = wi[(size_t)2 * IC * 9],
-                   w3 = wi[(size_t)3 * IC * 9];
+            const double *wi = w + ((size_t)o * IC + i) * NN_CONV_TAPS + tap;
+            size_t step_o = (size_t)IC * NN_CONV_TAPS; /* the next output channel */
+            double w0 = wi[0], w1 = wi[step_o], w2 = wi[2 * step_o], w3 = wi[3 * step_o];
             const double *ui = u + (size_t)i * S + s0;
             for (size_t k = 0; k < len; k++) {
               double v = ui[k];
@@ -189,7 +190,7 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
         for (; o < OC; o++) {
           double *to = T + (size_t)o * S + s0;
           for (int i = 0; i < IC; i++) {
-            double wv = w[((size_t)o * IC + i) * 9 + tap];
+            double wv = w[((size_t)o * IC + i) * NN_CONV_TAPS + tap];
             const double *ui = u + (size_t)i * S + s0;
             for (size_t k = 0; k < len; k++) to[k] += wv * ui[k];
           }
@@ -202,7 +203,7 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
 typedef struct {
   dlgn_layer_templates *t;
   const dlgn_layer_templates *prev;
-  const dlgn_layer *L;
+  const nn_layer *L;
   const double *w, *bias;
   size_t smax;
   pthread_mutex_t lock;
@@ -230,7 +231,7 @@ static void *compose_worker(void *arg) {
 }
 
 static int compose_conv(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
-                        const dlgn_layer *L, const double *w, const double *bias) {
+                        const nn_layer *L, const double *w, const double *bias) {
   DLGN_TRY(conv_axis(t, prev, L->h, L->pool_before, L->out_c));
   DLGN_TRY(alloc_data(t));
   if (!prev) { /* the first layer is its own template, everywhere */
@@ -260,14 +261,14 @@ static int compose_conv(dlgn_layer_templates *t, const dlgn_layer_templates *pre
 /* dlgn-sf conv layer: W on the image average-pooled `stage` times, zero-padded;
  * the padded pooled image is the pooled padded image, so one translated
  * template (each tap spread over its 2^s x 2^s block) is exact everywhere. */
-static int compose_shallow_conv(dlgn_layer_templates *t, const dlgn_layer *L, const double *w,
+static int compose_shallow_conv(dlgn_layer_templates *t, const nn_layer *L, const double *w,
                                 const double *bias) {
   int f = 1 << L->stage, n = L->h;
   DLGN_TRY(alloc_classes(t, L->out_c, n, 1));
   t->stride = f;
-  t->c[0] = (dlgn_tpl_class){-f, 2 * f - 1, 0, true};
+  t->c[0] = (dlgn_tpl_class){-NN_CONV_PAD * f, (NN_CONV_K - NN_CONV_PAD) * f - 1, 0, true};
   DLGN_TRY(alloc_data(t));
-  int hw = 3 * f;
+  int hw = NN_CONV_K * f;
   double scale = 1.0 / (double)(f * f);
   for (int o = 0; o < L->out_c; o++) {
     t->bias[o] = bias[o];
@@ -275,7 +276,7 @@ static int compose_shallow_conv(dlgn_layer_templates *t, const dlgn_layer *L, co
       for (int u = 0; u < hw; u++)
         for (int v = 0; v < hw; v++)
           t->t[(((size_t)o * 3 + c) * hw + u) * hw + v] =
-              scale * w[((size_t)o * 3 + c) * 9 + (u / f) * 3 + v / f];
+              scale * w[((size_t)o * 3 + c) * NN_CONV_TAPS + (u / f) * NN_CONV_K + v / f];
   }
   return 0;
 }
@@ -283,7 +284,7 @@ static int compose_shallow_conv(dlgn_layer_templates *t, const dlgn_layer *L, co
 /* Dense layer: V[l] = W[l] V[l-1] (or W[l] alone: first layer, dlgn-sf),
  * c[l] = W[l] c[l-1] + b[l]; one class, the whole image. */
 static int compose_dense(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
-                         const dlgn_layer *L, const double *w, const double *bias) {
+                         const nn_layer *L, const double *w, const double *bias) {
   DLGN_TRY(alloc_classes(t, L->out_c, 1, 1));
   t->dense = true;
   t->stride = 0;
@@ -334,13 +335,13 @@ int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float
   out->nlayers = m->feat.nlayers;
   int rc = 0;
   for (int l = 0; l < m->feat.nlayers && rc == 0; l++) {
-    const dlgn_layer *L = &m->feat.layers[l];
+    const nn_layer *L = &m->feat.layers[l];
     double *w = NULL, *b = NULL;
     rc = fold_layer(L, params, state, &w, &b);
     const dlgn_layer_templates *prev = l > 0 && cls == DLGN_DLGN ? &out->layers[l - 1] : NULL;
     dlgn_layer_templates *t = &out->layers[l];
     if (rc == 0) {
-      if (L->kind == DLGN_LAYER_DENSE)
+      if (L->kind == NN_LAYER_DENSE)
         rc = compose_dense(t, prev, L, w, b);
       else if (cls == DLGN_DLGN_SF)
         rc = compose_shallow_conv(t, L, w, b);

@@ -47,17 +47,17 @@ static void gate_stats(explain_result *r, int l, const float *q, const float *q2
 static int pass_batch(void *p, size_t first, int N, const float *x, pass_model *pm, int nm) {
   pass_ctx *c = p;
   explain_result *r = c->r;
-  const dlgn_net *net = &r->m->feat;
+  const nn_net *net = &r->m->feat;
   size_t nchk = first < r->opt->check_images ? r->opt->check_images - first : 0;
   size_t nnpk = first < r->npk_n ? r->npk_n - first : 0;
   if (nchk > (size_t)N) nchk = (size_t)N;
   if (nnpk > (size_t)N) nnpk = (size_t)N;
   for (int l = 0; l < net->nlayers; l++) {
-    const dlgn_layer *L = &net->layers[l];
+    const nn_layer *L = &net->layers[l];
     const float *q = pm[0].q[l];
     if (r->linear && nchk) DLGN_TRY(dlgn_check_add(&c->acc, &r->t, l, x, N, (int)nchk, q));
     gate_stats(r, l, q, nm > 1 ? pm[1].q[l] : NULL, layer_q_floats(L, N));
-    int hw = L->kind == DLGN_LAYER_DENSE ? 0 : L->h * L->w;
+    int hw = L->kind == NN_LAYER_DENSE ? 0 : L->h * L->w;
     for (size_t j = 0; j < nnpk; j++)
       dlgn_gate_bits_set(&c->bits, l, first + j, q, N, (int)j, L->out_c, hw);
   }
@@ -67,10 +67,10 @@ static int pass_batch(void *p, size_t first, int N, const float *x, pass_model *
   return 0;
 }
 
-static bool same_shape(const dlgn_net *a, const dlgn_net *b) {
+static bool same_shape(const nn_net *a, const nn_net *b) {
   if (a->nlayers != b->nlayers) return false;
   for (int l = 0; l < a->nlayers; l++) {
-    const dlgn_layer *x = &a->layers[l], *y = &b->layers[l];
+    const nn_layer *x = &a->layers[l], *y = &b->layers[l];
     if (x->kind != y->kind || x->out_c != y->out_c || x->h != y->h) return false;
   }
   return true;
@@ -167,8 +167,8 @@ static int explain_body(explain_result *r, const dlgn_split *split, pass_ctx *c)
   if (n > split->n) n = split->n;
   r->npk_n = o->npk_images < n ? o->npk_images : n;
   r->npk_xx = mc->cls == DLGN_DNN || mc->value_input == DLGN_VALUE_IMAGE;
-  const dlgn_net *net = &r->m->feat;
-  for (int l = 0; l < net->nlayers; l++) r->units[l] = layer_units(&net->layers[l]);
+  const nn_net *net = &r->m->feat;
+  for (int l = 0; l < net->nlayers; l++) r->units[l] = nn_layer_units(&net->layers[l]);
   DLGN_TRY(dlgn_gate_bits_create(&c->bits, net->nlayers, r->units, r->npk_n));
   if (r->npk_xx && r->npk_n) {
     c->xnpk = dlgn_malloc(r->npk_n * DLGN_IMAGE_BYTES * sizeof(float), "kernel images");
@@ -251,9 +251,11 @@ int dlgn_explain_run(const dlgn_explain_options *o) {
     printf("%.1f s -> %s/report.md\n", r->t_total, o->out_dir);
   }
   if (r->check.applicable && r->check.images && !r->check.passed) {
+    int l = r->check.failed_layer;
     dlgn_fail(
-        "the filter-export check failed: gates recomputed from the templates disagree with "
-        "the network's beyond eps (see %s/report.md)",
+        "the filter-export check failed at layer %d: %zu of %zu gates recomputed from the "
+        "templates disagree with the network's beyond eps (see %s/report.md)",
+        l, l > 0 ? r->check.mismatched[l - 1] : 0, l > 0 ? r->check.compared[l - 1] : 0,
         o->out_dir);
     goto done;
   }

@@ -1,8 +1,9 @@
 /* Pieces shared by the files of the explain stage. */
-#ifndef DLGN_EXPLAIN_INTERNAL_H
-#define DLGN_EXPLAIN_INTERNAL_H
+#ifndef EXPLAIN_INTERNAL_H
+#define EXPLAIN_INTERNAL_H
 
 #include "dlgn/explain.h"
+#include "nn/model_internal.h"
 
 /* Window (in image pixels) of the template at position r of a layer. */
 static inline void window_at(const dlgn_layer_templates *t, int r, int *lo, int *hi) {
@@ -32,9 +33,9 @@ int explain_pass(pass_model *pm, int nm, const dlgn_split *split, size_t n, pass
 void pass_model_free(pass_model *pm);
 
 /* Floats of a layer's q for a batch of N in the device layout. */
-size_t layer_q_floats(const dlgn_layer *L, int N);
-/* Gates of a layer per image. */
-size_t layer_units(const dlgn_layer *L);
+static inline size_t layer_q_floats(const nn_layer *L, int N) {
+  return nn_layer_units(L) * (size_t)N;
+}
 
 /* Everything an explain run found, for the report. */
 typedef struct {

@@ -1,4 +1,4 @@
-/* The neural path kernel of the paper from hard gates kept as bits:
+/* The neural path kernel (docs/model.md) from hard gates kept as bits:
  * the overlap of two images in layer l is the number of gates on for both,
  * an AND and a population count per 64 gates, exact in integers. */
 #include <math.h>

@@ -7,12 +7,6 @@
 #include "dlgn/util.h"
 #include "explain_internal.h"
 
-size_t layer_units(const dlgn_layer *L) {
-  return L->kind == DLGN_LAYER_DENSE ? (size_t)L->out_c : (size_t)L->out_c * L->h * L->w;
-}
-
-size_t layer_q_floats(const dlgn_layer *L, int N) { return layer_units(L) * (size_t)N; }
-
 void pass_model_free(pass_model *pm) {
   dlgn_buffer_release(&pm->x8);
   for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
@@ -37,11 +31,10 @@ static int forward_batch(pass_model *pm, const uint8_t *x8, int N) {
   dlgn_model *m = pm->m;
   dlgn_device *dev = m->dev;
   DLGN_TRY(dlgn_buffer_write(dev, pm->x8, 0, (size_t)N * DLGN_IMAGE_BYTES, x8, "explain images"));
-  DLGN_TRY(input_forward(dev, (dlgn_buf){m->x, 0}, pm->x8, 0, NULL, 0, N, 32, 32, pm->mean, pm->std,
-                         m->cfg.arch != DLGN_FC));
-  DLGN_TRY(dlgn_model_forward_features(m, N));
+  DLGN_TRY(nn_model_load_images(m, pm->x8, 0, NULL, 0, N, pm->mean, pm->std));
+  DLGN_TRY(nn_model_forward_features(m, N));
   for (int l = 0; l < m->feat.nlayers; l++)
-    DLGN_TRY(dlgn_buffer_read(dev, dlgn_model_gate_preact(m, l), 0,
+    DLGN_TRY(dlgn_buffer_read(dev, nn_model_gate_preact(m, l), 0,
                               layer_q_floats(&m->feat.layers[l], N) * sizeof(float), pm->q[l],
                               "feature pre-activations"));
   return 0;

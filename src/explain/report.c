@@ -101,9 +101,10 @@ static void check_section(FILE *f, const explain_result *r) {
           "%g x the layer's RMS |q| over these images (both sides sum the same terms in "
           "different orders in float32).\n\n",
           k->images, k->eps);
-  fprintf(f, "**%s**\n\n",
-          k->passed ? "PASSED: every gate agrees or is within eps of zero"
-                    : "FAILED: gates disagree beyond eps");
+  if (k->passed)
+    fprintf(f, "**PASSED: every gate agrees or is within eps of zero**\n\n");
+  else
+    fprintf(f, "**FAILED: gates disagree beyond eps, first at layer %d**\n\n", k->failed_layer);
   fprintf(f,
           "| layer | gates compared | agreement | differ near zero | differ beyond eps | max "
           "abs(q_T - q)/RMS | RMS abs(q) |\n|---|---|---|---|---|---|---|\n");
@@ -224,6 +225,7 @@ static json_object *check_json(const dlgn_filter_check *k) {
   json_object_object_add(o, "run", json_object_new_boolean(k->applicable && k->images));
   if (!k->applicable || !k->images) return o;
   json_object_object_add(o, "passed", json_object_new_boolean(k->passed));
+  if (!k->passed) json_object_object_add(o, "failed_layer", json_object_new_int(k->failed_layer));
   json_object_object_add(o, "images", json_object_new_int64((int64_t)k->images));
   json_object_object_add(o, "eps_rel", num(k->eps));
   json_object *layers = json_object_new_array();

@@ -13,7 +13,7 @@
 #include "dlgn/status.h"
 #include "explain_internal.h"
 
-#define IMG 32
+#define IMG DLGN_IMAGE_H
 
 size_t dlgn_tpl_size(const dlgn_layer_templates *t, int a, int b) {
   return (size_t)3 * (size_t)(t->c[a].hi - t->c[a].lo + 1) * (size_t)(t->c[b].hi - t->c[b].lo + 1);

@@ -10,6 +10,7 @@
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
 #include "dlgn/util.h"
+#include "model_internal.h"
 
 static const char *class_names[] = {"dnn", "dgn", "dlgn", "dlgn-sf"};
 static const char *arch_names[] = {"fc", "c4gap", "vgg16"};
@@ -76,34 +77,34 @@ int dlgn_model_config_check(const dlgn_model_config *c) {
 }
 
 /* Lay out one network; *off advances over its parameters, *soff over state. */
-static void net_layout(dlgn_net *net, const dlgn_model_config *c, bool shallow, size_t *off,
+static void net_layout(nn_net *net, const dlgn_model_config *c, bool shallow, size_t *off,
                        size_t *soff) {
   static const int vgg_stage[13] = {0, 0, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4};
   static const int vgg_mult[5] = {1, 2, 4, 8, 8};
   net->begin = *off;
   net->nlayers = c->depth;
-  int in_c = 3, h = 32;
+  int in_c = DLGN_IMAGE_C, h = DLGN_IMAGE_H;
   for (int l = 0; l < c->depth; l++) {
-    dlgn_layer *L = &net->layers[l];
+    nn_layer *L = &net->layers[l];
     memset(L, 0, sizeof *L);
     if (c->arch == DLGN_FC) {
-      L->kind = DLGN_LAYER_DENSE;
-      L->in_c = (shallow || l == 0) ? 3 * 32 * 32 : c->width;
+      L->kind = NN_LAYER_DENSE;
+      L->in_c = (shallow || l == 0) ? DLGN_IMAGE_BYTES : c->width;
       L->out_c = c->width;
     } else {
-      L->kind = DLGN_LAYER_CONV;
+      L->kind = NN_LAYER_CONV;
       int stage = c->arch == DLGN_VGG16 ? vgg_stage[l] : 0;
       L->pool_before = l > 0 && c->arch == DLGN_VGG16 && vgg_stage[l] != vgg_stage[l - 1];
       L->stage = stage;
       L->out_c = c->arch == DLGN_VGG16 ? c->width * vgg_mult[stage] : c->width;
-      h = 32 >> stage;
+      h = DLGN_IMAGE_H >> stage;
       L->h = L->w = h;
       /* shallow features read the image (pooled to this layer's size) directly */
-      L->in_c = (shallow || l == 0) ? 3 : in_c;
+      L->in_c = (shallow || l == 0) ? DLGN_IMAGE_C : in_c;
       if (shallow) L->pool_before = false;
       in_c = L->out_c;
     }
-    size_t fan_in = (size_t)L->in_c * (L->kind == DLGN_LAYER_CONV ? 9 : 1);
+    size_t fan_in = nn_layer_fan_in(L);
     L->w_off = *off;
     *off += (size_t)L->out_c * fan_in;
     L->b_off = *off;
@@ -122,16 +123,17 @@ static void net_layout(dlgn_net *net, const dlgn_model_config *c, bool shallow, 
   net->end = *off;
 }
 
-int dlgn_model_layout(dlgn_model *m, const dlgn_model_config *cfg) {
+int nn_model_layout(dlgn_model *m, const dlgn_model_config *cfg) {
   DLGN_TRY(dlgn_model_config_check(cfg));
   m->cfg = *cfg;
-  m->in_c = 3;
-  m->in_h = m->in_w = 32;
+  m->in_c = DLGN_IMAGE_C;
+  m->in_h = DLGN_IMAGE_H;
+  m->in_w = DLGN_IMAGE_W;
   size_t off = 0, soff = 0;
   net_layout(&m->feat, cfg, cfg->cls == DLGN_DLGN_SF, &off, &soff);
   if (cfg->cls != DLGN_DNN) net_layout(&m->value, cfg, false, &off, &soff);
   else memset(&m->value, 0, sizeof m->value), m->value.begin = m->value.end = off;
-  const dlgn_net *top = cfg->cls == DLGN_DNN ? &m->feat : &m->value;
+  const nn_net *top = cfg->cls == DLGN_DNN ? &m->feat : &m->value;
   m->head_in = top->layers[top->nlayers - 1].out_c;
   m->head_w = off;
   off += (size_t)cfg->num_classes * (size_t)m->head_in;
@@ -152,7 +154,7 @@ int dlgn_model_layout(dlgn_model *m, const dlgn_model_config *cfg) {
     int L = m->feat.nlayers;
     for (int l = 0; l < L;) {
       int e = l;
-      const dlgn_layer *a = &m->feat.layers[l];
+      const nn_layer *a = &m->feat.layers[l];
       while (e < L && m->feat.layers[e].out_c == a->out_c && m->feat.layers[e].h == a->h) e++;
       uint32_t idx[DLGN_MAX_LAYERS];
       for (int i = l; i < e; i++) idx[i - l] = (uint32_t)i;
@@ -162,6 +164,16 @@ int dlgn_model_layout(dlgn_model *m, const dlgn_model_config *cfg) {
     }
   }
   return 0;
+}
+
+const dlgn_model_config *dlgn_model_get_config(const dlgn_model *m) { return &m->cfg; }
+size_t dlgn_model_param_count(const dlgn_model *m) { return m->nparams; }
+size_t dlgn_model_state_count(const dlgn_model *m) { return m->nstate; }
+int dlgn_model_gate_layers(const dlgn_model *m) { return m->feat.nlayers; }
+dlgn_device *dlgn_model_device(const dlgn_model *m) { return m->dev; }
+
+dlgn_model_class dlgn_model_class_on_gates_of(dlgn_model_class source) {
+  return source == DLGN_DNN ? DLGN_DGN : source;
 }
 
 bool dlgn_model_feature_trains(const dlgn_model *m) {
@@ -193,10 +205,10 @@ const char *dlgn_model_gate_source(const dlgn_model_config *c) {
  * layer: sqrt(2) before a ReLU or a gate (about half the units pass), 1 in a
  * linear gating network (dlgn, dlgn-sf), whose pre-activations would
  * otherwise grow by sqrt(2) per layer and saturate sigmoid(beta q). */
-static void init_net(const dlgn_net *net, bool linear, dlgn_rng *r, float *p, float *state) {
+static void init_net(const nn_net *net, bool linear, dlgn_rng *r, float *p, float *state) {
   for (int l = 0; l < net->nlayers; l++) {
-    const dlgn_layer *L = &net->layers[l];
-    size_t fan_in = (size_t)L->in_c * (L->kind == DLGN_LAYER_CONV ? 9 : 1);
+    const nn_layer *L = &net->layers[l];
+    size_t fan_in = nn_layer_fan_in(L);
     float std = sqrtf((linear ? 1.0f : 2.0f) / (float)fan_in);
     for (size_t i = 0; i < (size_t)L->out_c * fan_in; i++) p[L->w_off + i] = std * dlgn_rng_normal(r);
     for (int i = 0; i < L->out_c; i++) p[L->b_off + i] = 0.0f;
@@ -210,7 +222,7 @@ static void init_net(const dlgn_net *net, bool linear, dlgn_rng *r, float *p, fl
   }
 }
 
-void dlgn_model_init_host(const dlgn_model *m, uint64_t seed, float *params, float *state) {
+void nn_model_init_host(const dlgn_model *m, uint64_t seed, float *params, float *state) {
   dlgn_rng r;
   dlgn_rng_seed(&r, seed);
   init_net(&m->feat, dlgn_model_linear_gating(&m->cfg), &r, params, state);
@@ -221,10 +233,10 @@ void dlgn_model_init_host(const dlgn_model *m, uint64_t seed, float *params, flo
   for (int i = 0; i < m->cfg.num_classes; i++) params[m->head_b + i] = 0.0f;
 }
 
-static int add_entry(dlgn_param_entry *out, int n, int max, const char *name, size_t off,
+static int add_entry(nn_param_entry *out, int n, int max, const char *name, size_t off,
                      size_t count, int rank, int s0, int s1, int s2, int s3) {
   if (n < max) {
-    dlgn_param_entry *e = &out[n];
+    nn_param_entry *e = &out[n];
     snprintf(e->name, sizeof e->name, "%s", name);
     e->off = off;
     e->count = count;
@@ -234,15 +246,15 @@ static int add_entry(dlgn_param_entry *out, int n, int max, const char *name, si
   return n + 1;
 }
 
-static int net_entries(const dlgn_net *net, const char *prefix, dlgn_param_entry *out, int n,
+static int net_entries(const nn_net *net, const char *prefix, nn_param_entry *out, int n,
                        int max) {
   char name[32];
   for (int l = 0; l < net->nlayers; l++) {
-    const dlgn_layer *L = &net->layers[l];
+    const nn_layer *L = &net->layers[l];
     snprintf(name, sizeof name, "%s.%d.w", prefix, l);
-    if (L->kind == DLGN_LAYER_CONV)
-      n = add_entry(out, n, max, name, L->w_off, (size_t)L->out_c * L->in_c * 9, 4, L->out_c,
-                    L->in_c, 3, 3);
+    if (L->kind == NN_LAYER_CONV)
+      n = add_entry(out, n, max, name, L->w_off, (size_t)L->out_c * nn_layer_fan_in(L), 4,
+                    L->out_c, L->in_c, NN_CONV_K, NN_CONV_K);
     else
       n = add_entry(out, n, max, name, L->w_off, (size_t)L->out_c * L->in_c, 2, L->out_c, L->in_c,
                     0, 0);
@@ -258,7 +270,7 @@ static int net_entries(const dlgn_net *net, const char *prefix, dlgn_param_entry
   return n;
 }
 
-int dlgn_model_param_table(const dlgn_model *m, dlgn_param_entry *out, int max) {
+int nn_model_param_table(const dlgn_model *m, nn_param_entry *out, int max) {
   int n = net_entries(&m->feat, "feat", out, 0, max);
   n = net_entries(&m->value, "value", out, n, max);
   n = add_entry(out, n, max, "head.w", m->head_w, (size_t)m->cfg.num_classes * m->head_in, 2,
@@ -266,4 +278,24 @@ int dlgn_model_param_table(const dlgn_model *m, dlgn_param_entry *out, int max) 
   n = add_entry(out, n, max, "head.b", m->head_b, (size_t)m->cfg.num_classes, 1,
                 m->cfg.num_classes, 0, 0, 0);
   return n;
+}
+
+size_t nn_layer_fan_in(const nn_layer *L) {
+  return (size_t)L->in_c * (L->kind == NN_LAYER_CONV ? NN_CONV_TAPS : 1);
+}
+
+size_t nn_layer_units(const nn_layer *L) {
+  return L->kind == NN_LAYER_DENSE ? (size_t)L->out_c : (size_t)L->out_c * L->h * L->w;
+}
+
+size_t nn_layer_inputs(const nn_layer *L) {
+  return L->kind == NN_LAYER_DENSE ? (size_t)L->in_c : (size_t)L->in_c * L->h * L->w;
+}
+
+int nn_layer_rows(const nn_layer *L, int N) {
+  return L->kind == NN_LAYER_DENSE ? N : N * L->h * L->w;
+}
+
+dlgn_conv_shape nn_layer_conv_shape(const nn_layer *L, int N) {
+  return (dlgn_conv_shape){N, L->in_c, L->h, L->w, L->out_c, NN_CONV_K, 1, NN_CONV_PAD};
 }

@@ -7,14 +7,11 @@
 #include "dlgn/model.h"
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
+#include "model_internal.h"
 
-static size_t layer_act(const dlgn_layer *L, int N) {
-  return L->kind == DLGN_LAYER_DENSE ? (size_t)N * L->out_c : (size_t)L->out_c * N * L->h * L->w;
-}
+static size_t layer_act(const nn_layer *L, int N) { return nn_layer_units(L) * (size_t)N; }
 
-static size_t layer_in(const dlgn_layer *L, int N) {
-  return L->kind == DLGN_LAYER_DENSE ? (size_t)N * L->in_c : (size_t)L->in_c * N * L->h * L->w;
-}
+static size_t layer_in(const nn_layer *L, int N) { return nn_layer_inputs(L) * (size_t)N; }
 
 /* Drivers that overcommit (PoCL) accept allocations past the device's
  * memory and fail later, or get the process killed; so the total is checked
@@ -31,12 +28,12 @@ static int alloc(dlgn_model *m, size_t floats, const char *what, cl_mem *out) {
   return dlgn_buffer_create(m->dev, bytes, what, out);
 }
 
-static int net_alloc(dlgn_model *m, const dlgn_net *net, dlgn_net_acts *a, bool relu, bool value,
+static int net_alloc(dlgn_model *m, const nn_net *net, nn_net_acts *a, bool relu, bool value,
                      const char *role) {
   int N = m->max_batch;
   char what[96];
   for (int l = 0; l < net->nlayers; l++) {
-    const dlgn_layer *L = &net->layers[l];
+    const nn_layer *L = &net->layers[l];
     size_t n = layer_act(L, N);
     snprintf(what, sizeof what, "%s layer %d pre-activations", role, l);
     DLGN_TRY(alloc(m, n, what, &a->pre[l]));
@@ -62,7 +59,7 @@ static int net_alloc(dlgn_model *m, const dlgn_net *net, dlgn_net_acts *a, bool 
   return 0;
 }
 
-static void net_free(dlgn_net_acts *a) {
+static void net_free(nn_net_acts *a) {
   for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
     dlgn_buffer_release(&a->pooled[l]);
     dlgn_buffer_release(&a->pre[l]);
@@ -102,15 +99,15 @@ static int model_alloc(dlgn_model *m) {
   /* backward scratch: the largest activation or input of any layer */
   size_t big = xin;
   size_t scratch = 0;
-  const dlgn_net *nets[2] = {&m->feat, &m->value};
+  const nn_net *nets[2] = {&m->feat, &m->value};
   for (int k = 0; k < 2; k++)
     for (int l = 0; l < nets[k]->nlayers; l++) {
-      const dlgn_layer *L = &nets[k]->layers[l];
+      const nn_layer *L = &nets[k]->layers[l];
       if (layer_act(L, N) > big) big = layer_act(L, N);
       size_t in = L->pool_before ? layer_in(L, N) * 4 : layer_in(L, N);
       if (in > big) big = in;
-      if (L->kind == DLGN_LAYER_CONV) {
-        dlgn_conv_shape s = {N, L->in_c, L->h, L->w, L->out_c, 3, 1, 1};
+      if (L->kind == NN_LAYER_CONV) {
+        dlgn_conv_shape s = nn_layer_conv_shape(L, N);
         size_t need = conv2d_scratch_floats(m->dev, &s);
         if (need > scratch) scratch = need;
       }
@@ -151,11 +148,11 @@ int dlgn_model_create(dlgn_model **out, dlgn_device *dev, const dlgn_model_confi
   m->dev = dev;
   m->max_batch = max_batch;
   float *p = NULL, *s = NULL;
-  if (dlgn_model_layout(m, cfg) != 0 || model_alloc(m) != 0) goto fail;
+  if (nn_model_layout(m, cfg) != 0 || model_alloc(m) != 0) goto fail;
   p = dlgn_malloc(m->nparams * sizeof *p, "initial parameters");
   s = dlgn_calloc(m->nstate ? m->nstate : 1, sizeof *s, "initial state");
   if (!p || !s) goto fail;
-  dlgn_model_init_host(m, seed, p, s);
+  nn_model_init_host(m, seed, p, s);
   if (dlgn_buffer_write(dev, m->params, 0, m->nparams * sizeof *p, p, "parameters") != 0) goto fail;
   if (m->nstate && dlgn_buffer_write(dev, m->state, 0, m->nstate * sizeof *s, s, "state") != 0)
     goto fail;

@@ -4,6 +4,7 @@
 
 #include "dlgn/model.h"
 #include "dlgn/status.h"
+#include "model_internal.h"
 
 /* What a network does after its linear layer (and batch norm). */
 typedef enum {
@@ -24,49 +25,38 @@ static net_role feature_role(const dlgn_model *m) {
   }
 }
 
-static size_t layer_act(const dlgn_layer *L, int N) {
-  return L->kind == DLGN_LAYER_DENSE ? (size_t)N * L->out_c : (size_t)L->out_c * N * L->h * L->w;
-}
-
-/* rows of the per-channel view (C, rows) of a layer's output */
-static int layer_rows(const dlgn_layer *L, int N) {
-  return L->kind == DLGN_LAYER_DENSE ? N : N * L->h * L->w;
-}
-
-static dlgn_conv_shape conv_shape(const dlgn_layer *L, int N) {
-  return (dlgn_conv_shape){N, L->in_c, L->h, L->w, L->out_c, 3, 1, 1};
-}
+static size_t layer_act(const nn_layer *L, int N) { return nn_layer_units(L) * (size_t)N; }
 
 /* The pre-activation of layer l after batch norm, if any. */
-static dlgn_buf layer_z(const dlgn_net_acts *a, const dlgn_layer *L, int l) {
+static dlgn_buf layer_z(const nn_net_acts *a, const nn_layer *L, int l) {
   return B(L->gamma_off ? a->norm[l] : a->pre[l]);
 }
 
-cl_mem dlgn_model_gate_preact(const dlgn_model *m, int l) {
+cl_mem nn_model_gate_preact(const dlgn_model *m, int l) {
   return layer_z(&m->fa, &m->feat.layers[l], l).mem;
 }
 
-static int linear_forward(dlgn_model *m, const dlgn_layer *L, dlgn_buf y, dlgn_buf x, int N) {
+static int linear_forward(dlgn_model *m, const nn_layer *L, dlgn_buf y, dlgn_buf x, int N) {
   dlgn_buf w = {m->params, L->w_off}, b = {m->params, L->b_off};
-  if (L->kind == DLGN_LAYER_DENSE) return dense_forward(m->dev, y, x, w, b, N, L->in_c, L->out_c);
-  dlgn_conv_shape s = conv_shape(L, N);
+  if (L->kind == NN_LAYER_DENSE) return dense_forward(m->dev, y, x, w, b, N, L->in_c, L->out_c);
+  dlgn_conv_shape s = nn_layer_conv_shape(L, N);
   return conv2d_forward(m->dev, y, x, w, b, B(m->scratch), &s);
 }
 
-static int linear_backward(dlgn_model *m, const dlgn_layer *L, dlgn_buf dx, dlgn_buf dy,
+static int linear_backward(dlgn_model *m, const nn_layer *L, dlgn_buf dx, dlgn_buf dy,
                            dlgn_buf x, int N, bool accumulate_dx) {
   dlgn_buf w = {m->params, L->w_off};
   dlgn_buf dw = {m->grads, L->w_off}, db = {m->grads, L->b_off};
-  if (L->kind == DLGN_LAYER_DENSE)
+  if (L->kind == NN_LAYER_DENSE)
     return dense_backward(m->dev, dx, dw, db, dy, x, w, N, L->in_c, L->out_c, accumulate_dx);
-  dlgn_conv_shape s = conv_shape(L, N);
+  dlgn_conv_shape s = nn_layer_conv_shape(L, N);
   return conv2d_backward(m->dev, dx, dw, db, dy, x, w, B(m->scratch), &s, accumulate_dx);
 }
 
 /* The input that layer l of a network read in the last forward. */
-static dlgn_buf layer_input(const dlgn_model *m, const dlgn_net *net, const dlgn_net_acts *a,
+static dlgn_buf layer_input(const dlgn_model *m, const nn_net *net, const nn_net_acts *a,
                             net_role role, dlgn_buf net_in, int l) {
-  const dlgn_layer *L = &net->layers[l];
+  const nn_layer *L = &net->layers[l];
   if (role == ROLE_SHALLOW) return L->stage ? B(m->xpool[L->stage]) : net_in;
   if (L->pool_before) return B(a->pooled[l]);
   if (l == 0) return net_in;
@@ -77,11 +67,11 @@ static dlgn_buf value_input(const dlgn_model *m) {
   return B(m->cfg.value_input == DLGN_VALUE_ONES ? m->ones : m->x);
 }
 
-static int net_forward(dlgn_model *m, const dlgn_net *net, dlgn_net_acts *a, net_role role,
+static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_role role,
                        dlgn_buf net_in, int N, dlgn_gate_kind gates, bool bn_training) {
   dlgn_device *dev = m->dev;
   for (int l = 0; l < net->nlayers; l++) {
-    const dlgn_layer *L = &net->layers[l];
+    const nn_layer *L = &net->layers[l];
     if (L->pool_before && role != ROLE_SHALLOW) {
       dlgn_buf prev = l == 0 ? net_in
                       : role == ROLE_LINEAR ? layer_z(a, &net->layers[l - 1], l - 1)
@@ -95,17 +85,17 @@ static int net_forward(dlgn_model *m, const dlgn_net *net, dlgn_net_acts *a, net
                                  (dlgn_buf){m->params, L->beta_off},
                                  (dlgn_buf){m->state, L->mean_off},
                                  (dlgn_buf){m->state, L->var_off}, B(a->save_mean[l]),
-                                 B(a->save_invstd[l]), L->out_c, layer_rows(L, N), 0.1f, 1e-5f,
-                                 bn_training));
+                                 B(a->save_invstd[l]), L->out_c, nn_layer_rows(L, N),
+                                 (float)NN_BN_MOMENTUM, (float)NN_BN_EPS, bn_training));
     size_t n = layer_act(L, N);
     if (role == ROLE_RELU) DLGN_TRY(relu_forward(dev, B(a->out[l]), z, n));
     if (role == ROLE_VALUE) {
       int src = m->gate_src[l];
       dlgn_buf g = layer_z(&m->fa, &m->feat.layers[src], src);
       if (m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
-        bool dense = L->kind == DLGN_LAYER_DENSE;
+        bool dense = L->kind == NN_LAYER_DENSE;
         DLGN_TRY(permute_channels_forward(dev, B(a->gperm[l]), g, m->perm_dev[l], dense ? N : 1,
-                                          L->out_c, dense ? 1 : layer_rows(L, N)));
+                                          L->out_c, dense ? 1 : nn_layer_rows(L, N)));
         g = B(a->gperm[l]);
       }
       DLGN_TRY(gate_forward(dev, B(a->out[l]), z, g, n, m->cfg.beta, gates));
@@ -115,13 +105,13 @@ static int net_forward(dlgn_model *m, const dlgn_net *net, dlgn_net_acts *a, net
 }
 
 /* The network the head reads, and its last output. */
-static const dlgn_net *top_net(const dlgn_model *m) {
+static const nn_net *top_net(const dlgn_model *m) {
   return m->cfg.cls == DLGN_DNN ? &m->feat : &m->value;
 }
 
 static dlgn_buf top_out(const dlgn_model *m) {
-  const dlgn_net *net = top_net(m);
-  const dlgn_net_acts *a = m->cfg.cls == DLGN_DNN ? &m->fa : &m->va;
+  const nn_net *net = top_net(m);
+  const nn_net_acts *a = m->cfg.cls == DLGN_DNN ? &m->fa : &m->va;
   return B(a->out[net->nlayers - 1]);
 }
 
@@ -135,27 +125,34 @@ static int features_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool tra
   if (role == ROLE_SHALLOW)
     for (int s = 1; s < 6; s++)
       if (m->xpool[s]) {
-        int hin = 32 >> (s - 1);
+        int hin = m->in_h >> (s - 1);
         dlgn_buf prev = s == 1 ? B(m->x) : B(m->xpool[s - 1]);
-        DLGN_TRY(avgpool2_forward(dev, B(m->xpool[s]), prev, 3 * N, hin, hin));
+        DLGN_TRY(avgpool2_forward(dev, B(m->xpool[s]), prev, m->in_c * N, hin, hin));
       }
   bool feat_bn_training = training && dlgn_model_feature_trains(m);
   return net_forward(m, &m->feat, &m->fa, role, B(m->x), N, gates, feat_bn_training);
 }
 
-int dlgn_model_forward_features(dlgn_model *m, int N) {
+int nn_model_load_images(dlgn_model *m, cl_mem x8, size_t x8_off, cl_mem aug, size_t aug_off,
+                         int N, const float mean[3], const float std[3]) {
+  bool cnhw = m->feat.layers[0].kind == NN_LAYER_CONV;
+  return input_forward(m->dev, B(m->x), x8, x8_off, aug, aug_off, N, m->in_h, m->in_w, mean, std,
+                       cnhw);
+}
+
+int nn_model_forward_features(dlgn_model *m, int N) {
   return features_forward(m, N, DLGN_GATE_HARD, false);
 }
 
-int dlgn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training) {
+int nn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training) {
   dlgn_device *dev = m->dev;
   DLGN_TRY(features_forward(m, N, gates, training));
   if (m->cfg.cls != DLGN_DNN)
     DLGN_TRY(net_forward(m, &m->value, &m->va, ROLE_VALUE, value_input(m), N, gates, training));
-  const dlgn_net *top = top_net(m);
-  const dlgn_layer *last = &top->layers[top->nlayers - 1];
+  const nn_net *top = top_net(m);
+  const nn_layer *last = &top->layers[top->nlayers - 1];
   dlgn_buf hin = top_out(m);
-  if (last->kind == DLGN_LAYER_CONV) {
+  if (last->kind == NN_LAYER_CONV) {
     DLGN_TRY(gap_forward(dev, B(m->head_in_buf), hin, last->out_c, N, last->h * last->w));
     hin = B(m->head_in_buf);
   }
@@ -167,11 +164,11 @@ int dlgn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training
  * then the pooling of its input), from dz (gradient at z). The gradient for
  * the layer's input lands in *din (one of the scratch buffers, never dz) unless
  * want_din is false. */
-static int layer_backward(dlgn_model *m, const dlgn_net *net, const dlgn_net_acts *a,
+static int layer_backward(dlgn_model *m, const nn_net *net, const nn_net_acts *a,
                           net_role role, dlgn_buf net_in, int l, dlgn_buf dz, int N,
                           bool want_din, dlgn_buf *din) {
   dlgn_device *dev = m->dev;
-  const dlgn_layer *L = &net->layers[l];
+  const nn_layer *L = &net->layers[l];
   /* pick scratch buffers distinct from dz */
   cl_mem free_bufs[3];
   int nf = 0;
@@ -183,7 +180,7 @@ static int layer_backward(dlgn_model *m, const dlgn_net *net, const dlgn_net_act
     DLGN_TRY(batchnorm_backward(dev, dpre, (dlgn_buf){m->grads, L->gamma_off},
                                 (dlgn_buf){m->grads, L->beta_off}, dz, B(a->pre[l]),
                                 (dlgn_buf){m->params, L->gamma_off}, B(a->save_mean[l]),
-                                B(a->save_invstd[l]), L->out_c, layer_rows(L, N)));
+                                B(a->save_invstd[l]), L->out_c, nn_layer_rows(L, N)));
   }
   dlgn_buf x = layer_input(m, net, a, role, net_in, l);
   if (!want_din) return linear_backward(m, L, NONE(), dpre, x, N, false);
@@ -200,12 +197,12 @@ static int layer_backward(dlgn_model *m, const dlgn_net *net, const dlgn_net_act
 
 static int value_backward(dlgn_model *m, dlgn_buf dtop, int N, dlgn_gate_kind gates) {
   dlgn_device *dev = m->dev;
-  const dlgn_net *net = &m->value;
-  const dlgn_net_acts *a = &m->va;
+  const nn_net *net = &m->value;
+  const nn_net_acts *a = &m->va;
   bool want_dq = dlgn_model_feature_trains(m) && gates == DLGN_GATE_SOFT;
   dlgn_buf dout = dtop;
   for (int l = net->nlayers - 1; l >= 0; l--) {
-    const dlgn_layer *L = &net->layers[l];
+    const nn_layer *L = &net->layers[l];
     size_t n = layer_act(L, N);
     int src = m->gate_src[l];
     dlgn_buf g = m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS ? B(a->gperm[l])
@@ -221,9 +218,9 @@ static int value_backward(dlgn_model *m, dlgn_buf dtop, int N, dlgn_gate_kind ga
       dq = m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS ? B(spare[1]) : B(m->dq[src]);
     DLGN_TRY(gate_backward(dev, dz, dq, dout, layer_z(a, L, l), g, n, m->cfg.beta, gates, false));
     if (want_dq && m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
-      bool dense = L->kind == DLGN_LAYER_DENSE;
+      bool dense = L->kind == NN_LAYER_DENSE;
       DLGN_TRY(permute_channels_backward(dev, B(m->dq[src]), dq, m->perm_dev[l], dense ? N : 1,
-                                         L->out_c, dense ? 1 : layer_rows(L, N), false));
+                                         L->out_c, dense ? 1 : nn_layer_rows(L, N), false));
     }
     DLGN_TRY(layer_backward(m, net, a, ROLE_VALUE, value_input(m), l, dz, N, l > 0, &dout));
   }
@@ -234,15 +231,15 @@ static int value_backward(dlgn_model *m, dlgn_buf dtop, int N, dlgn_gate_kind ga
  * (gated classes); the gradient from layer l+1 is added to it. */
 static int feature_backward(dlgn_model *m, int N, bool has_gate_grads) {
   dlgn_device *dev = m->dev;
-  const dlgn_net *net = &m->feat;
-  const dlgn_net_acts *a = &m->fa;
+  const nn_net *net = &m->feat;
+  const nn_net_acts *a = &m->fa;
   net_role role = feature_role(m);
   for (int l = net->nlayers - 1; l >= 0; l--) {
     bool want_din = role != ROLE_SHALLOW && l > 0;
     dlgn_buf din = NONE();
     DLGN_TRY(layer_backward(m, net, a, role, B(m->x), l, B(m->dq[l]), N, want_din, &din));
     if (!want_din) continue;
-    const dlgn_layer *P = &net->layers[l - 1];
+    const nn_layer *P = &net->layers[l - 1];
     size_t n = layer_act(P, N);
     if (role == ROLE_LINEAR) DLGN_TRY(axpy(dev, B(m->dq[l - 1]), din, n, 1.0f));
     else DLGN_TRY(relu_backward(dev, B(m->dq[l - 1]), din, layer_z(a, P, l - 1), n, has_gate_grads));
@@ -250,18 +247,18 @@ static int feature_backward(dlgn_model *m, int N, bool has_gate_grads) {
   return 0;
 }
 
-int dlgn_model_backward(dlgn_model *m, int N, dlgn_gate_kind gates) {
+int nn_model_backward(dlgn_model *m, int N, dlgn_gate_kind gates) {
   dlgn_device *dev = m->dev;
-  const dlgn_net *top = top_net(m);
-  const dlgn_layer *last = &top->layers[top->nlayers - 1];
+  const nn_net *top = top_net(m);
+  const nn_layer *last = &top->layers[top->nlayers - 1];
   /* head */
-  dlgn_buf hin = last->kind == DLGN_LAYER_CONV ? B(m->head_in_buf) : top_out(m);
+  dlgn_buf hin = last->kind == NN_LAYER_CONV ? B(m->head_in_buf) : top_out(m);
   dlgn_buf dh = B(m->dtmp[0]);
   DLGN_TRY(dense_backward(dev, dh, (dlgn_buf){m->grads, m->head_w}, (dlgn_buf){m->grads, m->head_b},
                           B(m->dlogits), hin, (dlgn_buf){m->params, m->head_w}, N, m->head_in,
                           m->cfg.num_classes, false));
   dlgn_buf dtop = dh;
-  if (last->kind == DLGN_LAYER_CONV) {
+  if (last->kind == NN_LAYER_CONV) {
     dtop = B(m->dtmp[1]);
     DLGN_TRY(gap_backward(dev, dtop, dh, last->out_c, N, last->h * last->w, false));
   }

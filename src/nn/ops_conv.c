@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlgn/gemm.h"
-#include "dlgn/ops.h"
+#include "cl/gemm.h"
+#include "nn/ops.h"
 #include "dlgn/status.h"
 #include "ops_internal.h"
 

@@ -1,6 +1,6 @@
 /* The dense layer: two GEMMs through dlgn_gemm plus the bias kernels. */
-#include "dlgn/gemm.h"
-#include "dlgn/ops.h"
+#include "cl/gemm.h"
+#include "nn/ops.h"
 #include "dlgn/status.h"
 #include "ops_internal.h"
 

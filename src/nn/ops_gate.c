@@ -1,5 +1,5 @@
 /* Gates, gate shuffles and ReLU: one elementwise kernel each. */
-#include "dlgn/ops.h"
+#include "nn/ops.h"
 #include "dlgn/status.h"
 #include "ops_internal.h"
 

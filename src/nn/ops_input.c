@@ -1,5 +1,5 @@
 /* The input op and fill. */
-#include "dlgn/ops.h"
+#include "nn/ops.h"
 #include "dlgn/status.h"
 #include "ops_internal.h"
 

@@ -1,14 +1,14 @@
 /* Helpers shared by the ops_*.c files: kernel arguments for dlgn_buf (buffer
  * plus a ulong offset that the kernel adds to its pointer) and launch
  * shorthands that count their arguments. */
-#ifndef DLGN_OPS_INTERNAL_H
-#define DLGN_OPS_INTERNAL_H
+#ifndef NN_OPS_INTERNAL_H
+#define NN_OPS_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "dlgn/device.h"
-#include "dlgn/ops.h"
+#include "cl/device.h"
+#include "nn/ops.h"
 
 #define ARG_OFF(v) ((dlgn_arg){sizeof(cl_ulong), &(cl_ulong){(cl_ulong)(v)}})
 /* Two kernel arguments: the buffer and its offset in elements. */

@@ -1,5 +1,5 @@
 /* Softmax cross-entropy. */
-#include "dlgn/ops.h"
+#include "nn/ops.h"
 #include "dlgn/status.h"
 #include "ops_internal.h"
 

@@ -1,7 +1,7 @@
 /* Optimizer updates and axpy. */
 #include <math.h>
 
-#include "dlgn/ops.h"
+#include "nn/ops.h"
 #include "dlgn/status.h"
 #include "ops_internal.h"
 

@@ -1,5 +1,5 @@
 /* Pooling and batch norm. */
-#include "dlgn/ops.h"
+#include "nn/ops.h"
 #include "dlgn/status.h"
 #include "ops_internal.h"
 

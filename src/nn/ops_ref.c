@@ -1,5 +1,5 @@
 /* The C twins of the device ops: obvious loops in double precision. */
-#include "dlgn/ops_ref.h"
+#include "nn/ops_ref.h"
 
 #include <math.h>
 #include <string.h>

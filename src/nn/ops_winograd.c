@@ -4,8 +4,8 @@
  * of images the transformed inputs V, 16 x Cin x T, and the products M (or
  * the transformed output gradient dM), 16 x Cout x T. Chunks are sized so
  * that V and M fit the convolutions' scratch budget. */
-#include "dlgn/gemm.h"
-#include "dlgn/ops.h"
+#include "cl/gemm.h"
+#include "nn/ops.h"
 #include "dlgn/status.h"
 #include "ops_internal.h"
 

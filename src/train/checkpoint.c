@@ -18,6 +18,7 @@
 #include "dlgn/status.h"
 #include "dlgn/train.h"
 #include "run_files.h"
+#include "nn/model_internal.h"
 
 #define CKPT_MAGIC "DLGNCKPT"
 #define CKPT_VERSION 1u
@@ -238,7 +239,7 @@ static int parse_header(const char *htext, uint32_t hlen, const char *path, dlgn
   }
   dlgn_model layout;
   memset(&layout, 0, sizeof layout);
-  if (dlgn_model_layout(&layout, &c->model) != 0) {
+  if (nn_model_layout(&layout, &c->model) != 0) {
     dlgn_fail_context("checkpoint %s is corrupt", path);
     goto done;
   }

@@ -4,6 +4,7 @@
 
 #include "dlgn/status.h"
 #include "dlgn/train.h"
+#include "nn/model_internal.h"
 #include "stream.h"
 
 int dlgn_evaluate(dlgn_model *m, const dlgn_split *split, size_t limit, const float mean[3],
@@ -11,36 +12,35 @@ int dlgn_evaluate(dlgn_model *m, const dlgn_split *split, size_t limit, const fl
   dlgn_device *dev = m->dev;
   int rc = -1;
   dlgn_batcher *b = NULL;
-  dlgn_stream st = {0};
+  train_stream st = {0};
   cl_mem counters = NULL, loss = NULL;
   dlgn_batcher_options bo = {.batch = m->max_batch, .limit = limit};
   if (dlgn_batcher_create(&b, split, &bo) != 0 || dlgn_batcher_start_epoch(b, 0) != 0) goto done;
-  if (dlgn_stream_create(&st, dev, m->max_batch) != 0) goto done;
+  if (train_stream_create(&st, dev, m->max_batch) != 0) goto done;
   if (dlgn_buffer_create(dev, 2 * sizeof(cl_int), "evaluation counters", &counters) != 0 ||
       dlgn_buffer_create(dev, sizeof(float), "evaluation loss", &loss) != 0)
     goto done;
   cl_int zero[2] = {0, 0};
   if (dlgn_buffer_write(dev, counters, 0, sizeof zero, zero, "evaluation counters") != 0) goto done;
   bool gated = m->cfg.cls != DLGN_DNN;
-  bool cnhw = m->cfg.arch != DLGN_FC;
   size_t total = 0;
   dlgn_batch batch;
   int got;
   while ((got = dlgn_batcher_next(b, &batch)) == 1) {
     int slot;
-    if (dlgn_stream_push(&st, &batch, &slot) != 0) goto done;
+    if (train_stream_push(&st, &batch, &slot) != 0) goto done;
     size_t bs = (size_t)st.batch;
-    if (input_forward(dev, (dlgn_buf){m->x, 0}, st.x8, (size_t)slot * bs * DLGN_IMAGE_BYTES, NULL,
-                      0, batch.n, 32, 32, mean, std, cnhw) != 0)
+    if (nn_model_load_images(m, st.x8, (size_t)slot * bs * DLGN_IMAGE_BYTES, NULL, 0, batch.n,
+                             mean, std) != 0)
       goto done;
     for (int g = 0; g < (gated ? 2 : 1); g++) {
       dlgn_gate_kind kind = g == 0 ? DLGN_GATE_SOFT : DLGN_GATE_HARD;
-      if (dlgn_model_forward(m, batch.n, kind, false) != 0 ||
+      if (nn_model_forward(m, batch.n, kind, false) != 0 ||
           xent_forward(dev, (dlgn_buf){loss, 0}, counters, (size_t)g, (dlgn_buf){m->logits, 0},
                        st.labels, (size_t)slot * bs, batch.n, m->cfg.num_classes) != 0)
         goto done;
     }
-    if (dlgn_stream_release(&st, slot) != 0) goto done;
+    if (train_stream_release(&st, slot) != 0) goto done;
     total += (size_t)batch.n;
   }
   if (got < 0) goto done;
@@ -52,7 +52,7 @@ int dlgn_evaluate(dlgn_model *m, const dlgn_split *split, size_t limit, const fl
   *acc_hard = total ? (double)correct[1] / (double)total : 0;
   rc = 0;
 done:
-  dlgn_stream_destroy(&st);
+  train_stream_destroy(&st);
   dlgn_buffer_release(&counters);
   dlgn_buffer_release(&loss);
   dlgn_batcher_destroy(b);

@@ -3,6 +3,7 @@
 
 #include "dlgn/status.h"
 #include "dlgn/train.h"
+#include "nn/model_internal.h"
 
 int dlgn_model_from_checkpoint(dlgn_model **out, dlgn_device *dev, const char *path, int max_batch,
                                dlgn_checkpoint *ck_out) {

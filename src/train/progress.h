@@ -1,7 +1,7 @@
 /* Progress of a run: a live bar on a terminal (loss, accuracy, img/s, ETA),
  * plain lines otherwise (logs, CI, sweeps). */
-#ifndef DLGN_TRAIN_PROGRESS_H
-#define DLGN_TRAIN_PROGRESS_H
+#ifndef TRAIN_PROGRESS_H
+#define TRAIN_PROGRESS_H
 
 #include <stdbool.h>
 #include <stddef.h>

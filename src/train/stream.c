@@ -5,7 +5,7 @@
 
 #include "dlgn/status.h"
 
-int dlgn_stream_create(dlgn_stream *s, dlgn_device *dev, int batch) {
+int train_stream_create(train_stream *s, dlgn_device *dev, int batch) {
   memset(s, 0, sizeof *s);
   s->dev = dev;
   s->batch = batch;
@@ -20,21 +20,13 @@ int dlgn_stream_create(dlgn_stream *s, dlgn_device *dev, int batch) {
   return 0;
 }
 
-static int wait_release(dlgn_stream *s, cl_event *ev, const char *what) {
-  if (!*ev) return 0;
-  cl_int err = clWaitForEvents(1, ev);
-  clReleaseEvent(*ev);
-  *ev = NULL;
-  return dlgn_cl_check(s->dev, err, "clWaitForEvents", what);
-}
-
-int dlgn_stream_push(dlgn_stream *s, const dlgn_batch *b, int *slot) {
+int train_stream_push(train_stream *s, const dlgn_batch *b, int *slot) {
   if (b->n > s->batch)
     return dlgn_fail("batch of %d images exceeds the stream's %d", b->n, s->batch);
   int k = s->next;
   s->next ^= 1;
   /* the staging memory of this slot is free once its last upload is done */
-  DLGN_TRY(wait_release(s, &s->uploaded[k], "the previous upload of a batch slot"));
+  DLGN_TRY(dlgn_event_wait(s->dev, &s->uploaded[k], "the previous upload of a batch slot"));
   size_t nb = (size_t)s->batch, n = (size_t)b->n;
   uint8_t *hx = s->host_x8 + (size_t)k * nb * DLGN_IMAGE_BYTES;
   int32_t *hl = s->host_labels + (size_t)k * nb;
@@ -42,47 +34,32 @@ int dlgn_stream_push(dlgn_stream *s, const dlgn_batch *b, int *slot) {
   memcpy(hx, b->images, n * DLGN_IMAGE_BYTES);
   memcpy(hl, b->labels, n * sizeof *hl);
   memcpy(ha, b->aug, n * sizeof *ha);
+  /* the upload waits until the compute queue has released the slot */
   cl_event after = s->released[k];
-  cl_uint nwait = after ? 1 : 0;
-  cl_command_queue q = s->dev->xfer;
-  cl_int err = clEnqueueWriteBuffer(q, s->x8, CL_FALSE, (size_t)k * nb * DLGN_IMAGE_BYTES,
-                                    n * DLGN_IMAGE_BYTES, hx, nwait, nwait ? &after : NULL, NULL);
-  if (err == CL_SUCCESS)
-    err = clEnqueueWriteBuffer(q, s->labels, CL_FALSE, (size_t)k * nb * sizeof *hl, n * sizeof *hl,
-                               hl, 0, NULL, NULL);
-  if (err == CL_SUCCESS)
-    err = clEnqueueWriteBuffer(q, s->aug, CL_FALSE, (size_t)k * nb * sizeof *ha, n * sizeof *ha,
-                               ha, 0, NULL, &s->uploaded[k]);
-  DLGN_TRY(dlgn_cl_check(s->dev, err, "clEnqueueWriteBuffer", "a batch upload"));
-  if (after) {
-    clReleaseEvent(after);
-    s->released[k] = NULL;
-  }
+  const char *what = "a batch upload";
+  DLGN_TRY(dlgn_upload_async(s->dev, s->x8, (size_t)k * nb * DLGN_IMAGE_BYTES, n * DLGN_IMAGE_BYTES,
+                             hx, after, NULL, what));
+  DLGN_TRY(dlgn_upload_async(s->dev, s->labels, (size_t)k * nb * sizeof *hl, n * sizeof *hl, hl,
+                             NULL, NULL, what));
+  DLGN_TRY(dlgn_upload_async(s->dev, s->aug, (size_t)k * nb * sizeof *ha, n * sizeof *ha, ha, NULL,
+                             &s->uploaded[k], what));
+  dlgn_event_release(&s->released[k]);
   /* make the transfer visible to the compute queue before the batch's kernels */
-  err = clFlush(q);
-  if (err == CL_SUCCESS)
-    err = clEnqueueBarrierWithWaitList(s->dev->queue, 1, &s->uploaded[k], NULL);
-  DLGN_TRY(dlgn_cl_check(s->dev, err, "clEnqueueBarrierWithWaitList", "a batch upload"));
+  DLGN_TRY(dlgn_compute_waits_for(s->dev, s->uploaded[k], what));
   *slot = k;
   return 0;
 }
 
-int dlgn_stream_release(dlgn_stream *s, int slot) {
-  if (s->released[slot]) clReleaseEvent(s->released[slot]);
-  s->released[slot] = NULL;
-  cl_int err = clEnqueueMarkerWithWaitList(s->dev->queue, 0, NULL, &s->released[slot]);
-  if (err == CL_SUCCESS) err = clFlush(s->dev->queue);
-  return dlgn_cl_check(s->dev, err, "clEnqueueMarkerWithWaitList", "releasing a batch slot");
+int train_stream_release(train_stream *s, int slot) {
+  dlgn_event_release(&s->released[slot]);
+  return dlgn_compute_marker(s->dev, &s->released[slot], "releasing a batch slot");
 }
 
-void dlgn_stream_destroy(dlgn_stream *s) {
-  if (s->dev) {
-    clFinish(s->dev->xfer);
-    clFinish(s->dev->queue);
-  }
+void train_stream_destroy(train_stream *s) {
+  if (s->dev) dlgn_device_drain(s->dev);
   for (int k = 0; k < 2; k++) {
-    if (s->uploaded[k]) clReleaseEvent(s->uploaded[k]);
-    if (s->released[k]) clReleaseEvent(s->released[k]);
+    dlgn_event_release(&s->uploaded[k]);
+    dlgn_event_release(&s->released[k]);
   }
   dlgn_buffer_release(&s->x8);
   dlgn_buffer_release(&s->labels);

@@ -4,11 +4,11 @@
  * previous one; the compute queue waits for the upload with a barrier, and
  * the slot is reused only after the compute queue has released it. No
  * allocation after create. */
-#ifndef DLGN_TRAIN_STREAM_H
-#define DLGN_TRAIN_STREAM_H
+#ifndef TRAIN_STREAM_H
+#define TRAIN_STREAM_H
 
 #include "dlgn/data.h"
-#include "dlgn/device.h"
+#include "cl/device.h"
 
 typedef struct {
   dlgn_device *dev;
@@ -19,15 +19,15 @@ typedef struct {
   dlgn_aug *host_aug;
   cl_event uploaded[2], released[2];
   int next;
-} dlgn_stream;
+} train_stream;
 
-int dlgn_stream_create(dlgn_stream *s, dlgn_device *dev, int batch);
+int train_stream_create(train_stream *s, dlgn_device *dev, int batch);
 /* Stage and upload a batch; *slot is where its data lives on the device:
  * images at byte offset slot*batch*3072 of x8, labels at int offset
  * slot*batch, aug at element offset slot*batch. */
-int dlgn_stream_push(dlgn_stream *s, const dlgn_batch *b, int *slot);
+int train_stream_push(train_stream *s, const dlgn_batch *b, int *slot);
 /* After the last kernel that reads the slot has been enqueued. */
-int dlgn_stream_release(dlgn_stream *s, int slot);
-void dlgn_stream_destroy(dlgn_stream *s);
+int train_stream_release(train_stream *s, int slot);
+void train_stream_destroy(train_stream *s);
 
 #endif

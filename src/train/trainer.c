@@ -14,6 +14,7 @@
 #include "dlgn/status.h"
 #include "dlgn/train.h"
 #include "dlgn/util.h"
+#include "nn/model_internal.h"
 #include "progress.h"
 #include "run_files.h"
 #include "stream.h"
@@ -27,7 +28,7 @@ typedef struct {
   cl_mem opt, counters, ring;
   size_t ntrain, nopt;
   float mean[3], std[3];
-  dlgn_stream st;
+  train_stream st;
   dlgn_batcher *batcher;
   size_t steps_per_epoch;
   int *ring_n; /* images of each step of the epoch */
@@ -59,7 +60,7 @@ static int prepare_fixed_learnt(train_run *r, dlgn_checkpoint *src) {
                      "gates to freeze)");
   DLGN_TRY(dlgn_checkpoint_read(c->gates_from, src));
   const dlgn_model_config *s = &src->config.model;
-  dlgn_model_class cls = s->cls == DLGN_DNN ? DLGN_DGN : s->cls;
+  dlgn_model_class cls = dlgn_model_class_on_gates_of(s->cls);
   if (c->class_given && c->model.cls != cls)
     return dlgn_fail("--gates-from %s holds a %s, whose gates make a %s, not a %s", c->gates_from,
                      dlgn_class_name(s->cls), dlgn_class_name(cls), dlgn_class_name(c->model.cls));
@@ -83,10 +84,10 @@ static int prepare_fixed_learnt(train_run *r, dlgn_checkpoint *src) {
 static int load_feature_network(train_run *r, const dlgn_checkpoint *src) {
   dlgn_model srcm;
   memset(&srcm, 0, sizeof srcm);
-  DLGN_TRY(dlgn_model_layout(&srcm, &src->config.model));
+  DLGN_TRY(nn_model_layout(&srcm, &src->config.model));
   if (srcm.nparams != src->nparams || srcm.nstate != src->nstate)
     return dlgn_fail("--gates-from %s: its sizes do not match its configuration", r->cfg.gates_from);
-  const dlgn_net *f = &r->m->feat;
+  const nn_net *f = &r->m->feat;
   if (srcm.feat.end != f->end)
     return dlgn_fail("--gates-from %s: feature network shapes differ", r->cfg.gates_from);
   size_t state_end = 0;
@@ -156,7 +157,7 @@ static int setup(train_run *r, bool resume, dlgn_checkpoint *resume_ck, dlgn_tra
     dlgn_fail("the training set is empty");
     goto done;
   }
-  if (dlgn_stream_create(&r->st, r->dev, c->batch) != 0 ||
+  if (train_stream_create(&r->st, r->dev, c->batch) != 0 ||
       dlgn_buffer_create(r->dev, 4 * sizeof(cl_int), "accuracy counters", &r->counters) != 0 ||
       dlgn_buffer_create(r->dev, r->steps_per_epoch * sizeof(float), "loss ring", &r->ring) != 0)
     goto done;
@@ -222,7 +223,6 @@ static int train_epoch(train_run *r, dlgn_epoch_metrics *e) {
   const dlgn_train_config *c = &r->cfg;
   dlgn_device *dev = r->dev;
   dlgn_gate_kind gates = dlgn_model_train_gates(m);
-  bool cnhw = c->model.arch != DLGN_FC;
   long total_steps = (long)r->steps_per_epoch * c->epochs;
   DLGN_TRY(dlgn_batcher_start_epoch(r->batcher, r->epoch));
   cl_int zero = 0;
@@ -237,16 +237,16 @@ static int train_epoch(train_run *r, dlgn_epoch_metrics *e) {
   while ((got = dlgn_batcher_next(r->batcher, &b)) == 1) {
     int slot;
     size_t bs = (size_t)c->batch;
-    DLGN_TRY(dlgn_stream_push(&r->st, &b, &slot));
-    DLGN_TRY(input_forward(dev, (dlgn_buf){m->x, 0}, r->st.x8, (size_t)slot * bs * DLGN_IMAGE_BYTES,
-                           r->st.aug, (size_t)slot * bs, b.n, 32, 32, r->mean, r->std, cnhw));
-    DLGN_TRY(dlgn_model_forward(m, b.n, gates, true));
+    DLGN_TRY(train_stream_push(&r->st, &b, &slot));
+    DLGN_TRY(nn_model_load_images(m, r->st.x8, (size_t)slot * bs * DLGN_IMAGE_BYTES, r->st.aug,
+                                  (size_t)slot * bs, b.n, r->mean, r->std));
+    DLGN_TRY(nn_model_forward(m, b.n, gates, true));
     DLGN_TRY(xent_forward(dev, (dlgn_buf){r->ring, k}, r->counters, 0, (dlgn_buf){m->logits, 0},
                           r->st.labels, (size_t)slot * bs, b.n, c->model.num_classes));
     DLGN_TRY(xent_backward(dev, (dlgn_buf){m->dlogits, 0}, (dlgn_buf){m->logits, 0}, r->st.labels,
                            (size_t)slot * bs, b.n, c->model.num_classes));
-    DLGN_TRY(dlgn_stream_release(&r->st, slot));
-    DLGN_TRY(dlgn_model_backward(m, b.n, gates));
+    DLGN_TRY(train_stream_release(&r->st, slot));
+    DLGN_TRY(nn_model_backward(m, b.n, gates));
     lr = dlgn_lr_at(c, r->step, (long)r->steps_per_epoch, total_steps);
     DLGN_TRY(optimizer_step(r, lr));
     r->ring_n[k] = b.n;
@@ -303,7 +303,7 @@ static int save_checkpoint(train_run *r) {
 }
 
 static void run_free(train_run *r) {
-  dlgn_stream_destroy(&r->st);
+  train_stream_destroy(&r->st);
   dlgn_batcher_destroy(r->batcher);
   dlgn_buffer_release(&r->opt);
   dlgn_buffer_release(&r->counters);

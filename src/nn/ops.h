@@ -7,12 +7,12 @@
  * Layouts: dense activations are (N,F) row-major; convolutional activations
  * are (C,N,H,W) ("CNHW"), so a 3x3 convolution of a whole batch is one GEMM
  * of (OC, C*9) x (C*9, N*H*W) with no transposes. Offsets count floats. */
-#ifndef DLGN_OPS_H
-#define DLGN_OPS_H
+#ifndef NN_OPS_H
+#define NN_OPS_H
 
 #include <stdbool.h>
 
-#include "dlgn/device.h"
+#include "cl/device.h"
 #include "dlgn/types.h"
 
 /* A float array on the device: buffer plus offset in floats. */
@@ -75,7 +75,6 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
                     bool accumulate_dx);
 
 /* ---- gating (the DGN's one nonlinearity) ---- */
-typedef enum { DLGN_GATE_SOFT = 0, DLGN_GATE_HARD = 1 } dlgn_gate_kind;
 
 /* v (n), q (n) -> out (n) = v * sigmoid(beta*q) (soft) or v * (q > 0) (hard) */
 int gate_forward(dlgn_device *dev, dlgn_buf out, dlgn_buf v, dlgn_buf q, size_t n, float beta,

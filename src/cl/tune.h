@@ -10,14 +10,14 @@
  *   own-shape ta=0 tb=1 M=.. N=.. K=.. tm=.. tn=.. vw=.. kc=.. [ks=..] gflops=..
  *   clblast KERNEL NAME=VALUE ...   (passed to CLBlastOverrideParameters)
  * '#' starts a comment. */
-#ifndef DLGN_TUNE_H
-#define DLGN_TUNE_H
+#ifndef CL_TUNE_H
+#define CL_TUNE_H
 
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "dlgn/device.h"
-#include "dlgn/gemm.h"
+#include "cl/device.h"
+#include "cl/gemm.h"
 
 #define DLGN_TUNE_MAX_SHAPES 32
 #define DLGN_CLBLAST_MAX_PARAMS 20

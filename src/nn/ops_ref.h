@@ -4,13 +4,13 @@
  * of the backward twins accurate. Backward twins overwrite their outputs (the
  * accumulate variants of the device ops are tested as old + twin); a NULL
  * output is skipped. The input op's twin is dlgn_input_ref (data.h). */
-#ifndef DLGN_OPS_REF_H
-#define DLGN_OPS_REF_H
+#ifndef NN_OPS_REF_H
+#define NN_OPS_REF_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "dlgn/ops.h"
+#include "nn/ops.h"
 
 /* out (n) = value */
 void fill_forward_ref(double *out, size_t n, double value);

@@ -6,15 +6,15 @@
  * $DLGN_GEMM=clblast|own|workgroup when set, else the backend its tuning file
  * names, else the one a short measurement chose for this device and driver
  * (src/cl/gemm_select.c, cached). Row-major throughout. Parameters tuned by
- * `dlgn tune` (include/dlgn/tune.h) are applied when a device first uses it.
+ * `dlgn tune` (src/cl/tune.h) are applied when a device first uses it.
  * $DLGN_GEMM_BCOPY=0 turns off the own kernel's copy of B panels to local
  * memory (for measurements). */
-#ifndef DLGN_GEMM_H
-#define DLGN_GEMM_H
+#ifndef CL_GEMM_H
+#define CL_GEMM_H
 
 #include <stdbool.h>
 
-#include "dlgn/device.h"
+#include "cl/device.h"
 
 typedef enum { DLGN_GEMM_CLBLAST = 0, DLGN_GEMM_OWN = 1, DLGN_GEMM_WG = 2 } dlgn_gemm_backend;
 #define DLGN_GEMM_NBACKENDS 3
