@@ -67,8 +67,8 @@ int main(int argc, char **argv) {
   c.synth_train = 2000;
   c.synth_test = CHECK_IMAGES;
   snprintf(c.data, sizeof c.data, "synthetic");
-  snprintf(c.run_dir, sizeof c.run_dir, "%s", argv[1]);
-  c.quiet = true;
+  snprintf(c.run.run_dir, sizeof c.run.run_dir, "%s", argv[1]);
+  c.run.quiet = true;
   dlgn_train_summary sum;
   if (dlgn_train_run(&c, false, &sum) != 0) return fail("training");
   printf("trained a %s %s (depth %d, width %d) for %d epochs on %s (%s):\n"
@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
   bool have_ds = false;
   char path[1200];
   dlgn_checkpoint_path(argv[1], path, sizeof path);
-  if (dlgn_device_open(&dev, c.device, 0) != 0) {
+  if (dlgn_device_open(&dev, c.run.device, 0) != 0) {
     rc = fail("opening the device");
     goto done;
   }

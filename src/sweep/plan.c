@@ -247,7 +247,7 @@ static int expand_grid(dlgn_sweep_plan *p, spec_list *l, json_object *defaults, 
 static bool source_fits(const dlgn_train_config *t, const dlgn_train_config *s) {
   const dlgn_model_config *a = &t->model, *b = &s->model;
   if (b->mode != DLGN_JOINT || b->shuffle != DLGN_SHUFFLE_NONE) return false;
-  if ((b->cls == DLGN_DNN ? DLGN_DGN : b->cls) != a->cls) return false;
+  if (dlgn_model_class_on_gates_of(b->cls) != a->cls) return false;
   return a->arch == b->arch && a->depth == b->depth && a->width == b->width &&
          a->batchnorm == b->batchnorm && t->seed == s->seed && strcmp(t->data, s->data) == 0 &&
          t->synth_train == s->synth_train && t->synth_test == s->synth_test;
