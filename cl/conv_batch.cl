@@ -10,9 +10,7 @@
  * their multiplies on the padding of a 4x4 plane and 56% on a 2x2 one. The
  * host converts to and from the (C, N, P) layout of the rest of the model
  * (cnp_to_blocks, blocks_to_cnp), passes that move a few MiB where the
- * convolution does GFLOPs, and packs the weights so that those of one input
- * channel for a work-item's output channels are consecutive
- * (conv3x3_pack_weights). Uses c3_lane_sum of conv.cl. */
+ * convolution does GFLOPs. Uses c3_lane_sum of conv.cl. */
 
 /* x (C, N, P) -> xb (C, N/16, P, 16), N a multiple of 16. global: dim 0 =
  * N / 16, dim 1 = P, dim 2 = C. */
@@ -44,33 +42,19 @@ __kernel void blocks_to_cnp(__global float *y, ulong y_off, __global const float
   for (int i = 0; i < 16; i++) dst[i * P] = acc ? dst[i * P] + t[i] : t[i];
 }
 
-/* wp (ceil(OC / TOC), C, 9, TOC) = the weights of the convolution from C to
- * OC channels, TOC output channels side by side (channels past OC repeat the
- * last one): w (OC, C, 3, 3), or with transposed the dx convolution's, w
- * (C, OC, 3, 3) flipped. global: dim 0 = C, dim 1 = ceil(OC / TOC). */
-__kernel void conv3x3_pack_weights(__global float *wp, ulong wp_off, __global const float *w,
-                                   ulong w_off, int C, int OC, int toc, int transposed) {
-  int c = GID0, blk = GID1;
-  if (c >= C || blk * toc >= OC) return;
-  __global float *dst = wp + wp_off + ((size_t)blk * C + c) * 9 * toc;
-  for (int j = 0; j < toc; j++) {
-    int o = min(blk * toc + j, OC - 1);
-    __global const float *src = transposed ? w + w_off + ((size_t)c * OC + o) * 9
-                                           : w + w_off + ((size_t)o * C + c) * 9;
-    for (int t = 0; t < 9; t++) dst[t * toc + j] = src[transposed ? 8 - t : t];
-  }
-}
-
 /* y (OC, N/16, P, 16) = the 3x3, stride 1, pad 1 convolution of x (C, N/16,
- * P, 16), planes H x W, with the packed weights wp (conv3x3_pack_weights,
- * TOC). A work-item computes one output row of TOC channels for 16 images:
- * TOC * W vector accumulators; each input vector is loaded once per channel
- * and serves the (up to) three outputs it reaches. The rows of taps inside
- * the plane (KY0..KY1) are fixed per work-item, so each case is its own
- * straight-line loop body. global: dim 0 = ceil(OC / TOC) (neighbours share
- * their input rows), dim 1 = H * N / 16. */
-#define CB_ROWS(KY0, KY1, W, TOC)                                                               \
-  for (int c = 0; c < C; c++, xr += cstride, wc += 9 * (TOC)) {                                 \
+ * P, 16), planes H x W: w (OC, C, 3, 3), or with TRANS the dx convolution's,
+ * w (C, OC, 3, 3) flipped. TRANS is fixed per kernel, so that every weight is
+ * one row pointer plus a constant (a runtime sign cost an address
+ * computation per weight). A work-item computes one output row of TOC
+ * channels for 16 images: TOC * W vector accumulators (16: more spilled);
+ * each input vector is loaded once per channel and serves the (up to) three
+ * outputs it reaches. The rows of taps inside the plane (KY0..KY1) are fixed
+ * per work-item, so each case is its own straight-line loop body. global:
+ * dim 0 = ceil(OC / TOC) (neighbours share their input rows), dim 1 =
+ * H * N / 16. */
+#define CB_ROWS(KY0, KY1, W, TOC, TRANS)                                                        \
+  for (int c = 0; c < C; c++, xr += cstride, wc += wcs) {                                       \
     _Pragma("unroll") for (int ky = (KY0); ky <= (KY1); ky++)                                   \
         _Pragma("unroll") for (int ix = 0; ix < (W); ix++) {                                    \
       float16 v = vload16(0, xr + (ky * (W) + ix) * 16);                                        \
@@ -79,36 +63,47 @@ __kernel void conv3x3_pack_weights(__global float *wp, ulong wp_off, __global co
         const int ox = ix + 1 - kx;                                                             \
         if (ox < 0 || ox >= (W)) continue;                                                      \
         _Pragma("unroll") for (int j = 0; j < (TOC); j++) sum[j][ox] =                          \
-            fma((float16)(wc[(ky * 3 + kx) * (TOC) + j]), v, sum[j][ox]);                       \
+            fma((float16)(wc[wrow[j] + ((TRANS) ? -(ky * 3 + kx) : ky * 3 + kx)]), v,           \
+                sum[j][ox]);                                                                    \
       }                                                                                         \
     }                                                                                           \
   }
 
-#define DEFINE_CONV3X3_BATCH(NAME, W, TOC)                                                      \
+#define DEFINE_CONV3X3_BATCH(NAME, W, TOC, TRANS)                                               \
   __kernel void NAME(__global float *y, ulong y_off, __global const float *x, ulong x_off,      \
-                     __global const float *wp, ulong wp_off, int C, int N, int H, int OC) {     \
+                     __global const float *w, ulong w_off, int C, int N, int H, int OC) {       \
     const int NV = N / 16, P = H * (W);                                                         \
-    int blk = GID0, oc0 = blk * (TOC), oy = GID1 % H, nv = GID1 / H;                            \
+    int oc0 = GID0 * (TOC), oy = GID1 % H, nv = GID1 / H;                                       \
     if (oc0 >= OC || nv >= NV) return;                                                          \
     const size_t cstride = (size_t)NV * P * 16;                                                 \
     /* input row oy - 1 + ky of image block nv, channel c: xr + ky * W * 16 */                  \
     __global const float *xr = x + x_off + ((size_t)nv * P + (oy - 1) * (W)) * 16;              \
-    __global const float *wc = wp + wp_off + (size_t)blk * C * 9 * (TOC);                       \
+    /* weight (oc0 + j, c, tap) at wc[wrow[j] +- tap] (rows past OC repeat the last) */         \
+    int wrow[TOC];                                                                              \
+    _Pragma("unroll") for (int j = 0; j < (TOC); j++) {                                         \
+      int o = min(oc0 + j, OC - 1);                                                             \
+      wrow[j] = (TRANS) ? o * 9 + 8 : o * C * 9;                                                \
+    }                                                                                           \
+    const int wcs = (TRANS) ? OC * 9 : 9;                                                       \
+    __global const float *wc = w + w_off;                                                       \
     float16 sum[TOC][W];                                                                        \
     _Pragma("unroll") for (int j = 0; j < (TOC); j++)                                           \
         _Pragma("unroll") for (int o = 0; o < (W); o++) sum[j][o] = (float16)(0.0f);            \
-    if (H == 1) CB_ROWS(1, 1, W, TOC)                                                           \
-    else if (oy == 0) CB_ROWS(1, 2, W, TOC)                                                     \
-    else if (oy == H - 1) CB_ROWS(0, 1, W, TOC)                                                 \
-    else CB_ROWS(0, 2, W, TOC)                                                                  \
+    if (H == 1) CB_ROWS(1, 1, W, TOC, TRANS)                                                    \
+    else if (oy == 0) CB_ROWS(1, 2, W, TOC, TRANS)                                              \
+    else if (oy == H - 1) CB_ROWS(0, 1, W, TOC, TRANS)                                          \
+    else CB_ROWS(0, 2, W, TOC, TRANS)                                                           \
     for (int j = 0; j < (TOC) && oc0 + j < OC; j++)                                             \
       _Pragma("unroll") for (int o = 0; o < (W); o++) vstore16(                                 \
           sum[j][o], 0, y + y_off + (((size_t)(oc0 + j) * NV + nv) * P + oy * (W) + o) * 16);   \
   }
 
-DEFINE_CONV3X3_BATCH(conv3x3_batch2, 2, 8)
-DEFINE_CONV3X3_BATCH(conv3x3_batch4, 4, 4)
-DEFINE_CONV3X3_BATCH(conv3x3_batch8, 8, 2)
+DEFINE_CONV3X3_BATCH(conv3x3_batch2, 2, 8, 0)
+DEFINE_CONV3X3_BATCH(conv3x3_batch4, 4, 4, 0)
+DEFINE_CONV3X3_BATCH(conv3x3_batch8, 8, 2, 0)
+DEFINE_CONV3X3_BATCH(conv3x3_batch2_dx, 2, 8, 1)
+DEFINE_CONV3X3_BATCH(conv3x3_batch4_dx, 4, 4, 1)
+DEFINE_CONV3X3_BATCH(conv3x3_batch8_dx, 8, 2, 1)
 
 /* Weight gradient on the batch-blocked layout: a work-item sums, over one
  * chunk of blocks of 16 images, dy (OC, N/16, P, 16) of CBW_TOC output

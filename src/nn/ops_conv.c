@@ -114,12 +114,16 @@ static bool conv_batch_fits(const dlgn_conv_shape *s) {
  * where it is large (128->128: 0.36x), so CPUs run it up to K = 288; its dx
  * beats the dcol GEMM plus col2im only with few channels (32->32: 1.4x;
  * 128->128: 0.64x), so up to 32 channels each way. VGG16's layers with rows
- * of 2, 4 and 8 take the flat kernels forward and for dx (1.3x, 1.0x, 1.4x
- * forward); their weight gradient by the flat kernel beats the column GEMM
- * only where planes are smaller than a vector (2x2: backward 28.9 -> 17.7
- * ms; 8x8 and 4x4 within 5%, so they keep the GEMM). GPUs are unmeasured and
- * keep im2col + CLBlast's tuned GEMM (the direct kernels' float16
- * accumulators would spill registers there). $DLGN_CONV=gemm|direct|rows|wino
+ * of 2, 4 and 8 (batch 64) take the batch kernels, which skip the padding,
+ * against the flat kernels (whose weight gradient lost to the column GEMM
+ * at 8x8 and 4x4): 8x8 256->256 forward 13.0 -> 8.8 ms, backward 32.7 ->
+ * 24.0 ms; 4x4 512->512 12.5 -> 7.1 and 34.3 -> 17.5 ms; 2x2 512->512 2.9
+ * -> 2.1 and 10.4 -> 7.6 ms, layout copies included. With a batch that is not a multiple of 16 the flat kernels take those
+ * layers forward and for dx (1.3x, 1.0x, 1.4x the GEMM forward), and their
+ * weight gradient only where planes are smaller than a vector (2x2: backward
+ * 28.9 -> 17.7 ms; 8x8 and 4x4 keep the GEMM). GPUs are unmeasured and keep
+ * im2col + CLBlast's tuned GEMM (the direct kernels' float16 accumulators
+ * would spill registers there). $DLGN_CONV=gemm|direct|rows|wino|batch
  * overrides (each only where it fits and the device runs it correctly). */
 typedef struct {
   conv_kind fwd, dx, dw;
@@ -139,8 +143,6 @@ static conv_plan conv_plan_for(const dlgn_device_info *info, const dlgn_conv_sha
   bool cpu = (info->type & CL_DEVICE_TYPE_CPU) && conv_long_loops_ok(info);
   conv_plan p = {CONV_GEMM, CONV_GEMM, CONV_GEMM};
   if (cpu && conv_rows_fits(s)) p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
-  else if (cpu && conv_batch_fits(s) && s->H * s->W < 16)
-    p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_BATCH};
   else if (cpu && conv_batch_fits(s))
     p = (conv_plan){CONV_BATCH, CONV_BATCH, CONV_BATCH};
   else if (cpu && conv_flat_fits(s))
@@ -216,20 +218,17 @@ static int conv_batch_dw_splits(const dlgn_conv_shape *s) {
 }
 
 /* Scratch of the batch kernels, in turn: dy or y (OC*P*N), x (C*P*N), dx
- * (C*P*N) in the batch-blocked layout; the packed weights (a block of up to
- * 16 output channels past either count); the partial weight gradients. */
+ * (C*P*N) in the batch-blocked layout; the partial weight gradients. */
 static size_t conv_batch_region(const dlgn_conv_shape *s, int which) {
   size_t pn = (size_t)s->H * s->W * s->N;
-  size_t big = (size_t)(s->OC > s->C ? s->OC : s->C);
-  size_t size[5] = {(size_t)s->OC * pn, (size_t)s->C * pn, (size_t)s->C * pn,
-                    ((size_t)s->OC * s->C + 16 * big) * 9,
+  size_t size[4] = {(size_t)s->OC * pn, (size_t)s->C * pn, (size_t)s->C * pn,
                     conv_batch_dw_splits(s) > 1
                         ? (size_t)conv_batch_dw_splits(s) * s->OC * s->C * 9 : 0};
   size_t at = 0;
   for (int i = 0; i < which; i++) at += size[i];
   return at;
 }
-enum { BATCH_OUT, BATCH_X, BATCH_DX, BATCH_W, BATCH_PART, BATCH_END };
+enum { BATCH_OUT, BATCH_X, BATCH_DX, BATCH_PART, BATCH_END };
 
 static size_t conv_batch_scratch_floats(const dlgn_conv_shape *s) {
   return conv_batch_region(s, BATCH_END);
@@ -354,26 +353,19 @@ static int batch_from_blocks(dlgn_device *dev, dlgn_buf y, dlgn_buf yb, dlgn_buf
 }
 
 /* yb (Cout, ...) = conv of xb (Cin, ...), both batch-blocked; transposed: the
- * dx convolution. The weights are packed into the scratch first. */
-static int batch_conv(dlgn_device *dev, dlgn_buf yb, dlgn_buf xb, dlgn_buf w, dlgn_buf scratch,
-                      int Cin, int Cout, const dlgn_conv_shape *s, bool transposed) {
-  static const char *const names[9] = {[2] = "conv3x3_batch2", [4] = "conv3x3_batch4",
-                                       [8] = "conv3x3_batch8"};
-  int toc = 16 / s->W; /* TOC of each kernel */
-  size_t nblk = ((size_t)Cout + toc - 1) / toc;
-  dlgn_buf wp = dlgn_at(scratch, conv_batch_region(s, BATCH_W));
-  size_t global[2] = {(size_t)Cin, nblk}, local[2] = {16, 1};
-  dlgn_arg pargs[] = {ARG_BUF(wp),     ARG_BUF(w),    DLGN_INT(Cin),
-                      DLGN_INT(Cout),  DLGN_INT(toc), DLGN_INT(transposed)};
-  DLGN_TRY(dlgn_launch(dev, "conv3x3_pack_weights", 2, global, local,
-                       (int)(sizeof pargs / sizeof pargs[0]), pargs));
-  global[0] = nblk;
-  global[1] = (size_t)s->H * (s->N / 16);
-  local[0] = 1;
-  dlgn_arg args[] = {ARG_BUF(yb),    ARG_BUF(xb),    ARG_BUF(wp),
+ * dx convolution */
+static int batch_conv(dlgn_device *dev, dlgn_buf yb, dlgn_buf xb, dlgn_buf w, int Cin, int Cout,
+                      const dlgn_conv_shape *s, bool transposed) {
+  static const char *const names[2][9] = {
+      {[2] = "conv3x3_batch2", [4] = "conv3x3_batch4", [8] = "conv3x3_batch8"},
+      {[2] = "conv3x3_batch2_dx", [4] = "conv3x3_batch4_dx", [8] = "conv3x3_batch8_dx"}};
+  size_t toc = (size_t)(16 / s->W); /* TOC of each kernel */
+  size_t global[2] = {((size_t)Cout + toc - 1) / toc, (size_t)s->H * (s->N / 16)};
+  size_t local[2] = {1, 1};
+  dlgn_arg args[] = {ARG_BUF(yb),    ARG_BUF(xb),    ARG_BUF(w),
                      DLGN_INT(Cin),  DLGN_INT(s->N), DLGN_INT(s->H), DLGN_INT(Cout)};
-  return dlgn_launch(dev, names[s->W], 2, global, local, (int)(sizeof args / sizeof args[0]),
-                     args);
+  return dlgn_launch(dev, names[transposed][s->W], 2, global, local,
+                     (int)(sizeof args / sizeof args[0]), args);
 }
 
 static dlgn_buf batch_region(dlgn_buf scratch, const dlgn_conv_shape *s, int which) {
@@ -385,7 +377,7 @@ static int conv_batch_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf
   int P = s->H * s->W;
   dlgn_buf yt = batch_region(scratch, s, BATCH_OUT), xt = batch_region(scratch, s, BATCH_X);
   DLGN_TRY(batch_to_blocks(dev, xt, x, s->C, s->N, P));
-  DLGN_TRY(batch_conv(dev, yt, xt, w, scratch, s->C, s->OC, s, false));
+  DLGN_TRY(batch_conv(dev, yt, xt, w, s->C, s->OC, s, false));
   return batch_from_blocks(dev, y, yt, b, s->OC, s->N, P, true, false);
 }
 
@@ -398,7 +390,7 @@ static int conv_batch_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_
   DLGN_TRY(batch_to_blocks(dev, dyt, dy, s->OC, s->N, P));
   if (do_dx) {
     dlgn_buf dxt = batch_region(scratch, s, BATCH_DX);
-    DLGN_TRY(batch_conv(dev, dxt, dyt, w, scratch, s->OC, s->C, s, true));
+    DLGN_TRY(batch_conv(dev, dxt, dyt, w, s->OC, s->C, s, true));
     DLGN_TRY(batch_from_blocks(dev, dx, dxt, w, s->C, s->N, P, false, acc));
   }
   if (!do_dw) return 0;
