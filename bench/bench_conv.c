@@ -48,6 +48,11 @@ static int run_convgemm(dlgn_device *dev, void *p) {
   return 0;
 }
 
+/* Force one convolution strategy on dev ("": the measured choice). */
+static void set_conv(dlgn_device *dev, const char *kind) {
+  snprintf(dev->conv.force, sizeof dev->conv.force, "%s", kind);
+}
+
 static int bench_alloc(dlgn_device *dev, conv_bench *c, const dlgn_conv_shape *s) {
   memset(c, 0, sizeof *c);
   c->s = *s;
@@ -59,13 +64,13 @@ static int bench_alloc(dlgn_device *dev, conv_bench *c, const dlgn_conv_shape *s
   DLGN_TRY(bench_random_buffer(dev, ny, 1.0f, 4, &c->y));
   /* the scratch of the strategy that needs the most */
   size_t scratch = 1;
-  const char *kinds[] = {"gemm", "direct", "rows", "wino"};
-  for (int i = 0; i < 4; i++) {
-    setenv("DLGN_CONV", kinds[i], 1);
+  const char *kinds[] = {"gemm", "direct", "rows", "wino", "batch"};
+  for (int i = 0; i < 5; i++) {
+    set_conv(dev, kinds[i]);
     size_t need = conv2d_scratch_floats(dev, s);
     scratch = need > scratch ? need : scratch;
   }
-  unsetenv("DLGN_CONV");
+  set_conv(dev, "");
   return dlgn_buffer_create(dev, scratch * sizeof(float), "conv scratch",
                             &c->scratch);
 }
@@ -120,10 +125,10 @@ static int check_all(dlgn_device *dev) {
   int rc = bench_alloc(dev, &c, &s);
   const char *names[] = {"gemm", "direct", "rows", "wino", "batch"};
   for (int i = 0; rc == 0 && i < 5; i++) {
-    setenv("DLGN_CONV", names[i], 1);
-    rc = run_forward(dev, &c) || check_case(dev, &c, false, conv2d_forward_strategy(&dev->info, &c.s));
+    set_conv(dev, names[i]);
+    rc = run_forward(dev, &c) || check_case(dev, &c, false, conv2d_forward_strategy(&dev->info, dev->conv.force, &c.s));
   }
-  unsetenv("DLGN_CONV");
+  set_conv(dev, "");
   if (rc == 0) rc = run_convgemm(dev, &c) || check_case(dev, &c, true, "CLBlast Sconvgemm");
   bench_release(&c);
   return rc ? -1 : 0;
@@ -181,10 +186,10 @@ int main(int argc, char **argv) {
         if (k == 5 && !convgemm) continue;
         /* the batch kernels take rows of 2, 4 and 8 */
         if ((k == 4 || k == 10) && hw > 8) continue;
-        if (env[k]) setenv("DLGN_CONV", env[k], 1);
+        if (env[k]) set_conv(dev, env[k]);
         bench_fn fn = k < 5 ? run_forward : (k == 5 ? run_convgemm : run_backward);
         rc = bench_time(dev, repeat, fn, &c, &t);
-        unsetenv("DLGN_CONV");
+        set_conv(dev, "");
         if (rc) break;
         if (k == 0) t_gemm = t;
         if (k == 6) t_bwd = t;

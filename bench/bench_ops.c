@@ -335,7 +335,7 @@ static void add_conv(dlgn_device *dev, dlgn_conv_shape s, bool with_dx) {
   char shape[48], name[48];
   snprintf(shape, sizeof shape, "%d->%d, N=%d, %dx%d, k%d", s.C, s.OC, s.N, s.H, s.W, s.k);
   double f = 2.0 * s.OC * s.C * s.k * s.k * (double)s.N * conv2d_out_h(&s) * conv2d_out_w(&s);
-  snprintf(name, sizeof name, "conv fwd (%s)", conv2d_forward_strategy(&dev->info, &s));
+  snprintf(name, sizeof name, "conv fwd (%s)", conv2d_forward_strategy(&dev->info, dev->conv.force, &s));
   add(name, shape, op_conv(CONV_F, s, false), f, 0);
   add(with_dx ? "conv bwd" : "conv bwd (no dx)", shape,
       op_conv(CONV_B, s, with_dx), with_dx ? 2 * f : f, 0);

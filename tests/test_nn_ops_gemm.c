@@ -137,17 +137,17 @@ static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
   char what[160];
   snprintf(what, sizeof what,
            "conv2d_forward (%s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d scratch=%zu",
-           conv2d_forward_strategy(&dev->info, s), s->N, s->C, s->H, s->W, s->OC, s->k, s->stride, s->pad,
+           conv2d_forward_strategy(&dev->info, dev->conv.force, s), s->N, s->C, s->H, s->W, s->OC, s->k, s->stride, s->pad,
            nscratch);
   size_t kf = (size_t)s->C * s->k * s->k, kb = (size_t)s->OC * s->k * s->k;
   size_t km = (size_t)s->N * conv2d_out_h(s) * conv2d_out_w(s);
   ck_assert_ok(conv2d_forward(dev, by, bx, bw, bb, scratch, s));
   tcheck(what, dev, by, y, ny, gemm_tol(kf + 1, 1, 1), 1e-5);
   ck_assert_ok(conv2d_backward(dev, bdx, bdw, bdb, bdy, bx, bw, scratch, s, false));
-  const char *env = getenv("DLGN_CONV");
   char shape[120];
-  snprintf(shape, sizeof shape, "($DLGN_CONV=%s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d",
-           env ? env : "", s->N, s->C, s->H, s->W, s->OC, s->k, s->stride, s->pad);
+  snprintf(shape, sizeof shape, "(conv strategy %s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d",
+           *dev->conv.force ? dev->conv.force : "measured", s->N, s->C, s->H, s->W, s->OC, s->k,
+           s->stride, s->pad);
   snprintf(what, sizeof what, "conv2d_backward dx %s", shape);
   tcheck(what, dev, bdx, dx, nx, gemm_tol(kb, 1, 1), 1e-5);
   snprintf(what, sizeof what, "conv2d_backward dw %s", shape);
@@ -201,16 +201,14 @@ START_TEST(test_conv) {
       /* every strategy (rows and Winograd where they fit, else the
        * default); im2col and Winograd with the batch in one chunk and in
        * chunks of a few images (for N=7 im2col's chunks of 2 leave 3) */
-      char cols[32];
-      snprintf(cols, sizeof cols, "%zu",
-               2 * (size_t)s->C * s->k * s->k * conv2d_out_h(s) * conv2d_out_w(s));
+      size_t cols = 2 * (size_t)s->C * s->k * s->k * conv2d_out_h(s) * conv2d_out_w(s);
       const char *kinds[] = {"gemm", "direct", "gemm", "rows", "wino", "wino", "batch"};
+      dlgn_conv_options saved = devs[d]->conv;
       for (int variant = 0; variant < 7; variant++) {
-        setenv("DLGN_CONV", kinds[variant], 1);
-        if (variant == 2 || variant == 5) setenv("DLGN_CONV_COLUMNS", cols, 1);
+        snprintf(devs[d]->conv.force, sizeof devs[d]->conv.force, "%s", kinds[variant]);
+        if (variant == 2 || variant == 5) devs[d]->conv.columns = cols;
         conv_case(devs[d], &r, s);
-        unsetenv("DLGN_CONV_COLUMNS");
-        unsetenv("DLGN_CONV");
+        devs[d]->conv = saved;
       }
     }
   /* shapes that do not fit are refused with a message */
@@ -220,6 +218,22 @@ START_TEST(test_conv) {
                                   &bad),
                    0);
   ck_assert_ptr_nonnull(strstr(dlgn_error(), "does not fit"));
+  /* the options are read once, when a device opens, and a value nobody
+   * knows is refused there rather than ignored */
+  dlgn_conv_options o;
+  setenv("DLGN_CONV", "rowz", 1);
+  ck_assert_int_ne(dlgn_conv_options_from_env(&o), 0);
+  ck_assert_ptr_nonnull(strstr(dlgn_error(), "$DLGN_CONV=rowz"));
+  setenv("DLGN_CONV", "batch", 1);
+  setenv("DLGN_CONV_COLUMNS", "12x", 1);
+  ck_assert_int_ne(dlgn_conv_options_from_env(&o), 0);
+  ck_assert_ptr_nonnull(strstr(dlgn_error(), "$DLGN_CONV_COLUMNS=12x"));
+  setenv("DLGN_CONV_COLUMNS", "4096", 1);
+  ck_assert_int_eq(dlgn_conv_options_from_env(&o), 0);
+  ck_assert_str_eq(o.force, "batch");
+  ck_assert_uint_eq(o.columns, 4096);
+  unsetenv("DLGN_CONV");
+  unsetenv("DLGN_CONV_COLUMNS");
   test_close_all_devices(devs, count);
 }
 END_TEST

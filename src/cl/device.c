@@ -233,11 +233,37 @@ int dlgn_device_open(dlgn_device **out, const char *selector, int flags) {
   if (dlgn_cl_check(dev, err, "clCreateCommandQueue", "the compute queue")) goto fail;
   dev->xfer = clCreateCommandQueue(dev->ctx, dev->info.id, qp, &err);
   if (dlgn_cl_check(dev, err, "clCreateCommandQueue", "the transfer queue")) goto fail;
+  if (dlgn_conv_options_from_env(&dev->conv) != 0) goto fail;
   *out = dev;
   return 0;
 fail:
   dlgn_device_close(dev);
   return -1;
+}
+
+int dlgn_conv_options_from_env(dlgn_conv_options *o) {
+  static const char *const kinds[] = {"gemm", "direct", "rows", "wino", "batch"};
+  memset(o, 0, sizeof *o);
+  o->columns = (size_t)1 << 25; /* 128 MiB */
+  const char *e = getenv("DLGN_CONV");
+  if (e && *e) {
+    bool known = false;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) known |= strcmp(e, kinds[i]) == 0;
+    if (!known)
+      return dlgn_fail("$DLGN_CONV=%s: expected gemm, direct, rows, wino or batch (or unset: the "
+                       "measured choice)",
+                       e);
+    snprintf(o->force, sizeof o->force, "%s", e);
+  }
+  const char *c = getenv("DLGN_CONV_COLUMNS");
+  if (c && *c) {
+    char *end;
+    long long v = strtoll(c, &end, 10);
+    if (*end || v <= 0)
+      return dlgn_fail("$DLGN_CONV_COLUMNS=%s: expected a positive number of floats", c);
+    o->columns = (size_t)v;
+  }
+  return 0;
 }
 
 void dlgn_gemm_state_free(dlgn_device *dev); /* src/cl/gemm.c */

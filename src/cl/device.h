@@ -9,6 +9,17 @@
 
 typedef struct dlgn_gemm_state dlgn_gemm_state;
 
+/* How the convolutions run (src/nn/ops_conv.c): resolved once when the device
+ * opens, from $DLGN_CONV and $DLGN_CONV_COLUMNS, so that no op reads the
+ * environment; the tests and benchmarks change them in place. */
+typedef struct {
+  char force[8];  /* "": the measured choice; or gemm, direct, rows, wino, batch where it fits */
+  size_t columns; /* the im2col columns of one chunk of images, at most, in floats */
+} dlgn_conv_options;
+
+/* The options from the environment; fails naming a value it does not know. */
+int dlgn_conv_options_from_env(dlgn_conv_options *o);
+
 struct dlgn_device {
   dlgn_device_info info;
   cl_context ctx;
@@ -26,6 +37,7 @@ struct dlgn_device {
     cl_kernel kernel;
   } kernels[DLGN_MAX_KERNELS];
   dlgn_gemm_state *gemm; /* owned by src/cl/gemm.c */
+  dlgn_conv_options conv;
   /* $DLGN_PROFILE=1: every launch waits for its kernel and adds its device
    * time here (or the host's wall time per launch, on a driver without
    * event timestamps); the table is printed to stderr when the device

@@ -13,15 +13,16 @@
 
 /* The forward strategy of the models' 3x3 layers on this device, by row
  * length (src/nn/ops_conv.c; $DLGN_CONV forces one). */
-static void print_conv_strategies(const dlgn_device_info *d) {
+static void print_conv_strategies(const dlgn_device_info *d, const dlgn_conv_options *o) {
   const int widths[] = {32, 16, 8, 4, 2};
   printf("      convolutions 3x3 (rows of");
   for (int i = 0; i < 5; i++) {
     dlgn_conv_shape s = {128, 64, widths[i], widths[i], 64, 3, 1, 1};
-    printf("%s %d: %s", i ? "," : "", widths[i], conv2d_forward_strategy(d, &s));
+    printf("%s %d: %s", i ? "," : "", widths[i], conv2d_forward_strategy(d, o->force, &s));
   }
-  const char *env = getenv("DLGN_CONV");
-  printf(")%s%s\n", env && *env ? "; $DLGN_CONV=" : "", env && *env ? env : "");
+  printf(")%s%s", *o->force ? "; $DLGN_CONV=" : "", o->force);
+  if (o->columns != ((size_t)1 << 25)) printf("; $DLGN_CONV_COLUMNS=%zu", o->columns);
+  printf("\n");
 }
 
 int cmd_devices(int argc, char **argv) {
@@ -45,6 +46,12 @@ int cmd_devices(int argc, char **argv) {
   int n, chosen;
   if (dlgn_devices_list(&list, &n) != 0) return cli_report_error();
   if (dlgn_device_pick(list, n, selector, &chosen) != 0) {
+    free(list);
+    return cli_report_error();
+  }
+  /* the convolution options every device gets when it opens */
+  dlgn_conv_options conv;
+  if (dlgn_conv_options_from_env(&conv) != 0) {
     free(list);
     return cli_report_error();
   }
@@ -72,7 +79,7 @@ int cmd_devices(int argc, char **argv) {
     const char *env = getenv("DLGN_GEMM");
     if (env && *env) printf("; $DLGN_GEMM=%s overrides it", env);
     printf("; %s\n", tuned ? "tuned by `dlgn tune`" : "not tuned");
-    print_conv_strategies(d);
+    print_conv_strategies(d, &conv);
   }
   printf("selected: [%d] %s\n", chosen, list[chosen].name);
   free(list);

@@ -60,10 +60,13 @@ int conv2d_out_w(const dlgn_conv_shape *s);
 size_t conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s);
 
 /* The strategy a device uses for the forward pass of shape s: "rows",
- * "flat", "winograd", "direct" or "im2col+gemm" (chosen per device from measurements,
- * see conv_plan_for in ops_conv.c, which also picks dx and dw).
- * $DLGN_CONV=gemm|direct|rows|wino forces one where it fits. */
-const char *conv2d_forward_strategy(const dlgn_device_info *info, const dlgn_conv_shape *s);
+ * "flat", "batch", "winograd", "direct" or "im2col+gemm" (chosen per device
+ * from measurements, see conv_plan_for in ops_conv.c, which also picks dx and
+ * dw). force (an opened device's conv.force, from $DLGN_CONV when it opened;
+ * NULL or "" for none): gemm, direct, rows, wino or batch forces one where it
+ * fits. */
+const char *conv2d_forward_strategy(const dlgn_device_info *info, const char *force,
+                                    const dlgn_conv_shape *s);
 
 /* x (C,N,H,W), w (OC,C,k,k), b (OC) -> y (OC,N,HO,WO) */
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,

@@ -14,20 +14,6 @@
 #include "dlgn/status.h"
 #include "ops_internal.h"
 
-/* Upper bound on a chunk's columns: 32 Mi floats (128 MiB). Large enough that
- * each GEMM is big (C4GAP-128: 28 images, 128 x 28672 x 1152), small enough
- * for any device. $DLGN_CONV_COLUMNS (floats) lowers it, so that the tests
- * can exercise several chunks on small shapes; it must not change between
- * conv2d_scratch_floats and the ops. */
-size_t conv_column_floats(void) {
-  const char *e = getenv("DLGN_CONV_COLUMNS");
-  if (e && *e) {
-    long long v = atoll(e);
-    if (v > 0) return (size_t)v;
-  }
-  return (size_t)1 << 25;
-}
-
 int conv2d_out_h(const dlgn_conv_shape *s) { return (s->H + 2 * s->pad - s->k) / s->stride + 1; }
 int conv2d_out_w(const dlgn_conv_shape *s) { return (s->W + 2 * s->pad - s->k) / s->stride + 1; }
 
@@ -36,21 +22,21 @@ static bool conv_is_pointwise(const dlgn_conv_shape *s) {
   return s->k == 1 && s->stride == 1 && s->pad == 0;
 }
 
-static int conv_chunk_images(const dlgn_conv_shape *s) {
+static int conv_chunk_images(const dlgn_device *dev, const dlgn_conv_shape *s) {
   if (conv_is_pointwise(s)) return s->N; /* no columns: one GEMM for the batch */
   size_t per_image = (size_t)s->C * s->k * s->k * conv2d_out_h(s) * conv2d_out_w(s);
-  size_t nb = per_image ? conv_column_floats() / per_image : 1;
+  size_t nb = per_image ? dev->conv.columns / per_image : 1;
   if (nb < 1) nb = 1;
   if (nb > (size_t)s->N) nb = (size_t)s->N;
   return (int)nb;
 }
 
-static size_t conv_columns_floats(const dlgn_conv_shape *s) {
+static size_t conv_columns_floats(const dlgn_device *dev, const dlgn_conv_shape *s) {
   if (conv_is_pointwise(s)) return 0;
-  return (size_t)s->C * s->k * s->k * conv_chunk_images(s) * conv2d_out_h(s) * conv2d_out_w(s);
+  return (size_t)s->C * s->k * s->k * conv_chunk_images(dev, s) * conv2d_out_h(s) * conv2d_out_w(s);
 }
 
-static int conv_check(const char *op, const dlgn_conv_shape *s) {
+static int conv_check(const dlgn_device *dev, const char *op, const dlgn_conv_shape *s) {
   DLGN_TRY(ops_check_dims(op, 6, (int[]){s->N, s->C, s->H, s->W, s->OC, s->k}));
   if (s->stride < 1 || s->pad < 0)
     return dlgn_fail("%s: stride %d, pad %d (need stride >= 1, pad >= 0)", op, s->stride, s->pad);
@@ -61,7 +47,7 @@ static int conv_check(const char *op, const dlgn_conv_shape *s) {
   size_t in = (size_t)s->C * s->N * s->H * s->W;
   size_t out = (size_t)s->OC * s->N * conv2d_out_h(s) * conv2d_out_w(s);
   DLGN_TRY(ops_check_count(op, in > out ? in : out));
-  DLGN_TRY(ops_check_count(op, conv_columns_floats(s)));
+  DLGN_TRY(ops_check_count(op, conv_columns_floats(dev, s)));
   return ops_check_count(op, (size_t)s->OC * s->C * s->k * s->k);
 }
 
@@ -139,7 +125,8 @@ static bool conv_long_loops_ok(const dlgn_device_info *info) {
   return strncmp(info->name, "llvmpipe", 8) != 0;
 }
 
-static conv_plan conv_plan_for(const dlgn_device_info *info, const dlgn_conv_shape *s) {
+static conv_plan conv_plan_for(const dlgn_device_info *info, const char *force,
+                               const dlgn_conv_shape *s) {
   bool cpu = (info->type & CL_DEVICE_TYPE_CPU) && conv_long_loops_ok(info);
   conv_plan p = {CONV_GEMM, CONV_GEMM, CONV_GEMM};
   if (cpu && conv_rows_fits(s)) p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
@@ -151,7 +138,7 @@ static conv_plan conv_plan_for(const dlgn_device_info *info, const dlgn_conv_sha
     if (s->C * s->k * s->k <= 288) p.fwd = CONV_DIRECT;
     if (s->C <= 32 && s->OC <= 32) p.dx = CONV_DIRECT;
   }
-  const char *e = getenv("DLGN_CONV");
+  const char *e = force;
   if (e && strcmp(e, "gemm") == 0) p = (conv_plan){CONV_GEMM, CONV_GEMM, CONV_GEMM};
   if (e && strcmp(e, "direct") == 0) p = (conv_plan){CONV_DIRECT, CONV_DIRECT, CONV_GEMM};
   if (e && strcmp(e, "rows") == 0 && conv_long_loops_ok(info) &&
@@ -165,11 +152,12 @@ static conv_plan conv_plan_for(const dlgn_device_info *info, const dlgn_conv_sha
 }
 
 static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) {
-  return conv_plan_for(&dev->info, s);
+  return conv_plan_for(&dev->info, dev->conv.force, s);
 }
 
-const char *conv2d_forward_strategy(const dlgn_device_info *info, const dlgn_conv_shape *s) {
-  switch (conv_plan_for(info, s).fwd) {
+const char *conv2d_forward_strategy(const dlgn_device_info *info, const char *force,
+                                    const dlgn_conv_shape *s) {
+  switch (conv_plan_for(info, force, s).fwd) {
     case CONV_DIRECT: return "direct";
     case CONV_ROWS: return s->W < 16 ? "flat" : "rows";
     case CONV_WINO: return "winograd";
@@ -181,11 +169,11 @@ const char *conv2d_forward_strategy(const dlgn_device_info *info, const dlgn_con
 /* The weight gradient by rows: chunks of images small enough that a chunk's
  * dy stays in a core's cache (512 KiB) while every work-item of the chunk
  * reads it, at most as many partial sums as the column budget holds. */
-static int conv_dw_chunk_images(const dlgn_conv_shape *s) {
+static int conv_dw_chunk_images(const dlgn_device *dev, const dlgn_conv_shape *s) {
   size_t per_image = (size_t)s->OC * s->H * s->W;
   size_t nb = per_image ? ((size_t)1 << 17) / per_image : 1;
   if (nb < 1) nb = 1;
-  size_t per_split = (size_t)s->OC * s->C * 9, cap = conv_column_floats() / per_split;
+  size_t per_split = (size_t)s->OC * s->C * 9, cap = dev->conv.columns / per_split;
   if (cap < 1) cap = 1;
   if (((size_t)s->N + nb - 1) / nb > cap) nb = ((size_t)s->N + cap - 1) / cap;
   /* the flat kernels' chunks hold whole vectors of 16 positions: a multiple
@@ -197,8 +185,8 @@ static int conv_dw_chunk_images(const dlgn_conv_shape *s) {
   return nb > (size_t)s->N ? s->N : (int)nb;
 }
 
-static int conv_dw_splits(const dlgn_conv_shape *s) {
-  int nb = conv_dw_chunk_images(s);
+static int conv_dw_splits(const dlgn_device *dev, const dlgn_conv_shape *s) {
+  int nb = conv_dw_chunk_images(dev, s);
   return (s->N + nb - 1) / nb;
 }
 
@@ -237,12 +225,12 @@ static size_t conv_batch_scratch_floats(const dlgn_conv_shape *s) {
 size_t conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s) {
   conv_plan p = conv_plan_of(dev, s);
   size_t need = 0;
-  if (p.fwd == CONV_GEMM || p.dx == CONV_GEMM || p.dw == CONV_GEMM) need = conv_columns_floats(s);
+  if (p.fwd == CONV_GEMM || p.dx == CONV_GEMM || p.dw == CONV_GEMM) need = conv_columns_floats(dev, s);
   if ((p.fwd == CONV_WINO || p.dx == CONV_WINO || p.dw == CONV_WINO) &&
-      conv_wino_scratch_floats(s) > need)
-    need = conv_wino_scratch_floats(s);
-  if (p.dw == CONV_ROWS && conv_dw_splits(s) > 1) {
-    size_t part = (size_t)conv_dw_splits(s) * s->OC * s->C * 9;
+      conv_wino_scratch_floats(dev, s) > need)
+    need = conv_wino_scratch_floats(dev, s);
+  if (p.dw == CONV_ROWS && conv_dw_splits(dev, s) > 1) {
+    size_t part = (size_t)conv_dw_splits(dev, s) * s->OC * s->C * 9;
     if (part > need) need = part;
   }
   if ((p.fwd == CONV_BATCH || p.dx == CONV_BATCH || p.dw == CONV_BATCH) &&
@@ -413,7 +401,7 @@ static int conv_batch_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_
 
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                    dlgn_buf scratch, const dlgn_conv_shape *s) {
-  DLGN_TRY(conv_check("conv2d_forward", s));
+  DLGN_TRY(conv_check(dev, "conv2d_forward", s));
   conv_kind kind = conv_plan_of(dev, s).fwd;
   if (kind == CONV_BATCH) {
     DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s));
@@ -433,7 +421,7 @@ int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_bu
   size_t CKK = (size_t)s->C * s->k * s->k;
   DLGN_TRY(LAUNCH_1D(dev, "bias_planes", (size_t)s->OC * M, ARG_BUF(y), ARG_BUF(b),
                      DLGN_INT(s->OC), DLGN_INT(M)));
-  int chunk = conv_chunk_images(s);
+  int chunk = conv_chunk_images(dev, s);
   for (int n0 = 0; n0 < s->N; n0 += chunk) {
     int nb = s->N - n0 < chunk ? s->N - n0 : chunk;
     dlgn_buf col = dlgn_at(x, (size_t)n0 * HWO);
@@ -455,7 +443,7 @@ int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_bu
 static int conv_dw_rows(dlgn_device *dev, dlgn_buf dw, dlgn_buf dy, dlgn_buf x, dlgn_buf scratch,
                         const dlgn_conv_shape *s) {
   enum { TOC = 2 }; /* C3W_TOC and CFW_TOC of cl/conv.cl */
-  int nb = conv_dw_chunk_images(s), splits = conv_dw_splits(s);
+  int nb = conv_dw_chunk_images(dev, s), splits = conv_dw_splits(dev, s);
   dlgn_buf part = splits > 1 ? scratch : dw;
   size_t global[3] = {((size_t)s->OC + TOC - 1) / TOC, (size_t)s->C, (size_t)splits};
   size_t local[3] = {1, 1, 1};
@@ -476,7 +464,7 @@ static int conv_dw_rows(dlgn_device *dev, dlgn_buf dw, dlgn_buf dy, dlgn_buf x, 
 int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn_buf dy,
                     dlgn_buf x, dlgn_buf w, dlgn_buf scratch, const dlgn_conv_shape *s,
                     bool accumulate_dx) {
-  DLGN_TRY(conv_check("conv2d_backward", s));
+  DLGN_TRY(conv_check(dev, "conv2d_backward", s));
   DLGN_TRY(scratch_check(dev, "conv2d_backward", scratch, s));
   int HO = conv2d_out_h(s), WO = conv2d_out_w(s);
   size_t HWO = (size_t)HO * WO, M = (size_t)s->N * HWO;
@@ -505,7 +493,7 @@ int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlg
   /* what is left goes through the columns: dw, dx, or both per chunk */
   bool dw_gemm = plan.dw == CONV_GEMM, dx_gemm = dx.mem && !dx_direct;
   if (!dw_gemm && !dx_gemm) return 0;
-  int chunk = conv_chunk_images(s);
+  int chunk = conv_chunk_images(dev, s);
   for (int n0 = 0; n0 < s->N; n0 += chunk) {
     int nb = s->N - n0 < chunk ? s->N - n0 : chunk;
     size_t cols = (size_t)nb * HWO;

@@ -37,13 +37,11 @@ int ops_check_dims(const char *op, int count, const int *dims);
  * devices) that both the device and this kernel allow. */
 int ops_reduce_wg(dlgn_device *dev, const char *kernel, size_t *wg);
 
-/* The convolutions' scratch budget in floats (src/nn/ops_conv.c). */
-size_t conv_column_floats(void);
 
 /* Winograd F(2x2, 3x3) (src/nn/ops_winograd.c, cl/winograd.cl) for 3x3,
  * stride 1, pad 1 layers with even H and W. */
 bool conv_wino_fits(const dlgn_conv_shape *s);
-size_t conv_wino_scratch_floats(const dlgn_conv_shape *s);
+size_t conv_wino_scratch_floats(const dlgn_device *dev, const dlgn_conv_shape *s);
 /* y (Cout, N, H, W) (+)= conv of x (Cin, N, H, W): the layer s itself, or with
  * transposed its dx (x = dy, y = dx, weights transposed and flipped, b unused
  * but a valid buffer). */

@@ -14,15 +14,15 @@ bool conv_wino_fits(const dlgn_conv_shape *s) {
 }
 
 /* Images per chunk: V and M of a chunk within the budget. */
-static int wino_chunk_images(const dlgn_conv_shape *s) {
+static int wino_chunk_images(const dlgn_device *dev, const dlgn_conv_shape *s) {
   size_t per_image = (size_t)4 * (s->C + s->OC) * s->H * s->W;
-  size_t nb = conv_column_floats() / per_image;
+  size_t nb = dev->conv.columns / per_image;
   if (nb < 1) nb = 1;
   return nb > (size_t)s->N ? s->N : (int)nb;
 }
 
-size_t conv_wino_scratch_floats(const dlgn_conv_shape *s) {
-  size_t tiles = (size_t)wino_chunk_images(s) * (s->H / 2) * (s->W / 2);
+size_t conv_wino_scratch_floats(const dlgn_device *dev, const dlgn_conv_shape *s) {
+  size_t tiles = (size_t)wino_chunk_images(dev, s) * (s->H / 2) * (s->W / 2);
   return (size_t)16 * s->OC * s->C + (size_t)16 * (s->C + s->OC) * tiles;
 }
 
@@ -53,7 +53,7 @@ static int wino_gemms(dlgn_device *dev, bool tb, size_t R, size_t S, size_t K, d
 int conv_wino_apply(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                     dlgn_buf scratch, const dlgn_conv_shape *s, bool transposed, bool acc) {
   int Cin = transposed ? s->OC : s->C, Cout = transposed ? s->C : s->OC;
-  int N = s->N, H = s->H, W = s->W, chunk = wino_chunk_images(s);
+  int N = s->N, H = s->H, W = s->W, chunk = wino_chunk_images(dev, s);
   dlgn_buf U = scratch, V = dlgn_at(scratch, (size_t)16 * s->OC * s->C);
   DLGN_TRY(dlgn_launch(dev, "wino_weight", 2, (size_t[]){(size_t)Cin, (size_t)Cout}, NULL, 7,
                        (dlgn_arg[]){ARG_BUF(U), ARG_BUF(w), DLGN_INT(Cout), DLGN_INT(Cin),
@@ -76,7 +76,7 @@ int conv_wino_apply(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_b
 
 int conv_wino_dw(dlgn_device *dev, dlgn_buf dw, dlgn_buf dy, dlgn_buf x, dlgn_buf scratch,
                  const dlgn_conv_shape *s) {
-  int C = s->C, OC = s->OC, N = s->N, H = s->H, W = s->W, chunk = wino_chunk_images(s);
+  int C = s->C, OC = s->OC, N = s->N, H = s->H, W = s->W, chunk = wino_chunk_images(dev, s);
   dlgn_buf dU = scratch, V = dlgn_at(scratch, (size_t)16 * OC * C);
   for (int n0 = 0; n0 < N; n0 += chunk) {
     int nb = N - n0 < chunk ? N - n0 : chunk;
