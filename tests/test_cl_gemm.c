@@ -204,6 +204,19 @@ static int make_cases(gemm_case *out, int max) {
                            .padc = 1,
                            .alpha = 1.0f,
                            .beta = 1.0f};
+  /* K past 65535: Mesa's llvmpipe ends longer loops early, so the
+   * work-group kernel runs K in several launches */
+  if (n < max && !small_only())
+    out[n++] = (gemm_case){.ta = true,
+                           .tb = true,
+                           .M = 3,
+                           .N = 5,
+                           .K = 70001,
+                           .offa = 2,
+                           .offb = 1,
+                           .padc = 1,
+                           .alpha = 1.0f,
+                           .beta = 0.5f};
   /* K = 0 leaves beta * C */
   if (n < max)
     out[n++] =
