@@ -79,9 +79,11 @@ case "${1:-}" in
     # pkg-config alone. The Oclgrind runs follow separately.
     (cd build && RUSTICL_ENABLE=llvmpipe ctest --output-on-failure -j"$jobs" -LE oclgrind)
     # Kernels under Oclgrind (out-of-bounds, uninitialised reads, data races,
-    # API misuse): the op suite fits the time budget; the GEMM and conv
-    # suites under Oclgrind take longer (README).
-    (cd build && ctest --output-on-failure -R "^oclgrind_test_nn_ops$")
+    # API misuse): the op and GEMM suites and the check of Oclgrind's record
+    # of written memory fit the time budget (2.5 min together on 2 cores); the convolution
+    # suite takes longer (README).
+    (cd build && ctest --output-on-failure -j"$jobs" \
+      -R "^oclgrind_(test_nn_ops|test_cl_gemm|shadow_written|shadow_unwritten)$")
     # The same suite under AddressSanitizer + UBSan (leaks inside the OpenCL
     # driver are suppressed; leaks in dlgn are not), on PoCL only.
     build build-asan -DDLGN_SANITIZE=ON -DDLGN_BUILD_BENCH=OFF

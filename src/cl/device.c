@@ -223,6 +223,7 @@ int dlgn_device_open(dlgn_device **out, const char *selector, int flags) {
   dev->profiling = (flags & DLGN_OPEN_PROFILING) != 0 || (prof && *prof && strcmp(prof, "0") != 0);
   const char *poison = getenv("DLGN_POISON");
   dev->poison = (flags & DLGN_OPEN_POISON) != 0 || (poison && *poison && strcmp(poison, "0") != 0);
+  dev->oclgrind = strstr(dev->info.platform_name, "Oclgrind") != NULL;
   cl_int err;
   cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->info.platform,
                                    0};
@@ -326,14 +327,48 @@ int dlgn_buffer_create(dlgn_device *dev, size_t bytes, const char *what, cl_mem 
     snprintf(detail, sizeof detail, "%s (%.1f MiB)", what, bytes / 1048576.0);
     return dlgn_cl_check(dev, err, "clCreateBuffer", detail);
   }
+  /* Oclgrind (21.10 and its source today) keeps the shadow of a released
+   * buffer, which records what was written, and gives it to the next buffer
+   * that takes the released one's slot: that buffer's first bytes then count
+   * as written before anything wrote them, and every byte past the old size
+   * counts as unwritten forever (stores there are dropped), so a kernel that
+   * wrote the whole buffer is reported reading uninitialised values. A host
+   * write replaces the shadow with one as long as the write itself; one of
+   * zero bytes (which Oclgrind accepts) leaves none, and the first kernel to
+   * take the buffer then gives it a fresh shadow of its full size, all
+   * unwritten. tests/oclgrind_shadow.c reproduces both. */
+  if (dev->oclgrind) {
+    static const float none = 0.0f;
+    err = clEnqueueWriteBuffer(dev->queue, *out, CL_TRUE, 0, 0, &none, 0, NULL, NULL);
+    if (err != CL_SUCCESS) {
+      dlgn_buffer_release(out);
+      return dlgn_cl_check(dev, err, "clEnqueueWriteBuffer", "Oclgrind's reset of a new buffer");
+    }
+  }
   if (dev->poison) {
     static const float nan_pattern = NAN;
-    err = clEnqueueFillBuffer(dev->queue, *out, &nan_pattern, sizeof nan_pattern, 0,
-                              bytes / sizeof nan_pattern * sizeof nan_pattern, 0, NULL, NULL);
+    size_t n = bytes / sizeof nan_pattern;
+    if (dev->oclgrind) {
+      /* Oclgrind records a fill as one store per pattern, each replacing the
+       * shadow (see above): only the last 4 bytes would count as written.
+       * One write of the whole buffer counts all of it. */
+      float *nan = dlgn_malloc(n * sizeof *nan, "NaN fill of a new buffer");
+      if (!nan) {
+        dlgn_buffer_release(out);
+        return -1;
+      }
+      for (size_t i = 0; i < n; i++) nan[i] = nan_pattern;
+      err = clEnqueueWriteBuffer(dev->queue, *out, CL_TRUE, 0, n * sizeof *nan, nan, 0, NULL, NULL);
+      free(nan);
+    } else {
+      err = clEnqueueFillBuffer(dev->queue, *out, &nan_pattern, sizeof nan_pattern, 0,
+                                n * sizeof nan_pattern, 0, NULL, NULL);
+    }
     if (err == CL_SUCCESS) err = clFinish(dev->queue);
     if (err != CL_SUCCESS) {
       dlgn_buffer_release(out);
-      return dlgn_cl_check(dev, err, "clEnqueueFillBuffer", "NaN fill of a new buffer ($DLGN_POISON)");
+      return dlgn_cl_check(dev, err, dev->oclgrind ? "clEnqueueWriteBuffer" : "clEnqueueFillBuffer",
+                           "NaN fill of a new buffer ($DLGN_POISON)");
     }
   }
   return 0;

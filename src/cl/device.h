@@ -30,6 +30,9 @@ struct dlgn_device {
    * as NaN, so a kernel that reads memory nothing wrote fails on every
    * device, not only where fresh memory happens to hold NaN bit patterns. */
   bool poison;
+  /* The Oclgrind simulator: new buffers get a zero-byte write so that its
+   * uninitialised-memory checker starts them afresh (src/cl/device.c). */
+  bool oclgrind;
   cl_program ops_program; /* every cl/ file but the GEMM, built on first use */
   int nkernels;
   struct {

@@ -11,6 +11,8 @@
 #include "gemm_internal.h"
 
 #define WG_MAX_VARIANTS 8
+/* Steps of K per launch (see dlgn_gemm_wg_run). */
+#define WG_MAX_K 32768
 
 typedef struct {
   dlgn_gemm_wg_params p;
@@ -124,10 +126,22 @@ int dlgn_gemm_wg_run(dlgn_device *dev, dlgn_gemm_wg_state **state, const dlgn_ge
   size_t local[2] = {wgx, wgy};
   size_t global[2] = {(c->N + (size_t)p->tsn - 1) / (size_t)p->tsn * wgx,
                       (c->M + (size_t)p->tsm - 1) / (size_t)p->tsm * wgy};
-  dlgn_arg args[] = {
-      DLGN_INT(c->M),      DLGN_INT(c->N),    DLGN_INT(c->K),    DLGN_FLOAT(c->alpha),
-      DLGN_MEM(c->A),      DLGN_INT(c->offa), DLGN_INT(a_is),    DLGN_INT(a_ks),
-      DLGN_MEM(c->B),      DLGN_INT(c->offb), DLGN_INT(b_ks),    DLGN_INT(b_js),
-      DLGN_FLOAT(c->beta), DLGN_MEM(c->C),    DLGN_INT(c->offc), DLGN_INT(c->ldc)};
-  return dlgn_launch_kernel(dev, v->kernel, "gemm_wg", 2, global, local, 16, args);
+  /* K runs in launches of at most WG_MAX_K steps, the later ones adding to
+   * C. Mesa 22.3's llvmpipe ends a loop after 65535 iterations: the
+   * direct form summed a K of 131072 (the weight gradient of a 32x32
+   * convolution at batch 128) over its first 65535 steps only, and the
+   * local-memory form came out wrong from a K between 32768 and 40000. */
+  for (size_t k0 = 0; k0 == 0 || k0 < c->K; k0 += WG_MAX_K) {
+    const size_t klen = c->K - k0 < WG_MAX_K ? c->K - k0 : WG_MAX_K;
+    const float beta = k0 == 0 ? c->beta : 1.0f;
+    dlgn_arg args[] = {
+        DLGN_INT(c->M),  DLGN_INT(c->N),    DLGN_INT(klen),    DLGN_FLOAT(c->alpha),
+        DLGN_MEM(c->A),  DLGN_INT(c->offa + k0 * a_ks),        DLGN_INT(a_is),
+        DLGN_INT(a_ks),  DLGN_MEM(c->B),    DLGN_INT(c->offb + k0 * b_ks),
+        DLGN_INT(b_ks),  DLGN_INT(b_js),    DLGN_FLOAT(beta),  DLGN_MEM(c->C),
+        DLGN_INT(c->offc), DLGN_INT(c->ldc)};
+    DLGN_TRY(dlgn_launch_kernel(dev, v->kernel, "gemm_wg", 2, global, local, 16, args));
+    if (c->K == 0) break;
+  }
+  return 0;
 }
