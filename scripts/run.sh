@@ -80,8 +80,8 @@ case "${1:-}" in
     (cd build && RUSTICL_ENABLE=llvmpipe ctest --output-on-failure -j"$jobs" -LE oclgrind)
     # Kernels under Oclgrind (out-of-bounds, uninitialised reads, data races,
     # API misuse): the op and GEMM suites and the check of Oclgrind's record
-    # of written memory fit the time budget (2.5 min together on 2 cores); the convolution
-    # suite takes longer (README).
+    # of written memory fit the time budget (3.5 min together on 2 cores, the
+    # whole command 10 min); the convolution suite takes longer (README).
     (cd build && ctest --output-on-failure -j"$jobs" \
       -R "^oclgrind_(test_nn_ops|test_cl_gemm|shadow_written|shadow_unwritten)$")
     # The same suite under AddressSanitizer + UBSan (leaks inside the OpenCL
