@@ -10,7 +10,7 @@
  * their multiplies on the padding of a 4x4 plane and 56% on a 2x2 one. The
  * host converts to and from the (C, N, P) layout of the rest of the model
  * (cnp_to_blocks, blocks_to_cnp), passes that move a few MiB where the
- * convolution does GFLOPs. Uses c3_lane_sum of conv.cl. */
+ * convolution does GFLOPs. Uses C3_STORE_DW and C3W_TOC of conv.cl. */
 
 /* x (C, N, P) -> xb (C, N/16, P, 16), N a multiple of 16. global: dim 0 =
  * N / 16, dim 1 = P, dim 2 = C. */
@@ -112,7 +112,9 @@ DEFINE_CONV3X3_BATCH(conv3x3_batch8_dx, 8, 2, 1)
  * at the end. global: dim 0 = ceil(OC / CBW_TOC), dim 1 = C, dim 2 = chunks
  * of nvb blocks; chunk s writes the partial sum
  * part[s * OC * C * 9 + (oc * C + c) * 9 + tap], added up by conv_dw_reduce. */
-#define CBW_TOC 2 /* 3 spilled accumulators: 8x8 256->256 backward 24 -> 32 ms */
+/* as the row and flat kernels (2; 3 spilled accumulators here: 8x8 256->256
+ * backward 24 -> 32 ms), so that they share C3_STORE_DW */
+#define CBW_TOC C3W_TOC
 
 /* output row oy, whose taps inside the plane are rows KY0..KY1 */
 #define CBW_ROW(oy, KY0, KY1, W)                                                                \
@@ -157,9 +159,7 @@ DEFINE_CONV3X3_BATCH(conv3x3_batch8_dx, 8, 2, 1)
       }                                                                                         \
     }                                                                                           \
     __global float *pp = part + part_off + (size_t)s * OC * C * 9;                              \
-    for (int j = 0; j < CBW_TOC && oc0 + j < OC; j++)                                           \
-      _Pragma("unroll") for (int t = 0; t < 9; t++)                                             \
-          pp[((size_t)(oc0 + j) * C + c) * 9 + t] = c3_lane_sum(acc[j][t]);                     \
+    C3_STORE_DW(pp, acc, oc0, c, C, OC)                                                         \
   }
 
 DEFINE_CONV3X3_DW_BATCH(conv3x3_dw_batch2, 2)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build and check dlgn on a GPU node that reaches no package registry (an
 # air-gapped cluster node, a locked-down container), from Debian 12 packages
-# carried in with the source tree.
+# copied over with the source tree.
 #
 #   1. On any connected Debian 12 (bookworm) x86-64 machine, in the tree:
 #        bash scripts/gpu-check.sh pack        # downloads the packages into .deb/
@@ -90,7 +90,7 @@ case "${1:-}" in
     fi
     command -v nvidia-smi > /dev/null && nvidia-smi -L
 
-    step "build against the carried packages"
+    step "build against the bundled packages"
     root=$PWD/.deb/root
     mkdir -p "$root"
     for d in .deb/*.deb; do dpkg -x "$d" "$root" || exit 1; done

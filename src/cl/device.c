@@ -245,7 +245,7 @@ fail:
 int dlgn_conv_options_from_env(dlgn_conv_options *o) {
   static const char *const kinds[] = {"gemm", "direct", "rows", "wino", "batch"};
   memset(o, 0, sizeof *o);
-  o->columns = (size_t)1 << 25; /* 128 MiB */
+  o->columns = DLGN_CONV_COLUMNS_DEFAULT;
   const char *e = getenv("DLGN_CONV");
   if (e && *e) {
     bool known = false;

@@ -17,6 +17,9 @@ typedef struct {
   size_t columns; /* the im2col columns of one chunk of images, at most, in floats */
 } dlgn_conv_options;
 
+/* conv.columns without $DLGN_CONV_COLUMNS: 32 Mi floats (128 MiB) */
+#define DLGN_CONV_COLUMNS_DEFAULT ((size_t)1 << 25)
+
 /* The options from the environment; fails naming a value it does not know. */
 int dlgn_conv_options_from_env(dlgn_conv_options *o);
 

@@ -32,7 +32,7 @@ int dlgn_tuning_dir(char *out, size_t size) {
   return 0;
 }
 
-/* Device names carry spaces and '@'; keep file names portable. */
+/* Device names contain spaces and '@'; keep file names portable. */
 static void sanitise(const char *in, char *out, size_t size) {
   size_t n = 0;
   for (const char *p = in; *p && n + 1 < size; p++)

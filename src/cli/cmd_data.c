@@ -72,7 +72,7 @@ static void print_histogram(const dlgn_dataset *ds, bool coarse) {
   for (int s = 0; s < 2; s++)
     for (size_t i = 0; i < splits[s]->n; i++)
       hist[s][coarse ? splits[s]->coarse[i] : splits[s]->labels[i]]++;
-  /* say where the names came from: an archive may carry one name file and not the other */
+  /* say where the names came from: an archive may hold one name file and not the other */
   bool from_meta = coarse ? ds->coarse_names_from_meta : ds->names_from_meta;
   const char *file = coarse ? "coarse_label_names.txt"
                      : ds->kind == DLGN_CIFAR100 ? "fine_label_names.txt" : "batches.meta.txt";

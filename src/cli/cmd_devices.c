@@ -21,7 +21,7 @@ static void print_conv_strategies(const dlgn_device_info *d, const dlgn_conv_opt
     printf("%s %d: %s", i ? "," : "", widths[i], conv2d_forward_strategy(d, o->force, &s));
   }
   printf(")%s%s", *o->force ? "; $DLGN_CONV=" : "", o->force);
-  if (o->columns != ((size_t)1 << 25)) printf("; $DLGN_CONV_COLUMNS=%zu", o->columns);
+  if (o->columns != DLGN_CONV_COLUMNS_DEFAULT) printf("; $DLGN_CONV_COLUMNS=%zu", o->columns);
   printf("\n");
 }
 

@@ -318,6 +318,15 @@ static bool conv_dx_direct_fits(const dlgn_conv_shape *s) {
   return s->stride == 1 && s->pad <= s->k - 1;
 }
 
+/* dw (OC, C, 3, 3) = the sum of the splits partial weight gradients in part,
+ * as the row, flat and batch kernels leave them */
+static int conv_dw_reduce(dlgn_device *dev, dlgn_buf dw, dlgn_buf part,
+                          const dlgn_conv_shape *s, int splits) {
+  int n = s->OC * s->C * 9;
+  return LAUNCH_1D(dev, "conv_dw_reduce", ((size_t)n + 15) / 16, ARG_BUF(dw), ARG_BUF(part),
+                   DLGN_INT(n), DLGN_INT(splits));
+}
+
 /* ---- the batch kernels (cl/conv_batch.cl): batch-blocked copies in the
  * scratch ---- */
 
@@ -393,10 +402,7 @@ static int conv_batch_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_
   dlgn_arg args[] = {ARG_BUF(part),  ARG_BUF(dyt),   ARG_BUF(xt),     DLGN_INT(s->C),
                      DLGN_INT(s->N), DLGN_INT(s->H), DLGN_INT(s->OC), DLGN_INT(nvb)};
   DLGN_TRY(dlgn_launch(dev, names[s->W], 3, global, local, (int)(sizeof args / sizeof args[0]), args));
-  if (splits == 1) return 0;
-  int n = s->OC * s->C * 9;
-  return LAUNCH_1D(dev, "conv_dw_reduce", ((size_t)n + 15) / 16, ARG_BUF(dw), ARG_BUF(part),
-                   DLGN_INT(n), DLGN_INT(splits));
+  return splits > 1 ? conv_dw_reduce(dev, dw, part, s, splits) : 0;
 }
 
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
@@ -455,10 +461,7 @@ static int conv_dw_rows(dlgn_device *dev, dlgn_buf dw, dlgn_buf dy, dlgn_buf x, 
                      : s->W == 4  ? "conv3x3_dw_flat4"
                                   : "conv3x3_dw_flat2";
   DLGN_TRY(dlgn_launch(dev, name, 3, global, local, (int)(sizeof args / sizeof args[0]), args));
-  if (splits == 1) return 0;
-  int n = s->OC * s->C * 9;
-  return LAUNCH_1D(dev, "conv_dw_reduce", ((size_t)n + 15) / 16, ARG_BUF(dw), ARG_BUF(scratch),
-                   DLGN_INT(n), DLGN_INT(splits));
+  return splits > 1 ? conv_dw_reduce(dev, dw, scratch, s, splits) : 0;
 }
 
 int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn_buf dy,
