@@ -284,6 +284,11 @@ START_TEST(test_config_json_round_trip) {
   ck_assert_msg(strstr(dlgn_error(), "unknown configuration key \"epochz\""), "%s", dlgn_error());
   ck_assert_int_ne(dlgn_train_config_from_json(&b, "{\"class\": \"cnn\"}", "sweep.json"), 0);
   ck_assert_msg(strstr(dlgn_error(), "cnn"), "%s", dlgn_error());
+  /* a number inside a range as a double but not as the float that is kept:
+   * 1e-50 would be stored as 0 and refused when the run is resumed */
+  ck_assert_int_ne(dlgn_train_config_from_json(&b, "{\"adam_eps\": 1e-50}", "sweep.json"), 0);
+  ck_assert_msg(strstr(dlgn_error(), "adam_eps"), "%s", dlgn_error());
+  ck_assert_int_ne(dlgn_train_config_from_json(&b, "{\"momentum\": 0.9999999999}", "s.json"), 0);
   /* learning-rate schedules */
   a.lr = 1.0f;
   a.schedule = DLGN_LR_COSINE;

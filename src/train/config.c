@@ -111,7 +111,9 @@ static int set_from_json(const dlgn_config_key *k, dlgn_train_config *c, json_ob
       dlgn_config_set_int(k, c, is_int ? json_object_get_int64(v) : (int64_t)d);
       return 0;
     case DLGN_KEY_REAL:
-      if (!is_num || !dlgn_config_in_range(k, d) || fabs(d) > FLT_MAX)
+      /* the range is checked on the float that is kept: 1e-50 passes (0, 1] as a
+       * double but is stored as 0, which the same check refuses on the next read */
+      if (!is_num || fabs(d) > FLT_MAX || !dlgn_config_in_range(k, (float)d))
         return dlgn_fail("%s: \"%s\" must be a number in %c%g, %g%c (got %s)", origin, k->key,
                          k->lo_open ? '(' : '[', k->lo, k->hi, k->hi_open ? ')' : ']',
                          json_object_to_json_string(v));
