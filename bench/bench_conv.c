@@ -48,9 +48,15 @@ static int run_convgemm(dlgn_device *dev, void *p) {
   return 0;
 }
 
-/* Force one convolution strategy on dev ("": the measured choice). */
+/* Force one convolution strategy on dev ("": the tuned or built-in choice). */
 static void set_conv(dlgn_device *dev, const char *kind) {
-  snprintf(dev->conv.force, sizeof dev->conv.force, "%s", kind);
+  dev->conv.forced = *kind && dlgn_conv_kind_parse(kind, &dev->conv.force) == 0;
+}
+
+/* The forward strategy of s on dev, for the table ("?" when it cannot be told). */
+static const char *strategy_of(dlgn_device *dev, const dlgn_conv_shape *s) {
+  const char *name;
+  return conv2d_forward_strategy(dev, s, &name) == 0 ? name : "?";
 }
 
 static int bench_alloc(dlgn_device *dev, conv_bench *c, const dlgn_conv_shape *s) {
@@ -67,7 +73,8 @@ static int bench_alloc(dlgn_device *dev, conv_bench *c, const dlgn_conv_shape *s
   const char *kinds[] = {"gemm", "direct", "rows", "wino", "batch"};
   for (int i = 0; i < 5; i++) {
     set_conv(dev, kinds[i]);
-    size_t need = conv2d_scratch_floats(dev, s);
+    size_t need;
+    DLGN_TRY(conv2d_scratch_floats(dev, s, &need));
     scratch = need > scratch ? need : scratch;
   }
   set_conv(dev, "");
@@ -126,7 +133,7 @@ static int check_all(dlgn_device *dev) {
   const char *names[] = {"gemm", "direct", "rows", "wino", "batch"};
   for (int i = 0; rc == 0 && i < 5; i++) {
     set_conv(dev, names[i]);
-    rc = run_forward(dev, &c) || check_case(dev, &c, false, conv2d_forward_strategy(&dev->info, dev->conv.force, &c.s));
+    rc = run_forward(dev, &c) || check_case(dev, &c, false, strategy_of(dev, &c.s));
   }
   set_conv(dev, "");
   if (rc == 0) rc = run_convgemm(dev, &c) || check_case(dev, &c, true, "CLBlast Sconvgemm");

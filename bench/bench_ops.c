@@ -335,7 +335,9 @@ static void add_conv(dlgn_device *dev, dlgn_conv_shape s, bool with_dx) {
   char shape[48], name[48];
   snprintf(shape, sizeof shape, "%d->%d, N=%d, %dx%d, k%d", s.C, s.OC, s.N, s.H, s.W, s.k);
   double f = 2.0 * s.OC * s.C * s.k * s.k * (double)s.N * conv2d_out_h(&s) * conv2d_out_w(&s);
-  snprintf(name, sizeof name, "conv fwd (%s)", conv2d_forward_strategy(&dev->info, dev->conv.force, &s));
+  const char *strategy = "?";
+  if (conv2d_forward_strategy(dev, &s, &strategy) != 0) strategy = "?";
+  snprintf(name, sizeof name, "conv fwd (%s)", strategy);
   add(name, shape, op_conv(CONV_F, s, false), f, 0);
   add(with_dx ? "conv bwd" : "conv bwd (no dx)", shape,
       op_conv(CONV_B, s, with_dx), with_dx ? 2 * f : f, 0);
@@ -411,7 +413,8 @@ static void table_needs(dlgn_device *dev, int from, size_t *floats, size_t *scra
       size_t out = (size_t)s->OC * s->N * conv2d_out_h(s) * conv2d_out_w(s);
       need = in > out ? in : out;
       need = need > w ? need : w;
-      size_t sc = conv2d_scratch_floats(dev, s);
+      size_t sc = 0;
+      if (conv2d_scratch_floats(dev, s, &sc) != 0) sc = 0; /* the conv itself then says why */
       *scratch = sc > *scratch ? sc : *scratch;
       break;
     }

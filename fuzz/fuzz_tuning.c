@@ -18,6 +18,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_TERMINATED(t.driver);
   FUZZ_CHECK(t.device[0] && t.driver[0], "no device or driver");
   FUZZ_CHECK(t.nshapes >= 0 && t.nshapes <= DLGN_TUNE_MAX_SHAPES, "%d shapes", t.nshapes);
+  FUZZ_CHECK(t.nconvs >= 0 && t.nconvs <= DLGN_TUNE_MAX_CONVS, "%d convolutions", t.nconvs);
+  for (int i = 0; i < t.nconvs; i++)
+    FUZZ_CHECK(t.convs[i].fwd < DLGN_CONV_NKINDS && t.convs[i].dx < DLGN_CONV_NKINDS &&
+                   t.convs[i].dw < DLGN_CONV_NKINDS,
+               "strategy out of range");
   FUZZ_CHECK(t.nclblast >= 0 && t.nclblast <= DLGN_CLBLAST_MAX_KERNELS, "%d kernels", t.nclblast);
   for (int i = 0; i < t.nclblast; i++) {
     FUZZ_TERMINATED(t.clblast[i].kernel);
@@ -33,5 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(back.nshapes == t.nshapes && back.nclblast == t.nclblast &&
                  strcmp(back.device, t.device) == 0 && strcmp(back.driver, t.driver) == 0,
              "the written file reads back differently");
+  FUZZ_CHECK(back.nconvs == t.nconvs, "%d convolutions read back as %d", t.nconvs, back.nconvs);
+  for (int i = 0; i < t.nconvs; i++)
+    FUZZ_CHECK(memcmp(&back.convs[i].shape, &t.convs[i].shape, sizeof t.convs[i].shape) == 0 &&
+                   back.convs[i].fwd == t.convs[i].fwd && back.convs[i].dx == t.convs[i].dx &&
+                   back.convs[i].dw == t.convs[i].dw,
+               "convolution %d reads back differently", i);
   return 0;
 }

@@ -67,6 +67,11 @@ run=runs/dlgn-fc-joint-ones-coarse-s1
 grep -Eq '"labels": ?"coarse"' $run/config.json && grep -Eq '"num_classes": ?20' $run/config.json ||
   fail "coarse labels not recorded: $(cat $run/config.json)"
 "$dlgn" eval $run | grep -q "hard gates" || fail "eval of a coarse run"
+# a short last batch (56 = 32 + 24 images) whose size no batch-blocked kernel
+# takes: its convolutions run another strategy, whose scratch the model
+# must have allocated too
+"$dlgn" train --arch vgg16 --width 4 --batch 32 --synth-train 56 --synth-test 8 --epochs 1 \
+  --quiet --run-dir short-batch > out.txt 2>&1 || fail "short last batch: $(cat out.txt)"
 expect_error "--labels coarse needs CIFAR-100" "$dlgn" train "${tiny[@]}" --labels coarse --run-dir z
 expect_error "no OpenCL device matches" "$dlgn" devices --device no-such-device
 expect_error "cannot open checkpoint" "$dlgn" eval missing.bin

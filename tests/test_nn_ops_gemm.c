@@ -132,12 +132,15 @@ static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
   dlgn_buf bx = tup(dev, x, nx), bw = tup(dev, w, nw), bb = tup(dev, b, s->OC);
   dlgn_buf bdy = tup(dev, dy, ny), by = tup(dev, NULL, ny), bdx = tup(dev, NULL, nx);
   dlgn_buf bdw = tup(dev, NULL, nw), bdb = tup(dev, NULL, s->OC), bacc = tup(dev, old, nx);
-  size_t nscratch = conv2d_scratch_floats(dev, s);
+  size_t nscratch;
+  ck_assert_ok(conv2d_scratch_floats(dev, s, &nscratch));
+  const char *strategy;
+  ck_assert_ok(conv2d_forward_strategy(dev, s, &strategy));
   dlgn_buf scratch = tup(dev, NULL, nscratch);
   char what[160];
   snprintf(what, sizeof what,
            "conv2d_forward (%s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d scratch=%zu",
-           conv2d_forward_strategy(&dev->info, dev->conv.force, s), s->N, s->C, s->H, s->W, s->OC, s->k, s->stride, s->pad,
+           strategy, s->N, s->C, s->H, s->W, s->OC, s->k, s->stride, s->pad,
            nscratch);
   size_t kf = (size_t)s->C * s->k * s->k, kb = (size_t)s->OC * s->k * s->k;
   size_t km = (size_t)s->N * conv2d_out_h(s) * conv2d_out_w(s);
@@ -146,7 +149,7 @@ static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
   ck_assert_ok(conv2d_backward(dev, bdx, bdw, bdb, bdy, bx, bw, scratch, s, false));
   char shape[120];
   snprintf(shape, sizeof shape, "(conv strategy %s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d",
-           *dev->conv.force ? dev->conv.force : "measured", s->N, s->C, s->H, s->W, s->OC, s->k,
+           dev->conv.forced ? dlgn_conv_kind_name(dev->conv.force) : "measured", s->N, s->C, s->H, s->W, s->OC, s->k,
            s->stride, s->pad);
   snprintf(what, sizeof what, "conv2d_backward dx %s", shape);
   tcheck(what, dev, bdx, dx, nx, gemm_tol(kb, 1, 1), 1e-5);
@@ -211,10 +214,13 @@ START_TEST(test_conv) {
        * default); im2col and Winograd with the batch in one chunk and in
        * chunks of a few images (for N=7 im2col's chunks of 2 leave 3) */
       size_t cols = 2 * (size_t)s->C * s->k * s->k * conv2d_out_h(s) * conv2d_out_w(s);
-      const char *kinds[] = {"gemm", "direct", "gemm", "rows", "wino", "wino", "batch"};
+      const dlgn_conv_kind kinds[] = {DLGN_CONV_GEMM, DLGN_CONV_DIRECT, DLGN_CONV_GEMM,
+                                      DLGN_CONV_ROWS, DLGN_CONV_WINO,   DLGN_CONV_WINO,
+                                      DLGN_CONV_BATCH};
       dlgn_conv_options saved = devs[d]->conv;
       for (int variant = 0; variant < 7; variant++) {
-        snprintf(devs[d]->conv.force, sizeof devs[d]->conv.force, "%s", kinds[variant]);
+        devs[d]->conv.forced = true;
+        devs[d]->conv.force = kinds[variant];
         if (variant == 2 || variant == 5) devs[d]->conv.columns = cols;
         conv_case(devs[d], &r, s);
         devs[d]->conv = saved;
@@ -239,7 +245,8 @@ START_TEST(test_conv) {
   ck_assert_ptr_nonnull(strstr(dlgn_error(), "$DLGN_CONV_COLUMNS=12x"));
   setenv("DLGN_CONV_COLUMNS", "4096", 1);
   ck_assert_int_eq(dlgn_conv_options_from_env(&o), 0);
-  ck_assert_str_eq(o.force, "batch");
+  ck_assert(o.forced);
+  ck_assert_int_eq(o.force, DLGN_CONV_BATCH);
   ck_assert_uint_eq(o.columns, 4096);
   unsetenv("DLGN_CONV");
   unsetenv("DLGN_CONV_COLUMNS");

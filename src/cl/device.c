@@ -242,19 +242,33 @@ fail:
   return -1;
 }
 
+static const char *const conv_kind_names[DLGN_CONV_NKINDS] = {"gemm", "direct", "rows", "wino",
+                                                               "batch"};
+
+const char *dlgn_conv_kind_name(dlgn_conv_kind k) {
+  return k >= 0 && k < DLGN_CONV_NKINDS ? conv_kind_names[k] : "?";
+}
+
+int dlgn_conv_kind_parse(const char *s, dlgn_conv_kind *out) {
+  for (int i = 0; i < DLGN_CONV_NKINDS; i++)
+    if (strcmp(s, conv_kind_names[i]) == 0) {
+      *out = (dlgn_conv_kind)i;
+      return 0;
+    }
+  return dlgn_fail("unknown convolution strategy '%s' (expected gemm, direct, rows, wino or batch)",
+                   s);
+}
+
 int dlgn_conv_options_from_env(dlgn_conv_options *o) {
-  static const char *const kinds[] = {"gemm", "direct", "rows", "wino", "batch"};
   memset(o, 0, sizeof *o);
   o->columns = DLGN_CONV_COLUMNS_DEFAULT;
   const char *e = getenv("DLGN_CONV");
   if (e && *e) {
-    bool known = false;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) known |= strcmp(e, kinds[i]) == 0;
-    if (!known)
+    if (dlgn_conv_kind_parse(e, &o->force) != 0)
       return dlgn_fail("$DLGN_CONV=%s: expected gemm, direct, rows, wino or batch (or unset: the "
-                       "measured choice)",
+                       "tuned or measured choice)",
                        e);
-    snprintf(o->force, sizeof o->force, "%s", e);
+    o->forced = true;
   }
   const char *c = getenv("DLGN_CONV_COLUMNS");
   if (c && *c) {
@@ -265,6 +279,37 @@ int dlgn_conv_options_from_env(dlgn_conv_options *o) {
     o->columns = (size_t)v;
   }
   return 0;
+}
+
+void dlgn_record_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K) {
+  dlgn_call_record *r = dev->record;
+  if (!r) return;
+  for (int i = 0; i < r->ngemm; i++)
+    if (r->gemm[i].ta == ta && r->gemm[i].tb == tb && r->gemm[i].M == M && r->gemm[i].N == N &&
+        r->gemm[i].K == K)
+      return;
+  if (r->ngemm == DLGN_RECORD_MAX) {
+    r->dropped++;
+    return;
+  }
+  r->gemm[r->ngemm].ta = ta;
+  r->gemm[r->ngemm].tb = tb;
+  r->gemm[r->ngemm].M = M;
+  r->gemm[r->ngemm].N = N;
+  r->gemm[r->ngemm].K = K;
+  r->ngemm++;
+}
+
+void dlgn_record_conv(dlgn_device *dev, const dlgn_conv_shape *s) {
+  dlgn_call_record *r = dev->record;
+  if (!r) return;
+  for (int i = 0; i < r->nconv; i++)
+    if (memcmp(&r->conv[i], s, sizeof *s) == 0) return;
+  if (r->nconv == DLGN_RECORD_MAX) {
+    r->dropped++;
+    return;
+  }
+  r->conv[r->nconv++] = *s;
 }
 
 void dlgn_gemm_state_free(dlgn_device *dev); /* src/cl/gemm.c */

@@ -9,12 +9,29 @@
 
 typedef struct dlgn_gemm_state dlgn_gemm_state;
 
-/* How the convolutions run (src/nn/ops_conv.c): resolved once when the device
- * opens, from $DLGN_CONV and $DLGN_CONV_COLUMNS, so that no op reads the
- * environment; the tests and benchmarks change them in place. */
+/* The ways a convolution pass can run (src/nn/ops_conv.c): im2col + GEMM,
+ * the direct kernel, the row (or flat) kernels, Winograd, the batch-blocked
+ * kernels. Named as $DLGN_CONV and the tuning file write them: gemm, direct,
+ * rows, wino, batch. */
+typedef enum {
+  DLGN_CONV_GEMM = 0,
+  DLGN_CONV_DIRECT,
+  DLGN_CONV_ROWS,
+  DLGN_CONV_WINO,
+  DLGN_CONV_BATCH,
+  DLGN_CONV_NKINDS
+} dlgn_conv_kind;
+const char *dlgn_conv_kind_name(dlgn_conv_kind k);
+/* Fails, listing the names, on anything else. */
+int dlgn_conv_kind_parse(const char *s, dlgn_conv_kind *out);
+
+/* How the convolutions run: resolved once when the device opens, from
+ * $DLGN_CONV and $DLGN_CONV_COLUMNS, so that no op reads the environment;
+ * the tests and benchmarks change them in place. */
 typedef struct {
-  char force[8];  /* "": the measured choice; or gemm, direct, rows, wino, batch where it fits */
-  size_t columns; /* the im2col columns of one chunk of images, at most, in floats */
+  bool forced;          /* false: the tuned or measured choice */
+  dlgn_conv_kind force; /* when forced: this strategy wherever it fits */
+  size_t columns;       /* the im2col columns of one chunk of images, at most, in floats */
 } dlgn_conv_options;
 
 /* conv.columns without $DLGN_CONV_COLUMNS: 32 Mi floats (128 MiB) */
@@ -44,6 +61,7 @@ struct dlgn_device {
   } kernels[DLGN_MAX_KERNELS];
   dlgn_gemm_state *gemm; /* owned by src/cl/gemm.c */
   dlgn_conv_options conv;
+  struct dlgn_call_record *record; /* NULL: nothing recorded */
   /* $DLGN_PROFILE=1: every launch waits for its kernel and adds its device
    * time here (or the host's wall time per launch, on a driver without
    * event timestamps); the table is printed to stderr when the device
@@ -56,6 +74,30 @@ struct dlgn_device {
     long calls;
   } profile[DLGN_MAX_KERNELS];
 };
+
+/* One convolution call: input (C,N,H,W), OC filters of k x k, stride, zero
+ * padding. */
+typedef struct {
+  int N, C, H, W;
+  int OC, k, stride, pad;
+} dlgn_conv_shape;
+
+/* The shapes of the GEMMs and convolutions a device ran while a record was
+ * attached (dlgn tune running one training step of a model), each once, in
+ * the order of first use; calls past DLGN_RECORD_MAX of a kind are counted
+ * in dropped. */
+#define DLGN_RECORD_MAX 64
+typedef struct dlgn_call_record {
+  int ngemm, nconv, dropped;
+  struct {
+    bool ta, tb;
+    size_t M, N, K;
+  } gemm[DLGN_RECORD_MAX];
+  dlgn_conv_shape conv[DLGN_RECORD_MAX];
+} dlgn_call_record;
+/* Add a call to dev->record, when one is attached. */
+void dlgn_record_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K);
+void dlgn_record_conv(dlgn_device *dev, const dlgn_conv_shape *s);
 
 enum { DLGN_PROFILE_UNKNOWN = 0, DLGN_PROFILE_DEVICE = 1, DLGN_PROFILE_HOST = 2 };
 

@@ -172,6 +172,13 @@ const char *dlgn_gemm_tuning_file(dlgn_device *dev) {
   return g->tuning_file;
 }
 
+int dlgn_device_tuning(dlgn_device *dev, const dlgn_tuning **out) {
+  dlgn_gemm_state *g;
+  DLGN_TRY(gemm_state(dev, &g));
+  *out = g->tuning;
+  return 0;
+}
+
 dlgn_gemm_backend dlgn_gemm_backend_of(dlgn_device *dev) {
   dlgn_gemm_state *g;
   return gemm_state(dev, &g) == 0 ? g->backend : DLGN_GEMM_CLBLAST;
@@ -626,6 +633,7 @@ int dlgn_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, 
   dlgn_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
   dlgn_gemm_call c = {ta, tb, M, N, K, alpha, A, offa, lda, B, offb, ldb, beta, C, offc, ldc};
+  dlgn_record_gemm(dev, ta, tb, M, N, K);
   if (g->backend == DLGN_GEMM_CLBLAST) return dlgn_gemm_clblast(dev, &c);
   if (g->backend == DLGN_GEMM_WG) return dlgn_gemm_wg_run(dev, &g->wg, &g->wg_params, &c);
   dlgn_gemm_own_params p;

@@ -115,5 +115,9 @@ int dlgn_gemm_choice_path(const dlgn_device_info *info, char *out, size_t size);
 
 /* The tuning file applied to this device, or NULL when none was found. */
 const char *dlgn_gemm_tuning_file(dlgn_device *dev);
+/* Its table (GEMM parameters and convolution strategies), NULL when none;
+ * read when the device first needs it. */
+struct dlgn_tuning;
+int dlgn_device_tuning(dlgn_device *dev, const struct dlgn_tuning **out);
 
 #endif

@@ -9,6 +9,9 @@
  *   own-default tm=.. tn=.. vw=.. kc=.. [ks=..]
  *   own-shape ta=0 tb=1 M=.. N=.. K=.. tm=.. tn=.. vw=.. kc=.. [ks=..] gflops=..
  *   clblast KERNEL NAME=VALUE ...   (passed to CLBlastOverrideParameters)
+ *   conv N=.. C=.. H=.. W=.. OC=.. k=.. stride=.. pad=.. fwd=KIND dx=KIND dw=KIND
+ *        [fwd_ms=.. dx_ms=.. dw_ms=..]   (the strategy of each pass of that
+ *        convolution: gemm, direct, rows, wino or batch; src/nn/ops_conv.c)
  * '#' starts a comment. */
 #ifndef CL_TUNE_H
 #define CL_TUNE_H
@@ -19,7 +22,8 @@
 #include "cl/device.h"
 #include "cl/gemm.h"
 
-#define DLGN_TUNE_MAX_SHAPES 32
+#define DLGN_TUNE_MAX_SHAPES 64
+#define DLGN_TUNE_MAX_CONVS 64
 #define DLGN_CLBLAST_MAX_PARAMS 20
 #define DLGN_CLBLAST_MAX_KERNELS 4
 
@@ -48,6 +52,14 @@ typedef struct {
   size_t values[DLGN_CLBLAST_MAX_PARAMS];
 } dlgn_clblast_params;
 
+/* The strategy of each pass of one convolution, measured by the tuner on
+ * this device (src/nn/conv_tune.c). */
+typedef struct {
+  dlgn_conv_shape shape;
+  dlgn_conv_kind fwd, dx, dw;
+  double ms[3]; /* the winners' median milliseconds: forward, dx, dw (0: not recorded) */
+} dlgn_tuned_conv;
+
 typedef struct dlgn_tuning {
   char device[256];
   char driver[128];
@@ -57,7 +69,14 @@ typedef struct dlgn_tuning {
   dlgn_tuned_shape shapes[DLGN_TUNE_MAX_SHAPES];
   int nclblast; /* 0: CLBlast keeps its built-in database */
   dlgn_clblast_params clblast[DLGN_CLBLAST_MAX_KERNELS];
+  int nconvs;
+  dlgn_tuned_conv convs[DLGN_TUNE_MAX_CONVS];
 } dlgn_tuning;
+
+/* The entry of t for convolution s, or NULL. */
+const dlgn_tuned_conv *dlgn_tuning_find_conv(const dlgn_tuning *t, const dlgn_conv_shape *s);
+/* Put e into t, replacing the entry of the same shape; fails when full. */
+int dlgn_tuning_put_conv(dlgn_tuning *t, const dlgn_tuned_conv *e);
 
 /* Folder of the tuning files (see above); -1 when no folder can be named. */
 int dlgn_tuning_dir(char *out, size_t size);

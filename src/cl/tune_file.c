@@ -177,6 +177,75 @@ static int parse_clblast(const where *w, char *rest, dlgn_clblast_params *c) {
   return 0;
 }
 
+/* "N=.. C=.. H=.. W=.. OC=.. k=.. stride=.. pad=.. fwd=KIND dx=KIND dw=KIND
+ * [fwd_ms=.. dx_ms=.. dw_ms=..]" in any order */
+static int parse_conv(const where *w, char *rest, dlgn_tuned_conv *e) {
+  memset(e, 0, sizeof *e);
+  static const char *keys[] = {"N",   "C",  "H",  "W",      "OC",    "k",    "stride",
+                               "pad", "fwd", "dx", "dw", "fwd_ms", "dx_ms", "dw_ms"};
+  enum { NKEYS = sizeof keys / sizeof keys[0] };
+  int *dims[] = {&e->shape.N,  &e->shape.C, &e->shape.H,      &e->shape.W,
+                 &e->shape.OC, &e->shape.k, &e->shape.stride, &e->shape.pad};
+  dlgn_conv_kind *kinds[] = {&e->fwd, &e->dx, &e->dw};
+  unsigned seen = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r(rest, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+    char *eq = strchr(tok, '=');
+    if (!eq)
+      return dlgn_fail("tuning file %s line %d: expected KEY=VALUE, got '%s'", w->path, w->line,
+                       tok);
+    *eq = '\0';
+    int k = -1;
+    for (int i = 0; i < NKEYS; i++)
+      if (strcmp(tok, keys[i]) == 0) k = i;
+    *eq = '=';
+    const char *val = eq + 1;
+    if (k < 0)
+      return dlgn_fail("tuning file %s line %d: unknown key in '%s'", w->path, w->line, tok);
+    if (seen & (1u << k))
+      return dlgn_fail("tuning file %s line %d: '%s' given twice", w->path, w->line, keys[k]);
+    seen |= 1u << k;
+    if (k < 8) {
+      DLGN_TRY(parse_int(w, tok, val, dims[k]));
+    } else if (k < 11) {
+      if (dlgn_conv_kind_parse(val, kinds[k - 8]) != 0)
+        return dlgn_fail("tuning file %s line %d: %s", w->path, w->line, dlgn_error());
+    } else {
+      char *end;
+      double v = strtod(val, &end);
+      if (end == val || *end || !(v >= 0 && v < 1e9))
+        return dlgn_fail("tuning file %s line %d: bad time in '%s'", w->path, w->line, tok);
+      e->ms[k - 11] = v;
+    }
+  }
+  if ((seen & 0x7ffu) != 0x7ffu)
+    return dlgn_fail("tuning file %s line %d: missing keys (need N C H W OC k stride pad fwd dx dw)",
+                     w->path, w->line);
+  const dlgn_conv_shape *c = &e->shape;
+  if (c->N < 1 || c->C < 1 || c->H < 1 || c->W < 1 || c->OC < 1 || c->k < 1 || c->stride < 1)
+    return dlgn_fail("tuning file %s line %d: a convolution needs N C H W OC k stride >= 1",
+                     w->path, w->line);
+  return 0;
+}
+
+const dlgn_tuned_conv *dlgn_tuning_find_conv(const dlgn_tuning *t, const dlgn_conv_shape *s) {
+  for (int i = 0; i < t->nconvs; i++)
+    if (memcmp(&t->convs[i].shape, s, sizeof *s) == 0) return &t->convs[i];
+  return NULL;
+}
+
+int dlgn_tuning_put_conv(dlgn_tuning *t, const dlgn_tuned_conv *e) {
+  for (int i = 0; i < t->nconvs; i++)
+    if (memcmp(&t->convs[i].shape, &e->shape, sizeof e->shape) == 0) {
+      t->convs[i] = *e;
+      return 0;
+    }
+  if (t->nconvs == DLGN_TUNE_MAX_CONVS)
+    return dlgn_fail("the tuning table holds at most %d convolutions", DLGN_TUNE_MAX_CONVS);
+  t->convs[t->nconvs++] = *e;
+  return 0;
+}
+
 static int tuning_parse_line(const where *w, char *line, dlgn_tuning *t) {
   char *hash = strchr(line, '#');
   if (hash) *hash = '\0';
@@ -209,6 +278,16 @@ static int tuning_parse_line(const where *w, char *line, dlgn_tuning *t) {
                        DLGN_TUNE_MAX_SHAPES);
     DLGN_TRY(parse_own(w, rest, true, &t->shapes[t->nshapes]));
     t->nshapes++;
+  } else if (strcmp(p, "conv") == 0) {
+    dlgn_tuned_conv e;
+    DLGN_TRY(parse_conv(w, rest, &e));
+    if (dlgn_tuning_find_conv(t, &e.shape))
+      return dlgn_fail("tuning file %s line %d: a second entry for the same convolution", w->path,
+                       w->line);
+    if (t->nconvs == DLGN_TUNE_MAX_CONVS)
+      return dlgn_fail("tuning file %s line %d: more than %d convolutions", w->path, w->line,
+                       DLGN_TUNE_MAX_CONVS);
+    t->convs[t->nconvs++] = e;
   } else if (strcmp(p, "clblast") == 0) {
     if (t->nclblast == DLGN_CLBLAST_MAX_KERNELS)
       return dlgn_fail("tuning file %s line %d: more than %d CLBlast kernels", w->path, w->line,
@@ -289,10 +368,12 @@ int dlgn_tuning_write(const char *path, const dlgn_tuning *t) {
   snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
   FILE *f = fopen(tmp, "w");
   if (!f) return dlgn_fail("cannot write tuning file %s: %s", tmp, strerror(errno));
-  fprintf(f, "# GEMM parameters found by `dlgn tune`; applied when this device runs a GEMM.\n");
+  fprintf(f, "# GEMM parameters and convolution strategies found by `dlgn tune`; applied\n");
+  fprintf(f, "# when this device runs a GEMM or a convolution.\n");
   fprintf(f, "# own-*: the own kernel (cl/gemm.cl), tile tm x tn, vector width vw, K block kc\n");
   fprintf(f, "# (0 = automatic), ks K blocks side by side (0 = automatic).\n");
   fprintf(f, "# clblast: passed to CLBlastOverrideParameters.\n");
+  fprintf(f, "# conv: the strategy of each pass of one convolution (src/nn/ops_conv.c).\n");
   fprintf(f, "device %s\ndriver %s\n", t->device, t->driver);
   if (t->has_own_default) {
     fprintf(f, "own-default");
@@ -310,6 +391,14 @@ int dlgn_tuning_write(const char *path, const dlgn_tuning *t) {
     fprintf(f, "clblast %s", c->kernel);
     for (int j = 0; j < c->n; j++) fprintf(f, " %s=%zu", c->names[j], c->values[j]);
     fprintf(f, "\n");
+  }
+  for (int i = 0; i < t->nconvs; i++) {
+    const dlgn_tuned_conv *e = &t->convs[i];
+    const dlgn_conv_shape *c = &e->shape;
+    fprintf(f, "conv N=%d C=%d H=%d W=%d OC=%d k=%d stride=%d pad=%d fwd=%s dx=%s dw=%s", c->N,
+            c->C, c->H, c->W, c->OC, c->k, c->stride, c->pad, dlgn_conv_kind_name(e->fwd),
+            dlgn_conv_kind_name(e->dx), dlgn_conv_kind_name(e->dw));
+    fprintf(f, " fwd_ms=%.3f dx_ms=%.3f dw_ms=%.3f\n", e->ms[0], e->ms[1], e->ms[2]);
   }
   bool ok = !ferror(f);
   ok = fclose(f) == 0 && ok;

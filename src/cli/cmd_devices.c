@@ -3,26 +3,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <unistd.h>
-
 #include "cli/cli.h"
 #include "cl/device.h"
 #include "cl/gemm.h"
 #include "nn/ops.h"
 #include "cl/tune.h"
+#include "dlgn/status.h"
 
-/* The forward strategy of the models' 3x3 layers on this device, by row
- * length (src/nn/ops_conv.c; $DLGN_CONV forces one). */
-static void print_conv_strategies(const dlgn_device_info *d, const dlgn_conv_options *o) {
+/* The strategies (forward/dx/dw) of the models' 3x3 layers on this device at
+ * batch 128, by row length (src/nn/ops_conv.c), as the tuning file t (NULL:
+ * none) and the options leave them. */
+static void print_conv_strategies(const dlgn_device_info *d, const dlgn_conv_options *o,
+                                  const dlgn_tuning *t) {
   const int widths[] = {32, 16, 8, 4, 2};
-  printf("      convolutions 3x3 (rows of");
+  printf("      convolutions 3x3, forward/dx/dw (rows of");
   for (int i = 0; i < 5; i++) {
-    dlgn_conv_shape s = {128, 64, widths[i], widths[i], 64, 3, 1, 1};
-    printf("%s %d: %s", i ? "," : "", widths[i], conv2d_forward_strategy(d, o->force, &s));
+    dlgn_conv_shape s = {128, 128, widths[i], widths[i], 128, 3, 1, 1};
+    char plan[96];
+    conv2d_describe_plan(d, o, t, &s, plan, sizeof plan);
+    printf("%s %d: %s", i ? "," : "", widths[i], plan);
   }
-  printf(")%s%s", *o->force ? "; $DLGN_CONV=" : "", o->force);
+  printf(")%s%s", o->forced ? "; $DLGN_CONV=" : "",
+         o->forced ? dlgn_conv_kind_name(o->force) : "");
   if (o->columns != DLGN_CONV_COLUMNS_DEFAULT) printf("; $DLGN_CONV_COLUMNS=%zu", o->columns);
   printf("\n");
+  if (!t || t->nconvs == 0) return;
+  /* how the measured winners fall, per pass */
+  static const char *const pass[3] = {"forward", "dx", "dw"};
+  printf("      tuned convolutions: %d (", t->nconvs);
+  for (int p = 0; p < 3; p++) {
+    printf("%s%s", p ? "; " : "", pass[p]);
+    for (int k = 0; k < DLGN_CONV_NKINDS; k++) {
+      int n = 0;
+      for (int i = 0; i < t->nconvs; i++) {
+        const dlgn_tuned_conv *e = &t->convs[i];
+        n += (p == 0 ? e->fwd : p == 1 ? e->dx : e->dw) == (dlgn_conv_kind)k;
+      }
+      if (n) printf(" %s %d", dlgn_conv_kind_name((dlgn_conv_kind)k), n);
+    }
+  }
+  printf(")\n");
 }
 
 int cmd_devices(int argc, char **argv) {
@@ -75,11 +95,23 @@ int cmd_devices(int argc, char **argv) {
       printf("      GEMM backend %s (%s)", dlgn_gemm_backend_name(b), note);
     else
       printf("      GEMM backend: measured on first use");
-    bool tuned = dlgn_tuning_path(d, path, sizeof path) == 0 && access(path, R_OK) == 0;
+    /* the tuning file, when `dlgn tune` wrote one for this device and driver */
+    dlgn_tuning *t = malloc(sizeof *t);
+    bool found = false;
+    const char *why = NULL;
+    if (!t) why = "out of memory";
+    else if (dlgn_tuning_path(d, path, sizeof path) != 0 ||
+             dlgn_tuning_load(d, path, t, &found) != 0)
+      why = dlgn_error();
     const char *env = getenv("DLGN_GEMM");
     if (env && *env) printf("; $DLGN_GEMM=%s overrides it", env);
-    printf("; %s\n", tuned ? "tuned by `dlgn tune`" : "not tuned");
-    print_conv_strategies(d, &conv);
+    if (why) printf("; tuning file unusable: %s\n", why);
+    else if (found)
+      printf("; tuned by `dlgn tune` (%d GEMM shapes%s)\n", t->nshapes,
+             t->nclblast ? ", CLBlast parameters" : "");
+    else printf("; not tuned\n");
+    print_conv_strategies(d, &conv, found ? t : NULL);
+    free(t);
   }
   printf("selected: [%d] %s\n", chosen, list[chosen].name);
   free(list);

@@ -106,9 +106,13 @@ static int model_alloc(dlgn_model *m) {
       if (layer_act(L, N) > big) big = layer_act(L, N);
       size_t in = L->pool_before ? layer_in(L, N) * 4 : layer_in(L, N);
       if (in > big) big = in;
-      if (L->kind == NN_LAYER_CONV) {
-        dlgn_conv_shape s = nn_layer_conv_shape(L, N);
-        size_t need = conv2d_scratch_floats(m->dev, &s);
+      /* every batch size up to N: a short last batch can take another
+       * strategy (the batch kernels want whole vectors of 16 images) that
+       * needs more scratch than the full one */
+      for (int n = 1; L->kind == NN_LAYER_CONV && n <= N; n++) {
+        dlgn_conv_shape s = nn_layer_conv_shape(L, n);
+        size_t need;
+        DLGN_TRY(conv2d_scratch_floats(m->dev, &s, &need));
         if (need > scratch) scratch = need;
       }
     }

@@ -47,26 +47,28 @@ int dense_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn
                    dlgn_buf x, dlgn_buf w, int N, int IN, int OUT, bool accumulate_dx);
 
 /* ---- convolution ---- */
-typedef struct {
-  int N, C, H, W; /* input (C,N,H,W) */
-  int OC, k, stride, pad;
-} dlgn_conv_shape;
+/* dlgn_conv_shape (the geometry of one call) is in cl/device.h, beside the
+ * record of calls and the strategy names the tuning file shares. */
 
 int conv2d_out_h(const dlgn_conv_shape *s);
 int conv2d_out_w(const dlgn_conv_shape *s);
 /* Floats of scratch the conv needs on this device (im2col columns, partial
  * weight gradients, Winograd's transforms, or nothing); the caller
  * allocates the largest once and passes it to every conv. */
-size_t conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s);
+int conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s, size_t *out);
 
-/* The strategy a device uses for the forward pass of shape s: "rows",
- * "flat", "batch", "winograd", "direct" or "im2col+gemm" (chosen per device
- * from measurements, see conv_plan_for in ops_conv.c, which also picks dx and
- * dw). force (an opened device's conv.force, from $DLGN_CONV when it opened;
- * NULL or "" for none): gemm, direct, rows, wino or batch forces one where it
- * fits. */
-const char *conv2d_forward_strategy(const dlgn_device_info *info, const char *force,
-                                    const dlgn_conv_shape *s);
+/* The strategy the device runs for the forward pass of s: "rows", "flat",
+ * "batch", "winograd", "direct" or "im2col+gemm". Each pass (forward, dx,
+ * dw) takes, where it fits: the device's forced strategy (dev->conv, from
+ * $DLGN_CONV), else the entry `dlgn tune` measured for this shape, else the
+ * built-in choice (conv_plan_builtin in ops_conv.c). */
+int conv2d_forward_strategy(dlgn_device *dev, const dlgn_conv_shape *s, const char **out);
+/* "FWD/DX/DW" strategies of s on a device not opened (dlgn devices), with
+ * " (tuned)" when t's entry decided them; t may be NULL. */
+struct dlgn_tuning;
+void conv2d_describe_plan(const dlgn_device_info *info, const dlgn_conv_options *o,
+                          const struct dlgn_tuning *t, const dlgn_conv_shape *s, char *out,
+                          size_t size);
 
 /* x (C,N,H,W), w (OC,C,k,k), b (OC) -> y (OC,N,HO,WO) */
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,

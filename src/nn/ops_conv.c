@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cl/gemm.h"
+#include "cl/tune.h"
 #include "nn/ops.h"
 #include "dlgn/status.h"
 #include "ops_internal.h"
@@ -51,23 +52,7 @@ static int conv_check(const dlgn_device *dev, const char *op, const dlgn_conv_sh
   return ops_check_count(op, (size_t)s->OC * s->C * s->k * s->k);
 }
 
-/* A scratch that is too small would be overrun silently: check its size. */
-static int scratch_check(dlgn_device *dev, const char *op, dlgn_buf scratch,
-                         const dlgn_conv_shape *s) {
-  size_t need = conv2d_scratch_floats(dev, s);
-  if (need == 0) return 0;
-  size_t bytes = 0;
-  if (!scratch.mem) return dlgn_fail("%s: needs %zu floats of scratch, got none", op, need);
-  cl_int err = clGetMemObjectInfo(scratch.mem, CL_MEM_SIZE, sizeof bytes, &bytes, NULL);
-  DLGN_TRY(dlgn_cl_check(dev, err, "clGetMemObjectInfo", "convolution scratch"));
-  if ((scratch.off + need) * sizeof(float) > bytes)
-    return dlgn_fail("%s: scratch holds %zu floats past its offset, needs %zu (see "
-                     "conv2d_scratch_floats)",
-                     op, bytes / sizeof(float) - scratch.off, need);
-  return 0;
-}
-
-typedef enum { CONV_GEMM, CONV_DIRECT, CONV_ROWS, CONV_WINO, CONV_BATCH } conv_kind;
+typedef dlgn_conv_kind conv_kind; /* cl/device.h: gemm, direct, rows, wino, batch */
 
 /* The row kernels (conv3x3_*rows*) take 3x3, stride 1, pad 1 layers whose
  * rows are one or two 16-float vectors wide (rows of 16 in pairs). */
@@ -125,45 +110,103 @@ static bool conv_long_loops_ok(const dlgn_device_info *info) {
   return strncmp(info->name, "llvmpipe", 8) != 0;
 }
 
-static conv_plan conv_plan_for(const dlgn_device_info *info, const char *force,
-                               const dlgn_conv_shape *s) {
-  bool cpu = (info->type & CL_DEVICE_TYPE_CPU) && conv_long_loops_ok(info);
-  conv_plan p = {CONV_GEMM, CONV_GEMM, CONV_GEMM};
-  if (cpu && conv_rows_fits(s)) p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
-  else if (cpu && conv_batch_fits(s))
-    p = (conv_plan){CONV_BATCH, CONV_BATCH, CONV_BATCH};
-  else if (cpu && conv_flat_fits(s))
-    p = (conv_plan){CONV_ROWS, CONV_ROWS, s->H * s->W < 16 ? CONV_ROWS : CONV_GEMM};
-  else if (cpu) {
-    if (s->C * s->k * s->k <= 288) p.fwd = CONV_DIRECT;
-    if (s->C <= 32 && s->OC <= 32) p.dx = CONV_DIRECT;
+/* Whether pass (CONV_FWD, CONV_DX, CONV_DW) of s can run as kind on this
+ * device: the dx passes other than the GEMM's convolve dy with the flipped
+ * weights (stride 1 only), the direct kernel has no weight gradient. */
+enum { CONV_FWD, CONV_DX, CONV_DW };
+static bool conv_dx_direct_fits(const dlgn_conv_shape *s);
+static bool conv_kind_fits(const dlgn_device_info *info, conv_kind kind, int pass,
+                           const dlgn_conv_shape *s) {
+  if (pass == CONV_DX && kind != DLGN_CONV_GEMM && !conv_dx_direct_fits(s)) return false;
+  switch (kind) {
+    case DLGN_CONV_GEMM: return true;
+    case DLGN_CONV_DIRECT: return pass != CONV_DW;
+    case DLGN_CONV_ROWS:
+      return conv_long_loops_ok(info) && (conv_rows_fits(s) || conv_flat_fits(s));
+    case DLGN_CONV_WINO: return conv_wino_fits(s);
+    case DLGN_CONV_BATCH: return conv_long_loops_ok(info) && conv_batch_fits(s);
+    default: return false;
   }
-  const char *e = force;
-  if (e && strcmp(e, "gemm") == 0) p = (conv_plan){CONV_GEMM, CONV_GEMM, CONV_GEMM};
-  if (e && strcmp(e, "direct") == 0) p = (conv_plan){CONV_DIRECT, CONV_DIRECT, CONV_GEMM};
-  if (e && strcmp(e, "rows") == 0 && conv_long_loops_ok(info) &&
-      (conv_rows_fits(s) || conv_flat_fits(s)))
-    p = (conv_plan){CONV_ROWS, CONV_ROWS, CONV_ROWS};
-  if (e && strcmp(e, "wino") == 0 && conv_wino_fits(s))
-    p = (conv_plan){CONV_WINO, CONV_WINO, CONV_WINO};
-  if (e && strcmp(e, "batch") == 0 && conv_long_loops_ok(info) && conv_batch_fits(s))
-    p = (conv_plan){CONV_BATCH, CONV_BATCH, CONV_BATCH};
+}
+
+bool conv2d_kind_fits(const dlgn_device_info *info, dlgn_conv_kind kind, int pass,
+                      const dlgn_conv_shape *s) {
+  return pass >= CONV_FWD && pass <= CONV_DW && conv_kind_fits(info, kind, pass, s);
+}
+
+/* The built-in choice (measurements above). */
+static conv_plan conv_plan_builtin(const dlgn_device_info *info, const dlgn_conv_shape *s) {
+  bool cpu = (info->type & CL_DEVICE_TYPE_CPU) && conv_long_loops_ok(info);
+  conv_plan p = {DLGN_CONV_GEMM, DLGN_CONV_GEMM, DLGN_CONV_GEMM};
+  if (cpu && conv_rows_fits(s)) p = (conv_plan){DLGN_CONV_ROWS, DLGN_CONV_ROWS, DLGN_CONV_ROWS};
+  else if (cpu && conv_batch_fits(s))
+    p = (conv_plan){DLGN_CONV_BATCH, DLGN_CONV_BATCH, DLGN_CONV_BATCH};
+  else if (cpu && conv_flat_fits(s))
+    p = (conv_plan){DLGN_CONV_ROWS, DLGN_CONV_ROWS,
+                    s->H * s->W < 16 ? DLGN_CONV_ROWS : DLGN_CONV_GEMM};
+  else if (cpu) {
+    if (s->C * s->k * s->k <= 288) p.fwd = DLGN_CONV_DIRECT;
+    if (s->C <= 32 && s->OC <= 32) p.dx = DLGN_CONV_DIRECT;
+  }
   return p;
 }
 
-static conv_plan conv_plan_of(const dlgn_device *dev, const dlgn_conv_shape *s) {
-  return conv_plan_for(&dev->info, dev->conv.force, s);
+/* A forced strategy (forward, dx, dw each where it fits), else the tuning
+ * file's entry for this very shape (each pass where it fits), else the
+ * built-in choice. tuned: whether the tuning file decided. */
+static conv_plan conv_plan_with(const dlgn_device_info *info, const dlgn_conv_options *o,
+                                const dlgn_tuning *t, const dlgn_conv_shape *s, bool *tuned) {
+  conv_plan p = conv_plan_builtin(info, s);
+  const dlgn_tuned_conv *e = !o->forced && t ? dlgn_tuning_find_conv(t, s) : NULL;
+  if (tuned) *tuned = e != NULL;
+  if (o->forced) {
+    conv_kind f = o->force;
+    if (f == DLGN_CONV_GEMM) p = (conv_plan){f, f, f};
+    if (f == DLGN_CONV_DIRECT) p = (conv_plan){f, f, DLGN_CONV_GEMM};
+    if ((f == DLGN_CONV_ROWS || f == DLGN_CONV_WINO || f == DLGN_CONV_BATCH) &&
+        conv_kind_fits(info, f, CONV_FWD, s))
+      p = (conv_plan){f, f, f};
+  } else if (e) {
+    p = (conv_plan){e->fwd, e->dx, e->dw};
+  }
+  /* each pass where it fits; the GEMM takes every shape */
+  if (!conv_kind_fits(info, p.fwd, CONV_FWD, s)) p.fwd = DLGN_CONV_GEMM;
+  if (!conv_kind_fits(info, p.dx, CONV_DX, s)) p.dx = DLGN_CONV_GEMM;
+  if (!conv_kind_fits(info, p.dw, CONV_DW, s)) p.dw = DLGN_CONV_GEMM;
+  return p;
 }
 
-const char *conv2d_forward_strategy(const dlgn_device_info *info, const char *force,
-                                    const dlgn_conv_shape *s) {
-  switch (conv_plan_for(info, force, s).fwd) {
-    case CONV_DIRECT: return "direct";
-    case CONV_ROWS: return s->W < 16 ? "flat" : "rows";
-    case CONV_WINO: return "winograd";
-    case CONV_BATCH: return "batch";
+static int conv_plan_of(dlgn_device *dev, const dlgn_conv_shape *s, conv_plan *out) {
+  const dlgn_tuning *t;
+  DLGN_TRY(dlgn_device_tuning(dev, &t));
+  *out = conv_plan_with(&dev->info, &dev->conv, t, s, NULL);
+  return 0;
+}
+
+static const char *kind_label(conv_kind k, const dlgn_conv_shape *s) {
+  switch (k) {
+    case DLGN_CONV_DIRECT: return "direct";
+    case DLGN_CONV_ROWS: return s->W < 16 ? "flat" : "rows";
+    case DLGN_CONV_WINO: return "winograd";
+    case DLGN_CONV_BATCH: return "batch";
     default: return "im2col+gemm";
   }
+}
+
+int conv2d_forward_strategy(dlgn_device *dev, const dlgn_conv_shape *s, const char **out) {
+  conv_plan p;
+  DLGN_TRY(conv_plan_of(dev, s, &p));
+  *out = kind_label(p.fwd, s);
+  return 0;
+}
+
+void conv2d_describe_plan(const dlgn_device_info *info, const dlgn_conv_options *o,
+                          const dlgn_tuning *t, const dlgn_conv_shape *s, char *out,
+                          size_t size) {
+  bool tuned;
+  conv_plan p = conv_plan_with(info, o, t, s, &tuned);
+  snprintf(out, size, "%s/%s/%s%s", kind_label(p.fwd, s), kind_label(p.dx, s),
+           kind_label(p.dw, s), tuned ? " (tuned)" : "");
 }
 
 /* The weight gradient by rows: chunks of images small enough that a chunk's
@@ -222,21 +265,32 @@ static size_t conv_batch_scratch_floats(const dlgn_conv_shape *s) {
   return conv_batch_region(s, BATCH_END);
 }
 
-size_t conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s) {
-  conv_plan p = conv_plan_of(dev, s);
+static size_t conv_scratch_for(const dlgn_device *dev, const dlgn_conv_shape *s, conv_plan p) {
   size_t need = 0;
-  if (p.fwd == CONV_GEMM || p.dx == CONV_GEMM || p.dw == CONV_GEMM) need = conv_columns_floats(dev, s);
-  if ((p.fwd == CONV_WINO || p.dx == CONV_WINO || p.dw == CONV_WINO) &&
+  if (p.fwd == DLGN_CONV_GEMM || p.dx == DLGN_CONV_GEMM || p.dw == DLGN_CONV_GEMM) need = conv_columns_floats(dev, s);
+  if ((p.fwd == DLGN_CONV_WINO || p.dx == DLGN_CONV_WINO || p.dw == DLGN_CONV_WINO) &&
       conv_wino_scratch_floats(dev, s) > need)
     need = conv_wino_scratch_floats(dev, s);
-  if (p.dw == CONV_ROWS && conv_dw_splits(dev, s) > 1) {
+  if (p.dw == DLGN_CONV_ROWS && conv_dw_splits(dev, s) > 1) {
     size_t part = (size_t)conv_dw_splits(dev, s) * s->OC * s->C * 9;
     if (part > need) need = part;
   }
-  if ((p.fwd == CONV_BATCH || p.dx == CONV_BATCH || p.dw == CONV_BATCH) &&
+  if ((p.fwd == DLGN_CONV_BATCH || p.dx == DLGN_CONV_BATCH || p.dw == DLGN_CONV_BATCH) &&
       conv_batch_scratch_floats(s) > need)
     need = conv_batch_scratch_floats(s);
   return need;
+}
+
+int conv2d_scratch_floats(dlgn_device *dev, const dlgn_conv_shape *s, size_t *out) {
+  conv_plan p;
+  DLGN_TRY(conv_plan_of(dev, s, &p));
+  *out = conv_scratch_for(dev, s, p);
+  return 0;
+}
+
+size_t conv2d_scratch_floats_as(const dlgn_device *dev, const dlgn_conv_shape *s, conv_kind fwd,
+                                conv_kind dx, conv_kind dw) {
+  return conv_scratch_for(dev, s, (conv_plan){fwd, dx, dw});
 }
 
 /* Elements of a row, and rows, one work-item of im2col/col2im handles (see
@@ -274,7 +328,7 @@ static int im2col(dlgn_device *dev, dlgn_buf col, dlgn_buf x, const dlgn_conv_sh
 typedef struct {
   int Cin, N, H, W, Cout, k, stride, pad, HO, WO;
   bool transposed, has_bias, acc;
-  conv_kind kind; /* CONV_DIRECT or CONV_ROWS */
+  conv_kind kind; /* DLGN_CONV_DIRECT or DLGN_CONV_ROWS */
 } direct_args;
 
 /* The row kernels: 3x3, stride 1, pad 1, rows of 16 or 32 (conv_rows_fits),
@@ -297,7 +351,7 @@ static int conv_rows(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_
 
 static int conv_direct(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                        const direct_args *a) {
-  if (a->kind == CONV_ROWS) return conv_rows(dev, y, x, w, b, a);
+  if (a->kind == DLGN_CONV_ROWS) return conv_rows(dev, y, x, w, b, a);
   enum { TOC = 16, DV = 16 }; /* DC_TOC, DC_DV of cl/conv.cl */
   size_t segments = (size_t)a->N * a->HO * ((a->WO + DV - 1) / DV);
   size_t global[2] = {segments, ((size_t)a->Cout + TOC - 1) / TOC};
@@ -405,24 +459,51 @@ static int conv_batch_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_
   return splits > 1 ? conv_dw_reduce(dev, dw, part, s, splits) : 0;
 }
 
+/* A scratch that is too small would be overrun silently: check its size. */
+static int scratch_check(dlgn_device *dev, const char *op, dlgn_buf scratch,
+                         const dlgn_conv_shape *s, conv_plan plan) {
+  size_t need = conv_scratch_for(dev, s, plan);
+  if (need == 0) return 0;
+  size_t bytes = 0;
+  if (!scratch.mem) return dlgn_fail("%s: needs %zu floats of scratch, got none", op, need);
+  cl_int err = clGetMemObjectInfo(scratch.mem, CL_MEM_SIZE, sizeof bytes, &bytes, NULL);
+  DLGN_TRY(dlgn_cl_check(dev, err, "clGetMemObjectInfo", "convolution scratch"));
+  if ((scratch.off + need) * sizeof(float) > bytes)
+    return dlgn_fail("%s: scratch holds %zu floats past its offset, needs %zu (see "
+                     "conv2d_scratch_floats)",
+                     op, bytes / sizeof(float) - scratch.off, need);
+  return 0;
+}
+
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                    dlgn_buf scratch, const dlgn_conv_shape *s) {
+  conv_plan plan;
+  DLGN_TRY(conv_plan_of(dev, s, &plan));
+  dlgn_record_conv(dev, s);
+  return conv2d_forward_as(dev, plan.fwd, y, x, w, b, scratch, s);
+}
+
+int conv2d_forward_as(dlgn_device *dev, conv_kind kind, dlgn_buf y, dlgn_buf x, dlgn_buf w,
+                      dlgn_buf b, dlgn_buf scratch, const dlgn_conv_shape *s) {
   DLGN_TRY(conv_check(dev, "conv2d_forward", s));
-  conv_kind kind = conv_plan_of(dev, s).fwd;
-  if (kind == CONV_BATCH) {
-    DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s));
+  conv_plan plan = {kind, DLGN_CONV_NKINDS, DLGN_CONV_NKINDS};
+  if (!conv_kind_fits(&dev->info, kind, CONV_FWD, s))
+    return dlgn_fail("conv2d_forward: strategy %s does not fit this convolution on device '%s'",
+                     dlgn_conv_kind_name(kind), dev->info.name);
+  if (kind == DLGN_CONV_BATCH) {
+    DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s, plan));
     return conv_batch_forward(dev, y, x, w, b, scratch, s);
   }
-  if (kind == CONV_WINO) {
-    DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s));
+  if (kind == DLGN_CONV_WINO) {
+    DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s, plan));
     return conv_wino_apply(dev, y, x, w, b, scratch, s, false, false);
   }
-  if (kind != CONV_GEMM) {
+  if (kind != DLGN_CONV_GEMM) {
     direct_args a = {s->C, s->N, s->H, s->W, s->OC, s->k, s->stride, s->pad,
                      conv2d_out_h(s), conv2d_out_w(s), false, true, false, kind};
     return conv_direct(dev, y, x, w, b, &a);
   }
-  DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s));
+  DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s, plan));
   size_t HWO = (size_t)conv2d_out_h(s) * conv2d_out_w(s), M = (size_t)s->N * HWO;
   size_t CKK = (size_t)s->C * s->k * s->k;
   DLGN_TRY(LAUNCH_1D(dev, "bias_planes", (size_t)s->OC * M, ARG_BUF(y), ARG_BUF(b),
@@ -467,34 +548,51 @@ static int conv_dw_rows(dlgn_device *dev, dlgn_buf dw, dlgn_buf dy, dlgn_buf x, 
 int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn_buf dy,
                     dlgn_buf x, dlgn_buf w, dlgn_buf scratch, const dlgn_conv_shape *s,
                     bool accumulate_dx) {
+  conv_plan plan;
+  DLGN_TRY(conv_plan_of(dev, s, &plan));
+  dlgn_record_conv(dev, s);
+  return conv2d_backward_as(dev, plan.dx, plan.dw, dx, dw, db, dy, x, w, scratch, s,
+                            accumulate_dx);
+}
+
+int conv2d_backward_as(dlgn_device *dev, conv_kind dx_kind, conv_kind dw_kind, dlgn_buf dx,
+                       dlgn_buf dw, dlgn_buf db, dlgn_buf dy, dlgn_buf x, dlgn_buf w,
+                       dlgn_buf scratch, const dlgn_conv_shape *s, bool accumulate_dx) {
   DLGN_TRY(conv_check(dev, "conv2d_backward", s));
-  DLGN_TRY(scratch_check(dev, "conv2d_backward", scratch, s));
+  conv_plan plan = {DLGN_CONV_NKINDS, dx.mem ? dx_kind : DLGN_CONV_NKINDS,
+                    dw.mem ? dw_kind : DLGN_CONV_NKINDS};
+  DLGN_TRY(scratch_check(dev, "conv2d_backward", scratch, s, plan));
+  if ((dx.mem && !conv_kind_fits(&dev->info, dx_kind, CONV_DX, s)) ||
+      (dw.mem && !conv_kind_fits(&dev->info, dw_kind, CONV_DW, s)))
+    return dlgn_fail("conv2d_backward: strategy %s (dx) or %s (dw) does not fit this "
+                     "convolution on device '%s'",
+                     dlgn_conv_kind_name(dx_kind), dlgn_conv_kind_name(dw_kind), dev->info.name);
   int HO = conv2d_out_h(s), WO = conv2d_out_w(s);
   size_t HWO = (size_t)HO * WO, M = (size_t)s->N * HWO;
   size_t CKK = (size_t)s->C * s->k * s->k;
-  size_t wg;
-  DLGN_TRY(ops_reduce_wg(dev, "row_sum", &wg));
-  DLGN_TRY(LAUNCH_GROUPS(dev, "row_sum", (size_t)s->OC, wg, ARG_BUF(db), ARG_BUF(dy),
-                         DLGN_INT(M)));
+  if (db.mem) {
+    size_t wg;
+    DLGN_TRY(ops_reduce_wg(dev, "row_sum", &wg));
+    DLGN_TRY(LAUNCH_GROUPS(dev, "row_sum", (size_t)s->OC, wg, ARG_BUF(db), ARG_BUF(dy),
+                           DLGN_INT(M)));
+  }
   bool pointwise = conv_is_pointwise(s);
-  conv_plan plan = conv_plan_of(dev, s);
-  conv_kind dx_kind = plan.dx;
-  bool dx_direct = dx.mem && dx_kind != CONV_GEMM && conv_dx_direct_fits(s);
-  bool dx_batch = dx_direct && dx_kind == CONV_BATCH;
-  if (dx_batch || plan.dw == CONV_BATCH)
+  bool dx_direct = dx.mem && dx_kind != DLGN_CONV_GEMM;
+  bool dx_batch = dx_direct && dx_kind == DLGN_CONV_BATCH;
+  if (dx_batch || plan.dw == DLGN_CONV_BATCH)
     DLGN_TRY(conv_batch_backward(dev, dx, dw, dy, x, w, scratch, s, dx_batch,
-                                 plan.dw == CONV_BATCH, accumulate_dx));
-  if (dx_direct && dx_kind == CONV_WINO) {
+                                 plan.dw == DLGN_CONV_BATCH, accumulate_dx));
+  if (dx_direct && dx_kind == DLGN_CONV_WINO) {
     DLGN_TRY(conv_wino_apply(dev, dx, dy, w, w, scratch, s, true, accumulate_dx));
   } else if (dx_direct && !dx_batch) {
     direct_args a = {s->OC, s->N, HO, WO, s->C, s->k, 1, s->k - 1 - s->pad,
                      s->H, s->W, true, false, accumulate_dx, dx_kind};
     DLGN_TRY(conv_direct(dev, dx, dy, w, w, &a));
   }
-  if (plan.dw == CONV_WINO) DLGN_TRY(conv_wino_dw(dev, dw, dy, x, scratch, s));
-  if (plan.dw == CONV_ROWS) DLGN_TRY(conv_dw_rows(dev, dw, dy, x, scratch, s));
+  if (plan.dw == DLGN_CONV_WINO) DLGN_TRY(conv_wino_dw(dev, dw, dy, x, scratch, s));
+  if (plan.dw == DLGN_CONV_ROWS) DLGN_TRY(conv_dw_rows(dev, dw, dy, x, scratch, s));
   /* what is left goes through the columns: dw, dx, or both per chunk */
-  bool dw_gemm = plan.dw == CONV_GEMM, dx_gemm = dx.mem && !dx_direct;
+  bool dw_gemm = plan.dw == DLGN_CONV_GEMM, dx_gemm = dx.mem && !dx_direct;
   if (!dw_gemm && !dx_gemm) return 0;
   int chunk = conv_chunk_images(dev, s);
   for (int n0 = 0; n0 < s->N; n0 += chunk) {

@@ -37,6 +37,19 @@ int ops_check_dims(const char *op, int count, const int *dims);
  * devices) that both the device and this kernel allow. */
 int ops_reduce_wg(dlgn_device *dev, const char *kernel, size_t *wg);
 
+/* One strategy for each pass, where it fits (the tuner, src/nn/conv_tune.c;
+ * it fails where it does not): the forward pass; dx and/or dw (NULL mem:
+ * skipped, db too); the scratch they need. */
+int conv2d_forward_as(dlgn_device *dev, dlgn_conv_kind kind, dlgn_buf y, dlgn_buf x, dlgn_buf w,
+                      dlgn_buf b, dlgn_buf scratch, const dlgn_conv_shape *s);
+int conv2d_backward_as(dlgn_device *dev, dlgn_conv_kind dx_kind, dlgn_conv_kind dw_kind,
+                       dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn_buf dy, dlgn_buf x, dlgn_buf w,
+                       dlgn_buf scratch, const dlgn_conv_shape *s, bool accumulate_dx);
+size_t conv2d_scratch_floats_as(const dlgn_device *dev, const dlgn_conv_shape *s,
+                                dlgn_conv_kind fwd, dlgn_conv_kind dx, dlgn_conv_kind dw);
+/* Whether pass 0 (forward), 1 (dx) or 2 (dw) of s can run as kind here. */
+bool conv2d_kind_fits(const dlgn_device_info *info, dlgn_conv_kind kind, int pass,
+                      const dlgn_conv_shape *s);
 
 /* Winograd F(2x2, 3x3) (src/nn/ops_winograd.c, cl/winograd.cl) for 3x3,
  * stride 1, pad 1 layers with even H and W. */
