@@ -9,7 +9,8 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 help=$("$dlgn" tune --help)
-for opt in --device --backend --quick --quiet DLGN_TUNING_DIR XDG_CONFIG_HOME; do
+for opt in --device --models --batch --part --backend --quick --quiet DLGN_TUNING_DIR \
+  XDG_CONFIG_HOME; do
   grep -q -- "$opt" <<< "$help" || fail "tune --help lacks $opt"
 done
 
@@ -28,3 +29,28 @@ set -e
 echo "$out" | grep -q "^dlgn: cannot create the folder of tuning file /dev/null/dlgn/" ||
   fail "unwritable folder: $out"
 [ $took -lt 10 ] || fail "unwritable folder noticed only after ${took} s"
+
+for bad in "--models cnn" "--models c4gap-0" "--batch 0" "--batch 64,x" "--part all-of-it"; do
+  set +e
+  # shellcheck disable=SC2086
+  out=$("$dlgn" tune $bad 2>&1); rc=$?
+  set -e
+  [ $rc -eq 2 ] || fail "tune $bad: exit $rc"
+  [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q "^dlgn: --" || fail "tune $bad: $out"
+done
+
+# The model's own shapes: one step of a C4GAP-8 at batch 16 recorded, its two
+# convolution shapes timed in every strategy that fits, the file read back by
+# `dlgn devices` and applied by a training run of that model.
+export DLGN_TUNING_DIR="$tmp/tuning"
+"$dlgn" tune --models c4gap-8 --batch 16 --quick --quiet > "$tmp/tune.txt" ||
+  fail "tune c4gap-8: $(cat "$tmp/tune.txt")"
+file=$(ls "$DLGN_TUNING_DIR"/*.txt)
+for shape in "conv N=16 C=3 H=32 W=32 OC=8 " "conv N=16 C=8 H=32 W=32 OC=8 "; do
+  grep -q "^$shape" "$file" || fail "no entry '$shape' in $(cat "$file")"
+done
+grep -q "^own-default" "$file" || fail "no GEMM tuning in $(cat "$file")"
+"$dlgn" devices | grep -q "tuned convolutions: " || fail "devices: $("$dlgn" devices)"
+(cd "$tmp" && "$dlgn" train --arch c4gap --width 8 --batch 16 --synth-train 64 --synth-test 16 \
+  --epochs 1 --quiet --run-dir tuned-run > train.txt 2>&1) || fail "tuned run: $(cat "$tmp/train.txt")"
+echo "cli_tune: ok"

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dlgn/status.h"
 #include "cl/tune.h"
@@ -95,6 +96,72 @@ START_TEST(long_names) {
 }
 END_TEST
 
+/* Convolution entries: every key read, a strategy nobody knows refused with
+ * the names, a second entry for one shape refused, and the writer's text
+ * read back the same. */
+START_TEST(conv_entries) {
+  char text[1024];
+  snprintf(text, sizeof text, "%sconv N=64 C=256 H=8 W=8 OC=512 k=3 stride=1 pad=1 fwd=batch "
+           "dx=rows dw=gemm fwd_ms=8.8\n", good);
+  dlgn_tuning t;
+  ck_assert_ok(parse(text, strlen(text), &t));
+  ck_assert_int_eq(t.nconvs, 1);
+  dlgn_conv_shape s = {64, 256, 8, 8, 512, 3, 1, 1};
+  const dlgn_tuned_conv *e = dlgn_tuning_find_conv(&t, &s);
+  ck_assert_ptr_nonnull(e);
+  ck_assert_int_eq(e->fwd, DLGN_CONV_BATCH);
+  ck_assert_int_eq(e->dx, DLGN_CONV_ROWS);
+  ck_assert_int_eq(e->dw, DLGN_CONV_GEMM);
+  ck_assert_double_eq_tol(e->ms[0], 8.8, 1e-9);
+  s.N = 32;
+  ck_assert_ptr_null(dlgn_tuning_find_conv(&t, &s));
+  /* written and read back */
+  char path[] = "/tmp/dlgn-tune-conv-XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(path));
+  char file[64];
+  snprintf(file, sizeof file, "%s/t.txt", path);
+  ck_assert_ok(dlgn_tuning_write(file, &t));
+  dlgn_tuning back;
+  ck_assert_ok(dlgn_tuning_read(file, &back));
+  ck_assert_int_eq(back.nconvs, 1);
+  ck_assert_mem_eq(&back.convs[0].shape, &t.convs[0].shape, sizeof s);
+  ck_assert_int_eq(back.convs[0].dx, DLGN_CONV_ROWS);
+  remove(file);
+  rmdir(path);
+  /* a put replaces the entry of its shape, else adds one */
+  dlgn_tuned_conv n = t.convs[0];
+  n.fwd = DLGN_CONV_WINO;
+  ck_assert_ok(dlgn_tuning_put_conv(&t, &n));
+  ck_assert_int_eq(t.nconvs, 1);
+  ck_assert_int_eq(t.convs[0].fwd, DLGN_CONV_WINO);
+  n.shape.N = 128;
+  ck_assert_ok(dlgn_tuning_put_conv(&t, &n));
+  ck_assert_int_eq(t.nconvs, 2);
+  /* what is refused */
+  const char *bad[][2] = {
+      {"conv N=1 C=1 H=8 W=8 OC=1 k=3 stride=1 pad=1 fwd=fast dx=rows dw=gemm",
+       "unknown convolution strategy 'fast'"},
+      {"conv N=1 C=1 H=8 W=8 OC=1 k=3 stride=1 fwd=rows dx=rows dw=gemm", "missing keys"},
+      {"conv N=0 C=1 H=8 W=8 OC=1 k=3 stride=1 pad=1 fwd=rows dx=rows dw=gemm", ">= 1"},
+      {"conv N=1 N=2 C=1 H=8 W=8 OC=1 k=3 stride=1 pad=1 fwd=rows dx=rows dw=gemm", "twice"},
+      {"conv N=1 C=1 H=8 W=8 OC=1 k=3 stride=1 pad=1 fwd=rows dx=rows dw=gemm dw_ms=-1",
+       "bad time"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(text, sizeof text, "%s%s\n", good, bad[i][0]);
+    ck_assert_int_eq(parse(text, strlen(text), &t), -1);
+    ck_assert_msg(strstr(dlgn_error(), bad[i][1]) && strstr(dlgn_error(), "line 7"), "%s: %s",
+                  bad[i][0], dlgn_error());
+  }
+  snprintf(text, sizeof text,
+           "%sconv N=1 C=1 H=8 W=8 OC=1 k=3 stride=1 pad=1 fwd=rows dx=rows dw=gemm\n"
+           "conv N=1 C=1 H=8 W=8 OC=1 k=3 stride=1 pad=1 fwd=gemm dx=rows dw=gemm\n",
+           good);
+  ck_assert_int_eq(parse(text, strlen(text), &t), -1);
+  ck_assert_msg(strstr(dlgn_error(), "line 8: a second entry"), "%s", dlgn_error());
+}
+END_TEST
+
 /* An endless file (fgets on /dev/zero read forever: every line was empty). */
 START_TEST(endless_file) {
   dlgn_tuning t;
@@ -113,6 +180,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, required_lines);
   tcase_add_test(tc, long_names);
   tcase_add_test(tc, endless_file);
+  tcase_add_test(tc, conv_entries);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 
 #include "test_nn_ops_util.h"
+#include "cl/gemm.h"
+#include "cl/tune.h"
+#include "nn/ops_internal.h"
+#include "nn/tune_model.h"
 
 static double gemm_tol(size_t K, double a, double b) { return 1e-5 * sqrt((double)K) * a * b; }
 
@@ -254,6 +258,61 @@ START_TEST(test_conv) {
 }
 END_TEST
 
+/* The tuner on one small shape (every strategy checked against the GEMM,
+ * the fastest that fits per pass), and a tuning entry honoured: the plan of
+ * exactly that shape takes it, each pass where it fits, and the results stay
+ * right. */
+START_TEST(test_conv_tuned) {
+  int count;
+  dlgn_device **devs = topen(&count);
+  dlgn_rng r;
+  dlgn_rng_seed(&r, 7);
+  for (int d = 0; d < count; d++) {
+    dlgn_device *dev = devs[d];
+    dlgn_conv_shape s = {16, 4, 8, 8, 6, 3, 1, 1};
+    dlgn_tuned_conv e;
+    ck_assert_ok(nn_tune_conv(dev, &s, true, NULL, &e));
+    ck_assert_mem_eq(&e.shape, &s, sizeof s);
+    ck_assert(conv2d_kind_fits(&dev->info, e.fwd, 0, &s));
+    ck_assert(conv2d_kind_fits(&dev->info, e.dx, 1, &s));
+    ck_assert(conv2d_kind_fits(&dev->info, e.dw, 2, &s));
+    ck_assert(e.ms[0] > 0 && e.ms[1] > 0 && e.ms[2] > 0);
+    /* an entry unlike the built-in choice, and one that does not fit */
+    dlgn_tuning *t = calloc(1, sizeof *t);
+    ck_assert_ptr_nonnull(t);
+    snprintf(t->device, sizeof t->device, "%s", dev->info.name);
+    snprintf(t->driver, sizeof t->driver, "%s", dev->info.driver);
+    e.fwd = DLGN_CONV_GEMM;
+    e.dx = DLGN_CONV_DIRECT;
+    e.dw = DLGN_CONV_GEMM;
+    ck_assert_ok(dlgn_tuning_put_conv(t, &e));
+    dlgn_conv_shape odd = {3, 4, 8, 8, 6, 3, 1, 1};
+    e.shape = odd;
+    e.fwd = e.dx = e.dw = DLGN_CONV_BATCH; /* wants whole vectors of 16 images */
+    ck_assert_ok(dlgn_tuning_put_conv(t, &e));
+    ck_assert_ok(dlgn_gemm_use_tuning(dev, t, "test table"));
+    const char *name;
+    ck_assert_ok(conv2d_forward_strategy(dev, &s, &name));
+    ck_assert_str_eq(name, "im2col+gemm");
+    char plan[96];
+    conv2d_describe_plan(&dev->info, &dev->conv, t, &s, plan, sizeof plan);
+    ck_assert_str_eq(plan, "im2col+gemm/direct/im2col+gemm (tuned)");
+    ck_assert_ok(conv2d_forward_strategy(dev, &odd, &name));
+    ck_assert_str_ne(name, "batch");
+    conv_case(dev, &r, &s);
+    conv_case(dev, &r, &odd);
+    /* a forced strategy still wins over the file */
+    dev->conv.forced = true;
+    dev->conv.force = DLGN_CONV_DIRECT;
+    ck_assert_ok(conv2d_forward_strategy(dev, &s, &name));
+    ck_assert_str_eq(name, "direct");
+    dev->conv.forced = false;
+    free(t);
+  }
+  test_close_all_devices(devs, count);
+}
+END_TEST
+
 Suite *make_suite(void) {
   Suite *s = suite_create("nn_ops_gemm");
   TCase *tc = tcase_create("gemm ops");
@@ -261,6 +320,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, test_ref_gradients);
   tcase_add_test(tc, test_dense);
   tcase_add_test(tc, test_conv);
+  tcase_add_test(tc, test_conv_tuned);
   suite_add_tcase(s, tc);
   return s;
 }

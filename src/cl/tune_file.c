@@ -209,7 +209,7 @@ static int parse_conv(const where *w, char *rest, dlgn_tuned_conv *e) {
       DLGN_TRY(parse_int(w, tok, val, dims[k]));
     } else if (k < 11) {
       if (dlgn_conv_kind_parse(val, kinds[k - 8]) != 0)
-        return dlgn_fail("tuning file %s line %d: %s", w->path, w->line, dlgn_error());
+        return dlgn_fail_context("tuning file %s line %d", w->path, w->line);
     } else {
       char *end;
       double v = strtod(val, &end);
