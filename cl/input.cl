@@ -36,3 +36,22 @@ __kernel void fill_forward(__global float *out, ulong out_off, int n, float valu
   int i = GID0;
   if (i < n) out[out_off + i] = value;
 }
+
+/* x (C, 1, P) -> y (C, N, P): every image the same (the constant-1 value
+ * input's first layer, computed for one image); work-items along p */
+__kernel void repeat_images_forward(__global float *y, ulong y_off, __global const float *x,
+                                    ulong x_off, int C, int N, int P) {
+  int p = GID0, n = GID1, c = GID2;
+  if (p >= P || n >= N || c >= C) return;
+  y[y_off + ((size_t)c * N + n) * P + p] = x[x_off + (size_t)c * P + p];
+}
+
+/* dy (C, N, P) -> dx (C, 1, P) = the sum over the images */
+__kernel void repeat_images_backward(__global float *dx, ulong dx_off, __global const float *dy,
+                                     ulong dy_off, int C, int N, int P) {
+  int p = GID0, c = GID1;
+  if (p >= P || c >= C) return;
+  float s = 0.0f;
+  for (int n = 0; n < N; n++) s += dy[dy_off + ((size_t)c * N + n) * P + p];
+  dx[dx_off + (size_t)c * P + p] = s;
+}

@@ -197,6 +197,25 @@ START_TEST(test_input_fill) {
     tcheck("fill_forward", dev, f, ones, 1001, 0, 0);
     free(ones);
     tfree(&f);
+    /* repeat over images and its backward, the sum over images (odd sizes:
+     * no vector fits) */
+    for (int shape = 0; shape < 2; shape++) {
+      int C = shape ? 1 : 5, Nr = shape ? 9 : 3, P = shape ? 10 : 37;
+      size_t small = (size_t)C * P, big = small * Nr;
+      double *x = tvec(small), *y = tvec(big), *dy = tvec(big), *dx = tvec(small);
+      for (size_t i = 0; i < small; i++) x[i] = dlgn_rng_normal(&r);
+      for (size_t i = 0; i < big; i++) dy[i] = dlgn_rng_normal(&r);
+      repeat_images_forward_ref(y, x, C, Nr, P);
+      repeat_images_backward_ref(dx, dy, C, Nr, P);
+      dlgn_buf bx = tup(dev, x, small), by = tup(dev, NULL, big), bdy = tup(dev, dy, big),
+               bdx = tup(dev, NULL, small);
+      ck_assert_ok(repeat_images_forward(dev, by, bx, C, Nr, P));
+      tcheck("repeat_images_forward", dev, by, y, big, 0, 0);
+      ck_assert_ok(repeat_images_backward(dev, bdx, bdy, C, Nr, P));
+      tcheck("repeat_images_backward", dev, bdx, dx, small, 1e-6, 1e-6);
+      tfree(&bx), tfree(&by), tfree(&bdy), tfree(&bdx);
+      free(x), free(y), free(dy), free(dx);
+    }
     dlgn_buffer_release(&x8m);
     dlgn_buffer_release(&augm);
   }

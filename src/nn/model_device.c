@@ -82,6 +82,10 @@ static int model_alloc(dlgn_model *m) {
   if (c->cls != DLGN_DNN && c->value_input == DLGN_VALUE_ONES) {
     DLGN_TRY(alloc(m, xin, "constant-1 value input", &m->ones));
     DLGN_TRY(fill_forward(m->dev, (dlgn_buf){m->ones, 0}, xin, 1.0f));
+    /* the first value layer's output (and its gradient) for one image: the
+     * same for every image (model_pass.c) */
+    DLGN_TRY(alloc(m, nn_layer_units(&m->value.layers[0]), "first value layer, one image",
+                   &m->ones_out));
   }
   bool relu_feat = c->cls == DLGN_DNN || c->cls == DLGN_DGN;
   DLGN_TRY(net_alloc(m, &m->feat, &m->fa, relu_feat, false, "feature network"));
@@ -180,6 +184,7 @@ void dlgn_model_destroy(dlgn_model *m) {
   dlgn_buffer_release(&m->state);
   dlgn_buffer_release(&m->x);
   dlgn_buffer_release(&m->ones);
+  dlgn_buffer_release(&m->ones_out);
   for (int i = 0; i < 6; i++) dlgn_buffer_release(&m->xpool[i]);
   net_free(&m->fa);
   net_free(&m->va);

@@ -57,6 +57,7 @@ struct dlgn_model {
   cl_mem params, grads, state;
   cl_mem x;          /* normalised input, (N,3072) for fc, (3,N,32,32) for conv */
   cl_mem ones;       /* constant-1 value input */
+  cl_mem ones_out;   /* with it: value layer 0's output (or its gradient) for one image */
   cl_mem xpool[6];   /* dlgn-sf: x pooled s times */
   cl_mem perm_dev[DLGN_MAX_LAYERS];
   nn_net_acts fa, va;

@@ -53,6 +53,36 @@ static int linear_backward(dlgn_model *m, const nn_layer *L, dlgn_buf dx, dlgn_b
   return conv2d_backward(m->dev, dx, dw, db, dy, x, w, B(m->scratch), &s, accumulate_dx);
 }
 
+/* Value layer 0 on the constant-1 input: its output is the same for every
+ * image (the weight sums over the taps inside the image, plus the bias), so
+ * the layer runs for one image and the result is repeated; its weight
+ * gradient comes from the gradient summed over the images. */
+static bool repeats_images(const dlgn_model *m, const nn_net *net, int l) {
+  return net == &m->value && l == 0 && m->cfg.value_input == DLGN_VALUE_ONES &&
+         !net->layers[0].pool_before;
+}
+
+/* The (C, N, P) view of a layer's output: dense (1, N, OUT), conv (OC, N, h*w). */
+static void image_view(const nn_layer *L, int *C, int *P) {
+  bool dense = L->kind == NN_LAYER_DENSE;
+  *C = dense ? 1 : L->out_c;
+  *P = dense ? L->out_c : L->h * L->w;
+}
+
+static int repeated_forward(dlgn_model *m, const nn_layer *L, dlgn_buf y, dlgn_buf x, int N) {
+  int C, P;
+  image_view(L, &C, &P);
+  DLGN_TRY(linear_forward(m, L, B(m->ones_out), x, 1));
+  return repeat_images_forward(m->dev, y, B(m->ones_out), C, N, P);
+}
+
+static int repeated_backward(dlgn_model *m, const nn_layer *L, dlgn_buf dy, dlgn_buf x, int N) {
+  int C, P;
+  image_view(L, &C, &P);
+  DLGN_TRY(repeat_images_backward(m->dev, B(m->ones_out), dy, C, N, P));
+  return linear_backward(m, L, NONE(), B(m->ones_out), x, 1, false);
+}
+
 /* The input that layer l of a network read in the last forward. */
 static dlgn_buf layer_input(const dlgn_model *m, const nn_net *net, const nn_net_acts *a,
                             net_role role, dlgn_buf net_in, int l) {
@@ -78,7 +108,9 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
                                             : B(a->out[l - 1]);
       DLGN_TRY(avgpool2_forward(dev, B(a->pooled[l]), prev, L->in_c * N, 2 * L->h, 2 * L->w));
     }
-    DLGN_TRY(linear_forward(m, L, B(a->pre[l]), layer_input(m, net, a, role, net_in, l), N));
+    dlgn_buf in = layer_input(m, net, a, role, net_in, l);
+    if (repeats_images(m, net, l)) DLGN_TRY(repeated_forward(m, L, B(a->pre[l]), in, N));
+    else DLGN_TRY(linear_forward(m, L, B(a->pre[l]), in, N));
     dlgn_buf z = layer_z(a, L, l);
     if (L->gamma_off)
       DLGN_TRY(batchnorm_forward(dev, z, B(a->pre[l]), (dlgn_buf){m->params, L->gamma_off},
@@ -183,6 +215,7 @@ static int layer_backward(dlgn_model *m, const nn_net *net, const nn_net_acts *a
                                 B(a->save_invstd[l]), L->out_c, nn_layer_rows(L, N)));
   }
   dlgn_buf x = layer_input(m, net, a, role, net_in, l);
+  if (repeats_images(m, net, l)) return repeated_backward(m, L, dpre, x, N);
   if (!want_din) return linear_backward(m, L, NONE(), dpre, x, N, false);
   dlgn_buf dx = B(free_bufs[1]);
   DLGN_TRY(linear_backward(m, L, dx, dpre, x, N, false));

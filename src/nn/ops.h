@@ -36,6 +36,11 @@ int input_forward(dlgn_device *dev, dlgn_buf out, cl_mem x8, size_t x8_off, cl_m
 
 /* out (n) = value: the constant-1 value input, and resets */
 int fill_forward(dlgn_device *dev, dlgn_buf out, size_t n, float value);
+/* x (C,1,P) -> y (C,N,P), the same for every image (a dense layer's (N,OUT)
+ * output is C=1, P=OUT) */
+int repeat_images_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int P);
+/* dy (C,N,P) -> dx (C,1,P) = the sum over the images */
+int repeat_images_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int N, int P);
 
 /* ---- dense ---- */
 /* x (N,IN), w (OUT,IN), b (OUT) -> y (N,OUT) */

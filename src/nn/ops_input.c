@@ -22,3 +22,20 @@ int fill_forward(dlgn_device *dev, dlgn_buf out, size_t n, float value) {
   DLGN_TRY(ops_check_count("fill_forward", n));
   return LAUNCH_1D(dev, "fill_forward", n, ARG_BUF(out), DLGN_INT(n), DLGN_FLOAT(value));
 }
+
+int repeat_images_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int P) {
+  DLGN_TRY(OPS_CHECK_DIMS("repeat_images_forward", C, N, P));
+  DLGN_TRY(ops_check_count("repeat_images_forward", (size_t)C * N * P));
+  dlgn_arg args[] = {ARG_BUF(y), ARG_BUF(x), DLGN_INT(C), DLGN_INT(N), DLGN_INT(P)};
+  return dlgn_launch(dev, "repeat_images_forward", 3,
+                     (size_t[]){(size_t)P, (size_t)N, (size_t)C}, NULL,
+                     (int)(sizeof args / sizeof args[0]), args);
+}
+
+int repeat_images_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int N, int P) {
+  DLGN_TRY(OPS_CHECK_DIMS("repeat_images_backward", C, N, P));
+  DLGN_TRY(ops_check_count("repeat_images_backward", (size_t)C * N * P));
+  dlgn_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(C), DLGN_INT(N), DLGN_INT(P)};
+  return dlgn_launch(dev, "repeat_images_backward", 2, (size_t[]){(size_t)P, (size_t)C}, NULL,
+                     (int)(sizeof args / sizeof args[0]), args);
+}

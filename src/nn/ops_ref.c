@@ -8,6 +8,21 @@ void fill_forward_ref(double *out, size_t n, double value) {
   for (size_t i = 0; i < n; i++) out[i] = value;
 }
 
+void repeat_images_forward_ref(double *y, const double *x, int C, int N, int P) {
+  for (int c = 0; c < C; c++)
+    for (int n = 0; n < N; n++)
+      for (int p = 0; p < P; p++) y[((size_t)c * N + n) * P + p] = x[(size_t)c * P + p];
+}
+
+void repeat_images_backward_ref(double *dx, const double *dy, int C, int N, int P) {
+  for (int c = 0; c < C; c++)
+    for (int p = 0; p < P; p++) {
+      double s = 0;
+      for (int n = 0; n < N; n++) s += dy[((size_t)c * N + n) * P + p];
+      dx[(size_t)c * P + p] = s;
+    }
+}
+
 /* ---- dense ---- */
 
 void dense_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int IN,

@@ -14,6 +14,8 @@
 
 /* out (n) = value */
 void fill_forward_ref(double *out, size_t n, double value);
+void repeat_images_forward_ref(double *y, const double *x, int C, int N, int P);
+void repeat_images_backward_ref(double *dx, const double *dy, int C, int N, int P);
 
 /* x (N,IN), w (OUT,IN), b (OUT) -> y (N,OUT) */
 void dense_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int IN,
