@@ -38,20 +38,38 @@ __kernel void fill_forward(__global float *out, ulong out_off, int n, float valu
 }
 
 /* x (C, 1, P) -> y (C, N, P): every image the same (the constant-1 value
- * input's first layer, computed for one image); work-items along p */
+ * input's first layer, computed for one image). A work-item copies 16
+ * positions of one image as one vector (the plane's tail lane by lane). */
 __kernel void repeat_images_forward(__global float *y, ulong y_off, __global const float *x,
                                     ulong x_off, int C, int N, int P) {
-  int p = GID0, n = GID1, c = GID2;
-  if (p >= P || n >= N || c >= C) return;
-  y[y_off + ((size_t)c * N + n) * P + p] = x[x_off + (size_t)c * P + p];
+  int p0 = 16 * GID0, n = GID1, c = GID2;
+  if (p0 >= P || n >= N || c >= C) return;
+  __global const float *src = x + x_off + (size_t)c * P + p0;
+  __global float *dst = y + y_off + ((size_t)c * N + n) * P + p0;
+  if (p0 + 16 <= P) {
+    vstore16(vload16(0, src), 0, dst);
+  } else {
+    for (int i = 0; i < P - p0; i++) dst[i] = src[i];
+  }
 }
 
-/* dy (C, N, P) -> dx (C, 1, P) = the sum over the images */
+/* dy (C, N, P) -> dx (C, 1, P) = the sum over the images; a work-item sums
+ * 16 positions as one vector down the images */
 __kernel void repeat_images_backward(__global float *dx, ulong dx_off, __global const float *dy,
                                      ulong dy_off, int C, int N, int P) {
-  int p = GID0, c = GID1;
-  if (p >= P || c >= C) return;
-  float s = 0.0f;
-  for (int n = 0; n < N; n++) s += dy[dy_off + ((size_t)c * N + n) * P + p];
-  dx[dx_off + (size_t)c * P + p] = s;
+  int p0 = 16 * GID0, c = GID1;
+  if (p0 >= P || c >= C) return;
+  __global const float *src = dy + dy_off + (size_t)c * N * P + p0;
+  __global float *dst = dx + dx_off + (size_t)c * P + p0;
+  if (p0 + 16 <= P) {
+    float16 s = (float16)(0.0f);
+    for (int n = 0; n < N; n++) s += vload16(0, src + (size_t)n * P);
+    vstore16(s, 0, dst);
+  } else {
+    for (int i = 0; i < P - p0; i++) {
+      float s = 0.0f;
+      for (int n = 0; n < N; n++) s += src[(size_t)n * P + i];
+      dst[i] = s;
+    }
+  }
 }

@@ -27,8 +27,9 @@ int repeat_images_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N
   DLGN_TRY(OPS_CHECK_DIMS("repeat_images_forward", C, N, P));
   DLGN_TRY(ops_check_count("repeat_images_forward", (size_t)C * N * P));
   dlgn_arg args[] = {ARG_BUF(y), ARG_BUF(x), DLGN_INT(C), DLGN_INT(N), DLGN_INT(P)};
+  size_t vectors = ((size_t)P + 15) / 16; /* 16 positions per work-item */
   return dlgn_launch(dev, "repeat_images_forward", 3,
-                     (size_t[]){(size_t)P, (size_t)N, (size_t)C}, NULL,
+                     (size_t[]){vectors, (size_t)N, (size_t)C}, NULL,
                      (int)(sizeof args / sizeof args[0]), args);
 }
 
@@ -36,6 +37,7 @@ int repeat_images_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, in
   DLGN_TRY(OPS_CHECK_DIMS("repeat_images_backward", C, N, P));
   DLGN_TRY(ops_check_count("repeat_images_backward", (size_t)C * N * P));
   dlgn_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(C), DLGN_INT(N), DLGN_INT(P)};
-  return dlgn_launch(dev, "repeat_images_backward", 2, (size_t[]){(size_t)P, (size_t)C}, NULL,
+  size_t vectors = ((size_t)P + 15) / 16; /* 16 positions per work-item */
+  return dlgn_launch(dev, "repeat_images_backward", 2, (size_t[]){vectors, (size_t)C}, NULL,
                      (int)(sizeof args / sizeof args[0]), args);
 }
