@@ -368,6 +368,50 @@ START_TEST(test_pool) {
 }
 END_TEST
 
+/* ---- residual shortcut ---- */
+
+START_TEST(test_shortcut) {
+  int count;
+  dlgn_device **devs = topen(&count);
+  for (int d = 0; d < count; d++) {
+    dlgn_device *dev = devs[d];
+    dlgn_rng r;
+    dlgn_rng_seed(&r, 43);
+    /* C, OC, N, H, W, stride: identity, stride 2 with doubled channels, odd sizes */
+    const int shapes[][6] = {{4, 4, 3, 6, 6, 1}, {3, 6, 2, 8, 8, 2}, {2, 5, 3, 6, 4, 2},
+                             {16, 32, 2, 32, 32, 2}};
+    for (int si = 0; si < 4; si++) {
+      int C = shapes[si][0], OC = shapes[si][1], N = shapes[si][2], H = shapes[si][3],
+          W = shapes[si][4], st = shapes[si][5];
+      size_t n = (size_t)C * N * H * W, m = (size_t)OC * N * (H / st) * (W / st);
+      double *x = trand(&r, n, -1, 1), *y = trand(&r, m, -1, 1), *dy = trand(&r, m, -1, 1);
+      double *old = trand(&r, n, -1, 1), *dx = tvec(n), *y0 = tcopy(y, m);
+      dlgn_buf bx = tup(dev, x, n), by = tup(dev, y, m), bdy = tup(dev, dy, m);
+      dlgn_buf bdx = tup(dev, NULL, n), bacc = tup(dev, old, n);
+      shortcut_add_forward_ref(y, x, C, OC, N, H, W, st);
+      shortcut_add_backward_ref(dx, dy, C, OC, N, H, W, st);
+      /* the backward is the adjoint of the forward: <dy, y - y0> = <dx, x> */
+      double lhs = 0;
+      for (size_t i = 0; i < m; i++) lhs += dy[i] * (y[i] - y0[i]);
+      ck_assert_double_eq_tol(lhs, tdot(dx, x, n), 1e-9 * (1 + fabs(lhs)));
+      ck_assert_ok(shortcut_add_forward(dev, by, bx, C, OC, N, H, W, st));
+      tcheck("shortcut_add_forward", dev, by, y, m, 1e-7, 1e-6);
+      ck_assert_ok(shortcut_add_backward(dev, bdx, bdy, C, OC, N, H, W, st, false));
+      tcheck("shortcut_add_backward", dev, bdx, dx, n, 0, 0);
+      ck_assert_ok(shortcut_add_backward(dev, bacc, bdy, C, OC, N, H, W, st, true));
+      for (size_t i = 0; i < n; i++) dx[i] += old[i];
+      tcheck("shortcut_add_backward +=", dev, bacc, dx, n, 1e-7, 1e-6);
+      tfree(&bx), tfree(&by), tfree(&bdy), tfree(&bdx), tfree(&bacc);
+      free(x), free(y), free(dy), free(old), free(dx), free(y0);
+    }
+    dlgn_buf none = {NULL, 0};
+    ck_assert_int_ne(shortcut_add_forward(dev, none, none, 4, 2, 1, 4, 4, 1), 0);
+    ck_assert_int_ne(shortcut_add_forward(dev, none, none, 2, 4, 1, 5, 5, 2), 0);
+  }
+  test_close_all_devices(devs, count);
+}
+END_TEST
+
 /* ---- batch norm ---- */
 
 START_TEST(test_batchnorm) {
@@ -542,6 +586,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, test_input_fill);
   tcase_add_test(tc, test_gate_relu_permute);
   tcase_add_test(tc, test_pool);
+  tcase_add_test(tc, test_shortcut);
   tcase_add_test(tc, test_batchnorm);
   tcase_add_test(tc, test_xent);
   tcase_add_test(tc, test_optim);

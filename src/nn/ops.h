@@ -122,6 +122,16 @@ int gap_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int HW);
 int gap_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int N, int HW,
                  bool accumulate);
 
+/* ---- residual shortcut (zero-padding, option A of the CIFAR ResNets) ---- */
+/* x (C,N,H,W) -> y (OC,N,H/s,W/s) += x[c,n,s*i,s*j] for c < C (OC >= C: the
+ * channels past C get nothing, the zero padding); s = stride */
+int shortcut_add_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int OC, int N, int H,
+                         int W, int stride);
+/* dy (OC,N,H/s,W/s) -> dx (C,N,H,W) = dy[c,n,i/s,j/s] where s divides i and j,
+ * else 0 (accumulate: +=) */
+int shortcut_add_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int OC, int N, int H,
+                          int W, int stride, bool accumulate);
+
 /* ---- batch norm (VGG option), per channel of x viewed as (C, M) ---- */
 /* training: batch statistics, saved mean/invstd (C) for backward, running
  * stats (C) updated with momentum; !training: running stats.

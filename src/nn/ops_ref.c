@@ -182,6 +182,27 @@ void avgpool2_backward_ref(double *dx, const double *dy, int P, int H, int W) {
         dx[((size_t)p * H + iy) * W + ix] = 0.25 * dy[((size_t)p * HO + iy / 2) * WO + ix / 2];
 }
 
+void shortcut_add_forward_ref(double *y, const double *x, int C, int OC, int N, int H, int W,
+                              int s) {
+  int HO = H / s, WO = W / s;
+  (void)OC;
+  for (int p = 0; p < C * N; p++)
+    for (int oy = 0; oy < HO; oy++)
+      for (int ox = 0; ox < WO; ox++)
+        y[((size_t)p * HO + oy) * WO + ox] += x[((size_t)p * H + s * oy) * W + s * ox];
+}
+
+void shortcut_add_backward_ref(double *dx, const double *dy, int C, int OC, int N, int H, int W,
+                               int s) {
+  int HO = H / s, WO = W / s;
+  (void)OC;
+  for (int p = 0; p < C * N; p++)
+    for (int iy = 0; iy < H; iy++)
+      for (int ix = 0; ix < W; ix++)
+        dx[((size_t)p * H + iy) * W + ix] =
+            iy % s || ix % s ? 0.0 : dy[((size_t)p * HO + iy / s) * WO + ix / s];
+}
+
 void gap_forward_ref(double *y, const double *x, int C, int N, int HW) {
   for (int c = 0; c < C; c++)
     for (int n = 0; n < N; n++) {

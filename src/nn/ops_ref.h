@@ -55,6 +55,13 @@ void avgpool2_forward_ref(double *y, const double *x, int P, int H, int W);
 /* dy (P,H/2,W/2) -> dx (P,H,W) */
 void avgpool2_backward_ref(double *dx, const double *dy, int P, int H, int W);
 
+/* x (C,N,H,W) -> y (OC,N,H/s,W/s) += x[c,n,s*i,s*j] for c < C */
+void shortcut_add_forward_ref(double *y, const double *x, int C, int OC, int N, int H, int W,
+                              int s);
+/* dy (OC,N,H/s,W/s) -> dx (C,N,H,W) = dy[c,n,i/s,j/s] on the subsampled grid, else 0 */
+void shortcut_add_backward_ref(double *dx, const double *dy, int C, int OC, int N, int H, int W,
+                               int s);
+
 /* x (C,N,HW) -> y (N,C) */
 void gap_forward_ref(double *y, const double *x, int C, int N, int HW);
 /* dy (N,C) -> dx (C,N,HW) */

@@ -1,0 +1,30 @@
+/* The shortcut of a residual block (cl/residual.cl). */
+#include "nn/ops.h"
+#include "dlgn/status.h"
+#include "ops_internal.h"
+
+static int shortcut_check(const char *op, int C, int OC, int N, int H, int W, int stride) {
+  DLGN_TRY(OPS_CHECK_DIMS(op, C, OC, N, H, W, stride));
+  if (OC < C) return dlgn_fail("%s: %d output channels < %d input channels", op, OC, C);
+  if (H % stride || W % stride)
+    return dlgn_fail("%s: %dx%d is not a multiple of the stride %d", op, H, W, stride);
+  return ops_check_count(op, (size_t)OC * N * H * W);
+}
+
+int shortcut_add_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int OC, int N, int H,
+                         int W, int stride) {
+  DLGN_TRY(shortcut_check("shortcut_add_forward", C, OC, N, H, W, stride));
+  int HO = H / stride, WO = W / stride, count = C * N * HO * WO;
+  return LAUNCH_1D(dev, "shortcut_add_forward", (size_t)count, ARG_BUF(y), ARG_BUF(x),
+                   DLGN_INT(count), DLGN_INT(H), DLGN_INT(W), DLGN_INT(HO), DLGN_INT(WO),
+                   DLGN_INT(stride));
+}
+
+int shortcut_add_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int OC, int N, int H,
+                          int W, int stride, bool accumulate) {
+  DLGN_TRY(shortcut_check("shortcut_add_backward", C, OC, N, H, W, stride));
+  int HO = H / stride, WO = W / stride, count = C * N * H * W;
+  return LAUNCH_1D(dev, "shortcut_add_backward", (size_t)count, ARG_BUF(dx), ARG_BUF(dy),
+                   DLGN_INT(count), DLGN_INT(H), DLGN_INT(W), DLGN_INT(HO), DLGN_INT(WO),
+                   DLGN_INT(stride), DLGN_INT(accumulate));
+}
