@@ -221,6 +221,43 @@ START_TEST(test_fixed_learnt_gates_stay_frozen) {
 }
 END_TEST
 
+/* A ResNet-8 dlgn (strided stages, shortcuts, batch norm) through the
+ * checkpoint: the run in two pieces equals the uninterrupted one. */
+START_TEST(test_resnet_resume_equivalence) {
+  char dir[256];
+  test_tmpdir(dir, sizeof dir);
+  dlgn_train_config a, b;
+  tiny_config(&a, dir, "straight");
+  a.model.arch = DLGN_RESNET;
+  a.model.depth = 8;
+  a.model.width = 2;
+  a.model.batchnorm = true;
+  a.synth_train = 128;
+  a.synth_test = 64;
+  b = a;
+  snprintf(b.run.run_dir, sizeof b.run.run_dir, "%s/pieces", dir);
+  dlgn_train_summary s;
+  ck_assert_ok(dlgn_train_run(&a, false, &s));
+  b.epochs = 1;
+  ck_assert_ok(dlgn_train_run(&b, false, &s));
+  b.epochs = 2;
+  ck_assert_ok(dlgn_train_run(&b, true, &s));
+  dlgn_checkpoint ca, cb;
+  read_ckpt(a.run.run_dir, &ca);
+  read_ckpt(b.run.run_dir, &cb);
+  ck_assert_int_eq(cb.config.model.arch, DLGN_RESNET);
+  ck_assert_int_eq(cb.config.model.depth, 8);
+  ck_assert_uint_eq(ca.nparams, cb.nparams);
+  ck_assert_uint_eq(ca.nstate, cb.nstate);
+  ck_assert_msg(memcmp(ca.params, cb.params, ca.nparams * sizeof(float)) == 0,
+                "resumed resnet differs from the uninterrupted one");
+  ck_assert(memcmp(ca.state, cb.state, ca.nstate * sizeof(float)) == 0);
+  dlgn_checkpoint_free(&ca);
+  dlgn_checkpoint_free(&cb);
+  test_rmtree(dir);
+}
+END_TEST
+
 START_TEST(test_shuffled_gates_are_permutations) {
   dlgn_model_config c;
   dlgn_model_config_default(&c);
@@ -362,6 +399,7 @@ Suite *make_suite(void) {
   tcase_add_test(tc, test_divergence_stops_and_keeps_checkpoint);
   tcase_add_test(tc, test_fixed_learnt_gates_stay_frozen);
   tcase_add_test(tc, test_shuffled_gates_are_permutations);
+  tcase_add_test(tc, test_resnet_resume_equivalence);
   tcase_add_test(tc, test_config_json_round_trip);
   suite_add_tcase(s, tc);
   return s;

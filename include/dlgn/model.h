@@ -1,5 +1,5 @@
 /* The model classes (dnn, dgn, dlgn, dlgn-sf) on their architectures (fc,
- * c4gap, vgg16). A gated model is two networks of the same shape: the
+ * c4gap, vgg16, resnet). A gated model is two networks of the same shape: the
  * feature (gating) network, whose pre-activations q give the gates, and the
  * value network, whose units are multiplied by those gates; a linear head
  * reads the value network (after global average pooling for conv nets). A
@@ -22,7 +22,7 @@
  * linear gating network + value network; dlgn-sf: one linear layer on the
  * image per gate layer + value network. */
 typedef enum { DLGN_DNN = 0, DLGN_DGN, DLGN_DLGN, DLGN_DLGN_SF } dlgn_model_class;
-typedef enum { DLGN_FC = 0, DLGN_C4GAP, DLGN_VGG16 } dlgn_arch;
+typedef enum { DLGN_FC = 0, DLGN_C4GAP, DLGN_VGG16, DLGN_RESNET } dlgn_arch;
 /* What the value network reads: the normalised image, or a constant 1. */
 typedef enum { DLGN_VALUE_IMAGE = 0, DLGN_VALUE_ONES } dlgn_value_input;
 /* joint: both networks train (soft gates); fixed-learnt: the gates of a
@@ -35,8 +35,10 @@ typedef enum { DLGN_SHUFFLE_NONE = 0, DLGN_SHUFFLE_LAYERS, DLGN_SHUFFLE_CHANNELS
 typedef struct {
   dlgn_model_class cls;
   dlgn_arch arch;
-  int depth;      /* fc: hidden layers (5); c4gap: conv layers (4); vgg16: 13 (fixed) */
-  int width;      /* fc: hidden width (128); c4gap: channels (128); vgg16: first stage (64) */
+  int depth;      /* fc: hidden layers (5); c4gap: conv layers (4); vgg16: 13 (fixed);
+                     resnet: 6n+2 weighted layers (20), 6n+1 of them convolutions */
+  int width;      /* fc: hidden width (128); c4gap: channels (128); vgg16: first stage (64);
+                     resnet: first stage (16) */
   bool batchnorm; /* after every conv/dense layer of both networks, before the gate */
   float beta;     /* soft gate sharpness: G = sigmoid(beta * qf) */
   dlgn_value_input value_input;
@@ -67,8 +69,8 @@ int dlgn_value_input_parse(const char *s, dlgn_value_input *out);
 int dlgn_mode_parse(const char *s, dlgn_train_mode *out);
 int dlgn_shuffle_parse(const char *s, dlgn_shuffle *out);
 
-/* Most layers a network may have (depth). */
-#define DLGN_MAX_LAYERS 16
+/* Most layers a network may have: the 109 convolutions of a ResNet-110. */
+#define DLGN_MAX_LAYERS 112
 
 /* A model on a device: its configuration, the layout of its parameters and
  * every device buffer a training step needs, allocated once. Opaque; the

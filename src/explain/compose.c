@@ -332,6 +332,10 @@ int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float
         "a %s has no effective filters: its gates come from a ReLU network and are "
         "not hyperplanes in input space",
         dlgn_class_name(cls));
+  if (cls == DLGN_DLGN && m->cfg.arch == DLGN_RESNET)
+    return dlgn_fail("the effective filters of a dlgn resnet (a sum of paths through the "
+                     "shortcuts and strided stages) are not composed yet; its gates are "
+                     "hyperplanes, but there are no templates to export or check");
   out->nlayers = m->feat.nlayers;
   int rc = 0;
   for (int l = 0; l < m->feat.nlayers && rc == 0; l++) {

@@ -13,7 +13,7 @@
 #include "model_internal.h"
 
 static const char *class_names[] = {"dnn", "dgn", "dlgn", "dlgn-sf"};
-static const char *arch_names[] = {"fc", "c4gap", "vgg16"};
+static const char *arch_names[] = {"fc", "c4gap", "vgg16", "resnet"};
 static const char *value_names[] = {"image", "ones"};
 static const char *mode_names[] = {"joint", "fixed-learnt", "fixed-random"};
 static const char *shuffle_names[] = {"none", "layers", "channels"};
@@ -66,14 +66,48 @@ int dlgn_model_config_check(const dlgn_model_config *c) {
   }
   if (c->width < 1 || c->width > 4096) return dlgn_fail("--width %d out of range 1..4096", c->width);
   if (c->batchnorm && c->arch == DLGN_FC)
-    return dlgn_fail("--batchnorm is for the conv architectures (c4gap, vgg16), not fc");
+    return dlgn_fail("--batchnorm is for the conv architectures (c4gap, vgg16, resnet), not fc");
   if (c->arch == DLGN_VGG16 && c->depth != 13)
     return dlgn_fail("vgg16 has 13 conv layers (got --depth %d)", c->depth);
-  if (c->depth < 1 || c->depth > DLGN_MAX_LAYERS)
+  if (c->arch == DLGN_RESNET && (nn_resnet_convs(c->depth) == 0 ||
+                                 nn_resnet_convs(c->depth) > DLGN_MAX_LAYERS))
+    return dlgn_fail("resnet --depth must be 6n+2 for n = 1..%d (20, 56, 110...; got %d)",
+                     (DLGN_MAX_LAYERS - 1) / 6, c->depth);
+  if (c->arch != DLGN_RESNET && (c->depth < 1 || c->depth > DLGN_MAX_LAYERS))
     return dlgn_fail("--depth %d out of range 1..%d", c->depth, DLGN_MAX_LAYERS);
   if (!(c->beta > 0) || !isfinite(c->beta)) return dlgn_fail("--beta must be > 0");
   if (c->num_classes < 2) return dlgn_fail("need at least 2 classes");
   return 0;
+}
+
+int nn_resnet_convs(int depth) {
+  return depth >= 8 && (depth - 2) % 6 == 0 ? depth - 1 : 0;
+}
+
+bool nn_layer_is_skip_source(const nn_net *net, int l) {
+  return l + 2 < net->nlayers && net->layers[l + 2].skip == l;
+}
+
+/* The CIFAR ResNet (He et al. 2016, section 4.2): a 3x3 stem of `width`
+ * channels, then three stages of n basic blocks (two 3x3 convolutions, the
+ * second's output plus the block's input) of width x 1, 2, 4 channels at
+ * 32, 16 and 8 pixels per side; the first convolution of stages 2 and 3 has
+ * stride 2, and its block's shortcut subsamples and zero-pads (option A).
+ * Shallow features (dlgn-sf) keep one layer per gate layer, each reading the
+ * image pooled to its size, with no shortcuts. */
+static void resnet_layer(nn_layer *L, const dlgn_model_config *c, bool shallow, int l,
+                         int *in_c) {
+  int n = (c->depth - 2) / 6;
+  int stage = l == 0 ? 0 : (l - 1) / (2 * n);
+  int first_of_stage = l > 0 && (l - 1) % (2 * n) == 0;
+  L->kind = NN_LAYER_CONV;
+  L->stage = stage;
+  L->out_c = c->width << stage;
+  L->h = L->w = DLGN_IMAGE_H >> stage;
+  L->in_c = shallow || l == 0 ? DLGN_IMAGE_C : *in_c;
+  L->stride = !shallow && stage > 0 && first_of_stage ? 2 : 1;
+  L->skip = !shallow && l >= 2 && l % 2 == 0 ? l - 2 : -1;
+  *in_c = L->out_c;
 }
 
 /* Lay out one network; *off advances over its parameters, *soff over state. */
@@ -82,12 +116,16 @@ static void net_layout(nn_net *net, const dlgn_model_config *c, bool shallow, si
   static const int vgg_stage[13] = {0, 0, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4};
   static const int vgg_mult[5] = {1, 2, 4, 8, 8};
   net->begin = *off;
-  net->nlayers = c->depth;
+  net->nlayers = c->arch == DLGN_RESNET ? nn_resnet_convs(c->depth) : c->depth;
   int in_c = DLGN_IMAGE_C, h = DLGN_IMAGE_H;
-  for (int l = 0; l < c->depth; l++) {
+  for (int l = 0; l < net->nlayers; l++) {
     nn_layer *L = &net->layers[l];
     memset(L, 0, sizeof *L);
-    if (c->arch == DLGN_FC) {
+    L->stride = 1;
+    L->skip = -1;
+    if (c->arch == DLGN_RESNET) {
+      resnet_layer(L, c, shallow, l, &in_c);
+    } else if (c->arch == DLGN_FC) {
       L->kind = NN_LAYER_DENSE;
       L->in_c = (shallow || l == 0) ? DLGN_IMAGE_BYTES : c->width;
       L->out_c = c->width;
@@ -189,7 +227,7 @@ bool dlgn_model_linear_gating(const dlgn_model_config *c) {
 }
 
 int dlgn_model_gating_depth(const dlgn_model_config *c) {
-  if (c->cls == DLGN_DLGN) return c->depth;
+  if (c->cls == DLGN_DLGN) return c->arch == DLGN_RESNET ? nn_resnet_convs(c->depth) : c->depth;
   if (c->cls == DLGN_DLGN_SF) return 1;
   return 0;
 }
@@ -289,7 +327,8 @@ size_t nn_layer_units(const nn_layer *L) {
 }
 
 size_t nn_layer_inputs(const nn_layer *L) {
-  return L->kind == NN_LAYER_DENSE ? (size_t)L->in_c : (size_t)L->in_c * L->h * L->w;
+  return L->kind == NN_LAYER_DENSE ? (size_t)L->in_c
+                                   : (size_t)L->in_c * L->h * L->w * L->stride * L->stride;
 }
 
 int nn_layer_rows(const nn_layer *L, int N) {
@@ -297,5 +336,6 @@ int nn_layer_rows(const nn_layer *L, int N) {
 }
 
 dlgn_conv_shape nn_layer_conv_shape(const nn_layer *L, int N) {
-  return (dlgn_conv_shape){N, L->in_c, L->h, L->w, L->out_c, NN_CONV_K, 1, NN_CONV_PAD};
+  return (dlgn_conv_shape){N,           L->in_c,   L->h * L->stride, L->w * L->stride,
+                           L->out_c,    NN_CONV_K, L->stride,        NN_CONV_PAD};
 }

@@ -121,6 +121,8 @@ static int model_alloc(dlgn_model *m) {
       }
     }
   for (int i = 0; i < 4; i++) DLGN_TRY(alloc(m, big, "backward scratch", &m->dtmp[i]));
+  if (c->arch == DLGN_RESNET && c->cls != DLGN_DNN)
+    DLGN_TRY(alloc(m, big, "shortcut gradient", &m->dskip));
   DLGN_TRY(alloc(m, scratch ? scratch : 1, "convolution scratch", &m->scratch));
   if (dlgn_model_feature_trains(m))
     for (int l = 0; l < m->feat.nlayers; l++)
@@ -192,6 +194,7 @@ void dlgn_model_destroy(dlgn_model *m) {
   dlgn_buffer_release(&m->logits);
   dlgn_buffer_release(&m->dlogits);
   for (int i = 0; i < 4; i++) dlgn_buffer_release(&m->dtmp[i]);
+  dlgn_buffer_release(&m->dskip);
   dlgn_buffer_release(&m->scratch);
   for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
     dlgn_buffer_release(&m->dq[l]);

@@ -17,7 +17,10 @@ typedef enum { NN_LAYER_DENSE = 0, NN_LAYER_CONV } nn_layer_kind;
 typedef struct {
   nn_layer_kind kind;
   int in_c, out_c;    /* dense: features; conv: channels */
-  int h, w;           /* conv: spatial size of the layer's input and output (stride 1, pad 1) */
+  int h, w;           /* conv: spatial size of the layer's output (pad 1) */
+  int stride;         /* conv: 1, or 2 (the input is 2h x 2w) */
+  int skip;           /* the layer whose output the shortcut adds to this layer's
+                         (batch-normed) output: l - 2, the block's input; -1: none */
   bool pool_before;   /* conv: 2x2 average pooling of the input first */
   int stage;          /* number of poolings above this layer (dlgn-sf pools x this often) */
   size_t w_off, b_off;           /* in the parameter buffer */
@@ -65,6 +68,8 @@ struct dlgn_model {
   cl_mem logits, dlogits;
   cl_mem dq[DLGN_MAX_LAYERS]; /* gradient reaching the feature pre-activations */
   cl_mem dtmp[4];             /* backward scratch, largest activation each */
+  cl_mem dskip;               /* resnet value network: the shortcut's gradient for a
+                                 block's input, until the branch's is added to it */
   cl_mem scratch;             /* conv scratch */
   size_t device_bytes;        /* all of the above, checked against the device's memory */
 };
@@ -102,8 +107,9 @@ int nn_model_backward(dlgn_model *m, int N, dlgn_gate_kind gates);
 cl_mem nn_model_gate_preact(const dlgn_model *m, int l);
 
 
-/* Every conv layer: square NN_CONV_K x NN_CONV_K kernels, stride 1, zero
- * padding NN_CONV_PAD, so the output has the input's size. */
+/* Every conv layer: square NN_CONV_K x NN_CONV_K kernels, zero padding
+ * NN_CONV_PAD, stride 1 (the output has the input's size) or, in a resnet,
+ * 2 at the start of a stage. */
 #define NN_CONV_K 3
 #define NN_CONV_PAD 1
 #define NN_CONV_TAPS (NN_CONV_K * NN_CONV_K)
@@ -120,8 +126,14 @@ _Static_assert(DLGN_IMAGE_H == DLGN_IMAGE_W, "square images");
 size_t nn_layer_fan_in(const nn_layer *L);
 /* Outputs (gates, for a feature layer) per image: out_c (dense), out_c*h*w (conv). */
 size_t nn_layer_units(const nn_layer *L);
-/* Inputs per image after any pooling: in_c (dense), in_c*h*w (conv). */
+/* Inputs per image after any pooling: in_c (dense), in_c*h*w*stride^2 (conv). */
 size_t nn_layer_inputs(const nn_layer *L);
+/* Layers of a resnet of depth 6n+2 (stem + 6n convolutions); 0 if depth is not 6n+2. */
+int nn_resnet_convs(int depth);
+/* Whether the output of layer l of net is the input of a residual block
+ * (some layer's shortcut reads it). */
+bool nn_layer_is_skip_source(const nn_net *net, int l);
+
 /* Rows of the per-channel view (C, rows) of a batch of N: N, or N*h*w. */
 int nn_layer_rows(const nn_layer *L, int N);
 /* The convolution of a conv layer for a batch of N. */

@@ -93,6 +93,36 @@ static dlgn_buf layer_input(const dlgn_model *m, const nn_net *net, const nn_net
   return role == ROLE_LINEAR ? layer_z(a, &net->layers[l - 1], l - 1) : B(a->out[l - 1]);
 }
 
+/* What layer l passes on: its output, or for a linear network its z. */
+static dlgn_buf layer_output(const nn_net_acts *a, const nn_net *net, net_role role, int l) {
+  return role == ROLE_LINEAR ? layer_z(a, &net->layers[l], l) : B(a->out[l]);
+}
+
+/* The shortcut of a residual block: the block's input (the output of layer
+ * L->skip) subsampled to L's size, zero-padded to its channels. */
+static void shortcut_dims(const nn_net *net, const nn_layer *L, int *C, int *H, int *stride) {
+  const nn_layer *S = &net->layers[L->skip];
+  *C = S->out_c;
+  *H = S->h;
+  *stride = S->h / L->h;
+}
+
+static int shortcut_forward(dlgn_model *m, const nn_net *net, const nn_net_acts *a, net_role role,
+                            const nn_layer *L, dlgn_buf z, int N) {
+  int C, H, s;
+  shortcut_dims(net, L, &C, &H, &s);
+  return shortcut_add_forward(m->dev, z, layer_output(a, net, role, L->skip), C, L->out_c, N, H,
+                              H, s);
+}
+
+/* dz (L's output) -> dx (the block's input), overwritten or accumulated */
+static int shortcut_backward(dlgn_model *m, const nn_net *net, const nn_layer *L, dlgn_buf dx,
+                             dlgn_buf dz, int N, bool accumulate) {
+  int C, H, s;
+  shortcut_dims(net, L, &C, &H, &s);
+  return shortcut_add_backward(m->dev, dx, dz, C, L->out_c, N, H, H, s, accumulate);
+}
+
 static dlgn_buf value_input(const dlgn_model *m) {
   return B(m->cfg.value_input == DLGN_VALUE_ONES ? m->ones : m->x);
 }
@@ -119,6 +149,9 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
                                  (dlgn_buf){m->state, L->var_off}, B(a->save_mean[l]),
                                  B(a->save_invstd[l]), L->out_c, nn_layer_rows(L, N),
                                  (float)NN_BN_MOMENTUM, (float)NN_BN_EPS, bn_training));
+    /* the block's input joins before the gate (or ReLU), as in the ReLU
+     * ResNet: z is the pre-activation the gate reads */
+    if (L->skip >= 0) DLGN_TRY(shortcut_forward(m, net, a, role, L, z, N));
     size_t n = layer_act(L, N);
     if (role == ROLE_RELU) DLGN_TRY(relu_forward(dev, B(a->out[l]), z, n));
     if (role == ROLE_VALUE) {
@@ -255,27 +288,47 @@ static int value_backward(dlgn_model *m, dlgn_buf dtop, int N, dlgn_gate_kind ga
       DLGN_TRY(permute_channels_backward(dev, B(m->dq[src]), dq, m->perm_dev[l], dense ? N : 1,
                                          L->out_c, dense ? 1 : nn_layer_rows(L, N), false));
     }
+    /* the shortcut's share of the block input's gradient waits in dskip
+     * until the branch has brought its own (layer l - 1, next) */
+    if (L->skip >= 0) DLGN_TRY(shortcut_backward(m, net, L, B(m->dskip), dz, N, false));
     DLGN_TRY(layer_backward(m, net, a, ROLE_VALUE, value_input(m), l, dz, N, l > 0, &dout));
+    if (l > 0 && nn_layer_is_skip_source(net, l - 1))
+      DLGN_TRY(axpy(dev, dout, B(m->dskip), layer_act(&net->layers[l - 1], N), 1.0f));
   }
   return 0;
 }
 
 /* Feature network, top down. dq[l] holds the gradient at z[l] from the gates
- * (gated classes); the gradient from layer l+1 is added to it. */
+ * (gated classes); the gradient from layer l+1 is added to it, and in a
+ * resnet the shortcut's from layer l+2 (which comes first: without gate
+ * gradients it writes dq[l], and layer l+1 adds to it). */
 static int feature_backward(dlgn_model *m, int N, bool has_gate_grads) {
   dlgn_device *dev = m->dev;
   const nn_net *net = &m->feat;
   const nn_net_acts *a = &m->fa;
   net_role role = feature_role(m);
   for (int l = net->nlayers - 1; l >= 0; l--) {
+    const nn_layer *L = &net->layers[l];
+    if (L->skip >= 0) {
+      int s = L->skip;
+      if (role == ROLE_LINEAR) {
+        DLGN_TRY(shortcut_backward(m, net, L, B(m->dq[s]), B(m->dq[l]), N, has_gate_grads));
+      } else {
+        DLGN_TRY(shortcut_backward(m, net, L, B(m->dtmp[0]), B(m->dq[l]), N, false));
+        const nn_layer *S = &net->layers[s];
+        DLGN_TRY(relu_backward(dev, B(m->dq[s]), B(m->dtmp[0]), layer_z(a, S, s),
+                               layer_act(S, N), has_gate_grads));
+      }
+    }
     bool want_din = role != ROLE_SHALLOW && l > 0;
     dlgn_buf din = NONE();
     DLGN_TRY(layer_backward(m, net, a, role, B(m->x), l, B(m->dq[l]), N, want_din, &din));
     if (!want_din) continue;
     const nn_layer *P = &net->layers[l - 1];
     size_t n = layer_act(P, N);
+    bool acc = has_gate_grads || nn_layer_is_skip_source(net, l - 1);
     if (role == ROLE_LINEAR) DLGN_TRY(axpy(dev, B(m->dq[l - 1]), din, n, 1.0f));
-    else DLGN_TRY(relu_backward(dev, B(m->dq[l - 1]), din, layer_z(a, P, l - 1), n, has_gate_grads));
+    else DLGN_TRY(relu_backward(dev, B(m->dq[l - 1]), din, layer_z(a, P, l - 1), n, acc));
   }
   return 0;
 }

@@ -61,14 +61,14 @@ static const int progress_values[] = {-1, 1, 0};
 const dlgn_config_key dlgn_config_keys[] = {
     {CHOICE_KEY("class", "class", EXP, model.cls, class_name, 4, "model class", DLGN_DLGN),
      .section = S_MODEL, .help = "model class"},
-    {CHOICE_KEY("arch", "arch", EXP, model.arch, arch_name, 3, "architecture", DLGN_FC),
+    {CHOICE_KEY("arch", "arch", EXP, model.arch, arch_name, 4, "architecture", DLGN_FC),
      .section = S_MODEL, .help = "architecture"},
     {INT_KEY("depth", "depth", EXP, model.depth, 1, DLGN_MAX_LAYERS, 5), .metavar = "L",
-     .section = S_MODEL, .help = "hidden layers",
-     .help_default = "by --arch: fc 5, c4gap 4, vgg16 13"},
+     .section = S_MODEL, .help = "hidden layers (resnet: 6n+2 weighted layers)",
+     .help_default = "by --arch: fc 5, c4gap 4, vgg16 13, resnet 20"},
     {INT_KEY("width", "width", EXP, model.width, 1, 4096, 128), .metavar = "W", .section = S_MODEL,
-     .help = "fc width, c4gap channels, vgg16 first stage",
-     .help_default = "by --arch: fc 128, c4gap 128, vgg16 64"},
+     .help = "fc width, c4gap channels, vgg16 and resnet first stage",
+     .help_default = "by --arch: fc 128, c4gap 128, vgg16 64, resnet 16"},
     {BOOL_KEY("batchnorm", "batchnorm", EXP, model.batchnorm, false, true), .section = S_MODEL,
      .help = "batch norm after every layer of both networks", .help_default = "off"},
     {REAL_KEY("beta", "beta", EXP, model.beta, 0, true, 1e6, false, 4), .metavar = "B",
@@ -300,8 +300,9 @@ void dlgn_train_config_default(dlgn_train_config *c) {
 void dlgn_train_config_settle(dlgn_train_config *c, bool depth_given, bool width_given,
                               bool value_input_given) {
   dlgn_model_config *m = &c->model;
-  if (!depth_given) m->depth = m->arch == DLGN_FC ? 5 : m->arch == DLGN_C4GAP ? 4 : 13;
-  if (!width_given) m->width = m->arch == DLGN_VGG16 ? 64 : 128;
+  static const int depth[] = {5, 4, 13, 20}, width[] = {128, 128, 64, 16}; /* by dlgn_arch */
+  if (!depth_given) m->depth = depth[m->arch];
+  if (!width_given) m->width = width[m->arch];
   if (!value_input_given && m->cls == DLGN_DNN) m->value_input = DLGN_VALUE_IMAGE;
 }
 

@@ -17,10 +17,37 @@ VGG_STAGE = [0, 0, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]
 VGG_MULT = [1, 2, 4, 8, 8]
 
 
+def resnet_layers(cfg, shallow):
+    """The CIFAR ResNet of depth 6n+2 as (in, out, stage, stride, skip) per
+    convolution: a stem, then three stages of n blocks of two convolutions;
+    the second of each block adds the block's input (the output of layer
+    l - 2), subsampled and zero-padded where the stage changes. Shallow
+    features: one convolution per gate layer on the pooled image, no skips."""
+    n = (cfg["depth"] - 2) // 6
+    out, prev = [], 3
+    for l in range(6 * n + 1):
+        stage = 0 if l == 0 else (l - 1) // (2 * n)
+        cout = cfg["width"] << stage
+        first = l > 0 and (l - 1) % (2 * n) == 0
+        stride = 2 if (not shallow and stage > 0 and first) else 1
+        skip = l - 2 if (not shallow and l >= 2 and l % 2 == 0) else -1
+        out.append((3 if (shallow or l == 0) else prev, cout, stage, stride, skip))
+        prev = cout
+    return out
+
+
+def shortcut(x, cout, stride):
+    """Option A: subsample by the stride, zero channels past x's."""
+    s = x[:, :, ::stride, ::stride]
+    return F.pad(s, (0, 0, 0, 0, 0, cout - s.shape[1]))
+
+
 def layer_shapes(cfg, shallow):
     """(kind, in, out, stage, pool_before) per layer, in dlgn's order: vgg16
     average-pools 2x2 before the first layer of stages 2..5; shallow features
     (dlgn-sf) read the image pooled `stage` times instead."""
+    if cfg["arch"] == "resnet":
+        return [("conv", cin, cout, stage, False) for cin, cout, stage, _, _ in resnet_layers(cfg, shallow)]
     shapes = []
     prev = 3
     for l in range(cfg["depth"]):
@@ -85,9 +112,9 @@ def forward(cfg, p, x, gates, training=True):
     conv = cfg["arch"] != "fc"
     beta = cfg["beta"]
 
-    def linear(prefix, l, h):
+    def linear(prefix, l, h, stride=1):
         w, b = P[f"{prefix}.{l}.w"], P[f"{prefix}.{l}.b"]
-        y = F.conv2d(h, w, b, padding=1) if conv else F.linear(h, w, b)
+        y = F.conv2d(h, w, b, stride=stride, padding=1) if conv else F.linear(h, w, b)
         if cfg["batchnorm"]:
             y = F.batch_norm(y, None, None, P[f"{prefix}.{l}.gamma"], P[f"{prefix}.{l}.beta"],
                              training=True, momentum=0.1, eps=1e-5)
@@ -95,6 +122,8 @@ def forward(cfg, p, x, gates, training=True):
 
     inp = x if conv else x.reshape(x.shape[0], -1)
     cls = cfg["class"]
+    if cfg["arch"] == "resnet":
+        return resnet_forward(cfg, P, inp, gates, linear)
     shapes = layer_shapes(cfg, cls == "dlgn-sf")
     vshapes = layer_shapes(cfg, False)
     pooled = [inp]  # the image pooled s times, for shallow features
@@ -123,3 +152,36 @@ def forward(cfg, p, x, gates, training=True):
     if conv:
         top = top.mean(dim=(2, 3))
     return F.linear(top, P["head.w"], P["head.b"])
+
+
+def resnet_forward(cfg, P, inp, gates, linear):
+    """Every network of the residual classes: the block's input joins the
+    branch before the gate (or ReLU), as in the ReLU ResNet; the linear
+    gating network adds it to its linear output."""
+    cls, beta = cfg["class"], cfg["beta"]
+    wiring = resnet_layers(cfg, cls == "dlgn-sf")
+    pooled = [inp, F.avg_pool2d(inp, 2), F.avg_pool2d(inp, 4)]
+    q, outs, h = [], [], inp
+    for l, (_, cout, stage, stride, skip) in enumerate(wiring):
+        z = linear("feat", l, pooled[stage] if cls == "dlgn-sf" else h, stride)
+        if skip >= 0:
+            z = z + shortcut(outs[skip], cout, outs[skip].shape[2] // z.shape[2])
+        q.append(z)
+        h = torch.relu(z) if cls in ("dnn", "dgn") else z
+        outs.append(h)
+    if cls == "dnn":
+        top = h
+    else:
+        frozen = cfg["mode"] != "joint"
+        v = torch.ones_like(inp) if cfg["value_input"] == "ones" else inp
+        vouts = []
+        for l, (_, cout, _, stride, skip) in enumerate(resnet_layers(cfg, False)):
+            z = linear("value", l, v, stride)
+            if skip >= 0:
+                z = z + shortcut(vouts[skip], cout, vouts[skip].shape[2] // z.shape[2])
+            g = q[l].detach() if frozen else q[l]
+            G = torch.sigmoid(beta * g) if gates == "soft" else (g > 0).float()
+            v = z * G
+            vouts.append(v)
+        top = v
+    return F.linear(top.mean(dim=(2, 3)), P["head.w"], P["head.b"])

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the PyTorch parity fixtures of tests/test_nn_parity.c.
 
-For each model class x {fc, c4gap} x {ones, image} at small widths, plus
-vgg16 at width 2 (pooling, pooled shallow features, batch norm), a c4gap
+For each model class x {fc, c4gap, resnet} x {ones, image} at small widths,
+plus vgg16 at width 2 (pooling, pooled shallow features, batch norm), a c4gap
 batch-norm case and a fixed-gates case, it builds the model of the paper in
 PyTorch, independently of the C code, from seeded weights and one seeded
 batch, and writes: the configuration, the weights in dlgn's flat parameter
@@ -10,6 +10,7 @@ order, the batch, the logits, the loss, every gradient, and the parameters
 after 3 Adam steps on the same batch.
 
 Run with Debian's torch:  /usr/bin/python3 tests/ref/make_fixtures.py
+(`make_fixtures.py resnet` writes the residual ones alone)
 (fixtures are committed so that CI needs no torch).
 
 File format (little endian), read by tests/test_nn_parity.c:
@@ -87,12 +88,16 @@ def make_case(name, cfg, seed):
     print(f"{name}: loss {loss.item():.5f}, {init.numel()} parameters")
 
 
-def main():
+def main(only=None):
+    """only: "resnet" writes the residual fixtures alone."""
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
     base = {"batchnorm": False, "beta": 4.0, "mode": "joint", "value_input": "image"}
     archs = {"fc": {"arch": "fc", "depth": 3, "width": 4},
              "c4gap": {"arch": "c4gap", "depth": 2, "width": 6}}
+    if only == "resnet":
+        resnet_cases(base)
+        return
     seed = 1
     for arch, a in archs.items():
         for cls in ("dnn", "dgn", "dlgn", "dlgn-sf"):
@@ -110,7 +115,22 @@ def main():
     make_case("dlgn-fc-ones-fixed-random",
               dict(base, **archs["fc"], **{"class": "dlgn", "value_input": "ones",
                                            "mode": "fixed-random"}), seed + 1)
+    resnet_cases(base)
+
+
+def resnet_cases(base):
+    """ResNet-8 (a block per stage, strided shortcuts) of width 2, with the
+    original's batch norm, in every class with both value inputs, and
+    without batch norm for the dgn (shortcuts into unnormalised sums)."""
+    rn = {"arch": "resnet", "depth": 8, "width": 2, "batchnorm": True}
+    seed = 100
+    for cls in ("dnn", "dgn", "dlgn", "dlgn-sf"):
+        for vin in (("image",) if cls == "dnn" else ("ones", "image")):
+            make_case(f"{cls}-resnet-{vin}", dict(base, **rn, **{"class": cls, "value_input": vin}), seed)
+            seed += 1
+    make_case("dgn-resnet-image-nobatchnorm",
+              dict(base, **dict(rn, batchnorm=False), **{"class": "dgn"}), seed)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else None))
