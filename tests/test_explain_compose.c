@@ -1,5 +1,5 @@
 /* The effective filters are exact: on random small dlgn and dlgn-sf models
- * (fc, c4gap-like, pooled vgg16; with and without batch norm; random biases
+ * (fc, c4gap-like, pooled vgg16, resnets; with and without batch norm; random biases
  * and running statistics), the gates recomputed from the templates alone
  * equal the network's own gates from the device, on every device present,
  * everywhere including the border, except gates whose |q| is within
@@ -29,6 +29,10 @@ static const model_case CASES[] = {
     {DLGN_DLGN, DLGN_C4GAP, 3, 4, false},   {DLGN_DLGN, DLGN_C4GAP, 3, 4, true},
     {DLGN_DLGN_SF, DLGN_C4GAP, 3, 4, true}, {DLGN_DLGN, DLGN_VGG16, 13, 2, true},
     {DLGN_DLGN, DLGN_VGG16, 13, 3, false},  {DLGN_DLGN_SF, DLGN_VGG16, 13, 2, true},
+    /* resnets: the templates of a block's output add those of its input
+     * (strided, zero-padded channels) to its branch's */
+    {DLGN_DLGN, DLGN_RESNET, 8, 2, true},   {DLGN_DLGN, DLGN_RESNET, 14, 2, false},
+    {DLGN_DLGN_SF, DLGN_RESNET, 8, 2, true},
 };
 #define NCASES (int)(sizeof CASES / sizeof CASES[0])
 #define NIMG 3

@@ -64,22 +64,39 @@ static int alloc_data(dlgn_layer_templates *t) {
   return t->t ? 0 : -1;
 }
 
+/* What a conv layer of a dlgn reads besides its input: in a resnet, the
+ * templates of the block's input (skip, NULL if none) at every skip_stride-th
+ * position, added to the layer's first skip->channels channels. */
+typedef struct {
+  const dlgn_layer_templates *skip;
+  int skip_stride;
+  int stride; /* of the convolution */
+} conv_wiring;
+
 /* Axis geometry of a conv layer of a dlgn from the layer below (prev NULL for
  * the first layer): a position is interior when its NN_CONV_K neighbours on
- * the input grid are inside the map and all their sources are interior below. */
+ * the input grid are inside the map and all their sources are interior below
+ * (and so is the shortcut's source, which lies inside their windows). */
 static int conv_axis(dlgn_layer_templates *t, const dlgn_layer_templates *prev, int n, bool pool,
-                     int channels) {
+                     int channels, const conv_wiring *cw) {
   int lo[IMG], hi[IMG];
   bool inner[IMG];
-  int stride = prev ? prev->stride * (pool ? 2 : 1) : 1;
+  int cs = cw->stride, nin = n * cs; /* the convolution's input grid */
+  int stride = prev ? prev->stride * (pool ? 2 : 1) * cs : 1;
   for (int y = 0; y < n; y++) {
     if (!prev) {
       inner[y] = true, lo[y] = y - NN_CONV_PAD, hi[y] = y - NN_CONV_PAD + NN_CONV_K - 1;
       continue;
     }
     inner[y] = true, lo[y] = INT_MAX, hi[y] = INT_MIN;
-    for (int k = y - NN_CONV_PAD; k < y - NN_CONV_PAD + NN_CONV_K; k++) {
-      if (k < 0 || k >= n) {
+    if (cw->skip) {
+      int r = y * cw->skip_stride, slo, shi;
+      window_at(cw->skip, r, &slo, &shi);
+      if (!cw->skip->c[cw->skip->cls[r]].interior) inner[y] = false;
+      lo[y] = slo, hi[y] = shi;
+    }
+    for (int k = y * cs - NN_CONV_PAD; k < y * cs - NN_CONV_PAD + NN_CONV_K; k++) {
+      if (k < 0 || k >= nin) {
         inner[y] = false;
         continue;
       }
@@ -138,9 +155,9 @@ static void add_prev(double *dst, int y0, int x0, int hy, int hx, const dlgn_lay
  * neighbours k of the representative p of W[:, :, k-p] . U(k), U the
  * layer's input (pooled or not) as templates of the layer below. */
 static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
-                              const nn_layer *L, const double *w, const double *bias, int a,
-                              int b, double *u, double *ubias) {
-  int OC = L->out_c, IC = L->in_c, n = t->n;
+                              const nn_layer *L, const double *w, const double *bias,
+                              const conv_wiring *cw, int a, int b, double *u, double *ubias) {
+  int OC = L->out_c, IC = L->in_c, cs = cw->stride, n = t->n * cs;
   int py = t->c[a].rep, px = t->c[b].rep;
   int y0 = t->c[a].lo, x0 = t->c[b].lo;
   int hy = t->c[a].hi - y0 + 1, hx = t->c[b].hi - x0 + 1;
@@ -148,7 +165,16 @@ static void compose_conv_pair(dlgn_layer_templates *t, const dlgn_layer_template
   double *T = t->t + t->off[a * t->ncls + b];
   double *tb = t->bias + (size_t)(a * t->ncls + b) * OC;
   for (int o = 0; o < OC; o++) tb[o] = bias[o];
+  if (cw->skip) { /* the shortcut: the block input's templates, zero-padded channels */
+    const dlgn_layer_templates *s = cw->skip;
+    int ry = py * cw->skip_stride, rx = px * cw->skip_stride;
+    for (int i = 0; i < s->channels; i++) {
+      add_prev(T + (size_t)i * S, y0, x0, hy, hx, s, ry, rx, i, 1.0);
+      tb[i] += s->bias[(size_t)(s->cls[ry] * s->ncls + s->cls[rx]) * s->channels + i];
+    }
+  }
   bool pool = L->pool_before;
+  py *= cs, px *= cs; /* the centre of the window on the input grid */
   for (int ky = py - NN_CONV_PAD; ky < py - NN_CONV_PAD + NN_CONV_K; ky++)
     for (int kx = px - NN_CONV_PAD; kx < px - NN_CONV_PAD + NN_CONV_K; kx++) {
       if (ky < 0 || ky >= n || kx < 0 || kx >= n) continue;
@@ -205,6 +231,7 @@ typedef struct {
   const dlgn_layer_templates *prev;
   const nn_layer *L;
   const double *w, *bias;
+  conv_wiring cw;
   size_t smax;
   pthread_mutex_t lock;
   int next, rc;
@@ -222,7 +249,7 @@ static void *compose_worker(void *arg) {
     bool stop = k >= npairs || job->rc != 0;
     pthread_mutex_unlock(&job->lock);
     if (stop) break;
-    compose_conv_pair(job->t, job->prev, job->L, job->w, job->bias, k / job->t->ncls,
+    compose_conv_pair(job->t, job->prev, job->L, job->w, job->bias, &job->cw, k / job->t->ncls,
                       k % job->t->ncls, u, ubias);
   }
   free(u);
@@ -231,15 +258,17 @@ static void *compose_worker(void *arg) {
 }
 
 static int compose_conv(dlgn_layer_templates *t, const dlgn_layer_templates *prev,
-                        const nn_layer *L, const double *w, const double *bias) {
-  DLGN_TRY(conv_axis(t, prev, L->h, L->pool_before, L->out_c));
+                        const nn_layer *L, const double *w, const double *bias,
+                        const conv_wiring *cw) {
+  DLGN_TRY(conv_axis(t, prev, L->h, L->pool_before, L->out_c, cw));
   DLGN_TRY(alloc_data(t));
-  if (!prev) { /* the first layer is its own template, everywhere */
+  if (!prev) { /* the first layer (stride 1) is its own template, everywhere */
+    if (cw->stride != 1 || cw->skip) return dlgn_fail("internal: a first layer with a stride or skip");
     memcpy(t->t, w, (size_t)L->out_c * 27 * sizeof *w);
     for (int o = 0; o < L->out_c; o++) t->bias[o] = bias[o];
     return 0;
   }
-  compose_job job = {.t = t, .prev = prev, .L = L, .w = w, .bias = bias};
+  compose_job job = {.t = t, .prev = prev, .L = L, .w = w, .bias = bias, .cw = *cw};
   for (int a = 0; a < t->ncls; a++)
     for (int b = 0; b < t->ncls; b++)
       if (dlgn_tpl_size(t, a, b) > job.smax) job.smax = dlgn_tpl_size(t, a, b);
@@ -332,10 +361,6 @@ int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float
         "a %s has no effective filters: its gates come from a ReLU network and are "
         "not hyperplanes in input space",
         dlgn_class_name(cls));
-  if (cls == DLGN_DLGN && m->cfg.arch == DLGN_RESNET)
-    return dlgn_fail("the effective filters of a dlgn resnet (a sum of paths through the "
-                     "shortcuts and strided stages) are not composed yet; its gates are "
-                     "hyperplanes, but there are no templates to export or check");
   out->nlayers = m->feat.nlayers;
   int rc = 0;
   for (int l = 0; l < m->feat.nlayers && rc == 0; l++) {
@@ -349,8 +374,15 @@ int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float
         rc = compose_dense(t, prev, L, w, b);
       else if (cls == DLGN_DLGN_SF)
         rc = compose_shallow_conv(t, L, w, b);
-      else
-        rc = compose_conv(t, prev, L, w, b);
+      else {
+        /* a resnet block's output: its branch plus the templates of its input */
+        conv_wiring cw = {NULL, 1, L->stride};
+        if (L->skip >= 0) {
+          cw.skip = &out->layers[L->skip];
+          cw.skip_stride = m->feat.layers[L->skip].h / L->h;
+        }
+        rc = compose_conv(t, prev, L, w, b, &cw);
+      }
     }
     if (rc == 0) rc = make_transposed(t);
     free(w);
