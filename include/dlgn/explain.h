@@ -155,6 +155,26 @@ void dlgn_kernel_summarize(const double *K, size_t n, const int *labels, int ncl
  * K = (xx ? xx : 1) * prod_l Lambda_l. xx may be NULL (ones input). */
 int dlgn_npk_compute(const dlgn_gate_bits *g, const double *xx, double **lambda, double *K);
 
+/* The kernel of a residual network (docs/model.md): a path either runs
+ * through a block or skips it, and the kernel is the sum over the 2^blocks
+ * sub-networks of their kernels, each the product of its layers' Lambda
+ * (the fraction of its paths on for both images). A skipped block drops its
+ * first layer (skippable[l]) and keeps the gates of its output, where the
+ * shortcut joins; so the sum is K = (xx ? xx : 1) * prod_l (skippable[l] ?
+ * 1 + Lambda_l : Lambda_l). Lambda into lambda[l] as above; skippable NULL
+ * gives dlgn_npk_compute. */
+int dlgn_npk_compute_residual(const dlgn_gate_bits *g, const double *xx, const bool *skippable,
+                              double **lambda, double *K);
+
+/* The feature layers whose gates a path skipping a block of m's value
+ * network (the dnn's own network) does not meet: the gates of each block's
+ * first layer. skippable[l] for every feature layer; returns the number of
+ * blocks (0 for the architectures without shortcuts). block_first[b] and
+ * block_out[b] (each DLGN_MAX_LAYERS long, may be NULL) get the feature
+ * layers that gate block b's first and output layer. */
+int dlgn_npk_residual_blocks(const dlgn_model *m, bool *skippable, int *block_first,
+                             int *block_out);
+
 /* ---- pictures (png.c) ---- */
 
 /* An RGB image, 8 bits per channel, row-major (h, w, 3). */

@@ -119,6 +119,39 @@ static double *image_gram(const float *x, size_t n) {
   return xx;
 }
 
+/* Per block of a residual model: the summaries of its factor (1 + Lambda_a)
+ * Lambda_o of K, the mean over pairs of the share Lambda_a / (1 + Lambda_a)
+ * of K carried by the sub-networks that take the block, and those of the
+ * sub-network that takes every block (the plain product). */
+static int block_part(explain_result *r, double *const *lambda, const double *xx,
+                      const int *labels) {
+  size_t n = r->npk_n;
+  double *f = dlgn_malloc(n * n * sizeof *f, "block factor");
+  double *all = dlgn_malloc(n * n * sizeof *all, "all-blocks kernel");
+  if (!f || !all) {
+    free(f);
+    free(all);
+    return -1;
+  }
+  for (size_t k = 0; k < n * n; k++) all[k] = xx ? xx[k] : 1.0;
+  for (int l = 0; l < r->m->feat.nlayers; l++)
+    for (size_t k = 0; k < n * n; k++) all[k] *= lambda[l][k];
+  dlgn_kernel_summarize(all, n, labels, r->nclasses, &r->k_all_sum);
+  for (int b = 0; b < r->nblocks; b++) {
+    const double *la = lambda[r->block_first[b]], *lo = lambda[r->block_out[b]];
+    double share = 0;
+    for (size_t k = 0; k < n * n; k++) {
+      f[k] = (1.0 + la[k]) * lo[k];
+      share += la[k] / (1.0 + la[k]);
+    }
+    r->block_share[b] = share / (double)(n * n);
+    dlgn_kernel_summarize(f, n, labels, r->nclasses, &r->block_sum[b]);
+  }
+  free(f);
+  free(all);
+  return 0;
+}
+
 static int kernel_part(explain_result *r, pass_ctx *c, const dlgn_split *split) {
   size_t n = r->npk_n;
   int L = c->bits.nlayers, rc = -1;
@@ -132,7 +165,10 @@ static int kernel_part(explain_result *r, pass_ctx *c, const dlgn_split *split) 
   for (int l = 0; l < L; l++)
     if (!(lambda[l] = dlgn_malloc(n * n * sizeof(double), "overlap kernel"))) goto done;
   for (size_t i = 0; i < n; i++) labels[i] = split->labels[i];
-  if (dlgn_npk_compute(&c->bits, xx, lambda, K) != 0) goto done;
+  bool skippable[DLGN_MAX_LAYERS];
+  r->nblocks = dlgn_npk_residual_blocks(r->m, skippable, r->block_first, r->block_out);
+  if (dlgn_npk_compute_residual(&c->bits, xx, skippable, lambda, K) != 0) goto done;
+  if (r->nblocks && block_part(r, lambda, xx, labels) != 0) goto done;
   for (int l = 0; l < L; l++)
     dlgn_kernel_summarize(lambda[l], n, labels, r->nclasses, &r->lam_sum[l]);
   if (xx) dlgn_kernel_summarize(xx, n, labels, r->nclasses, &r->xx_sum);

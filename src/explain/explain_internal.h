@@ -65,6 +65,14 @@ typedef struct {
   size_t npk_n;
   bool npk_xx; /* value input is the image: X X^T / 3072 is a factor */
   dlgn_kernel_summary lam_sum[DLGN_MAX_LAYERS], xx_sum, k_sum;
+  /* residual models: K is the sum over the sub-networks that take or skip
+   * each block; per block, its factor (1 + Lambda_first) Lambda_out of K and
+   * the share of K carried by the sub-networks that take it */
+  int nblocks;
+  int block_first[DLGN_MAX_LAYERS], block_out[DLGN_MAX_LAYERS];
+  dlgn_kernel_summary block_sum[DLGN_MAX_LAYERS];
+  double block_share[DLGN_MAX_LAYERS];
+  dlgn_kernel_summary k_all_sum; /* the sub-network that takes every block */
   size_t class_count[100];
   int heat_w;
   double heat_range[2];

@@ -7,6 +7,7 @@
 
 #include "dlgn/explain.h"
 #include "dlgn/status.h"
+#include "nn/model_internal.h"
 
 int dlgn_gate_bits_create(dlgn_gate_bits *g, int nlayers, const size_t *units, size_t n) {
   memset(g, 0, sizeof *g);
@@ -52,6 +53,11 @@ static inline unsigned popcount64(uint64_t x) {
 }
 
 int dlgn_npk_compute(const dlgn_gate_bits *g, const double *xx, double **lambda, double *K) {
+  return dlgn_npk_compute_residual(g, xx, NULL, lambda, K);
+}
+
+int dlgn_npk_compute_residual(const dlgn_gate_bits *g, const double *xx, const bool *skippable,
+                              double **lambda, double *K) {
   size_t n = g->n;
   for (size_t k = 0; k < n * n; k++) K[k] = xx ? xx[k] : 1.0;
   for (int l = 0; l < g->nlayers; l++) {
@@ -67,9 +73,28 @@ int dlgn_npk_compute(const dlgn_gate_bits *g, const double *xx, double **lambda,
         lam[i * n + j] = lam[j * n + i] = (double)on * inv;
       }
     }
-    for (size_t k = 0; k < n * n; k++) K[k] *= lam[k];
+    if (skippable && skippable[l])
+      for (size_t k = 0; k < n * n; k++) K[k] *= 1.0 + lam[k];
+    else
+      for (size_t k = 0; k < n * n; k++) K[k] *= lam[k];
   }
   return 0;
+}
+
+int dlgn_npk_residual_blocks(const dlgn_model *m, bool *skippable, int *block_first,
+                             int *block_out) {
+  const nn_net *net = m->cfg.cls == DLGN_DNN ? &m->feat : &m->value;
+  for (int l = 0; l < m->feat.nlayers; l++) skippable[l] = false;
+  int nb = 0;
+  for (int l = 0; l + 1 < net->nlayers; l++) {
+    if (net->layers[l + 1].skip < 0) continue;
+    /* value layer l is gated by feature layer gate_src[l] (shuffled gates) */
+    skippable[m->gate_src[l]] = true;
+    if (block_first) block_first[nb] = m->gate_src[l];
+    if (block_out) block_out[nb] = m->gate_src[l + 1];
+    nb++;
+  }
+  return nb;
 }
 
 void dlgn_kernel_summarize(const double *K, size_t n, const int *labels, int nclasses,

@@ -154,12 +154,13 @@ static void npk_section(FILE *f, const explain_result *r) {
   fprintf(f,
           "Over the first %zu test images. Lambda_l = G_l G_l^T / (gates in layer l), G_l the "
           "n x gates hard-gate matrix (conv layers: gates = channels x positions); "
-          "K = %sLambda_1 * ... * Lambda_L elementwise.%s Within/across: mean of the "
+          "K = %sLambda_1 * ... * Lambda_L elementwise%s.%s Within/across: mean of the "
           "cosine-normalised kernel K(i,j)/sqrt(K(i,i)K(j,j)) over pairs i != j of the same / of "
           "different classes. Alignment: the kernel-target alignment "
           "<K, YY^T>_F / (||K||_F ||YY^T||_F) with Y the centred one-hot label matrix (n x "
           "classes), the multi-class form of y^T K y.\n\n",
           r->npk_n, r->npk_xx ? "(X X^T / 3072) * " : "",
+          r->nblocks ? " for a network without shortcuts (residual blocks: below)" : "",
           r->m->cfg.arch == DLGN_FC ? ""
                                     : " For conv nets this is the layer-wise overlap product of "
                                       "the paper's neural path kernel, not the exact "
@@ -173,7 +174,32 @@ static void npk_section(FILE *f, const explain_result *r) {
     npk_row(f, name, &r->lam_sum[l]);
   }
   if (r->npk_xx) npk_row(f, "X X^T / 3072", &r->xx_sum);
-  npk_row(f, "**K (product)**", &r->k_sum);
+  if (r->nblocks) {
+    npk_row(f, "K of the sub-network taking every block (product)", &r->k_all_sum);
+    npk_row(f, "**K (sum over the sub-networks)**", &r->k_sum);
+  } else {
+    npk_row(f, "**K (product)**", &r->k_sum);
+  }
+  if (r->nblocks) {
+    fprintf(f,
+            "\nResidual blocks: a path takes a block (through its first layer) or skips it "
+            "(along the shortcut); either way it meets the gates of the block's output, where "
+            "the shortcut joins. K is the sum over the 2^%d sub-networks, each the product of "
+            "its own layers' Lambda, which factorises as the product over blocks of "
+            "(1 + Lambda_first) * Lambda_out (times the stem's Lambda and the image factor). "
+            "Per block: the summaries of that factor, and the share of K carried by the "
+            "sub-networks that take the block, Lambda_first / (1 + Lambda_first), averaged "
+            "over the pairs.\n\n",
+            r->nblocks);
+    fprintf(f, "| block | gate layers (first, output) | share through the block | within | "
+               "across | ratio | alignment |\n|---|---|---|---|---|---|---|\n");
+    for (int b = 0; b < r->nblocks; b++) {
+      const dlgn_kernel_summary *s = &r->block_sum[b];
+      fprintf(f, "| %d | %d, %d | %.4f | %.4f | %.4f | %.4f | %.4f |\n", b + 1,
+              r->block_first[b] + 1, r->block_out[b] + 1, r->block_share[b], s->within,
+              s->across, s->within / s->across, s->alignment);
+    }
+  }
   fprintf(f, "\nImages per class:");
   for (int c = 0; c < r->nclasses; c++)
     if (r->class_count[c]) fprintf(f, " %s %zu;", r->class_names[c], r->class_count[c]);
@@ -268,7 +294,20 @@ static json_object *npk_json(const explain_result *r) {
     json_object_array_add(layers, summary_json(&r->lam_sum[l]));
   json_object_object_add(o, "layers", layers);
   if (r->npk_xx) json_object_object_add(o, "image_gram", summary_json(&r->xx_sum));
-  json_object_object_add(o, "product", summary_json(&r->k_sum));
+  json_object_object_add(o, r->nblocks ? "sum_over_subnetworks" : "product",
+                         summary_json(&r->k_sum));
+  if (r->nblocks) {
+    json_object_object_add(o, "all_blocks_product", summary_json(&r->k_all_sum));
+    json_object *blocks = json_object_new_array();
+    for (int b = 0; b < r->nblocks; b++) {
+      json_object *e = summary_json(&r->block_sum[b]);
+      json_object_object_add(e, "first_layer", json_object_new_int(r->block_first[b] + 1));
+      json_object_object_add(e, "output_layer", json_object_new_int(r->block_out[b] + 1));
+      json_object_object_add(e, "share_through_block", json_object_new_double(r->block_share[b]));
+      json_object_array_add(blocks, e);
+    }
+    json_object_object_add(o, "blocks", blocks);
+  }
   json_object_object_add(o, "alignment_definition",
                          json_object_new_string("<K,YY^T>_F/(|K|_F |YY^T|_F), Y centred one-hot"));
   json_object_object_add(o, "heatmap", json_object_new_string("npk_heatmap.png"));
