@@ -40,6 +40,9 @@ MODELS = {
     "vgg16-dnn": ("dnn", "vgg16", 64, 13, "image", False),
     "vgg16-dlgn-bn": ("dlgn", "vgg16", 64, 13, "ones", True),
     "vgg16-dnn-bn": ("dnn", "vgg16", 64, 13, "image", True),
+    # ResNet-20 with the original's batch norm
+    "resnet20-dlgn": ("dlgn", "resnet", 16, 20, "ones", True),
+    "resnet20-dnn": ("dnn", "resnet", 16, 20, "image", True),
 }
 DEFAULT = ["fc-dlgn", "fc-dnn", "c4gap32-dlgn", "c4gap32-dnn", "c4gap128-dlgn", "c4gap128-dnn"]
 
@@ -121,7 +124,8 @@ def images_for(cfg, args):
     """Enough images for a few seconds per epoch on a 2-core CPU."""
     if args.images:
         return args.images
-    big = {"fc": 12800, "c4gap": 1280 if cfg["width"] <= 32 else 256, "vgg16": 512}
+    big = {"fc": 12800, "c4gap": 1280 if cfg["width"] <= 32 else 256, "vgg16": 512,
+           "resnet": 512}
     return max(big[cfg["arch"]] // args.batch, 2) * args.batch
 
 
