@@ -249,7 +249,7 @@ END_TEST
 /* The ready files parse, have the documented sizes, and can all be job lines. */
 START_TEST(bench_sweep_files) {
   static const struct { const char *file; int runs; } files[] = {
-      {"quick.json", 45}, {"paper-cifar10.json", 150}, {"paper-cifar100.json", 150}};
+      {"quick.json", 45}, {"paper-cifar10.json", 225}, {"paper-cifar100.json", 225}};
   for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
     char path[1024];
     snprintf(path, sizeof path, "%s/bench/sweeps/%s", DLGN_SOURCE_DIR, files[f].file);
