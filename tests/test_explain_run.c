@@ -1,6 +1,6 @@
 /* The explain stage end to end on tiny models and synthetic data: the
  * filter-export check through its public entry point (every device, batches
- * with a short last one), its answer for classes without templates, and a
+ * with a short last one; a resnet's layer by layer), its answer for classes without templates, and a
  * whole `dlgn explain` run whose report and JSON are read back. */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -75,6 +75,28 @@ START_TEST(test_filter_check_entry) {
     ck_assert_int_eq(r.nlayers, 2);
     for (int l = 0; l < 2; l++) {
       ck_assert_uint_eq(r.compared[l], 20u * 4 * 32 * 32);
+      ck_assert_uint_eq(r.mismatched[l], 0);
+    }
+    dlgn_checkpoint_free(&ck);
+    dlgn_model_destroy(m);
+
+    /* a resnet dlgn: composed, checked and freed one layer at a time */
+    tiny_config(&cfg, DLGN_DLGN);
+    cfg.arch = DLGN_RESNET;
+    cfg.depth = 8;
+    cfg.width = 2;
+    ck_assert_ok(dlgn_model_create(&m, devs[d], &cfg, 8, 1));
+    fake_checkpoint(&ck, m, 10);
+    ck_assert_ok(dlgn_buffer_write(devs[d], m->params, 0, m->nparams * 4, ck.params, "params"));
+    ck_assert_ok(dlgn_buffer_write(devs[d], m->state, 0, m->nstate * 4, ck.state, "state"));
+    ck_assert_ok(dlgn_explain_filter_check(m, &ck, &ds.test, 20, &r));
+    ck_assert_msg(r.applicable && r.passed, "resnet check failed on %s at layer %d",
+                  devs[d]->info.name, r.failed_layer);
+    ck_assert_uint_eq(r.images, 20);
+    ck_assert_int_eq(r.nlayers, 7);
+    for (int l = 0; l < 7; l++) {
+      const nn_layer *L = &m->feat.layers[l];
+      ck_assert_uint_eq(r.compared[l], 20u * L->out_c * L->h * L->w);
       ck_assert_uint_eq(r.mismatched[l], 0);
     }
     dlgn_checkpoint_free(&ck);

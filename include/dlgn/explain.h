@@ -63,6 +63,14 @@ int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float
 /* Frees every layer's templates (a zeroed dlgn_templates is fine). */
 void dlgn_templates_free(dlgn_templates *t);
 
+/* One layer at a time, for models whose templates do not fit in memory
+ * together (a deep resnet): layer l needs those of layer l - 1 and, in a
+ * resnet, of its block's input (l - 2) already in t, nothing older; free a
+ * layer when no later one needs it. */
+int dlgn_templates_compose_layer(dlgn_templates *t, const dlgn_model *m, const float *params,
+                                 const float *state, int l);
+void dlgn_templates_free_layer(dlgn_templates *t, int l);
+
 /* Gate pre-activations of layer l for one normalised image x (3,32,32), from
  * the templates alone: q (channels, n, n). */
 int dlgn_templates_apply(const dlgn_templates *t, int l, const float *x, float *q);

@@ -149,13 +149,32 @@ void dlgn_check_free(dlgn_check_acc *a) {
 typedef struct {
   const dlgn_templates *t;
   dlgn_check_acc acc;
+  int only; /* the one layer to check, or -1 for all */
 } check_ctx;
 
 static int check_batch(void *p, size_t first, int N, const float *x, pass_model *pm, int nm) {
   check_ctx *c = p;
   for (int l = 0; l < c->t->nlayers; l++)
-    DLGN_TRY(dlgn_check_add(&c->acc, c->t, l, x, N, N, pm[0].q[l]));
+    if (c->only < 0 || c->only == l) DLGN_TRY(dlgn_check_add(&c->acc, c->t, l, x, N, N, pm[0].q[l]));
   return 0;
+}
+
+/* A resnet's templates, together, take more memory than the host may have
+ * (tens of GiB for a ResNet-110: near the border every position has its own
+ * template), so they are composed, checked over the images and freed one
+ * layer at a time, with a pass over the images per layer. */
+static int check_by_layer(check_ctx *c, dlgn_templates *t, pass_model *pm, dlgn_model *m,
+                          const dlgn_checkpoint *ck, const dlgn_split *split, size_t n) {
+  t->nlayers = m->feat.nlayers;
+  int rc = dlgn_check_start(&c->acc, t);
+  for (int l = 0; l < m->feat.nlayers && rc == 0; l++) {
+    rc = dlgn_templates_compose_layer(t, m, ck->params, ck->state, l);
+    c->only = l;
+    if (rc == 0) rc = explain_pass(pm, 1, split, n, check_batch, c, NULL);
+    /* layer l + 1 reads l and its block's input l - 1 */
+    if (l >= 2) dlgn_templates_free_layer(t, l - 2);
+  }
+  return rc;
 }
 
 int dlgn_explain_filter_check(dlgn_model *m, const dlgn_checkpoint *ck, const dlgn_split *split,
@@ -168,13 +187,19 @@ int dlgn_explain_filter_check(dlgn_model *m, const dlgn_checkpoint *ck, const dl
     return dlgn_fail("filter check: the checkpoint holds %zu parameters but the model has %zu",
                      ck->nparams, m->nparams);
   dlgn_templates t;
-  DLGN_TRY(dlgn_templates_compose(&t, m, ck->params, ck->state));
-  check_ctx c = {.t = &t};
+  memset(&t, 0, sizeof t);
+  check_ctx c = {.t = &t, .only = -1};
   pass_model pm = {.m = m};
   memcpy(pm.mean, ck->mean, sizeof pm.mean);
   memcpy(pm.std, ck->std, sizeof pm.std);
-  int rc = dlgn_check_start(&c.acc, &t);
-  if (rc == 0) rc = explain_pass(&pm, 1, split, n, check_batch, &c, NULL);
+  int rc;
+  if (m->cfg.arch == DLGN_RESNET) {
+    rc = check_by_layer(&c, &t, &pm, m, ck, split, n);
+  } else {
+    DLGN_TRY(dlgn_templates_compose(&t, m, ck->params, ck->state));
+    rc = dlgn_check_start(&c.acc, &t);
+    if (rc == 0) rc = explain_pass(&pm, 1, split, n, check_batch, &c, NULL);
+  }
   if (rc == 0)
     dlgn_check_finish(&c.acc, out);
   else

@@ -352,45 +352,68 @@ static int make_transposed(dlgn_layer_templates *t) {
   return 0;
 }
 
+/* Layer l of a dlgn or dlgn-sf into out->layers[l], from the layers below. */
+static int compose_layer(dlgn_templates *out, const dlgn_model *m, const float *params,
+                         const float *state, int l) {
+  dlgn_model_class cls = m->cfg.cls;
+  const nn_layer *L = &m->feat.layers[l];
+  double *w = NULL, *b = NULL;
+  int rc = fold_layer(L, params, state, &w, &b);
+  const dlgn_layer_templates *prev = l > 0 && cls == DLGN_DLGN ? &out->layers[l - 1] : NULL;
+  dlgn_layer_templates *t = &out->layers[l];
+  if (rc == 0) {
+    if (L->kind == NN_LAYER_DENSE) {
+      rc = compose_dense(t, prev, L, w, b);
+    } else if (cls == DLGN_DLGN_SF) {
+      rc = compose_shallow_conv(t, L, w, b);
+    } else {
+      /* a resnet block's output: its branch plus the templates of its input */
+      conv_wiring cw = {NULL, 1, L->stride};
+      if (L->skip >= 0) {
+        cw.skip = &out->layers[L->skip];
+        cw.skip_stride = m->feat.layers[L->skip].h / L->h;
+      }
+      rc = compose_conv(t, prev, L, w, b, &cw);
+    }
+  }
+  if (rc == 0) rc = make_transposed(t);
+  free(w);
+  free(b);
+  return rc;
+}
+
+static int linear_gating_check(const dlgn_model *m) {
+  if (dlgn_model_linear_gating(&m->cfg)) return 0;
+  return dlgn_fail("a %s has no effective filters: its gates come from a ReLU network and are "
+                   "not hyperplanes in input space",
+                   dlgn_class_name(m->cfg.cls));
+}
+
 int dlgn_templates_compose(dlgn_templates *out, const dlgn_model *m, const float *params,
                            const float *state) {
   memset(out, 0, sizeof *out);
-  dlgn_model_class cls = m->cfg.cls;
-  if (cls != DLGN_DLGN && cls != DLGN_DLGN_SF)
-    return dlgn_fail(
-        "a %s has no effective filters: its gates come from a ReLU network and are "
-        "not hyperplanes in input space",
-        dlgn_class_name(cls));
+  DLGN_TRY(linear_gating_check(m));
   out->nlayers = m->feat.nlayers;
   int rc = 0;
-  for (int l = 0; l < m->feat.nlayers && rc == 0; l++) {
-    const nn_layer *L = &m->feat.layers[l];
-    double *w = NULL, *b = NULL;
-    rc = fold_layer(L, params, state, &w, &b);
-    const dlgn_layer_templates *prev = l > 0 && cls == DLGN_DLGN ? &out->layers[l - 1] : NULL;
-    dlgn_layer_templates *t = &out->layers[l];
-    if (rc == 0) {
-      if (L->kind == NN_LAYER_DENSE)
-        rc = compose_dense(t, prev, L, w, b);
-      else if (cls == DLGN_DLGN_SF)
-        rc = compose_shallow_conv(t, L, w, b);
-      else {
-        /* a resnet block's output: its branch plus the templates of its input */
-        conv_wiring cw = {NULL, 1, L->stride};
-        if (L->skip >= 0) {
-          cw.skip = &out->layers[L->skip];
-          cw.skip_stride = m->feat.layers[L->skip].h / L->h;
-        }
-        rc = compose_conv(t, prev, L, w, b, &cw);
-      }
-    }
-    if (rc == 0) rc = make_transposed(t);
-    free(w);
-    free(b);
-  }
+  for (int l = 0; l < m->feat.nlayers && rc == 0; l++)
+    rc = compose_layer(out, m, params, state, l);
   if (rc != 0) {
-    dlgn_fail_context("composing the effective filters of the %s", dlgn_class_name(cls));
+    dlgn_fail_context("composing the effective filters of the %s",
+                      dlgn_class_name(m->cfg.cls));
     dlgn_templates_free(out);
+  }
+  return rc;
+}
+
+int dlgn_templates_compose_layer(dlgn_templates *t, const dlgn_model *m, const float *params,
+                                 const float *state, int l) {
+  DLGN_TRY(linear_gating_check(m));
+  t->nlayers = m->feat.nlayers;
+  int rc = compose_layer(t, m, params, state, l);
+  if (rc != 0) {
+    dlgn_fail_context("composing the effective filters of layer %d of the %s", l + 1,
+                      dlgn_class_name(m->cfg.cls));
+    dlgn_templates_free_layer(t, l);
   }
   return rc;
 }

@@ -69,16 +69,19 @@ int dlgn_templates_write(const dlgn_templates *t, const char *path) {
   return 0;
 }
 
+void dlgn_templates_free_layer(dlgn_templates *t, int l) {
+  dlgn_layer_templates *L = &t->layers[l];
+  free(L->cls);
+  free(L->c);
+  free(L->off);
+  free(L->t);
+  free(L->bias);
+  free(L->tt);
+  memset(L, 0, sizeof *L);
+}
+
 void dlgn_templates_free(dlgn_templates *t) {
-  for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
-    dlgn_layer_templates *L = &t->layers[l];
-    free(L->cls);
-    free(L->c);
-    free(L->off);
-    free(L->t);
-    free(L->bias);
-    free(L->tt);
-  }
+  for (int l = 0; l < DLGN_MAX_LAYERS; l++) dlgn_templates_free_layer(t, l);
   memset(t, 0, sizeof *t);
 }
 
