@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dlgn/train.h"
 
@@ -70,6 +71,9 @@ void dlgn_templates_free(dlgn_templates *t);
 int dlgn_templates_compose_layer(dlgn_templates *t, const dlgn_model *m, const float *params,
                                  const float *state, int l);
 void dlgn_templates_free_layer(dlgn_templates *t, int l);
+/* Frees layer l's templates and biases but keeps its geometry (classes,
+ * windows) for reports. */
+void dlgn_templates_drop_data(dlgn_templates *t, int l);
 
 /* Gate pre-activations of layer l for one normalised image x (3,32,32), from
  * the templates alone: q (channels, n, n). */
@@ -81,6 +85,12 @@ void dlgn_templates_display_class(const dlgn_templates *t, int l, int *a, int *b
 
 /* Write every template and bias as float32 (format in templates.c and the report). */
 int dlgn_templates_write(const dlgn_templates *t, const char *path);
+/* The same file a layer at a time: begin, each layer in order, end (ok false:
+ * an earlier step failed; the file is removed). */
+int dlgn_templates_write_begin(FILE **f, const char *path, int nlayers);
+int dlgn_templates_write_layer(FILE *f, const dlgn_templates *t, int l, const char *path);
+int dlgn_templates_write_end(FILE *f, const char *path, bool ok);
+
 
 /* ---- the filter-export check (check.c) ---- */
 
@@ -109,6 +119,15 @@ typedef struct {
  * m) on the first n images of split. */
 int dlgn_explain_filter_check(dlgn_model *m, const dlgn_checkpoint *ck, const dlgn_split *split,
                               size_t n, dlgn_filter_check *out);
+
+/* The filter check of a resnet, one layer at a time (check.c): each layer is
+ * composed into t, checked over the first n images of split, handed to
+ * after_layer (may be NULL: e.g. to write it out), and its data dropped once
+ * the next two layers are composed; t keeps every layer's geometry. */
+typedef int (*dlgn_layer_hook)(void *ctx, const dlgn_templates *t, int l);
+int dlgn_explain_check_by_layer(dlgn_model *m, const dlgn_checkpoint *ck,
+                                const dlgn_split *split, size_t n, dlgn_templates *t,
+                                dlgn_layer_hook after_layer, void *ctx, dlgn_filter_check *out);
 
 /* Accumulator behind it, for callers that already hold the network's q:
  * start, add batches, finish. */

@@ -163,17 +163,31 @@ static int check_batch(void *p, size_t first, int N, const float *x, pass_model 
  * (tens of GiB for a ResNet-110: near the border every position has its own
  * template), so they are composed, checked over the images and freed one
  * layer at a time, with a pass over the images per layer. */
-static int check_by_layer(check_ctx *c, dlgn_templates *t, pass_model *pm, dlgn_model *m,
-                          const dlgn_checkpoint *ck, const dlgn_split *split, size_t n) {
+int dlgn_explain_check_by_layer(dlgn_model *m, const dlgn_checkpoint *ck,
+                                const dlgn_split *split, size_t n, dlgn_templates *t,
+                                dlgn_layer_hook after_layer, void *ctx, dlgn_filter_check *out) {
+  memset(out, 0, sizeof *out);
+  memset(t, 0, sizeof *t);
   t->nlayers = m->feat.nlayers;
-  int rc = dlgn_check_start(&c->acc, t);
+  check_ctx c = {.t = t, .only = -1};
+  pass_model pm = {.m = m};
+  memcpy(pm.mean, ck->mean, sizeof pm.mean);
+  memcpy(pm.std, ck->std, sizeof pm.std);
+  int rc = dlgn_check_start(&c.acc, t);
   for (int l = 0; l < m->feat.nlayers && rc == 0; l++) {
     rc = dlgn_templates_compose_layer(t, m, ck->params, ck->state, l);
-    c->only = l;
-    if (rc == 0) rc = explain_pass(pm, 1, split, n, check_batch, c, NULL);
+    c.only = l;
+    if (rc == 0) rc = explain_pass(&pm, 1, split, n, check_batch, &c, NULL);
+    pass_model_free(&pm); /* each pass allocates its own buffers */
+    if (rc == 0 && after_layer) rc = after_layer(ctx, t, l);
     /* layer l + 1 reads l and its block's input l - 1 */
-    if (l >= 2) dlgn_templates_free_layer(t, l - 2);
+    if (l >= 2) dlgn_templates_drop_data(t, l - 2);
   }
+  if (rc == 0)
+    dlgn_check_finish(&c.acc, out);
+  else
+    dlgn_fail_context("filter-export check");
+  dlgn_check_free(&c.acc);
   return rc;
 }
 
@@ -187,19 +201,18 @@ int dlgn_explain_filter_check(dlgn_model *m, const dlgn_checkpoint *ck, const dl
     return dlgn_fail("filter check: the checkpoint holds %zu parameters but the model has %zu",
                      ck->nparams, m->nparams);
   dlgn_templates t;
-  memset(&t, 0, sizeof t);
+  if (m->cfg.arch == DLGN_RESNET) {
+    int rc = dlgn_explain_check_by_layer(m, ck, split, n, &t, NULL, NULL, out);
+    dlgn_templates_free(&t);
+    return rc;
+  }
+  DLGN_TRY(dlgn_templates_compose(&t, m, ck->params, ck->state));
   check_ctx c = {.t = &t, .only = -1};
   pass_model pm = {.m = m};
   memcpy(pm.mean, ck->mean, sizeof pm.mean);
   memcpy(pm.std, ck->std, sizeof pm.std);
-  int rc;
-  if (m->cfg.arch == DLGN_RESNET) {
-    rc = check_by_layer(&c, &t, &pm, m, ck, split, n);
-  } else {
-    DLGN_TRY(dlgn_templates_compose(&t, m, ck->params, ck->state));
-    rc = dlgn_check_start(&c.acc, &t);
-    if (rc == 0) rc = explain_pass(&pm, 1, split, n, check_batch, &c, NULL);
-  }
+  int rc = dlgn_check_start(&c.acc, &t);
+  if (rc == 0) rc = explain_pass(&pm, 1, split, n, check_batch, &c, NULL);
   if (rc == 0)
     dlgn_check_finish(&c.acc, out);
   else

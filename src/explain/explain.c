@@ -1,6 +1,7 @@
 /* dlgn explain: one pass over the test images gives, from the same device
  * forward, the filter-export check, the gate statistics, the gates of the
- * neural path kernel and the agreement with a second model. */
+ * neural path kernel and the agreement with a second model (a resnet's check
+ * runs before, a layer at a time, with the export of its filters). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ void dlgn_explain_options_default(dlgn_explain_options *o) {
 typedef struct {
   explain_result *r;
   dlgn_check_acc acc;
+  bool check_in_pass; /* false for a resnet, checked layer by layer before */
   dlgn_gate_bits bits;
   float *xnpk; /* the first npk_n normalised images, for X X^T */
 } pass_ctx;
@@ -55,7 +57,7 @@ static int pass_batch(void *p, size_t first, int N, const float *x, pass_model *
   for (int l = 0; l < net->nlayers; l++) {
     const nn_layer *L = &net->layers[l];
     const float *q = pm[0].q[l];
-    if (r->linear && nchk) DLGN_TRY(dlgn_check_add(&c->acc, &r->t, l, x, N, (int)nchk, q));
+    if (c->check_in_pass && nchk) DLGN_TRY(dlgn_check_add(&c->acc, &r->t, l, x, N, (int)nchk, q));
     gate_stats(r, l, q, nm > 1 ? pm[1].q[l] : NULL, layer_q_floats(L, N));
     int hw = L->kind == NN_LAYER_DENSE ? 0 : L->h * L->w;
     for (size_t j = 0; j < nnpk; j++)
@@ -89,6 +91,35 @@ static int load_data(explain_result *r, dlgn_dataset *ds) {
   r->nclasses = ds->num_classes;
   memcpy(r->class_names, ds->class_names, sizeof r->class_names);
   return 0;
+}
+
+/* A resnet's filters, written as each layer is composed and checked
+ * (dlgn_explain_check_by_layer): its templates together may not fit in memory. */
+typedef struct {
+  explain_result *r;
+  FILE *f;
+  char path[1200];
+} layer_writer;
+
+static int write_layer_files(void *ctx, const dlgn_templates *t, int l) {
+  layer_writer *w = ctx;
+  explain_result *r = w->r;
+  DLGN_TRY(dlgn_templates_write_layer(w->f, t, l, w->path));
+  char png[1200];
+  snprintf(png, sizeof png, "%s/filters_layer%d.png", r->opt->out_dir, l + 1);
+  return dlgn_png_filter_grid(t, l, png, &r->grid_w[l], &r->grid_h[l]);
+}
+
+static int filters_by_layer(explain_result *r, const dlgn_split *split) {
+  layer_writer w = {.r = r};
+  snprintf(w.path, sizeof w.path, "%s/templates.bin", r->opt->out_dir);
+  DLGN_TRY(dlgn_templates_write_begin(&w.f, w.path, r->m->feat.nlayers));
+  size_t n = r->opt->check_images < split->n ? r->opt->check_images : split->n;
+  double t0 = dlgn_now();
+  int rc = dlgn_explain_check_by_layer(r->m, &r->ck, split, n, &r->t, write_layer_files, &w,
+                                       &r->check);
+  r->t_compose = dlgn_now() - t0;
+  return dlgn_templates_write_end(w.f, w.path, rc == 0);
 }
 
 static int write_filters(explain_result *r) {
@@ -197,7 +228,11 @@ static int explain_body(explain_result *r, const dlgn_split *split, pass_ctx *c)
   const dlgn_model_config *mc = &r->m->cfg;
   DLGN_TRY(dlgn_mkdir_p(o->out_dir));
   r->linear = dlgn_model_linear_gating(mc);
-  if (r->linear) DLGN_TRY(write_filters(r));
+  /* a resnet's check runs layer by layer with the export, before the pass */
+  bool by_layer = r->linear && mc->arch == DLGN_RESNET;
+  if (by_layer) DLGN_TRY(filters_by_layer(r, split));
+  else if (r->linear) DLGN_TRY(write_filters(r));
+  c->check_in_pass = r->linear && !by_layer;
 
   size_t n = o->check_images > o->npk_images ? o->check_images : o->npk_images;
   if (n > split->n) n = split->n;
@@ -210,7 +245,7 @@ static int explain_body(explain_result *r, const dlgn_split *split, pass_ctx *c)
     c->xnpk = dlgn_malloc(r->npk_n * DLGN_IMAGE_BYTES * sizeof(float), "kernel images");
     if (!c->xnpk) return -1;
   }
-  if (r->linear) DLGN_TRY(dlgn_check_start(&c->acc, &r->t));
+  if (c->check_in_pass) DLGN_TRY(dlgn_check_start(&c->acc, &r->t));
   pass_model pm[2];
   memset(pm, 0, sizeof pm);
   pm[0].m = r->m;
@@ -227,9 +262,9 @@ static int explain_body(explain_result *r, const dlgn_split *split, pass_ctx *c)
   pass_model_free(&pm[0]);
   pass_model_free(&pm[1]);
   DLGN_TRY(rc);
-  if (r->linear)
+  if (c->check_in_pass)
     dlgn_check_finish(&c->acc, &r->check);
-  else {
+  else if (!r->linear) {
     r->check.applicable = false;
     r->check.nlayers = net->nlayers;
     r->check.eps = DLGN_CHECK_EPS_REL;

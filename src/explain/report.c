@@ -55,7 +55,14 @@ static void filter_section(FILE *f, const explain_result *r) {
             "by the check below. The pictures show the template of the central position "
             "(the interior one where the layer has one), each filter scaled to its own range, "
             "channels as RGB.\n\n");
-  fprintf(f, "Composition: %.2f s on the host (double precision).\n\n", r->t_compose);
+  if (r->m->cfg.arch == DLGN_RESNET)
+    fprintf(f,
+            "Composition: %.2f s on the host (double precision), a layer at a time, each "
+            "layer checked against the network (a pass over the check images per layer) "
+            "and written out before the next two are composed.\n\n",
+            r->t_compose);
+  else
+    fprintf(f, "Composition: %.2f s on the host (double precision).\n\n", r->t_compose);
   fprintf(f,
           "| layer | map | gates per position | shown template | border classes per axis | picture "
           "|\n");

@@ -56,6 +56,37 @@ static int write_layer(FILE *f, const dlgn_layer_templates *L) {
   return 0;
 }
 
+int dlgn_templates_write_begin(FILE **f, const char *path, int nlayers) {
+  *f = fopen(path, "wb");
+  if (!*f) return dlgn_fail("cannot create %s", path);
+  if (fwrite("DLGNTPL1", 1, 8, *f) == 8 && put_i32(*f, nlayers) == 0) return 0;
+  fclose(*f);
+  *f = NULL;
+  remove(path);
+  return dlgn_fail("writing %s failed (disk full?)", path);
+}
+
+int dlgn_templates_write_layer(FILE *f, const dlgn_templates *t, int l, const char *path) {
+  if (write_layer(f, &t->layers[l]) == 0) return 0;
+  return dlgn_fail("writing layer %d to %s failed (disk full?)", l + 1, path);
+}
+
+int dlgn_templates_write_end(FILE *f, const char *path, bool ok) {
+  if (fclose(f) == 0 && ok) return 0;
+  remove(path);
+  return ok ? dlgn_fail("writing %s failed (disk full?)", path) : -1;
+}
+
+void dlgn_templates_drop_data(dlgn_templates *t, int l) {
+  dlgn_layer_templates *L = &t->layers[l];
+  free(L->t);
+  free(L->tt);
+  free(L->bias);
+  L->t = NULL;
+  L->tt = NULL;
+  L->bias = NULL;
+}
+
 int dlgn_templates_write(const dlgn_templates *t, const char *path) {
   FILE *f = fopen(path, "wb");
   if (!f) return dlgn_fail("cannot create %s", path);
