@@ -221,7 +221,8 @@ inline float16 c3_shift_down(float16 v, float16 next) {
   __kernel void NAME(__global float *y, ulong y_off, __global const float *x, ulong x_off,  \
                      __global const float *w, ulong w_off, __global const float *b,         \
                      ulong b_off, int C, int N, int H, int OC, int transposed, int has_bias, \
-                     int acc) {                                                             \
+                     int acc, __global float *gout, ulong gout_off, __global const float *g, \
+                     ulong g_off, int epi, float beta) {                                     \
     const int W = 16 * (RV);                                                                \
     int oc0 = GID0 * C3_TOC, t0 = GID1 * C3_RPI, t1 = min(t0 + C3_RPI, N * H);              \
     if (t0 >= N * H || oc0 >= OC) return;                                                   \
@@ -264,11 +265,15 @@ inline float16 c3_shift_down(float16 v, float16 next) {
       for (int j = 0; j < C3_TOC && oc0 + j < OC; j++) {                                    \
         float bj = has_bias ? b[b_off + oc0 + j] : 0.0f;                                    \
         _Pragma("unroll") for (int q = 0; q < (RR); q++) {                                  \
-          __global float *out = y + y_off + (((size_t)(oc0 + j) * N + n) * H + oy0 + q) * W; \
+          size_t at = (((size_t)(oc0 + j) * N + n) * H + oy0 + q) * W;                      \
+          __global float *out = y + y_off + at;                                             \
           _Pragma("unroll") for (int i = 0; i < (RV); i++) {                                \
             float16 v = sum[j][q][i] + (float16)(bj);                                       \
             if (acc) v += vload16(i, out);                                                  \
             vstore16(v, i, out);                                                            \
+            if (epi)                                                                        \
+              vstore16(conv_epilogue16(v, vload16(i, g + g_off + at), epi, beta), i,        \
+                       gout + gout_off + at);                                               \
           }                                                                                 \
         }                                                                                   \
       }                                                                                     \

@@ -108,7 +108,32 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
                                             : B(a->out[l - 1]);
       DLGN_TRY(avgpool2_forward(dev, B(a->pooled[l]), prev, L->in_c * N, 2 * L->h, 2 * L->w));
     }
+    /* the value layer's gate pre-activations, shuffled if so */
+    dlgn_buf g = NONE();
+    if (role == ROLE_VALUE) {
+      int src = m->gate_src[l];
+      g = layer_z(&m->fa, &m->feat.layers[src], src);
+      if (m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
+        bool dense = L->kind == NN_LAYER_DENSE;
+        DLGN_TRY(permute_channels_forward(dev, B(a->gperm[l]), g, m->perm_dev[l], dense ? N : 1,
+                                          L->out_c, dense ? 1 : nn_layer_rows(L, N)));
+        g = B(a->gperm[l]);
+      }
+    }
     dlgn_buf in = layer_input(m, net, a, role, net_in, l);
+    size_t n = layer_act(L, N);
+    /* a conv layer without batch norm writes its ReLU or gated output as it
+     * stores its pre-activation */
+    bool fuse = L->kind == NN_LAYER_CONV && !L->gamma_off && !repeats_images(m, net, l) &&
+                (role == ROLE_RELU || role == ROLE_VALUE);
+    if (fuse) {
+      conv_epilogue e = {role == ROLE_RELU ? CONV_EPI_RELU : CONV_EPI_GATE, B(a->out[l]), g,
+                         m->cfg.beta, gates};
+      dlgn_conv_shape s = nn_layer_conv_shape(L, N);
+      DLGN_TRY(conv2d_forward_fused(dev, B(a->pre[l]), in, (dlgn_buf){m->params, L->w_off},
+                                    (dlgn_buf){m->params, L->b_off}, B(m->scratch), &s, &e));
+      continue;
+    }
     if (repeats_images(m, net, l)) DLGN_TRY(repeated_forward(m, L, B(a->pre[l]), in, N));
     else DLGN_TRY(linear_forward(m, L, B(a->pre[l]), in, N));
     dlgn_buf z = layer_z(a, L, l);
@@ -119,19 +144,8 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
                                  (dlgn_buf){m->state, L->var_off}, B(a->save_mean[l]),
                                  B(a->save_invstd[l]), L->out_c, nn_layer_rows(L, N),
                                  (float)NN_BN_MOMENTUM, (float)NN_BN_EPS, bn_training));
-    size_t n = layer_act(L, N);
     if (role == ROLE_RELU) DLGN_TRY(relu_forward(dev, B(a->out[l]), z, n));
-    if (role == ROLE_VALUE) {
-      int src = m->gate_src[l];
-      dlgn_buf g = layer_z(&m->fa, &m->feat.layers[src], src);
-      if (m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
-        bool dense = L->kind == NN_LAYER_DENSE;
-        DLGN_TRY(permute_channels_forward(dev, B(a->gperm[l]), g, m->perm_dev[l], dense ? N : 1,
-                                          L->out_c, dense ? 1 : nn_layer_rows(L, N)));
-        g = B(a->gperm[l]);
-      }
-      DLGN_TRY(gate_forward(dev, B(a->out[l]), z, g, n, m->cfg.beta, gates));
-    }
+    if (role == ROLE_VALUE) DLGN_TRY(gate_forward(dev, B(a->out[l]), z, g, n, m->cfg.beta, gates));
   }
   return 0;
 }

@@ -75,9 +75,24 @@ void conv2d_describe_plan(const dlgn_device_info *info, const dlgn_conv_options 
                           const struct dlgn_tuning *t, const dlgn_conv_shape *s, char *out,
                           size_t size);
 
+/* What a forward convolution writes besides y: nothing; out = y * gate(g)
+ * (soft: sigmoid(beta g), hard: g > 0), as gate_forward; out = relu(y), as
+ * relu_forward. The row and batch kernels do it as they store y; the other
+ * strategies run that op after the convolution. */
+typedef enum { CONV_EPI_NONE = 0, CONV_EPI_GATE, CONV_EPI_RELU } conv_epilogue_kind;
+typedef struct {
+  conv_epilogue_kind kind;
+  dlgn_buf out, g; /* (OC,N,HO,WO) each; g for the gate only */
+  float beta;
+  dlgn_gate_kind gates;
+} conv_epilogue;
+
 /* x (C,N,H,W), w (OC,C,k,k), b (OC) -> y (OC,N,HO,WO) */
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                    dlgn_buf scratch, const dlgn_conv_shape *s);
+/* The same, and e's output (e NULL: none) */
+int conv2d_forward_fused(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
+                         dlgn_buf scratch, const dlgn_conv_shape *s, const conv_epilogue *e);
 /* dy (OC,N,HO,WO) -> dw (OC,C,k,k), db (OC) (overwritten), dx (C,N,H,W) (NULL mem:
  * skipped; accumulate_dx: dx += ) */
 int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn_buf dy,
