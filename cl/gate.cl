@@ -116,3 +116,39 @@ __kernel void relu_backward(__global float *dx, ulong dx_off, __global const flo
     else dx[dx_off + i] = g;
   }
 }
+
+/* The gradient of global average pooling for 16 elements of (C, N, HW):
+ * dh (N, C) / HW of their plane, never stored (HW a multiple of 16, so the
+ * 16 share a plane) */
+float16 gap_grad16(__global const float *dh, int i0, int C, int N, int HW) {
+  int plane = i0 / HW, c = plane / N, n = plane % N;
+  return (float16)(dh[(size_t)n * C + c] / (float)HW);
+}
+
+/* gate_backward of the network's last layer, whose dout is the gradient of
+ * global average pooling from dh (N, C): one pass instead of gap_backward's
+ * store and gate_backward's load; x (C, N, HW) */
+__kernel void gate_backward_gap(__global float *dv, ulong dv_off, __global float *dq, ulong dq_off,
+                                int has_dq, int acc_dq, __global const float *dh, ulong dh_off,
+                                __global const float *v, ulong v_off, __global const float *q,
+                                ulong q_off, int C, int N, int HW, float beta, int hard) {
+  int i0 = GID0 * 16;
+  if (i0 >= C * N * HW) return;
+  float16 d = gap_grad16(dh + dh_off, i0, C, N, HW);
+  float16 g = gate16(vload16(0, q + q_off + i0), beta, hard);
+  vstore16(d * g, 0, dv + dv_off + i0);
+  if (!has_dq) return;
+  float16 grad = hard ? (float16)(0.0f) : d * vload16(0, v + v_off + i0) * beta * g * (1.0f - g);
+  if (acc_dq) grad += vload16(0, dq + dq_off + i0);
+  vstore16(grad, 0, dq + dq_off + i0);
+}
+
+/* relu_backward of the network's last layer from dh (N, C), as above */
+__kernel void relu_backward_gap(__global float *dx, ulong dx_off, __global const float *dh,
+                                ulong dh_off, __global const float *x, ulong x_off, int C, int N,
+                                int HW) {
+  int i0 = GID0 * 16;
+  if (i0 >= C * N * HW) return;
+  float16 d = gap_grad16(dh + dh_off, i0, C, N, HW);
+  vstore16(select((float16)(0.0f), d, vload16(0, x + x_off + i0) > 0.0f), 0, dx + dx_off + i0);
+}

@@ -242,7 +242,11 @@ static int layer_backward(dlgn_model *m, const nn_net *net, const nn_net_acts *a
   return 0;
 }
 
-static int value_backward(dlgn_model *m, dlgn_buf dtop, int N, dlgn_gate_kind gates) {
+/* dtop: the gradient at the top layer's output, or with from_gap the
+ * head's input gradient dh (N, C), which the top conv layer's gate backward
+ * spreads over its planes itself (gate_backward_gap) */
+static int value_backward(dlgn_model *m, dlgn_buf dtop, bool from_gap, int N,
+                          dlgn_gate_kind gates) {
   dlgn_device *dev = m->dev;
   const nn_net *net = &m->value;
   const nn_net_acts *a = &m->va;
@@ -263,7 +267,12 @@ static int value_backward(dlgn_model *m, dlgn_buf dtop, int N, dlgn_gate_kind ga
     dlgn_buf dq = NONE();
     if (want_dq)
       dq = m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS ? B(spare[1]) : B(m->dq[src]);
-    DLGN_TRY(gate_backward(dev, dz, dq, dout, layer_z(a, L, l), g, n, m->cfg.beta, gates, false));
+    if (from_gap && l == net->nlayers - 1)
+      DLGN_TRY(gate_backward_gap(dev, dz, dq, dout, layer_z(a, L, l), g, L->out_c, N,
+                                 L->h * L->w, m->cfg.beta, gates, false));
+    else
+      DLGN_TRY(gate_backward(dev, dz, dq, dout, layer_z(a, L, l), g, n, m->cfg.beta, gates,
+                             false));
     if (want_dq && m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
       bool dense = L->kind == NN_LAYER_DENSE;
       DLGN_TRY(permute_channels_backward(dev, B(m->dq[src]), dq, m->perm_dev[l], dense ? N : 1,
@@ -305,17 +314,22 @@ int nn_model_backward(dlgn_model *m, int N, dlgn_gate_kind gates) {
                           B(m->dlogits), hin, (dlgn_buf){m->params, m->head_w}, N, m->head_in,
                           m->cfg.num_classes, false));
   dlgn_buf dtop = dh;
-  if (last->kind == NN_LAYER_CONV) {
+  /* planes of whole vectors: the top layer's ReLU or gate backward reads dh
+   * itself, without gap_backward's copy */
+  int HW = last->h * last->w;
+  bool from_gap = last->kind == NN_LAYER_CONV && HW % 16 == 0;
+  if (last->kind == NN_LAYER_CONV && !from_gap) {
     dtop = B(m->dtmp[1]);
-    DLGN_TRY(gap_backward(dev, dtop, dh, last->out_c, N, last->h * last->w, false));
+    DLGN_TRY(gap_backward(dev, dtop, dh, last->out_c, N, HW, false));
   }
   if (m->cfg.cls == DLGN_DNN) {
     int L = m->feat.nlayers - 1;
-    DLGN_TRY(relu_backward(dev, B(m->dq[L]), dtop, layer_z(&m->fa, last, L), layer_act(last, N),
-                           false));
+    dlgn_buf z = layer_z(&m->fa, last, L);
+    if (from_gap) DLGN_TRY(relu_backward_gap(dev, B(m->dq[L]), dh, z, last->out_c, N, HW));
+    else DLGN_TRY(relu_backward(dev, B(m->dq[L]), dtop, z, layer_act(last, N), false));
     return feature_backward(m, N, false);
   }
-  DLGN_TRY(value_backward(m, dtop, N, gates));
+  DLGN_TRY(value_backward(m, dtop, from_gap, N, gates));
   if (dlgn_model_feature_trains(m) && gates == DLGN_GATE_SOFT) DLGN_TRY(feature_backward(m, N, true));
   return 0;
 }

@@ -136,6 +136,14 @@ int gap_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int HW);
 /* dy (N,C) -> dx (C,N,HW) = dy/HW (accumulate: +=) */
 int gap_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int N, int HW,
                  bool accumulate);
+/* The last conv layer's gate_backward and relu_backward with dout the
+ * gradient of gap_forward: dout (C,N,HW) = dh (N,C) / HW, computed in place of
+ * gap_backward's output (HW a multiple of 16) */
+int gate_backward_gap(dlgn_device *dev, dlgn_buf dv, dlgn_buf dq, dlgn_buf dh, dlgn_buf v,
+                      dlgn_buf q, int C, int N, int HW, float beta, dlgn_gate_kind kind,
+                      bool accumulate_dq);
+int relu_backward_gap(dlgn_device *dev, dlgn_buf dx, dlgn_buf dh, dlgn_buf x, int C, int N,
+                      int HW);
 
 /* ---- batch norm (VGG option), per channel of x viewed as (C, M) ---- */
 /* training: batch statistics, saved mean/invstd (C) for backward, running
