@@ -44,7 +44,7 @@ static void header(FILE *f, const dlgn_sweep_plan *p, const int count[3]) {
           "# read wave 1's checkpoints, is a second array that starts only when every task\n"
           "# of the first has succeeded (--dependency=afterok). When both are done:\n"
           "#   dlgn sweep --merge %s --out %s\n"
-          "# Each task writes its log to %s/slurm/JOBNAME-JOB_INDEX.out.\n"
+          "# Each task writes its log to %s/slurm/JOBNAME-JOBID_INDEX.out.\n"
           "set -euo pipefail\n\n",
           name, p->nruns, count[1], count[2], out, out, out);
 }
@@ -63,8 +63,8 @@ static int task_part(FILE *f, const dlgn_sweep_plan *p, const char *program) {
       free(line);
     }
   }
-  fprintf(f, "    *) echo \"dlgn: no run for wave $DLGN_SLURM_WAVE, task $SLURM_ARRAY_TASK_ID\" >&2; "
-             "exit 1 ;;\n"
+  fprintf(f, "    *) echo \"dlgn: no run for wave $DLGN_SLURM_WAVE, task\"\\\n"
+             "         \"$SLURM_ARRAY_TASK_ID\" >&2; exit 1 ;;\n"
              "  esac\n"
              "fi\n\n");
   return 0;
