@@ -6,9 +6,11 @@
 # - the --emit-slurm script is well-formed and, submitted through a stand-in
 #   for sbatch that runs each array task here, trains every run, wave 2
 #   after wave 1 (afterok);
-# and --merge of either gives the same results as the sweep run directly.
+# - GNU parallel over --sshlogin hosts with scripts/free-device.sh;
+# and --merge of each gives the same results as the sweep run directly.
 set -euo pipefail
 dlgn=$1
+free=$(cd "$(dirname "$0")/.." && pwd)/scripts/free-device.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -125,4 +127,19 @@ grep -q '^slot 1 device 0$' slots && grep -q '^slot 2 device 0$' slots || fail "
 [ "$(sed -n '4p' slots)" = "w1 done" ] || fail "wave 2 started before wave 1 ended: $(cat slots)"
 "$dlgn" sweep --merge B --out B > /dev/null 2> err || fail "merge B: $(cat err)"
 same_results B
+
+# 3. The several-host form (docs/sweeps.md), on the one host ":" (this one,
+# without ssh): scripts/free-device.sh gives each job a device that no
+# other job of its host holds.
+for w in 1 2; do
+  "$dlgn" sweep s.json --out D --emit-jobs --wave $w 2> /dev/null |
+    parallel --will-cite --sshlogin 1/: --wd "$tmp" --halt now,fail=1 "$free" $ndev {} > /dev/null ||
+    fail "parallel --sshlogin, wave $w"
+done
+"$dlgn" sweep --merge D --out D > /dev/null 2> err || fail "merge D: $(cat err)"
+same_results D
+DLGN_LOCK_DIR=$tmp flock "$tmp/dlgn-device-0.lock" bash -c \
+  "DLGN_LOCK_DIR=$tmp \"$free\" 1 'echo ran' > held.out 2>&1; echo \$? >> held.out" || true
+grep -q "^free-device.sh: all 1 devices of .* are held$" held.out && [ "$(tail -1 held.out)" = 75 ] ||
+  fail "a held device was not refused: $(cat held.out)"
 echo "cli_sweep_jobs: ok"
