@@ -200,9 +200,8 @@ static int close_part(transfer *t) {
 
 /* Transfers into part until it is whole (by HTTP's account), retrying
  * transient failures with a Range request from where the file ends. */
-static int fetch(CURL *c, const char *url, const char *part, const char *hint,
+static int fetch(CURL *c, char *errbuf, const char *url, const char *part, const char *hint,
                  const dlgn_download_options *o, dlgn_download_result *r) {
-  char errbuf[CURL_ERROR_SIZE];
   transfer t = {.curl = c, .part = part, .progress = o->progress};
   DLGN_TRY(set_options(c, &t, url, errbuf));
   for (int attempt = 0;; attempt++) {
@@ -303,7 +302,8 @@ static int download_into(const char *url, const char *md5, const char *part, con
   CURLcode g = curl_global_init(CURL_GLOBAL_DEFAULT);
   if (g != CURLE_OK) return dlgn_fail("%s: cannot start libcurl: %s", url, curl_easy_strerror(g));
   CURL *c = curl_easy_init();
-  int rc = c ? fetch(c, url, part, hint, o, r)
+  char errbuf[CURL_ERROR_SIZE]; /* the handle may write it until its cleanup */
+  int rc = c ? fetch(c, errbuf, url, part, hint, o, r)
              : dlgn_fail("%s: cannot start libcurl: no easy handle", url);
   if (c) curl_easy_cleanup(c);
   curl_global_cleanup();
