@@ -58,8 +58,16 @@ fails() {
 dl --dir d1 --url "$base/good/a.tar.gz" > out 2> err || fail "download: $(cat err)"
 same d1/cifar-10-binary.tar.gz
 [ ! -e d1/cifar-10-binary.tar.gz.part ] || fail "the .part file stayed"
-grep -q "^d1/cifar-10-binary.tar.gz: $size bytes, md5 $md5 verified" out || fail "$(cat out)"
-grep -q $'\r' err && fail "a progress bar on a pipe"
+grep -q "^fetching $base/good/a.tar.gz into d1/cifar-10-binary.tar.gz.part$" out &&
+  grep -q "^d1/cifar-10-binary.tar.gz: $size bytes, md5 $md5 verified" out || fail "$(cat out)"
+[ ! -s err ] || fail "stderr without a failure or a terminal: $(cat err)"
+# on a terminal (script(1) gives it one), a progress bar on stderr
+if command -v script > /dev/null; then
+  script -qec "$dlgn data download cifar10 --md5 $md5 --dir d0 --url $base/good/a.tar.gz" \
+    /dev/null > tty.out 2>&1 || fail "download on a terminal: $(cat tty.out)"
+  grep -q $'\r 100% \\[#*\\] ' tty.out || fail "no progress bar on a terminal: $(cat -A tty.out)"
+  same d0/cifar-10-binary.tar.gz
+fi
 "$dlgn" data inspect d1/cifar-10-binary.tar.gz | grep -q "images: 300 train, 100 test" ||
   fail "the downloaded archive does not load"
 # again: verified in place, nothing fetched
@@ -74,8 +82,9 @@ DLGN_CIFAR10_URL="$base/cut/a.tar.gz" dl --dir d2 > out 2> err || fail "cut down
 same d2/cifar-10-binary.tar.gz
 grep -q "^/cut/a.tar.gz -$" log && grep -q "^/cut/a.tar.gz bytes=$half-$" log ||
   fail "no Range request after the cut: $(cat log)"
-grep -q "trying again in 1 s" err && grep -q "resuming d2/cifar-10-binary.tar.gz.part at byte $half" err ||
-  fail "the retry was not told: $(cat err)"
+grep -q "trying again in 1 s" out && grep -q "^resuming d2/cifar-10-binary.tar.gz.part at byte $half" out ||
+  fail "the retry was not told: $(cat out)"
+[ ! -s err ] || fail "stderr after a retry that succeeded: $(cat err)"
 
 # 3. A .part left by an earlier run is resumed; one that a server ignoring
 # Range answers with the whole file is started over.

@@ -94,7 +94,7 @@ typedef struct {
   int retries;     /* further attempts after a transient failure (a cut connection, a
                       timeout, HTTP 408, 429 or 5xx), waiting 1, 2, 4, ... s between them */
   bool progress;   /* draw a progress bar on stderr (the caller checks it is a terminal) */
-  FILE *log;       /* a line for every resume and retry; NULL: silent */
+  FILE *log;       /* a line when a transfer starts, resumes or is retried; NULL: silent */
 } dlgn_download_options;
 
 typedef struct {

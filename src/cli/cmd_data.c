@@ -207,7 +207,9 @@ static int data_download(int argc, char **argv) {
       {"dir", required_argument, NULL, 'd'}, {"url", required_argument, NULL, 'u'},
       {"md5", required_argument, NULL, 'm'}, {"retries", required_argument, NULL, 'r'},
       {"help", no_argument, NULL, 'h'},      {0}};
-  dlgn_download_options o = {.retries = DOWNLOAD_RETRIES, .log = stderr};
+  /* what happens goes to stdout (a log without a terminal shows what the minutes are
+   * spent on); stderr gets the progress bar, on a terminal, and the error */
+  dlgn_download_options o = {.retries = DOWNLOAD_RETRIES, .log = stdout};
   uint64_t retries = DOWNLOAD_RETRIES;
   int c;
   optind = 1;
@@ -243,7 +245,6 @@ static int data_download(int argc, char **argv) {
   if (!o.url && env && *env) o.url = env;
   o.progress = isatty(STDERR_FILENO);
   const dlgn_cifar_archive *a = dlgn_cifar_official_archive(kind);
-  if (o.progress) fprintf(stderr, "dlgn: fetching %s\n", o.url ? o.url : a->url);
   dlgn_download_result r;
   if (dlgn_data_download(kind, &o, &r) != 0) return cli_report_error();
   printf("%s: %" PRIu64 " bytes, md5 %s verified%s\n", r.path, r.bytes, o.md5 ? o.md5 : a->md5,

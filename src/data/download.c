@@ -208,9 +208,11 @@ static int fetch(CURL *c, char *errbuf, const char *url, const char *part, const
     uint64_t have;
     DLGN_TRY(part_size(part, &have));
     if (attempt == 0) r->resumed_from = have;
-    if (have > 0 && o->log)
-      fprintf(o->log, "dlgn: note: resuming %s at byte %" PRIu64 " with a Range request\n", part,
-              have);
+    if (o->log && have > 0)
+      fprintf(o->log, "resuming %s at byte %" PRIu64 " with a Range request\n", part, have);
+    else if (o->log)
+      fprintf(o->log, "fetching %s into %s\n", url, part);
+    if (o->log) fflush(o->log);
     char range[32];
     snprintf(range, sizeof range, "%" PRIu64 "-", have);
     CURLcode rc = curl_easy_setopt(c, CURLOPT_RANGE, have > 0 ? range : NULL);
@@ -262,7 +264,7 @@ static int fetch(CURL *c, char *errbuf, const char *url, const char *part, const
     unsigned wait = attempt < 5 ? 1u << attempt : MAX_WAIT_S;
     if (wait > MAX_WAIT_S) wait = MAX_WAIT_S;
     if (o->log)
-      fprintf(o->log, "dlgn: note: %s: %s; %" PRIu64 " bytes kept in %s, trying again in %u s "
+      fprintf(o->log, "%s: %s; %" PRIu64 " bytes kept in %s, trying again in %u s "
               "(attempt %d of %d)\n", url, what, kept, part, wait, attempt + 2, o->retries + 1);
     sleep(wait);
   }
