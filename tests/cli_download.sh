@@ -75,6 +75,13 @@ requests=$(wc -l < log)
 dl --dir d1 --url "$base/good/a.tar.gz" > out 2> err || fail "second download: $(cat err)"
 grep -q "already there; nothing fetched" out || fail "second download: $(cat out)"
 [ "$(wc -l < log)" -eq "$requests" ] || fail "a verified file was fetched again"
+# another file in its place is not overwritten
+if "$dlgn" data download cifar10 --dir d1 --url "$base/good/a.tar.gz" > out 2> err; then
+  fail "a file with another md5 was taken for the official one"
+fi
+grep -q "d1/cifar-10-binary.tar.gz is already there but its md5 is $md5, not the expected c32a1d4ab5d03f1284b67883e8d87530" err ||
+  fail "another file in place: $(cat err)"
+same d1/cifar-10-binary.tar.gz
 
 # 2. Cut in half (the address from the environment): retried with a Range
 # request from where the file ends, and whole in the end.

@@ -347,8 +347,9 @@ int dlgn_data_download(dlgn_cifar_kind kind, const dlgn_download_options *o,
     char got[33];
     DLGN_TRY(md5_file(r->path, got));
     if (strcasecmp(got, md5) != 0)
-      return dlgn_fail("%s is already there but its md5 is %s, not the expected %s (another or "
-                       "a damaged file): move it away and run again", r->path, got, md5);
+      return dlgn_fail("%s is already there but its md5 is %s, not the expected %s (another, "
+                       "repackaged or damaged file; dlgn data inspect %s checks its members): "
+                       "move it away and run again", r->path, got, md5, r->path);
     r->already = true;
     r->bytes = (uint64_t)st.st_size;
     return 0;
