@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers libclblast-dev
-  libarchive-dev libmd-dev libjson-c-dev libpng-dev zlib1g-dev check pocl-opencl-icd
-  mesa-opencl-icd oclgrind libopenblas-dev clinfo gnuplot-nox clang libclang-rt-14-dev)
+  libarchive-dev libmd-dev libcurl4-openssl-dev libjson-c-dev libpng-dev zlib1g-dev check
+  pocl-opencl-icd mesa-opencl-icd oclgrind libopenblas-dev clinfo gnuplot-nox clang
+  libclang-rt-14-dev parallel)
 
 install_missing() {
   local missing=()
