@@ -240,6 +240,7 @@ static int conv_batch_dw_vectors(const dlgn_conv_shape *s) {
   size_t items = (size_t)(s->OC + 1) / 2 * s->C;
   int nv = s->N / 16, splits = items >= 256 ? 1 : (int)((256 + items - 1) / items);
   if (splits > nv) splits = nv;
+  if (splits < 1) return 1; /* under 16 images: the batch kernels do not fit */
   return (nv + splits - 1) / splits;
 }
 
