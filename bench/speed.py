@@ -12,7 +12,14 @@ process of its own, so its peak resident memory is its own:
   RSS       peak resident set of the process, MiB
 
   /usr/bin/python3 bench/speed.py [--dlgn build/dlgn] [--models c4gap32-dlgn,...]
-      [--batch 128] [--images 1280] [--repeat 3] [--device SEL]
+      [--batch 128] [--images 1280] [--repeat 3] [--device SEL] [--peer-device SEL]
+
+With --peer-device the peer is dlgn itself on a second OpenCL device instead of
+PyTorch, for comparing implementations on one machine, e.g. Mesa's rusticl
+against PoCL:
+
+  RUSTICL_ENABLE=llvmpipe python3 bench/speed.py --models fc-dlgn,c4gap32-dlgn \
+      --device llvmpipe --peer-device pthread
 
 PyTorch runs with 2 threads and with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset
 (its best kernels). --models all lists every model; the default is the table of
@@ -64,7 +71,7 @@ def run_measured(cmd, env=None):
     return out, usage.ru_maxrss / 1024.0
 
 
-def run_dlgn(args, cfg, images, workdir):
+def run_dlgn(args, cfg, images, workdir, device):
     run_dir = os.path.join(workdir, "run")
     cmd = [args.dlgn, "train", "--class", cfg["class"], "--arch", cfg["arch"], "--width",
            str(cfg["width"]), "--depth", str(cfg["depth"]), "--epochs", "2", "--batch",
@@ -74,8 +81,8 @@ def run_dlgn(args, cfg, images, workdir):
         cmd += ["--value-input", cfg["value_input"]]
     if cfg["batchnorm"]:
         cmd.append("--batchnorm")
-    if args.device:
-        cmd += ["--device", args.device]
+    if device:
+        cmd += ["--device", device]
     subprocess.run(["rm", "-rf", run_dir], check=True)
     _, rss = run_measured(cmd)
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:
@@ -140,6 +147,8 @@ def main():
                     help="images per epoch (default: a few seconds' worth per model)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--device", default="", help="dlgn's --device")
+    ap.add_argument("--peer-device", default="",
+                    help="the peer is dlgn on this device instead of PyTorch")
     ap.add_argument("--skip-torch", action="store_true", help="dlgn only (no ratio)")
     ap.add_argument("--torch-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -152,16 +161,20 @@ def main():
             ap.error(f"unknown model '{n}' (known: {', '.join(MODELS)})")
     print(f"batch {args.batch}, Adam, 32x32 random images, median of {args.repeat}; "
           f"images/s of the second epoch; RSS = peak resident MiB")
-    print(f"{'model':16} {'images':>6} {'dlgn img/s':>10} {'torch img/s':>11} {'ratio':>6} "
-          f"{'dlgn RSS':>8} {'torch RSS':>9}", flush=True)
+    peer = f"dlgn on {args.peer_device}" if args.peer_device else "PyTorch"
+    print(f"dlgn on {args.device or 'the default device'} against {peer}")
+    print(f"{'model':16} {'images':>6} {'dlgn img/s':>10} {'peer img/s':>11} {'ratio':>6} "
+          f"{'dlgn RSS':>8} {'peer RSS':>9}", flush=True)
     with tempfile.TemporaryDirectory() as work:
         for n in names:
             cfg = cfg_of(n)
             images = images_for(cfg, args)
             ours, theirs = [], []
             for _ in range(args.repeat):  # interleaved, so that load hits both alike
-                ours.append(run_dlgn(args, cfg, images, work))
-                if not args.skip_torch:
+                ours.append(run_dlgn(args, cfg, images, work, args.device))
+                if args.peer_device:
+                    theirs.append(run_dlgn(args, cfg, images, work, args.peer_device))
+                elif not args.skip_torch:
                     theirs.append(run_torch(args, cfg, images))
             d = statistics.median(r[0] for r in ours)
             drss = max(r[1] for r in ours)

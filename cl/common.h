@@ -49,3 +49,19 @@ float dlgn_strided_sum(__global const float *x, int n, int l, int ls) {
   for (int i = 4 * n4 + l; i < n; i += ls) s += x[i];
   return s;
 }
+
+/* The epilogue a forward convolution can fuse (conv_epilogue in
+ * src/nn/ops.h): out = v * sigmoid(beta g) (1, soft gate), v * (g > 0) (2,
+ * hard gate), max(v, 0) (3, ReLU); as gate_forward and relu_forward compute
+ * them. */
+inline float16 conv_epilogue16(float16 v, float16 g, int epi, float beta) {
+  if (epi == 1) return v * dlgn_sigmoid16(beta * g);
+  if (epi == 2) return select((float16)(0.0f), v, g > 0.0f);
+  return fmax(v, 0.0f);
+}
+
+inline float conv_epilogue1(float v, float g, int epi, float beta) {
+  if (epi == 1) return v * dlgn_sigmoid(beta * g);
+  if (epi == 2) return g > 0.0f ? v : 0.0f;
+  return v > 0.0f ? v : 0.0f;
+}

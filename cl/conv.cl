@@ -194,9 +194,10 @@ inline float16 c3_shift_up(float16 prev, float16 v) {
 #endif
 }
 
+/* (operands swapped so that no mask element is 11, see cf_up) */
 inline float16 c3_shift_down(float16 v, float16 next) {
 #ifdef C3_SHUFFLE
-  return __builtin_shufflevector(v, next, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+  return __builtin_shufflevector(next, v, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 0);
 #else
   return (float16)(v.s1234, v.s5678, v.s9abc, v.sdef, next.s0);
 #endif
@@ -221,7 +222,8 @@ inline float16 c3_shift_down(float16 v, float16 next) {
   __kernel void NAME(__global float *y, ulong y_off, __global const float *x, ulong x_off,  \
                      __global const float *w, ulong w_off, __global const float *b,         \
                      ulong b_off, int C, int N, int H, int OC, int transposed, int has_bias, \
-                     int acc) {                                                             \
+                     int acc, __global float *gout, ulong gout_off, __global const float *g, \
+                     ulong g_off, int epi, float beta) {                                     \
     const int W = 16 * (RV);                                                                \
     int oc0 = GID0 * C3_TOC, t0 = GID1 * C3_RPI, t1 = min(t0 + C3_RPI, N * H);              \
     if (t0 >= N * H || oc0 >= OC) return;                                                   \
@@ -264,11 +266,15 @@ inline float16 c3_shift_down(float16 v, float16 next) {
       for (int j = 0; j < C3_TOC && oc0 + j < OC; j++) {                                    \
         float bj = has_bias ? b[b_off + oc0 + j] : 0.0f;                                    \
         _Pragma("unroll") for (int q = 0; q < (RR); q++) {                                  \
-          __global float *out = y + y_off + (((size_t)(oc0 + j) * N + n) * H + oy0 + q) * W; \
+          size_t at = (((size_t)(oc0 + j) * N + n) * H + oy0 + q) * W;                      \
+          __global float *out = y + y_off + at;                                             \
           _Pragma("unroll") for (int i = 0; i < (RV); i++) {                                \
             float16 v = sum[j][q][i] + (float16)(bj);                                       \
             if (acc) v += vload16(i, out);                                                  \
             vstore16(v, i, out);                                                            \
+            if (epi)                                                                        \
+              vstore16(conv_epilogue16(v, vload16(i, g + g_off + at), epi, beta), i,        \
+                       gout + gout_off + at);                                               \
           }                                                                                 \
         }                                                                                   \
       }                                                                                     \
@@ -293,7 +299,14 @@ DEFINE_CONV3X3_ROWS(conv3x3_rows32, 2, 1)
 #define C3W_TOC 2
 
 inline float c3_lane_sum(float16 v) {
+#ifdef C3_SHUFFLE
+  /* v.hi is a shuffle with mask element 11, which Oclgrind 21.10 reads as
+   * undefined (see cf_up): take the high half from the second operand */
+  float8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+             __builtin_shufflevector((float16)(0.0f), v, 24, 25, 26, 27, 28, 29, 30, 31);
+#else
   float8 a = v.lo + v.hi;
+#endif
   float4 b = a.lo + a.hi;
   float2 d = b.lo + b.hi;
   return d.x + d.y;
@@ -385,17 +398,20 @@ __kernel void conv_dw_reduce(__global float *dw, ulong dw_off, __global const fl
  * 16, depend on the lane only (and, for planes of more than 16, on whether
  * the vector starts or ends its plane). */
 #ifdef C3_SHUFFLE
-/* (prev, cur) moved up k lanes: lane l takes position l - k */
+/* (prev, cur) moved up k lanes: lane l takes position l - k. The operands are
+ * ordered so that no mask element is 11: Oclgrind 21.10 reads a mask element
+ * of 11 as undefined (tests/oclgrind_shadow.c, "shuffle"), and would report
+ * the lane as uninitialised. */
 inline float16 cf_up(float16 prev, float16 cur, int k) {
   switch (k) {
     case 1: return __builtin_shufflevector(prev, cur, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30);
     case 2: return __builtin_shufflevector(prev, cur, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29);
     case 3: return __builtin_shufflevector(prev, cur, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28);
     case 4: return __builtin_shufflevector(prev, cur, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27);
-    case 5: return __builtin_shufflevector(prev, cur, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26);
-    case 7: return __builtin_shufflevector(prev, cur, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24);
-    case 8: return __builtin_shufflevector(prev, cur, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23);
-    case 9: return __builtin_shufflevector(prev, cur, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22);
+    case 5: return __builtin_shufflevector(cur, prev, 27, 28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+    case 7: return __builtin_shufflevector(cur, prev, 25, 26, 27, 28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6, 7, 8);
+    case 8: return __builtin_shufflevector(cur, prev, 24, 25, 26, 27, 28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6, 7);
+    case 9: return __builtin_shufflevector(cur, prev, 23, 24, 25, 26, 27, 28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6);
     default: return cur;
   }
 }
@@ -403,14 +419,14 @@ inline float16 cf_up(float16 prev, float16 cur, int k) {
 /* (cur, next) moved down k lanes: lane l takes position l + k */
 inline float16 cf_down(float16 cur, float16 next, int k) {
   switch (k) {
-    case 1: return __builtin_shufflevector(cur, next, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
-    case 2: return __builtin_shufflevector(cur, next, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17);
-    case 3: return __builtin_shufflevector(cur, next, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18);
-    case 4: return __builtin_shufflevector(cur, next, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19);
-    case 5: return __builtin_shufflevector(cur, next, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20);
-    case 7: return __builtin_shufflevector(cur, next, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22);
-    case 8: return __builtin_shufflevector(cur, next, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23);
-    case 9: return __builtin_shufflevector(cur, next, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24);
+    case 1: return __builtin_shufflevector(next, cur, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 0);
+    case 2: return __builtin_shufflevector(next, cur, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 0, 1);
+    case 3: return __builtin_shufflevector(next, cur, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 0, 1, 2);
+    case 4: return __builtin_shufflevector(next, cur, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 0, 1, 2, 3);
+    case 5: return __builtin_shufflevector(next, cur, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 0, 1, 2, 3, 4);
+    case 7: return __builtin_shufflevector(next, cur, 23, 24, 25, 26, 27, 28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6);
+    case 8: return __builtin_shufflevector(next, cur, 24, 25, 26, 27, 28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6, 7);
+    case 9: return __builtin_shufflevector(next, cur, 25, 26, 27, 28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6, 7, 8);
     default: return cur;
   }
 }

@@ -31,15 +31,22 @@ __kernel void cnp_to_blocks(__global float *xb, ulong xb_off, __global const flo
  * cnp_to_blocks. */
 __kernel void blocks_to_cnp(__global float *y, ulong y_off, __global const float *yb,
                             ulong yb_off, __global const float *b, ulong b_off, int C, int N,
-                            int P, int has_bias, int acc) {
+                            int P, int has_bias, int acc, __global float *gout, ulong gout_off,
+                            __global const float *g, ulong g_off, int epi, float beta) {
   int nv = GID0, p = GID1, c = GID2;
   if (nv * 16 >= N || p >= P || c >= C) return;
   float16 v = vload16(0, yb + yb_off + (((size_t)c * (N / 16) + nv) * P + p) * 16);
   if (has_bias) v += (float16)(b[b_off + c]);
-  __global float *dst = y + y_off + ((size_t)c * N + nv * 16) * P + p;
+  size_t at = ((size_t)c * N + nv * 16) * P + p;
+  __global float *dst = y + y_off + at;
   float t[16];
   vstore16(v, 0, t);
   for (int i = 0; i < 16; i++) dst[i * P] = acc ? dst[i * P] + t[i] : t[i];
+  /* the fused epilogue (conv_epilogue1 in conv.cl), on what was stored */
+  if (epi)
+    for (int i = 0; i < 16; i++)
+      gout[gout_off + at + (size_t)i * P] =
+          conv_epilogue1(dst[i * P], g[g_off + at + (size_t)i * P], epi, beta);
 }
 
 /* y (OC, N/16, P, 16) = the 3x3, stride 1, pad 1 convolution of x (C, N/16,

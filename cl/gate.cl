@@ -29,8 +29,21 @@ __kernel void gate_forward(__global float *out, ulong out_off, __global const fl
   }
 }
 
-/* dout -> dv = dout * g; dq (has_dq) = dout * v * beta * g * (1 - g), zero for
- * hard gates (a step has no gradient); a work-item per 16 elements */
+/* The gate's backward for 16 elements from i0, given their dout d: dv = d *
+ * g; dq (has_dq) = d * v * beta * g * (1 - g), zero for hard gates (a step
+ * has no gradient), added to dq with acc_dq */
+void gate_backward16(float16 d, __global float *dv, __global float *dq, int has_dq, int acc_dq,
+                     __global const float *v, __global const float *q, float beta, int hard) {
+  float16 g = gate16(vload16(0, q), beta, hard);
+  vstore16(d * g, 0, dv);
+  if (!has_dq) return;
+  float16 grad = hard ? (float16)(0.0f) : d * vload16(0, v) * beta * g * (1.0f - g);
+  if (acc_dq) grad += vload16(0, dq);
+  vstore16(grad, 0, dq);
+}
+
+/* dout -> dv, dq as gate_backward16; a work-item per 16 elements, the last
+ * one also the tail */
 __kernel void gate_backward(__global float *dv, ulong dv_off, __global float *dq, ulong dq_off,
                             int has_dq, int acc_dq, __global const float *dout, ulong dout_off,
                             __global const float *v, ulong v_off, __global const float *q,
@@ -38,13 +51,8 @@ __kernel void gate_backward(__global float *dv, ulong dv_off, __global float *dq
   int i0 = GID0 * 16;
   if (i0 >= n) return;
   if (i0 + 16 <= n) {
-    float16 d = vload16(0, dout + dout_off + i0);
-    float16 g = gate16(vload16(0, q + q_off + i0), beta, hard);
-    vstore16(d * g, 0, dv + dv_off + i0);
-    if (!has_dq) return;
-    float16 grad = hard ? (float16)(0.0f) : d * vload16(0, v + v_off + i0) * beta * g * (1.0f - g);
-    if (acc_dq) grad += vload16(0, dq + dq_off + i0);
-    vstore16(grad, 0, dq + dq_off + i0);
+    gate_backward16(vload16(0, dout + dout_off + i0), dv + dv_off + i0, dq + dq_off + i0, has_dq,
+                    acc_dq, v + v_off + i0, q + q_off + i0, beta, hard);
     return;
   }
   for (int i = i0; i < n; i++) {
@@ -115,4 +123,35 @@ __kernel void relu_backward(__global float *dx, ulong dx_off, __global const flo
     if (acc) dx[dx_off + i] += g;
     else dx[dx_off + i] = g;
   }
+}
+
+/* The gradient of global average pooling for 16 elements of (C, N, HW):
+ * dh (N, C) / HW of their plane, never stored (HW a multiple of 16, so the
+ * 16 share a plane) */
+float16 gap_grad16(__global const float *dh, int i0, int C, int N, int HW) {
+  int plane = i0 / HW, c = plane / N, n = plane % N;
+  return (float16)(dh[(size_t)n * C + c] / (float)HW);
+}
+
+/* gate_backward of the network's last layer, whose dout is the gradient of
+ * global average pooling from dh (N, C): one pass instead of gap_backward's
+ * store and gate_backward's load; x (C, N, HW) */
+__kernel void gate_backward_gap(__global float *dv, ulong dv_off, __global float *dq, ulong dq_off,
+                                int has_dq, int acc_dq, __global const float *dh, ulong dh_off,
+                                __global const float *v, ulong v_off, __global const float *q,
+                                ulong q_off, int C, int N, int HW, float beta, int hard) {
+  int i0 = GID0 * 16;
+  if (i0 >= C * N * HW) return;
+  gate_backward16(gap_grad16(dh + dh_off, i0, C, N, HW), dv + dv_off + i0, dq + dq_off + i0,
+                  has_dq, acc_dq, v + v_off + i0, q + q_off + i0, beta, hard);
+}
+
+/* relu_backward of the network's last layer from dh (N, C), as above */
+__kernel void relu_backward_gap(__global float *dx, ulong dx_off, __global const float *dh,
+                                ulong dh_off, __global const float *x, ulong x_off, int C, int N,
+                                int HW) {
+  int i0 = GID0 * 16;
+  if (i0 >= C * N * HW) return;
+  float16 d = gap_grad16(dh + dh_off, i0, C, N, HW);
+  vstore16(select((float16)(0.0f), d, vload16(0, x + x_off + i0) > 0.0f), 0, dx + dx_off + i0);
 }

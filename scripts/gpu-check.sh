@@ -32,7 +32,9 @@ PACKAGES=(libclblast1 libclblast-dev libarchive13 libarchive-dev libmd0 libmd-de
   ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-c-headers opencl-clhpp-headers pkg-config
   libpkgconf3 pkgconf pkgconf-bin liblzma5 libzstd1 libbz2-1.0 liblz4-1 libacl1 libxml2
   libnettle8 libicu72 libopenblas0-pthread libopenblas-pthread-dev libopenblas-dev libopenblas0
-  libgfortran5 clinfo)
+  libgfortran5 clinfo libcurl4 libcurl4-openssl-dev libnghttp2-14 librtmp1 libssh2-1 libpsl5
+  libgssapi-krb5-2 libkrb5-3 libk5crypto3 libkrb5support0 libkeyutils1 libldap-2.5-0 libsasl2-2
+  libsasl2-modules-db libbrotli1 libssl3)
 
 # The OpenCL library of the GPU driver, when the loader has no .icd for it:
 # the first of these names found by ldconfig or in the usual driver folders.
@@ -127,7 +129,7 @@ case "${1:-}" in
     step "GEMM, untuned (backend chosen by measurement)"
     build-gpu/bench/bench_gemm
     step "dlgn tune"
-    build-gpu/dlgn tune
+    build-gpu/dlgn tune --quick --quiet
     step "GEMM, tuned"
     build-gpu/bench/bench_gemm
     step "C4GAP-128, one epoch of synthetic data"

@@ -72,6 +72,13 @@ grep -Eq '"labels": ?"coarse"' $run/config.json && grep -Eq '"num_classes": ?20'
 # must have allocated too
 "$dlgn" train --arch vgg16 --width 4 --batch 32 --synth-train 56 --synth-test 8 --epochs 1 \
   --quiet --run-dir short-batch > out.txt 2>&1 || fail "short last batch: $(cat out.txt)"
+# an archive without its names file trains, and says where the names come from
+mkdir -p nometa && tar -xzf c100.tar.gz -C nometa && rm nometa/*/fine_label_names.txt
+tar -czf nometa.tar.gz -C nometa .
+"$dlgn" train --data nometa.tar.gz --arch fc --depth 2 --width 16 --batch 64 --epochs 1 --quiet \
+  --no-eval-train --run-dir nometa-run > out.txt 2>&1 || fail "no names file: $(cat out.txt)"
+grep -q "has no fine_label_names.txt: the class names are the built-in CIFAR-100 names" out.txt ||
+  fail "no note on the built-in names: $(cat out.txt)"
 expect_error "--labels coarse needs CIFAR-100" "$dlgn" train "${tiny[@]}" --labels coarse --run-dir z
 expect_error "no OpenCL device matches" "$dlgn" devices --device no-such-device
 expect_error "cannot open checkpoint" "$dlgn" eval missing.bin

@@ -11,7 +11,20 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 cmake --install "$build" --prefix "$tmp/prefix" > "$tmp/install.log"
-test -f "$tmp/prefix/lib/libdlgn.a" || test -n "$(find "$tmp/prefix" -name libdlgn.a)"
+archive=$(find "$tmp/prefix" -name libdlgn.a)
+shared=$(find "$tmp/prefix" -name libdlgn.so)
+test -n "$archive" && test -n "$shared"
+# the shared library exports the public API and nothing of the stages' insides
+# (grep reads here-strings, not pipes: under pipefail a grep -q that stops
+# early can fail the writer with SIGPIPE)
+exports=$(nm -D --defined-only "$shared" | awk '{print $3}')
+grep -qx dlgn_model_create <<< "$exports"
+for internal in nn_model_forward conv2d_forward dlgn_launch dlgn_buffer_create dlgn_gemm; do
+  if grep -qx "$internal" <<< "$exports"; then
+    echo "libdlgn.so exports the internal $internal" >&2
+    exit 1
+  fi
+done
 test -x "$tmp/prefix/bin/dlgn"
 test -f "$tmp/prefix/include/dlgn/model.h"
 for internal in ops.h ops_ref.h gemm.h tune.h; do
@@ -28,7 +41,16 @@ flags=$(PKG_CONFIG_PATH="$pc" pkg-config --cflags --libs dlgn)
 echo "cc -std=c11 -Wall -Wextra -Werror train_and_filters.c $flags"
 # shellcheck disable=SC2086
 cc -std=c11 -Wall -Wextra -Werror train_and_filters.c $flags -o train_and_filters
-./train_and_filters "$tmp/run" | tee out.txt
+grep -q "libdlgn.so" <<< "$(ldd train_and_filters)" || { echo "not linked to libdlgn.so" >&2; exit 1; }
+LD_LIBRARY_PATH="$(dirname "$shared")" ./train_and_filters "$tmp/run" | tee out.txt
+# the archive too, for programs that want no shared dlgn
+# shellcheck disable=SC2086
+cc -std=c11 -Wall -Wextra -Werror train_and_filters.c ${flags/-ldlgn/$archive} \
+  -o train_and_filters_static
+if grep -q libdlgn <<< "$(ldd train_and_filters_static)"; then
+  echo "the static build still needs libdlgn.so" >&2
+  exit 1
+fi
 grep -q "^filter-export check PASSED" out.txt
 grep -q "^layer 3: 32 gates" out.txt
 test -s "$tmp/run/filters_layer1.png"

@@ -1,5 +1,5 @@
-/* Oclgrind's uninitialised-memory checker and released buffers, reduced to
- * two kernels; run under `oclgrind --uninitialized` (ctest -L oclgrind).
+/* Two faults of Oclgrind's uninitialised-memory checker, each reduced to a
+ * few lines; run under `oclgrind --uninitialized` (ctest -L oclgrind).
  *
  * Oclgrind (21.10, the Debian package) keeps the shadow of a released buffer,
  * its record of which bytes were written, and gives it to the next buffer
@@ -16,6 +16,16 @@
  *              Oclgrind (src/cl/device.c): no report.
  *   unwritten  as project, but nothing writes the 8 floats: the sum of
  *              unwritten memory must still be reported.
+ *
+ * Oclgrind 21.10 also reads a shufflevector mask element of 11 as
+ * undefined (it compares the element with LLVM's value-kind number for
+ * undef), so a lane shuffled from element 11 of the first operand reads as
+ * uninitialised. The vector shifts of cl/conv.cl order their operands so
+ * that no mask element is 11:
+ *   shuffle11  a shift by one lane with the mask (1 .. 16): reported, though
+ *              every lane was written;
+ *   shuffle    the same shift with the operands swapped, mask (17 .. 31, 0),
+ *              as cl/conv.cl writes it: no report.
  * Exit status 0 in every mode; the verdict is Oclgrind's output. */
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +39,14 @@ static const char *source =
     "  float s = 0.0f;\n"
     "  for (int i = 0; i < n; i++) s += x[i];\n"
     "  y[0] = s;\n"
+    "}\n"
+    "__kernel void shift(__global const float *x, __global float *y, const int mask11) {\n"
+    "  float16 v = vload16(0, x), next = vload16(1, x);\n"
+    "  float16 t = mask11 ? __builtin_shufflevector(v, next, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,\n"
+    "                                                12, 13, 14, 15, 16)\n"
+    "                     : __builtin_shufflevector(next, v, 17, 18, 19, 20, 21, 22, 23, 24, 25,\n"
+    "                                                26, 27, 28, 29, 30, 31, 0);\n"
+    "  vstore16(fma(t, t, (float16)(1.0f)), 0, y);\n"
     "}\n";
 
 static int buffer(dlgn_device *dev, bool raw, size_t bytes, cl_mem *out) {
@@ -47,10 +65,46 @@ static int launch(dlgn_device *dev, cl_kernel k, size_t n, cl_mem x, cl_mem y, i
   return dlgn_cl_check(dev, err, "a test kernel", NULL);
 }
 
+/* the shift kernel on 32 written floats: y = shift(x) squared plus one */
+static int run_shuffle(dlgn_device *dev, cl_program p, int mask11) {
+  cl_int err;
+  cl_kernel k = clCreateKernel(p, "shift", &err);
+  if (dlgn_cl_check(dev, err, "clCreateKernel", "shift")) return -1;
+  float h[32], out[16];
+  for (int i = 0; i < 32; i++) h[i] = (float)i;
+  cl_mem x = NULL, y = NULL;
+  size_t one = 1;
+  int rc = -1;
+  if (dlgn_buffer_create(dev, sizeof h, "test input", &x) ||
+      dlgn_buffer_create(dev, sizeof out, "test output", &y) ||
+      dlgn_buffer_write(dev, x, 0, sizeof h, h, "the test input"))
+    goto done;
+  err = clSetKernelArg(k, 0, sizeof x, &x);
+  if (err == CL_SUCCESS) err = clSetKernelArg(k, 1, sizeof y, &y);
+  if (err == CL_SUCCESS) err = clSetKernelArg(k, 2, sizeof mask11, &mask11);
+  if (err == CL_SUCCESS) err = clEnqueueNDRangeKernel(dev->queue, k, 1, NULL, &one, NULL, 0, NULL, NULL);
+  if (dlgn_cl_check(dev, err, "clEnqueueNDRangeKernel", "shift") ||
+      dlgn_buffer_read(dev, y, 0, sizeof out, out, "the shifted vector"))
+    goto done;
+  for (int i = 0; i < 16; i++)
+    if (out[i] != (float)((i + 1) * (i + 1) + 1)) {
+      rc = dlgn_fail("shift: lane %d is %g, not %d", i, (double)out[i], (i + 1) * (i + 1) + 1);
+      goto done;
+    }
+  printf("%s: shifted\n", mask11 ? "shuffle11" : "shuffle");
+  rc = 0;
+done:
+  dlgn_buffer_release(&y);
+  dlgn_buffer_release(&x);
+  clReleaseKernel(k);
+  return rc;
+}
+
 static int run(dlgn_device *dev, const char *mode) {
   const bool raw = strcmp(mode, "raw") == 0, unwritten = strcmp(mode, "unwritten") == 0;
-  if (!raw && !unwritten && strcmp(mode, "project") != 0)
-    return dlgn_fail("unknown mode '%s' (raw, project or unwritten)", mode);
+  const bool shuffle11 = strcmp(mode, "shuffle11") == 0, shuffle = strcmp(mode, "shuffle") == 0;
+  if (!raw && !unwritten && !shuffle11 && !shuffle && strcmp(mode, "project") != 0)
+    return dlgn_fail("unknown mode '%s' (raw, project, unwritten, shuffle11 or shuffle)", mode);
   cl_int err;
   cl_program p = clCreateProgramWithSource(dev->ctx, 1, &source, NULL, &err);
   if (dlgn_cl_check(dev, err, "clCreateProgramWithSource", NULL)) return -1;
@@ -59,6 +113,10 @@ static int run(dlgn_device *dev, const char *mode) {
   int rc = -1;
   err = clBuildProgram(p, 1, &dev->info.id, "", NULL, NULL);
   if (dlgn_cl_check(dev, err, "clBuildProgram", NULL)) goto done;
+  if (shuffle11 || shuffle) {
+    rc = run_shuffle(dev, p, shuffle11);
+    goto done;
+  }
   fill = clCreateKernel(p, "fill", &err);
   if (dlgn_cl_check(dev, err, "clCreateKernel", "fill")) goto done;
   sum = clCreateKernel(p, "sum", &err);
@@ -86,7 +144,7 @@ done:
 
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: oclgrind --uninitialized %s raw|project|unwritten\n", argv[0]);
+    fprintf(stderr, "usage: oclgrind --uninitialized %s raw|project|unwritten|shuffle11|shuffle\n", argv[0]);
     return 2;
   }
   dlgn_device *dev;

@@ -166,7 +166,10 @@ END_TEST
 
 /* A ResNet-8 (stem, one block per stage) of width 2 in every class: joint,
  * with and without batch norm, both value inputs; the fixed modes (hard
- * gates, value network and head only) and shuffled gates. */
+ * gates, value network and head only) and shuffled gates. Every variant on
+ * the first device; on the others (slow CPU runtimes such as llvmpipe, where
+ * the whole set takes minutes) the joint dlgn with batch norm, which runs
+ * the shortcut's kernels in both networks. */
 START_TEST(test_resnet_gradients) {
   dlgn_device **devs;
   int ndev;
@@ -184,6 +187,7 @@ START_TEST(test_resnet_gradients) {
         cfg.batchnorm = v % 2 == 0;
         cfg.value_input = v < 2 && c != DLGN_DNN ? DLGN_VALUE_ONES : DLGN_VALUE_IMAGE;
         if (c == DLGN_DNN && v >= 2) continue;
+        if (d > 0 && !(c == DLGN_DLGN && v == 0)) continue;
         if (v == 2) cfg.mode = DLGN_FIXED_RANDOM;
         if (v == 3) cfg.mode = DLGN_FIXED_LEARNT, cfg.value_input = DLGN_VALUE_ONES;
         if (v == 4) cfg.shuffle = DLGN_SHUFFLE_LAYERS, cfg.shuffle_seed = 3;

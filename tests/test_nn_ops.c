@@ -313,6 +313,13 @@ END_TEST
 
 /* ---- pooling ---- */
 
+/* gap_backward_ref's output, freshly allocated */
+static double *gap_grad_refs(const double *dy, int C, int N, int HW) {
+  double *d = tvec((size_t)C * N * HW);
+  gap_backward_ref(d, dy, C, N, HW);
+  return d;
+}
+
 START_TEST(test_pool) {
   int count;
   dlgn_device **devs = topen(&count);
@@ -360,6 +367,28 @@ START_TEST(test_pool) {
       ck_assert_ok(gap_backward(dev, bacc, bdy, C, N, HW, true));
       for (size_t i = 0; i < n; i++) dx[i] += old[i];
       tcheck("gap_backward +=", dev, bacc, dx, n, 1e-7, 1e-6);
+      if (HW % 16 == 0) {
+        /* the last layer's gate and ReLU backward fed by it: x as v, old as
+         * the gate pre-activation q */
+        double *gout = gap_grad_refs(dy, C, N, HW), *dv = tvec(n), *dq = tvec(n);
+        dlgn_buf bq = tup(dev, old, n); /* bacc holds old + dx by now */
+        for (int k = 0; k < 2; k++) {
+          dlgn_gate_kind gk = k ? DLGN_GATE_HARD : DLGN_GATE_SOFT;
+          gate_backward_ref(dv, dq, gout, x, old, n, 1.5, gk);
+          dlgn_buf bdv = tup(dev, NULL, n), bdq = tup(dev, NULL, n);
+          ck_assert_ok(gate_backward_gap(dev, bdv, bdq, bdy, bx, bq, C, N, HW, 1.5f, gk, false));
+          tcheck("gate_backward_gap dv", dev, bdv, dv, n, 1e-6, 1e-5);
+          if (!k) tcheck("gate_backward_gap dq", dev, bdq, dq, n, 1e-6, 1e-5);
+          tfree(&bdv), tfree(&bdq);
+        }
+        relu_backward_ref(dv, gout, x, n);
+        ck_assert_ok(relu_backward_gap(dev, bdx, bdy, bx, C, N, HW));
+        tcheck("relu_backward_gap", dev, bdx, dv, n, 1e-6, 1e-5);
+        tfree(&bq);
+        free(gout), free(dv), free(dq);
+      } else {
+        ck_assert_int_ne(relu_backward_gap(dev, bdx, bdy, bx, C, N, HW), 0);
+      }
       tfree(&bx), tfree(&by), tfree(&bdy), tfree(&bdx), tfree(&bacc);
       free(x), free(dy), free(old), free(y), free(dx);
     }

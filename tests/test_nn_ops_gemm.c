@@ -150,6 +150,25 @@ static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
   size_t km = (size_t)s->N * conv2d_out_h(s) * conv2d_out_w(s);
   ck_assert_ok(conv2d_forward(dev, by, bx, bw, bb, scratch, s));
   tcheck(what, dev, by, y, ny, gemm_tol(kf + 1, 1, 1), 1e-5);
+  /* the fused epilogues: soft and hard gates, ReLU, and y still written */
+  {
+    double *g = trand(r, ny, -1, 1), *want = tvec(ny);
+    dlgn_buf bg = tup(dev, g, ny), bout = tup(dev, NULL, ny);
+    const conv_epilogue_kind kinds[3] = {CONV_EPI_GATE, CONV_EPI_GATE, CONV_EPI_RELU};
+    const char *names[3] = {"soft gate", "hard gate", "ReLU"};
+    for (int k = 0; k < 3; k++) {
+      conv_epilogue e = {kinds[k], bout, bg, 2.5f, k == 1 ? DLGN_GATE_HARD : DLGN_GATE_SOFT};
+      if (k < 2) gate_forward_ref(want, y, g, ny, e.beta, e.gates);
+      else relu_forward_ref(want, y, ny);
+      ck_assert_ok(conv2d_forward_fused(dev, by, bx, bw, bb, scratch, s, &e));
+      char ewhat[200];
+      snprintf(ewhat, sizeof ewhat, "%s, epilogue %s", what, names[k]);
+      tcheck(ewhat, dev, bout, want, ny, gemm_tol(kf + 1, 1, 1), 1e-5);
+      tcheck(ewhat, dev, by, y, ny, gemm_tol(kf + 1, 1, 1), 1e-5);
+    }
+    tfree(&bg), tfree(&bout);
+    free(g), free(want);
+  }
   ck_assert_ok(conv2d_backward(dev, bdx, bdw, bdb, bdy, bx, bw, scratch, s, false));
   char shape[120];
   snprintf(shape, sizeof shape, "(conv strategy %s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d",

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "dlgn/status.h"
+#include "dlgn/run_files.h"
 #include "dlgn/sweep.h"
 #include "dlgn/util.h"
 #include "testutil.h"
@@ -102,6 +103,35 @@ static int write_all(const char *out) {
   }
   return dlgn_sweep_write_results(ptrs, 7, out, "unit");
 }
+
+/* filter_check.json through the run-folder module: written and read by the
+ * same code; a file that is not a verdict is an error naming it */
+START_TEST(filter_check_file) {
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s/out/runs/dlgn-a", root);
+  dlgn_run_filter_check c = {.passed = false, .min_agreement = 0.875, .images = 256,
+                             .eps = 1e-4, .nlayers = 2};
+  c.layer[1].compared = 1000;
+  c.layer[1].mismatched = 3;
+  c.layer[1].agreement = 0.875;
+  ck_assert_ok(dlgn_run_write_filter_check(dir, &c));
+  dlgn_run_filter_check back;
+  bool found;
+  ck_assert_ok(dlgn_run_read_filter_check(dir, &back, &found));
+  ck_assert(found && !back.passed && back.nlayers == 2 && back.images == 256);
+  ck_assert_uint_eq(back.layer[1].mismatched, 3);
+  ck_assert_double_eq_tol(back.min_agreement, 0.875, 1e-12);
+  snprintf(dir, sizeof dir, "%s/out/runs/dnn-a", root);
+  ck_assert_ok(dlgn_run_read_filter_check(dir, &back, &found));
+  ck_assert(!found);
+  write_text(dir, "filter_check.json", "{\"min_agreement\": 1}");
+  ck_assert_int_ne(dlgn_run_read_filter_check(dir, &back, &found), 0);
+  ck_assert_msg(strstr(dlgn_error(), "dnn-a/filter_check.json: no \"passed\""), "%s", dlgn_error());
+  write_text(dir, "filter_check.json", "{\"passed\": tru");
+  ck_assert_int_ne(dlgn_run_read_filter_check(dir, &back, &found), 0);
+  ck_assert_msg(strstr(dlgn_error(), "filter_check.json is corrupt"), "%s", dlgn_error());
+}
+END_TEST
 
 START_TEST(run_states) {
   char dir[1024];
@@ -256,6 +286,7 @@ Suite *make_suite(void) {
   TCase *t = tcase_create("results");
   tcase_add_checked_fixture(t, setup, teardown);
   tcase_add_test(t, run_states);
+  tcase_add_test(t, filter_check_file);
   tcase_add_test(t, table_rows);
   tcase_add_test(t, without_gnuplot);
   tcase_add_test(t, merge_gives_the_same_table);

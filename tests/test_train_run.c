@@ -193,7 +193,7 @@ START_TEST(test_fixed_learnt_gates_stay_frozen) {
   f.model.mode = DLGN_FIXED_LEARNT;
   f.model.cls = DLGN_DGN;
   f.model.value_input = DLGN_VALUE_IMAGE;
-  f.class_given = false;
+  f.run.class_given = false;
   ck_assert(snprintf(f.gates_from, sizeof f.gates_from, "%s/checkpoint.bin", d.run.run_dir) <
             (int)sizeof f.gates_from);
   f.epochs = 1;
@@ -210,7 +210,7 @@ START_TEST(test_fixed_learnt_gates_stay_frozen) {
 
   /* a gated class given explicitly must match the source */
   dlgn_train_config g = f;
-  g.class_given = true;
+  g.run.class_given = true;
   g.model.cls = DLGN_DLGN;
   snprintf(g.run.run_dir, sizeof g.run.run_dir, "%s/mismatch", dir);
   ck_assert_int_ne(dlgn_train_run(&g, false, &s), 0);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dlgn/types.h"
 
@@ -66,12 +67,54 @@ int dlgn_dataset_load(dlgn_dataset *ds, const char *path, const dlgn_load_option
 /* Frees the images and labels of both splits and zeroes ds. */
 void dlgn_dataset_free(dlgn_dataset *ds);
 
+/* The folder, relative to the working folder, where dlgn looks for archives
+ * when none is given, and where dlgn_data_download puts them by default. */
+#define DLGN_DATASETS_DIR "datasets"
+
 /* Where the data comes from: cli (--data), else $DLGN_DATA, else the first
  * CIFAR archive or folder in ./datasets/ (names starting "cifar-10", sorted);
  * *synthetic = true (and path "") when none. A given --data or $DLGN_DATA that
  * does not exist is an error, except the word "synthetic", which forces
  * synthetic data. */
 int dlgn_data_resolve(const char *cli, char *path, size_t size, bool *synthetic);
+
+/* ---- the official archives, and fetching them ---- */
+typedef struct {
+  const char *file; /* "cifar-10-binary.tar.gz" */
+  const char *url;  /* where it is published */
+  const char *md5;  /* hex digest of the whole file */
+} dlgn_cifar_archive;
+
+const dlgn_cifar_archive *dlgn_cifar_official_archive(dlgn_cifar_kind kind);
+
+typedef struct {
+  const char *dir; /* NULL or "": DLGN_DATASETS_DIR */
+  const char *url; /* NULL or "": the official address (a mirror otherwise) */
+  const char *md5; /* NULL or "": the official md5 (a mirror that serves another file: its md5) */
+  int retries;     /* further attempts after a transient failure (a cut connection, a
+                      timeout, HTTP 408, 429 or 5xx), waiting 1, 2, 4, ... s between them */
+  bool progress;   /* draw a progress bar on stderr (the caller checks it is a terminal) */
+  FILE *log;       /* a line when a transfer starts, resumes or is retried; NULL: silent */
+} dlgn_download_options;
+
+typedef struct {
+  char path[4096];       /* DIR/FILE, whole and verified */
+  bool already;          /* it was there and verified; nothing was fetched */
+  uint64_t bytes;        /* size of the file */
+  uint64_t resumed_from; /* bytes of an earlier partial download that were kept (0: none) */
+  int attempts;          /* transfers made */
+} dlgn_download_result;
+
+/* Fetch the official archive of kind (or o->url) over HTTP(S) into
+ * DIR/FILE.part, resuming a partial download left by an earlier attempt or
+ * run with a Range request; check the whole file's md5 and only then rename
+ * it to DIR/FILE, where dlgn_data_resolve finds it (with the default DIR).
+ * A file already at DIR/FILE is verified and kept. A wrong md5 removes the
+ * partial file; any other failure keeps it for the next run to resume. The
+ * error names the address and the file and says where to put an archive
+ * fetched by other means. */
+int dlgn_data_download(dlgn_cifar_kind kind, const dlgn_download_options *o,
+                       dlgn_download_result *r);
 
 /* Sizes of the embedded synthetic default (no archive given or found). */
 #define DLGN_SYNTH_DEFAULT_TRAIN 5000

@@ -79,6 +79,15 @@ int dlgn_sweep_job_args(const dlgn_sweep_run *r, char ***argv, int *argc);
 void dlgn_sweep_job_args_free(char **argv, int argc);
 /* One shell word: quoted when it holds anything but [A-Za-z0-9_./=:,+-]. */
 void dlgn_sweep_shell_quote(const char *word, char *out, size_t size);
+/* Run r's job line as one shell command: program (the dlgn to call), then
+ * the quoted arguments of dlgn_sweep_job_args. malloc'd; free it. */
+int dlgn_sweep_job_line(const dlgn_sweep_run *r, const char *program, char **line);
+/* A bash script at path that submits the plan to Slurm as job arrays, one
+ * run per array index: wave 1 as one array, wave 2 (fixed-learnt runs) as a
+ * second that waits for every task of the first (--dependency=afterok).
+ * `bash path [SBATCH OPTIONS...]` submits; inside a task the script runs
+ * that task's job line. Fails when the plan has no runs. */
+int dlgn_sweep_write_slurm(const dlgn_sweep_plan *p, const char *program, const char *path);
 
 /* results.csv, results.jsonl, results.md, tradeoff.{dat,gp,png} in out_dir
  * from finished run folders, in a fixed order (class by interpretability,

@@ -23,14 +23,15 @@ typedef struct {
   int progress;   /* -1 auto (a terminal), 0 plain lines, 1 bar (not saved) */
   bool quiet;     /* (not saved) */
   bool overwrite; /* dlgn train --overwrite: replace the run in run_dir (not saved) */
+  bool class_given; /* --class was explicit: fixed-learnt checks it against the source's (not
+                       saved) */
 } dlgn_run_options;
 
 /* A training run: the experiment (every field but run), and its run options.
- * Every field but class_given is a row of the configuration schema
+ * Every experiment field is a row of the configuration schema
  * (dlgn/config_keys.h), which gives its key, option, default and range. */
 typedef struct {
   dlgn_model_config model;
-  bool class_given; /* --class was explicit (fixed-learnt checks it against the source) */
   dlgn_optimizer optimizer;
   float lr, momentum, weight_decay;
   float decoupled_weight_decay; /* AdamW's: w -= lr * it * w each step, apart from the gradient */

@@ -55,6 +55,7 @@ struct dlgn_gemm_state {
   dlgn_gemm_wg_state *wg;        /* the work-group kernel's programs */
   dlgn_gemm_wg_params wg_params; /* its measured best form */
   char backend_source[160]; /* why this backend: variable, tuning file, measurement */
+  bool no_bcopy;            /* $DLGN_GEMM_BCOPY=0 when the device first ran a GEMM */
 };
 
 static void variant_release(gemm_variant *v) {
@@ -105,6 +106,10 @@ static int gemm_state(dlgn_device *dev, dlgn_gemm_state **out) {
   /* Until the choice below: the choice itself runs every backend. */
   g->backend = DLGN_GEMM_OWN;
   const char *env = getenv("DLGN_GEMM");
+  /* read once here, like every setting of the GEMM: no call reads the
+   * environment */
+  const char *bcopy = getenv("DLGN_GEMM_BCOPY");
+  g->no_bcopy = bcopy && strcmp(bcopy, "0") == 0;
   if (env && *env && dlgn_gemm_backend_parse(env, &g->backend) != 0) {
     free(g);
     return dlgn_fail_context("$DLGN_GEMM");
@@ -482,10 +487,9 @@ static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant 
 /* Row tiles per work-item in bcopy mode (0: bcopy off). The copy pays when
  * several row tiles reuse a panel; keep enough work-items for every compute
  * unit, and the panel within half the local memory. */
-static int bcopy_chunk(const dlgn_device *dev, const gemm_plan *pl, size_t nq, size_t np,
-                       int nsplit, size_t kc, size_t tn) {
-  const char *env = getenv("DLGN_GEMM_BCOPY");
-  if (env && strcmp(env, "0") == 0) return 0;
+static int bcopy_chunk(const dlgn_device *dev, const dlgn_gemm_state *g, const gemm_plan *pl,
+                       size_t nq, size_t np, int nsplit, size_t kc, size_t tn) {
+  if (g->no_bcopy) return 0;
   if (!pl->b_direct || nq < 2 || kc * tn * sizeof(float) > dev->info.local_mem / 2) return 0;
   size_t want = 8 * (size_t)(dev->info.compute_units ? dev->info.compute_units : 1);
   size_t items = np * (size_t)nsplit;
@@ -574,7 +578,7 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
       if (np_full)
         DLGN_TRY(launch_tile(dev, g, v, c, &pl, &blk, pl.b.buf, b_k0, tn, pl.b.ks, (int)nq,
                              (int)np_full, 0,
-                             bcopy_chunk(dev, &pl, nq, np_full, blk.nsplit, kc, tn), tn));
+                             bcopy_chunk(dev, g, &pl, nq, np_full, blk.nsplit, kc, tn), tn));
       /* The last, partial, panel is read in place too, its missing columns
        * clamped (cl/gemm.cl); it was packed once, which cost a launch, and
        * Oclgrind reported the tile reading packed values as uninitialised. */

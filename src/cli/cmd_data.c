@@ -1,20 +1,25 @@
-/* dlgn data inspect | synth: look inside a CIFAR archive, or write a
- * synthetic one. */
+/* dlgn data inspect | synth | download: look inside a CIFAR archive, write a
+ * synthetic one, or fetch the official one. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "dlgn/data.h"
 #include "dlgn/status.h"
 
+#define DOWNLOAD_RETRIES 4
+
 static void data_usage(FILE *out) {
   fprintf(out,
           "usage: dlgn data inspect [PATH] [--max-bytes N]\n"
           "       dlgn data synth OUT [--kind cifar10|cifar100] [--train N] [--test N] [--seed S]\n"
+          "       dlgn data download cifar10|cifar100 [--dir DIR] [--url URL] [--md5 HEX]\n"
+          "                          [--retries N]\n"
           "\n"
           "inspect  Load a CIFAR-10/100 binary archive (.tar.gz or any format libarchive reads)\n"
           "         or an extracted folder, validate it, and print its kind, image counts,\n"
@@ -33,9 +38,25 @@ static void data_usage(FILE *out) {
           "  --test N    test images, >= 1 (default %d)\n"
           "  --seed S    seed of the images; the class patterns are fixed (default 0)\n"
           "\n"
+          "download Fetch the official binary archive (%s or\n"
+          "         %s) into DIR/FILE: a progress bar when stderr is a\n"
+          "         terminal; a cut transfer is resumed with a Range request, also by the next\n"
+          "         run (the bytes so far wait in DIR/FILE.part); the whole file's md5 is\n"
+          "         checked before it gets its name.\n"
+          "         A file already at DIR/FILE is only verified.\n"
+          "  --dir DIR    folder (default: %s, where dlgn looks for archives)\n"
+          "  --url URL    a mirror (default: $DLGN_CIFAR10_URL or $DLGN_CIFAR100_URL, else the\n"
+          "               official address)\n"
+          "  --md5 HEX    expected md5 of the whole file, for a mirror that serves a repackaged\n"
+          "               archive (default: the official md5)\n"
+          "  --retries N  further attempts after a cut, a stall or HTTP 408/429/5xx, waiting\n"
+          "               1, 2, 4, ... s (default %d)\n"
+          "\n"
           "  -h, --help  this text\n",
           DLGN_SYNTH_DEFAULT_TRAIN, DLGN_SYNTH_DEFAULT_TEST, DLGN_SYNTH_DEFAULT_TRAIN,
-          DLGN_SYNTH_DEFAULT_TEST);
+          DLGN_SYNTH_DEFAULT_TEST, dlgn_cifar_official_archive(DLGN_CIFAR10)->file,
+          dlgn_cifar_official_archive(DLGN_CIFAR100)->file, DLGN_DATASETS_DIR,
+          DOWNLOAD_RETRIES);
 }
 
 /* A whole non-negative number, with an optional K/M/G suffix when sized. */
@@ -181,6 +202,58 @@ static int data_synth(int argc, char **argv) {
   return 0;
 }
 
+static int data_download(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"dir", required_argument, NULL, 'd'}, {"url", required_argument, NULL, 'u'},
+      {"md5", required_argument, NULL, 'm'}, {"retries", required_argument, NULL, 'r'},
+      {"help", no_argument, NULL, 'h'},      {0}};
+  /* what happens goes to stdout (a log without a terminal shows what the minutes are
+   * spent on); stderr gets the progress bar, on a terminal, and the error */
+  dlgn_download_options o = {.retries = DOWNLOAD_RETRIES, .log = stdout};
+  uint64_t retries = DOWNLOAD_RETRIES;
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "d:u:m:r:h", opts, NULL)) != -1) {
+    if (c == 'd') o.dir = optarg;
+    else if (c == 'u') o.url = optarg;
+    else if (c == 'm') o.md5 = optarg;
+    else if (c == 'r') {
+      if (parse_count("--retries", optarg, false, &retries) != 0) return cli_report_error();
+      if (retries > 100) {
+        dlgn_fail("--retries: %" PRIu64 " is more than 100", retries);
+        return cli_report_error();
+      }
+      o.retries = (int)retries;
+    } else if (c == 'h') {
+      data_usage(stdout);
+      return 0;
+    } else return bad_option("download", argv);
+  }
+  if (argc - optind != 1) {
+    fprintf(stderr, "dlgn: data download takes one of cifar10, cifar100 (see dlgn data --help)\n");
+    return 2;
+  }
+  dlgn_cifar_kind kind;
+  if (strcmp(argv[optind], "cifar10") == 0) kind = DLGN_CIFAR10;
+  else if (strcmp(argv[optind], "cifar100") == 0) kind = DLGN_CIFAR100;
+  else {
+    dlgn_fail("data download: '%s' is neither cifar10 nor cifar100", argv[optind]);
+    return cli_report_error();
+  }
+  const char *env = getenv(kind == DLGN_CIFAR100 ? "DLGN_CIFAR100_URL" : "DLGN_CIFAR10_URL");
+  if (!o.url && env && *env) o.url = env;
+  o.progress = isatty(STDERR_FILENO);
+  const dlgn_cifar_archive *a = dlgn_cifar_official_archive(kind);
+  dlgn_download_result r;
+  if (dlgn_data_download(kind, &o, &r) != 0) return cli_report_error();
+  printf("%s: %" PRIu64 " bytes, md5 %s verified%s\n", r.path, r.bytes, o.md5 ? o.md5 : a->md5,
+         r.already ? " (already there; nothing fetched)" : "");
+  if (o.dir && strcmp(o.dir, DLGN_DATASETS_DIR) != 0)
+    printf("train with --data %s (or DLGN_DATA=%s)\n", r.path, r.path);
+  return 0;
+}
+
 int cmd_data(int argc, char **argv) {
   if (argc < 2) {
     data_usage(stderr);
@@ -193,7 +266,8 @@ int cmd_data(int argc, char **argv) {
   }
   if (strcmp(argv[1], "inspect") == 0) return data_inspect(argc - 1, argv + 1);
   if (strcmp(argv[1], "synth") == 0) return data_synth(argc - 1, argv + 1);
-  fprintf(stderr, "dlgn: unknown data subcommand '%s' (inspect or synth)\n\n", argv[1]);
+  if (strcmp(argv[1], "download") == 0) return data_download(argc - 1, argv + 1);
+  fprintf(stderr, "dlgn: unknown data subcommand '%s' (inspect, synth or download)\n\n", argv[1]);
   data_usage(stderr);
   return 2;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "dlgn/data.h"
 #include "dlgn/status.h"
 #include "dlgn/train.h"
 
@@ -53,6 +54,16 @@ int cmd_demo(int argc, char **argv) {
     dlgn_fail("--epochs must be >= 1 and --train-limit >= 0");
     return cli_report_error();
   }
+  /* Say how to get the real data before minutes of training on the stand-in. */
+  char path[4096];
+  bool synthetic;
+  if (dlgn_data_resolve(data, path, sizeof path, &synthetic) != 0) return cli_report_error();
+  const char *env = getenv("DLGN_DATA");
+  if (synthetic && strcmp(data, "synthetic") != 0 && !(env && strcmp(env, "synthetic") == 0))
+    printf("No CIFAR archive found (no --data, no $DLGN_DATA, none in ./%s/): training on the\n"
+           "built-in synthetic set. `dlgn data download cifar10` fetches the real one (about\n"
+           "170 MB) into ./%s/, where the next demo finds it.\n\n",
+           DLGN_DATASETS_DIR, DLGN_DATASETS_DIR);
   const struct {
     dlgn_model_class cls;
     dlgn_value_input value;

@@ -19,6 +19,7 @@ static void sweep_usage(void) {
   printf(
       "usage: dlgn sweep FILE --out DIR [OPTIONS]               train the runs here, one by one\n"
       "       dlgn sweep FILE --out DIR --emit-jobs [--wave N]  print them as dlgn train lines\n"
+      "       dlgn sweep FILE --out DIR --emit-slurm SCRIPT     the same as Slurm job arrays\n"
       "       dlgn sweep FILE --out DIR --list                  the plan and each run's state\n"
       "       dlgn sweep --merge DIR [DIR...] --out OUT         results of finished runs\n\n"
       "FILE is a sweep file (docs/sweeps.md): defaults, a grid (cartesian product over any\n"
@@ -40,8 +41,12 @@ static void sweep_usage(void) {
       "                     fixed-learnt runs, which read wave 1's checkpoints: start them\n"
       "                     only after wave 1 has finished). Then gather with --merge DIR.\n"
       "  --wave 1|2         with --emit-jobs: only that wave, no comment lines (default: both)\n"
-      "  --program PATH     with --emit-jobs: the dlgn the lines call (default: this binary,\n"
-      "                     by its absolute path)\n"
+      "  --emit-slurm FILE  write FILE, a bash script that submits the runs as Slurm job\n"
+      "                     arrays, one run per index: wave 1, then wave 2 as a second array\n"
+      "                     with --dependency=afterok on the first. `bash FILE [SBATCH\n"
+      "                     OPTIONS]` submits both; then gather with --merge DIR.\n"
+      "  --program PATH     with --emit-jobs or --emit-slurm: the dlgn the lines call\n"
+      "                     (default: this binary, by its absolute path)\n"
       "  --list             print the planned runs, their state and the notes; train nothing\n"
       "  --merge            the arguments are folders to gather: sweep output folders, folders\n"
       "                     of run folders, or run folders; unfinished runs are left out\n"
@@ -58,7 +63,7 @@ static void sweep_usage(void) {
 }
 
 typedef struct {
-  const char *out, *device, *program;
+  const char *out, *device, *program, *slurm;
   bool emit, list, merge;
   int wave;
   dlgn_sweep_options run;
@@ -91,10 +96,11 @@ static int check_program(const char *program) {
 
 static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
   enum { O_OUT = 256, O_DEVICE, O_EMIT, O_WAVE, O_PROGRAM, O_LIST, O_MERGE, O_CHECK_IMAGES,
-         O_NO_CHECK, O_PROGRESS, O_QUIET, O_HELP, O_SET_ASIDE };
+         O_NO_CHECK, O_PROGRESS, O_QUIET, O_HELP, O_SET_ASIDE, O_SLURM };
   static const struct option opts[] = {
       {"out", required_argument, NULL, O_OUT},       {"device", required_argument, NULL, O_DEVICE},
       {"emit-jobs", no_argument, NULL, O_EMIT},      {"wave", required_argument, NULL, O_WAVE},
+      {"emit-slurm", required_argument, NULL, O_SLURM},
       {"program", required_argument, NULL, O_PROGRAM}, {"list", no_argument, NULL, O_LIST},
       {"merge", no_argument, NULL, O_MERGE},
       {"check-images", required_argument, NULL, O_CHECK_IMAGES},
@@ -121,6 +127,7 @@ static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
         a->wave = optarg[0] - '0';
         break;
       case O_PROGRAM: a->program = optarg; break;
+      case O_SLURM: a->slurm = optarg; break;
       case O_LIST: a->list = true; break;
       case O_MERGE: a->merge = true; break;
       case O_CHECK_IMAGES:
@@ -148,8 +155,13 @@ static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
   if (!a->out) return dlgn_fail("dlgn sweep needs --out DIR (see dlgn sweep --help)");
   if (a->merge && (a->emit || a->list))
     return dlgn_fail("--merge gathers finished runs; it goes with neither --emit-jobs nor --list");
+  if (a->slurm && (a->emit || a->list || a->merge))
+    return dlgn_fail("--emit-slurm writes a script; it goes with none of --emit-jobs, --list, "
+                     "--merge");
+  if (a->slurm && !*a->slurm) return dlgn_fail("--emit-slurm: the file name is empty");
   if (a->wave && !a->emit) return dlgn_fail("--wave goes with --emit-jobs");
-  if (a->program && !a->emit) return dlgn_fail("--program goes with --emit-jobs");
+  if (a->program && !a->emit && !a->slurm)
+    return dlgn_fail("--program goes with --emit-jobs or --emit-slurm");
   if (a->program) DLGN_TRY(check_program(a->program));
   if (a->merge && optind >= argc) return dlgn_fail("--merge needs at least one folder");
   if (!a->merge && optind != argc - 1)
@@ -159,31 +171,25 @@ static int parse_args(int argc, char **argv, sweep_args *a, bool *help) {
 
 /* program == NULL: only check that the line can be written. */
 static int print_job(const dlgn_sweep_run *r, const char *program) {
-  char **argv;
-  int argc;
-  DLGN_TRY(dlgn_sweep_job_args(r, &argv, &argc));
-  if (program) {
-    char word[2200];
-    dlgn_sweep_shell_quote(program, word, sizeof word);
-    fputs(word, stdout);
-    for (int i = 0; i < argc; i++) {
-      dlgn_sweep_shell_quote(argv[i], word, sizeof word);
-      printf(" %s", word);
-    }
-    putchar('\n');
-  }
-  dlgn_sweep_job_args_free(argv, argc);
+  char *line;
+  DLGN_TRY(dlgn_sweep_job_line(r, program ? program : "dlgn", &line));
+  if (program) puts(line);
+  free(line);
   return 0;
 }
 
+/* --program, else this binary by its absolute path. */
+static const char *job_program(const sweep_args *a, char *self, size_t size) {
+  if (a->program) return a->program;
+  snprintf(self, size, "dlgn");
+  ssize_t n = readlink("/proc/self/exe", self, size - 1);
+  if (n > 0) self[n] = '\0';
+  return self;
+}
+
 static int emit_jobs(const dlgn_sweep_plan *p, const sweep_args *a) {
-  char self[1024] = "dlgn";
-  const char *program = a->program;
-  if (!program) {
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) self[n] = '\0';
-    program = self;
-  }
+  char self[1024];
+  const char *program = job_program(a, self, sizeof self);
   int count[3] = {0};
   for (int i = 0; i < p->nruns; i++) {
     DLGN_TRY(print_job(&p->runs[i], NULL)); /* all or nothing */
@@ -200,6 +206,17 @@ static int emit_jobs(const dlgn_sweep_plan *p, const sweep_args *a) {
     for (int i = 0; i < p->nruns; i++)
       if (dlgn_sweep_run_wave(&p->runs[i]) == wave) DLGN_TRY(print_job(&p->runs[i], program));
   }
+  return 0;
+}
+
+static int emit_slurm(const dlgn_sweep_plan *p, const sweep_args *a) {
+  char self[1024];
+  DLGN_TRY(dlgn_sweep_write_slurm(p, job_program(a, self, sizeof self), a->slurm));
+  int wave2 = 0;
+  for (int i = 0; i < p->nruns; i++) wave2 += dlgn_sweep_run_wave(&p->runs[i]) == 2;
+  printf("wrote %s: %d runs as Slurm arrays (%d in wave 1, %d in wave 2); submit with\n"
+         "  bash %s [SBATCH OPTIONS...]\nthen gather with dlgn sweep --merge %s --out %s\n",
+         a->slurm, p->nruns, p->nruns - wave2, wave2, a->slurm, a->out, a->out);
   return 0;
 }
 
@@ -248,6 +265,7 @@ int cmd_sweep(int argc, char **argv) {
   int rc = 0;
   if (a.list) list_plan(&p);
   else if (a.emit) rc = emit_jobs(&p, &a) || keep_sweep_file(file, a.out) ? -1 : 0;
+  else if (a.slurm) rc = emit_slurm(&p, &a) || keep_sweep_file(file, a.out) ? -1 : 0;
   else rc = keep_sweep_file(file, a.out) || dlgn_sweep_execute(&p, &a.run) ? -1 : 0;
   dlgn_sweep_plan_free(&p);
   return rc ? cli_report_error() : 0;

@@ -112,7 +112,7 @@ static int cli_parse_train(int argc, char **argv, dlgn_train_config *c, bool *re
     dlgn_checkpoint_path(c->gates_from, path, sizeof path);
     snprintf(c->gates_from, sizeof c->gates_from, "%s", path);
   }
-  c->class_given = was_given(given, "class");
+  c->run.class_given = was_given(given, "class");
   dlgn_train_config_settle(c, was_given(given, "depth"), was_given(given, "width"),
                            was_given(given, "value_input"));
   /* combinations that mean nothing are refused here, before any data is read */

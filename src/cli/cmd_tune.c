@@ -35,7 +35,7 @@ static void tune_usage(FILE *out) {
           "existing file not tuned now are kept.\n\n"
           "  --device SEL    index, 'gpu', 'cpu' or a name substring (default: $DLGN_DEVICE,\n"
           "                  else the first GPU, else the first CPU device)\n"
-          "  --models LIST   comma-separated ARCH or ARCH-WIDTH (fc, c4gap-32, vgg16, ...), with\n"
+          "  --models LIST   comma-separated ARCH or ARCH-WIDTH (fc, c4gap-32, vgg16, resnet, ...), with\n"
           "                  each architecture's default depth (default: %s)\n"
           "  --batch LIST    comma-separated batch sizes (default: %s)\n"
           "  --part P        gemm, conv or all (default: all)\n"
@@ -230,8 +230,18 @@ int cmd_tune(int argc, char **argv) {
    * rewriting what is there (or an empty table) changes nothing. */
   if (dlgn_tuning_write(path, t) != 0) goto out;
   if (!backend) {
-    opt.own = (dev->info.type & CL_DEVICE_TYPE_CPU) != 0;
-    opt.clblast = !opt.own;
+    /* the backend this device runs; the work-group kernels have no
+     * parameters here (their form is measured when the device first runs
+     * a GEMM) */
+    dlgn_gemm_backend used = dlgn_gemm_backend_of(dev);
+    opt.own = used == DLGN_GEMM_OWN;
+    opt.clblast = used == DLGN_GEMM_CLBLAST;
+    if (used == DLGN_GEMM_WG && do_gemm) {
+      printf("GEMM: this device runs the work-group kernels (%s), which have no parameters "
+             "to tune; --backend own|clblast tunes another backend\n",
+             dlgn_gemm_backend_source(dev));
+      do_gemm = false;
+    }
   }
   printf("tuning %s on [%d] %s (driver %s): models %s at batch %s\n",
          do_conv && do_gemm ? "convolutions and GEMMs" : do_conv ? "convolutions" : "GEMMs",

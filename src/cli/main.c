@@ -14,7 +14,7 @@ static const struct {
     {"tune", cmd_tune, "tune the GEMM parameters for a device and store them for later runs"},
     {"train", cmd_train, "train a model (dnn, dgn, dlgn, dlgn-sf) in one of the paper's modes"},
     {"eval", cmd_eval, "accuracy of a checkpoint with soft and hard gates"},
-    {"data", cmd_data, "inspect a CIFAR archive or write a synthetic one"},
+    {"data", cmd_data, "inspect, synthesise or download a CIFAR archive"},
     {"explain", cmd_explain, "verified effective filters, gate statistics, neural path kernel"},
     {"sweep", cmd_sweep, "many runs from one sweep file, and the interpretability-accuracy table"},
 };

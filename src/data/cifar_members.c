@@ -1,5 +1,6 @@
 /* What the official CIFAR binary archives hold: member names, official md5s,
- * record sizes and class names. */
+ * record sizes and class names; and where the archives themselves are
+ * published, with the md5 of each whole file. */
 #include <stdio.h>
 #include <string.h>
 
@@ -95,6 +96,18 @@ int cifar_record_members(dlgn_cifar_kind kind, const cifar_member_spec **specs) 
   }
   *specs = cifar10_records;
   return COUNT(cifar10_records);
+}
+
+/* As listed on the dataset's home page (https://www.cs.toronto.edu/~kriz/cifar.html). */
+static const dlgn_cifar_archive official_archives[] = {
+    {"cifar-10-binary.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+     "c32a1d4ab5d03f1284b67883e8d87530"},
+    {"cifar-100-binary.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
+     "03b5dce01913d631647c71ecec9e9cb8"},
+};
+
+const dlgn_cifar_archive *dlgn_cifar_official_archive(dlgn_cifar_kind kind) {
+  return &official_archives[kind == DLGN_CIFAR100 ? 1 : 0];
 }
 
 const char *cifar_folder_name(dlgn_cifar_kind kind) {

@@ -11,8 +11,6 @@
 #include "dlgn/data.h"
 #include "dlgn/status.h"
 
-#define DATASETS_DIR "datasets"
-
 static int use_given(const char *given, const char *what, char *path, size_t size,
                      bool *synthetic) {
   if (strcmp(given, "synthetic") == 0) {
@@ -53,7 +51,7 @@ int dlgn_data_resolve(const char *cli, char *path, size_t size, bool *synthetic)
   if (env && *env) return use_given(env, "$DLGN_DATA", path, size, synthetic);
   *synthetic = true;
   path[0] = '\0';
-  DIR *d = opendir(DATASETS_DIR);
+  DIR *d = opendir(DLGN_DATASETS_DIR);
   if (!d) return 0;
   /* Sorted, so that "first" does not depend on the file system. */
   char *names[256];
@@ -70,7 +68,7 @@ int dlgn_data_resolve(const char *cli, char *path, size_t size, bool *synthetic)
   for (int i = 0; i < n && *synthetic; i++) {
     char p[4096];
     struct stat st;
-    snprintf(p, sizeof p, "%s/%s", DATASETS_DIR, names[i]);
+    snprintf(p, sizeof p, "%s/%s", DLGN_DATASETS_DIR, names[i]);
     if (stat(p, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) &&
         (size_t)snprintf(path, size, "%s", p) < size)
       *synthetic = false;

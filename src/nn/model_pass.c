@@ -138,7 +138,32 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
                                             : B(a->out[l - 1]);
       DLGN_TRY(avgpool2_forward(dev, B(a->pooled[l]), prev, L->in_c * N, 2 * L->h, 2 * L->w));
     }
+    /* the value layer's gate pre-activations, shuffled if so */
+    dlgn_buf g = NONE();
+    if (role == ROLE_VALUE) {
+      int src = m->gate_src[l];
+      g = layer_z(&m->fa, &m->feat.layers[src], src);
+      if (m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
+        bool dense = L->kind == NN_LAYER_DENSE;
+        DLGN_TRY(permute_channels_forward(dev, B(a->gperm[l]), g, m->perm_dev[l], dense ? N : 1,
+                                          L->out_c, dense ? 1 : nn_layer_rows(L, N)));
+        g = B(a->gperm[l]);
+      }
+    }
     dlgn_buf in = layer_input(m, net, a, role, net_in, l);
+    size_t n = layer_act(L, N);
+    /* a conv layer without batch norm or shortcut writes its ReLU or gated
+     * output as it stores its pre-activation */
+    bool fuse = L->kind == NN_LAYER_CONV && !L->gamma_off && L->skip < 0 &&
+                !repeats_images(m, net, l) && (role == ROLE_RELU || role == ROLE_VALUE);
+    if (fuse) {
+      conv_epilogue e = {role == ROLE_RELU ? CONV_EPI_RELU : CONV_EPI_GATE, B(a->out[l]), g,
+                         m->cfg.beta, gates};
+      dlgn_conv_shape s = nn_layer_conv_shape(L, N);
+      DLGN_TRY(conv2d_forward_fused(dev, B(a->pre[l]), in, (dlgn_buf){m->params, L->w_off},
+                                    (dlgn_buf){m->params, L->b_off}, B(m->scratch), &s, &e));
+      continue;
+    }
     if (repeats_images(m, net, l)) DLGN_TRY(repeated_forward(m, L, B(a->pre[l]), in, N));
     else DLGN_TRY(linear_forward(m, L, B(a->pre[l]), in, N));
     dlgn_buf z = layer_z(a, L, l);
@@ -152,19 +177,8 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
     /* the block's input joins before the gate (or ReLU), as in the ReLU
      * ResNet: z is the pre-activation the gate reads */
     if (L->skip >= 0) DLGN_TRY(shortcut_forward(m, net, a, role, L, z, N));
-    size_t n = layer_act(L, N);
     if (role == ROLE_RELU) DLGN_TRY(relu_forward(dev, B(a->out[l]), z, n));
-    if (role == ROLE_VALUE) {
-      int src = m->gate_src[l];
-      dlgn_buf g = layer_z(&m->fa, &m->feat.layers[src], src);
-      if (m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
-        bool dense = L->kind == NN_LAYER_DENSE;
-        DLGN_TRY(permute_channels_forward(dev, B(a->gperm[l]), g, m->perm_dev[l], dense ? N : 1,
-                                          L->out_c, dense ? 1 : nn_layer_rows(L, N)));
-        g = B(a->gperm[l]);
-      }
-      DLGN_TRY(gate_forward(dev, B(a->out[l]), z, g, n, m->cfg.beta, gates));
-    }
+    if (role == ROLE_VALUE) DLGN_TRY(gate_forward(dev, B(a->out[l]), z, g, n, m->cfg.beta, gates));
   }
   return 0;
 }
@@ -261,7 +275,11 @@ static int layer_backward(dlgn_model *m, const nn_net *net, const nn_net_acts *a
   return 0;
 }
 
-static int value_backward(dlgn_model *m, dlgn_buf dtop, int N, dlgn_gate_kind gates) {
+/* dtop: the gradient at the top layer's output, or with from_gap the
+ * head's input gradient dh (N, C), which the top conv layer's gate backward
+ * spreads over its planes itself (gate_backward_gap) */
+static int value_backward(dlgn_model *m, dlgn_buf dtop, bool from_gap, int N,
+                          dlgn_gate_kind gates) {
   dlgn_device *dev = m->dev;
   const nn_net *net = &m->value;
   const nn_net_acts *a = &m->va;
@@ -282,7 +300,12 @@ static int value_backward(dlgn_model *m, dlgn_buf dtop, int N, dlgn_gate_kind ga
     dlgn_buf dq = NONE();
     if (want_dq)
       dq = m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS ? B(spare[1]) : B(m->dq[src]);
-    DLGN_TRY(gate_backward(dev, dz, dq, dout, layer_z(a, L, l), g, n, m->cfg.beta, gates, false));
+    if (from_gap && l == net->nlayers - 1)
+      DLGN_TRY(gate_backward_gap(dev, dz, dq, dout, layer_z(a, L, l), g, L->out_c, N,
+                                 L->h * L->w, m->cfg.beta, gates, false));
+    else
+      DLGN_TRY(gate_backward(dev, dz, dq, dout, layer_z(a, L, l), g, n, m->cfg.beta, gates,
+                             false));
     if (want_dq && m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS) {
       bool dense = L->kind == NN_LAYER_DENSE;
       DLGN_TRY(permute_channels_backward(dev, B(m->dq[src]), dq, m->perm_dev[l], dense ? N : 1,
@@ -344,17 +367,22 @@ int nn_model_backward(dlgn_model *m, int N, dlgn_gate_kind gates) {
                           B(m->dlogits), hin, (dlgn_buf){m->params, m->head_w}, N, m->head_in,
                           m->cfg.num_classes, false));
   dlgn_buf dtop = dh;
-  if (last->kind == NN_LAYER_CONV) {
+  /* planes of whole vectors: the top layer's ReLU or gate backward reads dh
+   * itself, without gap_backward's copy */
+  int HW = last->h * last->w;
+  bool from_gap = last->kind == NN_LAYER_CONV && HW % 16 == 0;
+  if (last->kind == NN_LAYER_CONV && !from_gap) {
     dtop = B(m->dtmp[1]);
-    DLGN_TRY(gap_backward(dev, dtop, dh, last->out_c, N, last->h * last->w, false));
+    DLGN_TRY(gap_backward(dev, dtop, dh, last->out_c, N, HW, false));
   }
   if (m->cfg.cls == DLGN_DNN) {
     int L = m->feat.nlayers - 1;
-    DLGN_TRY(relu_backward(dev, B(m->dq[L]), dtop, layer_z(&m->fa, last, L), layer_act(last, N),
-                           false));
+    dlgn_buf z = layer_z(&m->fa, last, L);
+    if (from_gap) DLGN_TRY(relu_backward_gap(dev, B(m->dq[L]), dh, z, last->out_c, N, HW));
+    else DLGN_TRY(relu_backward(dev, B(m->dq[L]), dtop, z, layer_act(last, N), false));
     return feature_backward(m, N, false);
   }
-  DLGN_TRY(value_backward(m, dtop, N, gates));
+  DLGN_TRY(value_backward(m, dtop, from_gap, N, gates));
   if (dlgn_model_feature_trains(m) && gates == DLGN_GATE_SOFT) DLGN_TRY(feature_backward(m, N, true));
   return 0;
 }

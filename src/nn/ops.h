@@ -75,9 +75,24 @@ void conv2d_describe_plan(const dlgn_device_info *info, const dlgn_conv_options 
                           const struct dlgn_tuning *t, const dlgn_conv_shape *s, char *out,
                           size_t size);
 
+/* What a forward convolution writes besides y: nothing; out = y * gate(g)
+ * (soft: sigmoid(beta g), hard: g > 0), as gate_forward; out = relu(y), as
+ * relu_forward. The row and batch kernels do it as they store y; the other
+ * strategies run that op after the convolution. */
+typedef enum { CONV_EPI_NONE = 0, CONV_EPI_GATE, CONV_EPI_RELU } conv_epilogue_kind;
+typedef struct {
+  conv_epilogue_kind kind;
+  dlgn_buf out, g; /* (OC,N,HO,WO) each; g for the gate only */
+  float beta;
+  dlgn_gate_kind gates;
+} conv_epilogue;
+
 /* x (C,N,H,W), w (OC,C,k,k), b (OC) -> y (OC,N,HO,WO) */
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                    dlgn_buf scratch, const dlgn_conv_shape *s);
+/* The same, and e's output (e NULL: none) */
+int conv2d_forward_fused(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
+                         dlgn_buf scratch, const dlgn_conv_shape *s, const conv_epilogue *e);
 /* dy (OC,N,HO,WO) -> dw (OC,C,k,k), db (OC) (overwritten), dx (C,N,H,W) (NULL mem:
  * skipped; accumulate_dx: dx += ) */
 int conv2d_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_buf db, dlgn_buf dy,
@@ -121,6 +136,14 @@ int gap_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int HW);
 /* dy (N,C) -> dx (C,N,HW) = dy/HW (accumulate: +=) */
 int gap_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int N, int HW,
                  bool accumulate);
+/* The last conv layer's gate_backward and relu_backward with dout the
+ * gradient of gap_forward: dout (C,N,HW) = dh (N,C) / HW, computed in place of
+ * gap_backward's output (HW a multiple of 16) */
+int gate_backward_gap(dlgn_device *dev, dlgn_buf dv, dlgn_buf dq, dlgn_buf dh, dlgn_buf v,
+                      dlgn_buf q, int C, int N, int HW, float beta, dlgn_gate_kind kind,
+                      bool accumulate_dq);
+int relu_backward_gap(dlgn_device *dev, dlgn_buf dx, dlgn_buf dh, dlgn_buf x, int C, int N,
+                      int HW);
 
 /* ---- residual shortcut (zero-padding, option A of the CIFAR ResNets) ---- */
 /* x (C,N,H,W) -> y (OC,N,H/s,W/s) += x[c,n,s*i,s*j] for c < C (OC >= C: the

@@ -240,6 +240,7 @@ static int conv_batch_dw_vectors(const dlgn_conv_shape *s) {
   size_t items = (size_t)(s->OC + 1) / 2 * s->C;
   int nv = s->N / 16, splits = items >= 256 ? 1 : (int)((256 + items - 1) / items);
   if (splits > nv) splits = nv;
+  if (splits < 1) return 1; /* under 16 images: the batch kernels do not fit */
   return (nv + splits - 1) / splits;
 }
 
@@ -333,8 +334,23 @@ typedef struct {
 
 /* The row kernels: 3x3, stride 1, pad 1, rows of 16 or 32 (conv_rows_fits),
  * or the flat ones for rows of 2, 4 or 8 (conv_flat_fits). */
+/* The kernels' epi argument for e: 0 none, 1 soft gate, 2 hard gate, 3 ReLU
+ * (conv_epilogue16 in cl/common.h). */
+static int epi_code(const conv_epilogue *e) {
+  if (!e || e->kind == CONV_EPI_NONE) return 0;
+  if (e->kind == CONV_EPI_RELU) return 3;
+  return e->gates == DLGN_GATE_HARD ? 2 : 1;
+}
+
+/* The kernel arguments of the epilogue (the output itself stands in for
+ * buffers a kernel without one never reads). */
+#define ARGS_EPI(e, y)                                                                       \
+  ARG_BUF(epi_code(e) ? (e)->out : (y)),                                                     \
+      ARG_BUF(epi_code(e) == 1 || epi_code(e) == 2 ? (e)->g : (y)), DLGN_INT(epi_code(e)),  \
+      DLGN_FLOAT(epi_code(e) ? (e)->beta : 0.0f)
+
 static int conv_rows(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
-                     const direct_args *a) {
+                     const direct_args *a, const conv_epilogue *e) {
   enum { TOC = 8, RPI = 4, FPOS = 32 }; /* C3_TOC = CF_TOC, C3_RPI, 16 * CF_RV */
   static const char *const names[33] = {[2] = "conv3x3_flat2",   [4] = "conv3x3_flat4",
                                         [8] = "conv3x3_flat8",   [16] = "conv3x3_rows16",
@@ -344,14 +360,15 @@ static int conv_rows(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_
   dlgn_arg args[] = {ARG_BUF(y),           ARG_BUF(x),         ARG_BUF(w),
                      ARG_BUF(b),           DLGN_INT(a->Cin),   DLGN_INT(a->N),
                      DLGN_INT(a->H),       DLGN_INT(a->Cout),  DLGN_INT(a->transposed),
-                     DLGN_INT(a->has_bias), DLGN_INT(a->acc)};
-  return dlgn_launch(dev, names[a->W], 2, global, local, (int)(sizeof args / sizeof args[0]),
-                     args);
+                     DLGN_INT(a->has_bias), DLGN_INT(a->acc),  ARGS_EPI(e, y)};
+  /* the flat kernels (rows under 16) have no epilogue: the caller runs it */
+  int nargs = (int)(sizeof args / sizeof args[0]) - (a->W < 16 ? 6 : 0);
+  return dlgn_launch(dev, names[a->W], 2, global, local, nargs, args);
 }
 
 static int conv_direct(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                        const direct_args *a) {
-  if (a->kind == DLGN_CONV_ROWS) return conv_rows(dev, y, x, w, b, a);
+  if (a->kind == DLGN_CONV_ROWS) return conv_rows(dev, y, x, w, b, a, NULL);
   enum { TOC = 16, DV = 16 }; /* DC_TOC, DC_DV of cl/conv.cl */
   size_t segments = (size_t)a->N * a->HO * ((a->WO + DV - 1) / DV);
   size_t global[2] = {segments, ((size_t)a->Cout + TOC - 1) / TOC};
@@ -395,10 +412,11 @@ static int batch_to_blocks(dlgn_device *dev, dlgn_buf xb, dlgn_buf x, int C, int
 }
 
 static int batch_from_blocks(dlgn_device *dev, dlgn_buf y, dlgn_buf yb, dlgn_buf b, int C,
-                             int N, int P, bool has_bias, bool acc) {
+                             int N, int P, bool has_bias, bool acc, const conv_epilogue *e) {
   size_t global[3] = {(size_t)N / 16, (size_t)P, (size_t)C}, local[3] = {1, (size_t)P, 1};
   dlgn_arg args[] = {ARG_BUF(y),   ARG_BUF(yb),  ARG_BUF(b),         DLGN_INT(C),
-                     DLGN_INT(N),  DLGN_INT(P),  DLGN_INT(has_bias), DLGN_INT(acc)};
+                     DLGN_INT(N),  DLGN_INT(P),  DLGN_INT(has_bias), DLGN_INT(acc),
+                     ARGS_EPI(e, y)};
   return dlgn_launch(dev, "blocks_to_cnp", 3, global, local,
                      (int)(sizeof args / sizeof args[0]), args);
 }
@@ -424,12 +442,13 @@ static dlgn_buf batch_region(dlgn_buf scratch, const dlgn_conv_shape *s, int whi
 }
 
 static int conv_batch_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
-                              dlgn_buf scratch, const dlgn_conv_shape *s) {
+                              dlgn_buf scratch, const dlgn_conv_shape *s,
+                              const conv_epilogue *e) {
   int P = s->H * s->W;
   dlgn_buf yt = batch_region(scratch, s, BATCH_OUT), xt = batch_region(scratch, s, BATCH_X);
   DLGN_TRY(batch_to_blocks(dev, xt, x, s->C, s->N, P));
   DLGN_TRY(batch_conv(dev, yt, xt, w, s->C, s->OC, s, false));
-  return batch_from_blocks(dev, y, yt, b, s->OC, s->N, P, true, false);
+  return batch_from_blocks(dev, y, yt, b, s->OC, s->N, P, true, false, e);
 }
 
 /* dx and/or dw by the batch kernels; dy goes to CPN once for both */
@@ -442,7 +461,7 @@ static int conv_batch_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dw, dlgn_
   if (do_dx) {
     dlgn_buf dxt = batch_region(scratch, s, BATCH_DX);
     DLGN_TRY(batch_conv(dev, dxt, dyt, w, s->OC, s->C, s, true));
-    DLGN_TRY(batch_from_blocks(dev, dx, dxt, w, s->C, s->N, P, false, acc));
+    DLGN_TRY(batch_from_blocks(dev, dx, dxt, w, s->C, s->N, P, false, acc, NULL));
   }
   if (!do_dw) return 0;
   static const char *const names[9] = {[2] = "conv3x3_dw_batch2", [4] = "conv3x3_dw_batch4",
@@ -475,16 +494,40 @@ static int scratch_check(dlgn_device *dev, const char *op, dlgn_buf scratch,
   return 0;
 }
 
+/* The forward pass as kind; *fused says whether e's output was written too
+ * (the row and batch kernels). */
+static int conv_forward_run(dlgn_device *dev, conv_kind kind, dlgn_buf y, dlgn_buf x, dlgn_buf w,
+                            dlgn_buf b, dlgn_buf scratch, const dlgn_conv_shape *s,
+                            const conv_epilogue *e, bool *fused);
+
 int conv2d_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                    dlgn_buf scratch, const dlgn_conv_shape *s) {
+  return conv2d_forward_fused(dev, y, x, w, b, scratch, s, NULL);
+}
+
+int conv2d_forward_fused(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
+                         dlgn_buf scratch, const dlgn_conv_shape *s, const conv_epilogue *e) {
   conv_plan plan;
   DLGN_TRY(conv_plan_of(dev, s, &plan));
   dlgn_record_conv(dev, s);
-  return conv2d_forward_as(dev, plan.fwd, y, x, w, b, scratch, s);
+  bool fused = false;
+  DLGN_TRY(conv_forward_run(dev, plan.fwd, y, x, w, b, scratch, s, e, &fused));
+  if (!e || e->kind == CONV_EPI_NONE || fused) return 0;
+  size_t n = (size_t)s->OC * s->N * conv2d_out_h(s) * conv2d_out_w(s);
+  if (e->kind == CONV_EPI_RELU) return relu_forward(dev, e->out, y, n);
+  return gate_forward(dev, e->out, y, e->g, n, e->beta, e->gates);
 }
 
 int conv2d_forward_as(dlgn_device *dev, conv_kind kind, dlgn_buf y, dlgn_buf x, dlgn_buf w,
                       dlgn_buf b, dlgn_buf scratch, const dlgn_conv_shape *s) {
+  bool fused;
+  return conv_forward_run(dev, kind, y, x, w, b, scratch, s, NULL, &fused);
+}
+
+static int conv_forward_run(dlgn_device *dev, conv_kind kind, dlgn_buf y, dlgn_buf x, dlgn_buf w,
+                            dlgn_buf b, dlgn_buf scratch, const dlgn_conv_shape *s,
+                            const conv_epilogue *e, bool *fused) {
+  *fused = false;
   DLGN_TRY(conv_check(dev, "conv2d_forward", s));
   conv_plan plan = {kind, DLGN_CONV_NKINDS, DLGN_CONV_NKINDS};
   if (!conv_kind_fits(&dev->info, kind, CONV_FWD, s))
@@ -492,7 +535,8 @@ int conv2d_forward_as(dlgn_device *dev, conv_kind kind, dlgn_buf y, dlgn_buf x, 
                      dlgn_conv_kind_name(kind), dev->info.name);
   if (kind == DLGN_CONV_BATCH) {
     DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s, plan));
-    return conv_batch_forward(dev, y, x, w, b, scratch, s);
+    *fused = true;
+    return conv_batch_forward(dev, y, x, w, b, scratch, s, e);
   }
   if (kind == DLGN_CONV_WINO) {
     DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s, plan));
@@ -501,6 +545,10 @@ int conv2d_forward_as(dlgn_device *dev, conv_kind kind, dlgn_buf y, dlgn_buf x, 
   if (kind != DLGN_CONV_GEMM) {
     direct_args a = {s->C, s->N, s->H, s->W, s->OC, s->k, s->stride, s->pad,
                      conv2d_out_h(s), conv2d_out_w(s), false, true, false, kind};
+    if (kind == DLGN_CONV_ROWS) {
+      *fused = s->W >= 16; /* the flat kernels have no epilogue */
+      return conv_rows(dev, y, x, w, b, &a, *fused ? e : NULL);
+    }
     return conv_direct(dev, y, x, w, b, &a);
   }
   DLGN_TRY(scratch_check(dev, "conv2d_forward", scratch, s, plan));

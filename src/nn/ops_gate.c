@@ -22,6 +22,31 @@ int gate_backward(dlgn_device *dev, dlgn_buf dv, dlgn_buf dq, dlgn_buf dout, dlg
                    DLGN_FLOAT(beta), DLGN_INT(kind == DLGN_GATE_HARD));
 }
 
+static int gap_fused_check(const char *op, int C, int N, int HW) {
+  DLGN_TRY(OPS_CHECK_DIMS(op, C, N, HW));
+  if (HW % 16) return dlgn_fail("%s: planes of %d are not whole vectors of 16", op, HW);
+  return ops_check_count(op, (size_t)C * N * HW);
+}
+
+int gate_backward_gap(dlgn_device *dev, dlgn_buf dv, dlgn_buf dq, dlgn_buf dh, dlgn_buf v,
+                      dlgn_buf q, int C, int N, int HW, float beta, dlgn_gate_kind kind,
+                      bool accumulate_dq) {
+  DLGN_TRY(gap_fused_check("gate_backward_gap", C, N, HW));
+  bool has_dq = dq.mem != NULL && !(kind == DLGN_GATE_HARD && accumulate_dq);
+  dlgn_buf dq_arg = dq.mem ? dq : dv; /* a valid buffer argument even when unused */
+  return LAUNCH_1D(dev, "gate_backward_gap", (size_t)C * N * HW / 16, ARG_BUF(dv),
+                   ARG_BUF(dq_arg), DLGN_INT(has_dq), DLGN_INT(accumulate_dq), ARG_BUF(dh),
+                   ARG_BUF(v), ARG_BUF(q), DLGN_INT(C), DLGN_INT(N), DLGN_INT(HW),
+                   DLGN_FLOAT(beta), DLGN_INT(kind == DLGN_GATE_HARD));
+}
+
+int relu_backward_gap(dlgn_device *dev, dlgn_buf dx, dlgn_buf dh, dlgn_buf x, int C, int N,
+                      int HW) {
+  DLGN_TRY(gap_fused_check("relu_backward_gap", C, N, HW));
+  return LAUNCH_1D(dev, "relu_backward_gap", (size_t)C * N * HW / 16, ARG_BUF(dx), ARG_BUF(dh),
+                   ARG_BUF(x), DLGN_INT(C), DLGN_INT(N), DLGN_INT(HW));
+}
+
 int permute_channels_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, cl_mem perm, int outer,
                              int C, int inner) {
   DLGN_TRY(OPS_CHECK_DIMS("permute_channels_forward", outer, C, inner));

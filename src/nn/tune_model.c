@@ -102,6 +102,10 @@ static int bench_init(conv_bench *c, dlgn_device *dev, const dlgn_conv_shape *s)
   c->n[PASS_DW] = nw;
   size_t scratch = 1;
   for (int k = 0; k < DLGN_CONV_NKINDS; k++) {
+    /* the strategies that fit some pass of s */
+    bool fits = false;
+    for (int p = 0; p < NPASS; p++) fits |= conv2d_kind_fits(&dev->info, (dlgn_conv_kind)k, p, s);
+    if (!fits) continue;
     size_t need = conv2d_scratch_floats_as(dev, s, (dlgn_conv_kind)k, (dlgn_conv_kind)k,
                                            (dlgn_conv_kind)k);
     if (need > scratch) scratch = need;

@@ -42,30 +42,19 @@ dlgn_run_state dlgn_sweep_run_state(const char *run_dir, int epochs) {
   return DLGN_RUN_NEW;
 }
 
+/* The check's result as the run folder keeps it. */
 static int write_check(const char *run_dir, const dlgn_filter_check *r) {
-  json_object *o = json_object_new_object(), *layers = json_object_new_array();
-  double min = 1;
+  dlgn_run_filter_check c = {.passed = r->passed, .images = r->images, .eps = r->eps,
+                             .nlayers = r->nlayers, .min_agreement = 1};
   for (int l = 0; l < r->nlayers; l++) {
-    json_object *e = json_object_new_object();
-    json_object_object_add(e, "compared", json_object_new_int64((int64_t)r->compared[l]));
-    json_object_object_add(e, "mismatched", json_object_new_int64((int64_t)r->mismatched[l]));
-    json_object_object_add(e, "near_zero", json_object_new_int64((int64_t)r->near_zero[l]));
-    json_object_object_add(e, "agreement", json_object_new_double(r->agreement[l]));
-    json_object_object_add(e, "max_err", json_object_new_double(r->max_err[l]));
-    json_object_array_add(layers, e);
-    if (r->agreement[l] < min) min = r->agreement[l];
+    c.layer[l].compared = r->compared[l];
+    c.layer[l].mismatched = r->mismatched[l];
+    c.layer[l].near_zero = r->near_zero[l];
+    c.layer[l].agreement = r->agreement[l];
+    c.layer[l].max_err = r->max_err[l];
+    if (r->agreement[l] < c.min_agreement) c.min_agreement = r->agreement[l];
   }
-  json_object_object_add(o, "passed", json_object_new_boolean(r->passed));
-  json_object_object_add(o, "min_agreement", json_object_new_double(min));
-  json_object_object_add(o, "images", json_object_new_int64((int64_t)r->images));
-  json_object_object_add(o, "eps", json_object_new_double(r->eps));
-  json_object_object_add(o, "layers", layers);
-  const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
-  char path[1200];
-  snprintf(path, sizeof path, "%s/filter_check.json", run_dir);
-  int rc = dlgn_write_file_atomic(path, text, strlen(text));
-  json_object_put(o);
-  return rc;
+  return dlgn_run_write_filter_check(run_dir, &c);
 }
 
 int dlgn_sweep_filter_check(const char *run_dir, const char *device, size_t images) {

@@ -1,5 +1,5 @@
 /* Job lines: the `dlgn train` arguments that reproduce one planned run, for
- * GNU parallel or a Slurm array instead of a scheduler of our own. Every
+ * GNU parallel or a Slurm array (slurm.c) instead of a scheduler of our own. Every
  * setting is written out (not only those that differ from the defaults), so
  * a job line means the same under a later dlgn with other defaults. */
 #include <stdio.h>
@@ -94,4 +94,32 @@ void dlgn_sweep_shell_quote(const char *word, char *out, size_t size) {
   }
   if (n + 1 < size) out[n++] = '\'';
   out[n < size ? n : size - 1] = '\0';
+}
+
+int dlgn_sweep_job_line(const dlgn_sweep_run *r, const char *program, char **line) {
+  *line = NULL;
+  char **argv;
+  int argc;
+  DLGN_TRY(dlgn_sweep_job_args(r, &argv, &argc));
+  /* a quoted word is at most 4 bytes per byte of the word, plus 2 quotes */
+  size_t cap = 4 * strlen(program) + 4;
+  for (int i = 0; i < argc; i++) cap += 4 * strlen(argv[i]) + 4;
+  char *out = dlgn_malloc(cap, "a job line");
+  char *word = dlgn_malloc(cap, "a job line");
+  if (out && word) {
+    dlgn_sweep_shell_quote(program, out, cap);
+    for (int i = 0; i < argc; i++) {
+      dlgn_sweep_shell_quote(argv[i], word, cap);
+      size_t n = strlen(out);
+      snprintf(out + n, cap - n, " %s", word);
+    }
+  }
+  dlgn_sweep_job_args_free(argv, argc);
+  free(word);
+  if (!word) {
+    free(out);
+    return -1;
+  }
+  *line = out;
+  return out ? 0 : -1;
 }

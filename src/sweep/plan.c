@@ -129,7 +129,7 @@ static int add_spec(dlgn_sweep_plan *p, spec_list *l, json_object *const *objs, 
   /* the same derived defaults as dlgn train (a dnn told to read ones is skipped) */
   dlgn_train_config_settle(c, has_key(objs, n, "depth"), has_key(objs, n, "width"),
                            has_key(objs, n, "value_input"));
-  c->class_given = true;
+  c->run.class_given = true;
   if (c->epochs < 1 || c->batch < 1 || !(c->lr > 0))
     return dlgn_fail("%s: epochs and batch must be >= 1 and lr > 0", origin);
   if (dlgn_model_config_check(&c->model) != 0) {

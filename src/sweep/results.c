@@ -1,6 +1,6 @@
 /* The results files: one row per finished run folder, read back from the
- * folder itself (config.json, summary.json, metrics.jsonl,
- * filter_check.json), so that a sweep trained here and one gathered with
+ * folder itself through the run-folder readers (dlgn/run_files.h: config.json,
+ * summary.json, metrics.jsonl, filter_check.json), so that a sweep trained here and one gathered with
  * --merge give the same rows. */
 #include <errno.h>
 #include <json-c/json.h>
@@ -17,24 +17,6 @@
 #include "sweep_internal.h"
 
 static bool file_exists(const char *path) { return access(path, F_OK) == 0; }
-
-static int read_json(const char *path, json_object **out) {
-  char *text;
-  DLGN_TRY(dlgn_read_file(path, "run file", DLGN_MAX_JSON_BYTES, &text, NULL));
-  *out = json_tokener_parse(text);
-  free(text);
-  if (!*out || !json_object_is_type(*out, json_type_object)) {
-    json_object_put(*out);
-    *out = NULL;
-    return dlgn_fail("%s: not a JSON object", path);
-  }
-  return 0;
-}
-
-static double get_double(json_object *o, const char *key, double fallback) {
-  json_object *v;
-  return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : fallback;
-}
 
 int sweep_row_load(sweep_row *r, const char *run_dir, bool *finished) {
   memset(r, 0, sizeof *r);
@@ -69,13 +51,14 @@ int sweep_row_load(sweep_row *r, const char *run_dir, bool *finished) {
   if (r->epochs_run < r->cfg.epochs) return 0;
   DLGN_TRY(dlgn_run_metrics_timing(run_dir, &r->seconds, &r->images_per_s));
   r->filter = r->linear_gating ? 2 : -1;
-  snprintf(path, sizeof path, "%s/filter_check.json", run_dir);
-  if (r->linear_gating && file_exists(path)) {
-    json_object *c, *v;
-    DLGN_TRY(read_json(path, &c));
-    r->filter = json_object_object_get_ex(c, "passed", &v) && json_object_get_boolean(v) ? 1 : 0;
-    r->filter_min_agreement = get_double(c, "min_agreement", 0);
-    json_object_put(c);
+  if (r->linear_gating) {
+    dlgn_run_filter_check c;
+    bool found;
+    DLGN_TRY(dlgn_run_read_filter_check(run_dir, &c, &found));
+    if (found) {
+      r->filter = c.passed ? 1 : 0;
+      r->filter_min_agreement = c.min_agreement;
+    }
   }
   *finished = true;
   return 0;

@@ -46,6 +46,15 @@ int dlgn_train_load_dataset(const dlgn_train_config *c, const char *data, dlgn_d
     }
     use_coarse_labels(ds);
   }
+  /* the names only label reports, but a user who trusts them should know
+   * where they came from */
+  if (!synth && !ds->names_from_meta)
+    fprintf(stderr, "dlgn: note: %s has no %s: the class names are the built-in %s names\n",
+            ds->source,
+            ds->kind != DLGN_CIFAR100              ? "batches.meta.txt"
+            : c->labels == DLGN_LABELS_COARSE      ? "coarse_label_names.txt"
+                                                   : "fine_label_names.txt",
+            dlgn_cifar_kind_name(ds->kind));
   if (synthetic) *synthetic = synth;
   if (resolved) {
     char abs[PATH_MAX];

@@ -328,3 +328,67 @@ int dlgn_run_metrics_timing(const char *run_dir, double *seconds, double *images
   free(text);
   return 0;
 }
+
+int dlgn_run_write_filter_check(const char *run_dir, const dlgn_run_filter_check *c) {
+  json_object *o = json_object_new_object(), *layers = json_object_new_array();
+  for (int l = 0; l < c->nlayers && l < DLGN_MAX_LAYERS; l++) {
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "compared", json_object_new_int64((int64_t)c->layer[l].compared));
+    json_object_object_add(e, "mismatched",
+                           json_object_new_int64((int64_t)c->layer[l].mismatched));
+    json_object_object_add(e, "near_zero", json_object_new_int64((int64_t)c->layer[l].near_zero));
+    json_object_object_add(e, "agreement", json_object_new_double(c->layer[l].agreement));
+    json_object_object_add(e, "max_err", json_object_new_double(c->layer[l].max_err));
+    json_object_array_add(layers, e);
+  }
+  json_object_object_add(o, "passed", json_object_new_boolean(c->passed));
+  json_object_object_add(o, "min_agreement", json_object_new_double(c->min_agreement));
+  json_object_object_add(o, "images", json_object_new_int64((int64_t)c->images));
+  json_object_object_add(o, "eps", json_object_new_double(c->eps));
+  json_object_object_add(o, "layers", layers);
+  const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/filter_check.json", run_dir);
+  int rc = dlgn_write_file_atomic(path, text, strlen(text));
+  json_object_put(o);
+  return rc;
+}
+
+int dlgn_run_read_filter_check(const char *run_dir, dlgn_run_filter_check *c, bool *found) {
+  char path[1200];
+  memset(c, 0, sizeof *c);
+  *found = false;
+  snprintf(path, sizeof path, "%s/filter_check.json", run_dir);
+  json_object *o, *v, *layers;
+  DLGN_TRY(read_object(path, "filter check", &o));
+  if (!o) return 0;
+  int rc = 0;
+  if (!json_object_object_get_ex(o, "passed", &v) || !json_object_is_type(v, json_type_boolean))
+    rc = dlgn_fail("%s: no \"passed\" verdict", path);
+  if (rc == 0) {
+    c->passed = json_object_get_boolean(v);
+    c->min_agreement = get_double(o, "min_agreement");
+    double images = get_double(o, "images");
+    c->images = images > 0 && images < 1e15 ? (size_t)images : 0;
+    c->eps = get_double(o, "eps");
+    if (json_object_object_get_ex(o, "layers", &layers) &&
+        json_object_is_type(layers, json_type_array)) {
+      size_t n = json_object_array_length(layers);
+      for (size_t l = 0; l < n && l < DLGN_MAX_LAYERS; l++) {
+        json_object *e = json_object_array_get_idx(layers, l);
+        if (!json_object_is_type(e, json_type_object)) continue;
+        double counts[3] = {get_double(e, "compared"), get_double(e, "mismatched"),
+                            get_double(e, "near_zero")};
+        size_t *dst[3] = {&c->layer[l].compared, &c->layer[l].mismatched,
+                          &c->layer[l].near_zero};
+        for (int k = 0; k < 3; k++) *dst[k] = counts[k] > 0 && counts[k] < 1e15 ? (size_t)counts[k] : 0;
+        c->layer[l].agreement = get_double(e, "agreement");
+        c->layer[l].max_err = get_double(e, "max_err");
+        c->nlayers = (int)l + 1;
+      }
+    }
+    *found = true;
+  }
+  json_object_put(o);
+  return rc;
+}

@@ -61,7 +61,7 @@ static int prepare_fixed_learnt(train_run *r, dlgn_checkpoint *src) {
   DLGN_TRY(dlgn_checkpoint_read(c->gates_from, src));
   const dlgn_model_config *s = &src->config.model;
   dlgn_model_class cls = dlgn_model_class_on_gates_of(s->cls);
-  if (c->class_given && c->model.cls != cls)
+  if (c->run.class_given && c->model.cls != cls)
     return dlgn_fail("--gates-from %s holds a %s, whose gates make a %s, not a %s", c->gates_from,
                      dlgn_class_name(s->cls), dlgn_class_name(cls), dlgn_class_name(c->model.cls));
   if (s->arch != c->model.arch || s->depth != c->model.depth || s->width != c->model.width ||
