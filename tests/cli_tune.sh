@@ -30,7 +30,9 @@ echo "$out" | grep -q "^dlgn: cannot create the folder of tuning file /dev/null/
   fail "unwritable folder: $out"
 [ $took -lt 10 ] || fail "unwritable folder noticed only after ${took} s"
 
-for bad in "--models cnn" "--models c4gap-0" "--batch 0" "--batch 64,x" "--part all-of-it"; do
+# resnet21: not 6n+2; resnet20x: no such architecture
+for bad in "--models cnn" "--models c4gap-0" "--models resnet21" "--models resnet20x" "--batch 0" \
+  "--batch 64,x" "--part all-of-it"; do
   set +e
   # shellcheck disable=SC2086
   out=$("$dlgn" tune $bad 2>&1); rc=$?
@@ -39,14 +41,17 @@ for bad in "--models cnn" "--models c4gap-0" "--batch 0" "--batch 64,x" "--part 
   [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q "^dlgn: --" || fail "tune $bad: $out"
 done
 
-# The model's own shapes: one step of a C4GAP-8 at batch 16 recorded, its two
-# convolution shapes timed in every strategy that fits, the file read back by
-# `dlgn devices` and applied by a training run of that model.
+# The models' own shapes: one step of a C4GAP-8 and of a ResNet-8 of width 4
+# at batch 16 recorded, their convolution shapes (the resnet's stride-2 ones
+# into stages 2 and 3 among them) timed in every strategy that fits, the file
+# read back by `dlgn devices` and applied by a training run of the C4GAP.
 export DLGN_TUNING_DIR="$tmp/tuning"
-"$dlgn" tune --models c4gap-8 --batch 16 --quick --quiet > "$tmp/tune.txt" ||
-  fail "tune c4gap-8: $(cat "$tmp/tune.txt")"
+"$dlgn" tune --models c4gap-8,resnet8-4 --batch 16 --quick --quiet > "$tmp/tune.txt" ||
+  fail "tune c4gap-8,resnet8-4: $(cat "$tmp/tune.txt")"
 file=$(ls "$DLGN_TUNING_DIR"/*.txt)
-for shape in "conv N=16 C=3 H=32 W=32 OC=8 " "conv N=16 C=8 H=32 W=32 OC=8 "; do
+for shape in "conv N=16 C=3 H=32 W=32 OC=8 " "conv N=16 C=8 H=32 W=32 OC=8 " \
+  "conv N=16 C=4 H=32 W=32 OC=8 k=3 stride=2 " "conv N=16 C=8 H=16 W=16 OC=16 k=3 stride=2 " \
+  "conv N=16 C=16 H=8 W=8 OC=16 k=3 stride=1 "; do
   grep -q "^$shape" "$file" || fail "no entry '$shape' in $(cat "$file")"
 done
 grep -q "^own-default" "$file" || fail "no GEMM tuning in $(cat "$file")"

@@ -14,7 +14,7 @@
 #include "dlgn/train.h"
 #include "nn/tune_model.h"
 
-#define DEFAULT_MODELS "fc,c4gap-32,c4gap-128,vgg16"
+#define DEFAULT_MODELS "fc,c4gap-32,c4gap-128,vgg16,resnet20"
 #define DEFAULT_BATCHES "64,128"
 #define MAX_MODELS 16
 #define MAX_BATCHES 8
@@ -35,8 +35,9 @@ static void tune_usage(FILE *out) {
           "existing file not tuned now are kept.\n\n"
           "  --device SEL    index, 'gpu', 'cpu' or a name substring (default: $DLGN_DEVICE,\n"
           "                  else the first GPU, else the first CPU device)\n"
-          "  --models LIST   comma-separated ARCH or ARCH-WIDTH (fc, c4gap-32, vgg16, resnet, ...), with\n"
-          "                  each architecture's default depth (default: %s)\n"
+          "  --models LIST   comma-separated ARCH[DEPTH][-WIDTH] (fc, c4gap-32, vgg16, resnet56,\n"
+          "                  ...), each architecture's default depth and width where not given\n"
+          "                  (default: %s)\n"
           "  --batch LIST    comma-separated batch sizes (default: %s)\n"
           "  --part P        gemm, conv or all (default: all)\n"
           "  --backend B     GEMM backend to tune: own (the project's kernel: tile sizes and K\n"
@@ -52,8 +53,8 @@ static void tune_usage(FILE *out) {
           DEFAULT_MODELS, DEFAULT_BATCHES);
 }
 
-/* The models of --models: ARCH or ARCH-WIDTH with that architecture's
- * default depth. */
+/* The models of --models: ARCH, ARCHDEPTH, ARCH-WIDTH or ARCHDEPTH-WIDTH,
+ * with that architecture's default depth and width where none is given. */
 static int parse_models(const char *list, dlgn_model_config *out, int max, int *n) {
   char buf[512];
   snprintf(buf, sizeof buf, "%s", list);
@@ -75,9 +76,25 @@ static int parse_models(const char *list, dlgn_model_config *out, int max, int *
     }
     dlgn_train_config c;
     dlgn_train_config_default(&c);
+    /* ARCH, or ARCH followed by its depth (resnet20, resnet110); an
+     * architecture whose name ends in digits (vgg16) is taken whole */
+    bool depth_given = false;
+    int depth = 0;
+    size_t len = strlen(tok), end = len;
+    while (end > 0 && tok[end - 1] >= '0' && tok[end - 1] <= '9') end--;
+    bool whole = false;
+    for (int a = DLGN_FC; a <= DLGN_RESNET; a++) whole |= strcmp(tok, dlgn_arch_name((dlgn_arch)a)) == 0;
+    if (end > 0 && end < len && !whole) {
+      if (len - end > 4) return dlgn_fail("--models: '%s': depth out of range", tok);
+      depth = atoi(tok + end);
+      tok[end] = '\0';
+      depth_given = true;
+    }
     if (dlgn_arch_parse(tok, &c.model.arch) != 0) return dlgn_fail_context("--models");
     if (width_given) c.model.width = width;
-    dlgn_train_config_settle(&c, false, width_given, false);
+    if (depth_given) c.model.depth = depth;
+    dlgn_train_config_settle(&c, depth_given, width_given, false);
+    if (dlgn_model_config_check(&c.model) != 0) return dlgn_fail_context("--models");
     out[(*n)++] = c.model;
   }
   if (*n == 0) return dlgn_fail("--models: no model named");
