@@ -84,7 +84,10 @@ static double get_double(json_object *o, const char *key) {
 
 void dlgn_run_metrics_parse(json_object *o, dlgn_epoch_metrics *e) {
   memset(e, 0, sizeof *e);
-  e->epoch = (int)get_double(o, "epoch");
+  /* an epoch no run reaches (or not a number) reads as -1, which matches no
+   * epoch, instead of overflowing the int */
+  double epoch = get_double(o, "epoch");
+  e->epoch = epoch >= 0 && epoch <= 1e9 ? (int)epoch : -1;
   e->train_loss = get_double(o, "train_loss");
   e->train_acc = get_double(o, "train_acc");
   e->test_soft = get_double(o, "test_acc_soft");
