@@ -406,10 +406,11 @@ START_TEST(test_shortcut) {
     dlgn_device *dev = devs[d];
     dlgn_rng r;
     dlgn_rng_seed(&r, 43);
-    /* C, OC, N, H, W, stride: identity, stride 2 with doubled channels, odd sizes */
-    const int shapes[][6] = {{4, 4, 3, 6, 6, 1}, {3, 6, 2, 8, 8, 2}, {2, 5, 3, 6, 4, 2},
-                             {16, 32, 2, 32, 32, 2}};
-    for (int si = 0; si < 4; si++) {
+    /* C, OC, N, H, W, stride: identity (whole vectors of 16, and a tail),
+     * stride 2 with doubled channels, odd sizes */
+    const int shapes[][6] = {{4, 4, 3, 6, 6, 1}, {3, 5, 2, 5, 3, 1}, {3, 6, 2, 8, 8, 2},
+                             {2, 5, 3, 6, 4, 2}, {16, 32, 2, 32, 32, 2}};
+    for (int si = 0; si < 5; si++) {
       int C = shapes[si][0], OC = shapes[si][1], N = shapes[si][2], H = shapes[si][3],
           W = shapes[si][4], st = shapes[si][5];
       size_t n = (size_t)C * N * H * W, m = (size_t)OC * N * (H / st) * (W / st);

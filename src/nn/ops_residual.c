@@ -15,7 +15,7 @@ int shortcut_add_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int OC
                          int W, int stride) {
   DLGN_TRY(shortcut_check("shortcut_add_forward", C, OC, N, H, W, stride));
   int HO = H / stride, WO = W / stride, count = C * N * HO * WO;
-  return LAUNCH_1D(dev, "shortcut_add_forward", (size_t)count, ARG_BUF(y), ARG_BUF(x),
+  return LAUNCH_1D(dev, "shortcut_add_forward", ((size_t)count + 15) / 16, ARG_BUF(y), ARG_BUF(x),
                    DLGN_INT(count), DLGN_INT(H), DLGN_INT(W), DLGN_INT(HO), DLGN_INT(WO),
                    DLGN_INT(stride));
 }
@@ -24,7 +24,7 @@ int shortcut_add_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int
                           int W, int stride, bool accumulate) {
   DLGN_TRY(shortcut_check("shortcut_add_backward", C, OC, N, H, W, stride));
   int HO = H / stride, WO = W / stride, count = C * N * H * W;
-  return LAUNCH_1D(dev, "shortcut_add_backward", (size_t)count, ARG_BUF(dx), ARG_BUF(dy),
+  return LAUNCH_1D(dev, "shortcut_add_backward", ((size_t)count + 15) / 16, ARG_BUF(dx), ARG_BUF(dy),
                    DLGN_INT(count), DLGN_INT(H), DLGN_INT(W), DLGN_INT(HO), DLGN_INT(WO),
                    DLGN_INT(stride), DLGN_INT(accumulate));
 }
