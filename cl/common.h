@@ -39,6 +39,31 @@ float16 dlgn_sigmoid16(float16 z) {
   return select(e * r, r, z >= 0.0f);
 }
 
+/* Clang's shuffle builtin, where the compiler has it: one permutation for a
+ * vector shift (element-wise vector literals compile to a dozen partial loads
+ * there). */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define DLGN_SHUFFLE 1
+#endif
+#endif
+
+/* The sum of v's 16 lanes, as a tree */
+inline float dlgn_lane_sum16(float16 v) {
+#ifdef DLGN_SHUFFLE
+  /* v.hi is a shuffle with mask element 11, which Oclgrind 21.10 reads as
+   * undefined (see cf_up in conv.cl): take the high half from the second
+   * operand */
+  float8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+             __builtin_shufflevector((float16)(0.0f), v, 24, 25, 26, 27, 28, 29, 30, 31);
+#else
+  float8 a = v.lo + v.hi;
+#endif
+  float4 b = a.lo + a.hi;
+  float2 d = b.lo + b.hi;
+  return d.x + d.y;
+}
+
 /* Sum of x[0..n) by one work-item of a group of ls, starting at lane l:
  * four-wide loads (contiguous across the group), then the tail. */
 float dlgn_strided_sum(__global const float *x, int n, int l, int ls) {

@@ -180,13 +180,8 @@ __kernel void conv2d_direct(__global float *y, ulong y_off, __global const float
 /* (prev.sf, v.s0 .. v.se) and (v.s1 .. v.sf, next.s0): the row shifted one
  * pixel, one permutation each where the compiler has Clang's shuffle builtin
  * (element-wise vector literals compile to a dozen partial loads there). */
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_shufflevector)
-#define C3_SHUFFLE 1
-#endif
-#endif
 inline float16 c3_shift_up(float16 prev, float16 v) {
-#ifdef C3_SHUFFLE
+#ifdef DLGN_SHUFFLE
   return __builtin_shufflevector(prev, v, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
                                  29, 30);
 #else
@@ -196,7 +191,7 @@ inline float16 c3_shift_up(float16 prev, float16 v) {
 
 /* (operands swapped so that no mask element is 11, see cf_up) */
 inline float16 c3_shift_down(float16 v, float16 next) {
-#ifdef C3_SHUFFLE
+#ifdef DLGN_SHUFFLE
   return __builtin_shufflevector(next, v, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 0);
 #else
   return (float16)(v.s1234, v.s5678, v.s9abc, v.sdef, next.s0);
@@ -298,19 +293,6 @@ DEFINE_CONV3X3_ROWS(conv3x3_rows32, 2, 1)
  * part[s * OC * C * 9 + (oc * C + c) * 9 + tap], added up by conv_dw_reduce. */
 #define C3W_TOC 2
 
-inline float c3_lane_sum(float16 v) {
-#ifdef C3_SHUFFLE
-  /* v.hi is a shuffle with mask element 11, which Oclgrind 21.10 reads as
-   * undefined (see cf_up): take the high half from the second operand */
-  float8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
-             __builtin_shufflevector((float16)(0.0f), v, 24, 25, 26, 27, 28, 29, 30, 31);
-#else
-  float8 a = v.lo + v.hi;
-#endif
-  float4 b = a.lo + a.hi;
-  float2 d = b.lo + b.hi;
-  return d.x + d.y;
-}
 
 /* A work-item's partial weight gradient (output channels oc0.., input
  * channel c) into p (OC, C, 9): the lanes of each accumulator added, rows
@@ -320,7 +302,7 @@ inline float c3_lane_sum(float16 v) {
 #define C3_STORE_DW(p, acc, oc0, c, C, OC)                                                     \
   for (int j = 0; j < C3W_TOC && (oc0) + j < (OC); j++)                                        \
     _Pragma("unroll") for (int t = 0; t < 9; t++)                                              \
-        (p)[((size_t)((oc0) + j) * (C) + (c)) * 9 + t] = c3_lane_sum((acc)[j][t]);
+        (p)[((size_t)((oc0) + j) * (C) + (c)) * 9 + t] = dlgn_lane_sum16((acc)[j][t]);
 
 #define DEFINE_CONV3X3_DW_ROWS(NAME, RV)                                                         \
   __kernel void NAME(__global float *part, ulong part_off, __global const float *dy,            \
@@ -397,7 +379,7 @@ __kernel void conv_dw_reduce(__global float *dw, ulong dw_off, __global const fl
  * tap falls outside their plane are zeroed by masks that, with W dividing
  * 16, depend on the lane only (and, for planes of more than 16, on whether
  * the vector starts or ends its plane). */
-#ifdef C3_SHUFFLE
+#ifdef DLGN_SHUFFLE
 /* (prev, cur) moved up k lanes: lane l takes position l - k. The operands are
  * ordered so that no mask element is 11: Oclgrind 21.10 reads a mask element
  * of 11 as undefined (tests/oclgrind_shadow.c, "shuffle"), and would report

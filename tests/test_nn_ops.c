@@ -444,6 +444,51 @@ END_TEST
 
 /* ---- batch norm ---- */
 
+/* batchnorm_forward_fused, in training and evaluation, with each epilogue
+ * (soft and hard gate, ReLU): out from the C twin's y, and y still written.
+ * rm, rv: the device's running statistics before the training call. */
+static void bn_check_epilogues(dlgn_device *dev, dlgn_rng *r, const double *x,
+                               const double *gamma, const double *beta, const double *rm,
+                               const double *rv, int C, int M, double tol) {
+  size_t n = (size_t)C * M;
+  double *q = trand(r, n, -1, 1), *y = tvec(n), *want = tvec(n);
+  double *rm1 = tvec(C), *rv1 = tvec(C), *mean = tvec(C), *invstd = tvec(C);
+  dlgn_buf bx = tup(dev, x, n), bq = tup(dev, q, n), bg = tup(dev, gamma, C);
+  dlgn_buf bb = tup(dev, beta, C), by = tup(dev, NULL, n), bout = tup(dev, NULL, n);
+  dlgn_buf bsm = tup(dev, NULL, C), bsi = tup(dev, NULL, C);
+  const conv_epilogue_kind kinds[3] = {CONV_EPI_GATE, CONV_EPI_GATE, CONV_EPI_RELU};
+  const char *names[3] = {"soft gate", "hard gate", "ReLU"};
+  for (int training = 0; training < 2; training++)
+    for (int k = 0; k < 3; k++) {
+      memcpy(rm1, rm, (size_t)C * sizeof *rm1);
+      memcpy(rv1, rv, (size_t)C * sizeof *rv1);
+      dlgn_buf brm = tup(dev, rm1, C), brv = tup(dev, rv1, C);
+      conv_epilogue e = {kinds[k], bout, bq, 2.5f, k == 1 ? DLGN_GATE_HARD : DLGN_GATE_SOFT};
+      batchnorm_forward_ref(y, x, gamma, beta, rm1, rv1, mean, invstd, C, M, 0.1, 1e-5,
+                            training);
+      if (k < 2) gate_forward_ref(want, y, q, n, e.beta, e.gates);
+      else relu_forward_ref(want, y, n);
+      /* a hard gate or ReLU flips where y is within tol of 0: take the
+       * device's own y there */
+      ck_assert_ok(batchnorm_forward_fused(dev, by, bx, bg, bb, brm, brv, bsm, bsi, C, M, 0.1f,
+                                           1e-5f, training, &e));
+      char what[120];
+      snprintf(what, sizeof what, "batchnorm_forward (%s), epilogue %s, C=%d M=%d",
+               training ? "train" : "eval", names[k], C, M);
+      tcheck(what, dev, by, y, n, tol, 1e-5);
+      double *got_y = tdown(dev, by, n);
+      for (size_t i = 0; i < n; i++)
+        if (k > 0 && fabs(y[i]) <= tol) want[i] = k == 1 ? (q[i] > 0 ? got_y[i] : 0)
+                                                         : (got_y[i] > 0 ? got_y[i] : 0);
+      tcheck(what, dev, bout, want, n, tol, 1e-5);
+      free(got_y);
+      tfree(&brm), tfree(&brv);
+    }
+  tfree(&bx), tfree(&bq), tfree(&bg), tfree(&bb), tfree(&by), tfree(&bout), tfree(&bsm);
+  tfree(&bsi);
+  free(q), free(y), free(want), free(rm1), free(rv1), free(mean), free(invstd);
+}
+
 START_TEST(test_batchnorm) {
   int count;
   dlgn_device **devs = topen(&count);
@@ -451,12 +496,17 @@ START_TEST(test_batchnorm) {
     dlgn_device *dev = devs[d];
     dlgn_rng r;
     dlgn_rng_seed(&r, 51);
-    const int shapes[][2] = {{4, 37}, {3, 1000}, {2, 1}, {5, 2 * 7 * 9}};
-    for (int si = 0; si < 4; si++) {
+    /* M: a vector tail, whole vectors over several work-items, a single
+     * value, an odd size; the last shape's values lie 1000 from zero */
+    const int shapes[][2] = {{4, 37}, {3, 1000}, {2, 1}, {5, 2 * 7 * 9}, {3, 4096 + 5}};
+    for (int si = 0; si < 5; si++) {
       int C = shapes[si][0], M = shapes[si][1];
       size_t n = (size_t)C * M;
       /* an offset mean: the variance must not come from E[x^2] - E[x]^2 */
-      double *x = trand(&r, n, 20, 23), *dy = trand(&r, n, -1, 1);
+      double lo = si == 4 ? 1000 : 20;
+      double *x = trand(&r, n, lo, lo + 3), *dy = trand(&r, n, -1, 1);
+      /* the twin reads the floats the device reads */
+      for (size_t i = 0; i < n; i++) x[i] = (float)x[i];
       double *gamma = trand(&r, C, 0.5, 1.5), *beta = trand(&r, C, -1, 1);
       double *rm = trand(&r, C, -1, 1), *rv = trand(&r, C, 0.5, 2);
       double *y = tvec(n), *mean = tvec(C), *invstd = tvec(C);
@@ -471,16 +521,19 @@ START_TEST(test_batchnorm) {
                                      (float)eps, true));
       /* xhat ~ (x - mean)*invstd: float x of ~20 carries 1e-6 relative, so
        * xhat errors scale with |mean|*invstd */
-      double s = 1e-6 * (1 + 23 * tmaxabs(invstd, C)) * sqrt(M) + 1e-6 * tmaxabs(y, n);
+      double s = 1e-6 * (1 + (lo + 3) * tmaxabs(invstd, C)) * sqrt(M) + 1e-6 * tmaxabs(y, n);
       tcheck("batchnorm_forward (train) y", dev, by, y, n, s, 1e-5);
-      tcheck("batchnorm_forward save_mean", dev, bsm, mean, C, 1e-6 * 23, 1e-5);
+      tcheck("batchnorm_forward save_mean", dev, bsm, mean, C, 1e-6 * (lo + 3), 1e-5);
       tcheck("batchnorm_forward save_invstd", dev, bsi, invstd, C, 0, 1e-5);
       tcheck("batchnorm_forward running_mean", dev, brm, rm, C, 1e-5, 1e-5);
       tcheck("batchnorm_forward running_var", dev, brv, rv, C, 1e-6, 1e-5);
       batchnorm_backward_ref(dx, dgamma, dbeta, dy, x, gamma, mean, invstd, C, M);
       ck_assert_ok(batchnorm_backward(dev, bdx, bdg, bdb, bdy, bx, bg, bsm, bsi, C, M));
       tcheck("batchnorm_backward dx", dev, bdx, dx, n, 1e-5 * tmaxabs(dx, n), 1e-5);
-      tcheck("batchnorm_backward dgamma", dev, bdg, dgamma, C, 1e-5 * sqrt(M), 1e-5);
+      /* dgamma sums dy * (x - mean): the float mean's rounding (2^-24 of
+       * |mean|) times invstd times sum dy comes on top */
+      double tg = 1e-5 * sqrt(M) + 2e-7 * (lo + 3) * tmaxabs(invstd, C) * tmaxabs(dbeta, C);
+      tcheck("batchnorm_backward dgamma", dev, bdg, dgamma, C, tg, 1e-5);
       tcheck("batchnorm_backward dbeta", dev, bdb, dbeta, C, 1e-6 * sqrt(M), 1e-5);
       /* evaluation: the running statistics, nothing updated */
       double *rmd = tdown(dev, brm, C), *rvd = tdown(dev, brv, C);
@@ -489,6 +542,7 @@ START_TEST(test_batchnorm) {
                                      (float)eps, false));
       tcheck("batchnorm_forward (eval)", dev, by, y, n, 1e-5 * tmaxabs(y, n), 1e-5);
       tcheck("batchnorm eval keeps running_mean", dev, brm, rmd, C, 0, 0);
+      bn_check_epilogues(dev, &r, x, gamma, beta, rmd, rvd, C, M, s);
       tfree(&bx), tfree(&bdy), tfree(&bg), tfree(&bb), tfree(&brm), tfree(&brv), tfree(&by);
       tfree(&bsm), tfree(&bsi), tfree(&bdx), tfree(&bdg), tfree(&bdb);
       free(x), free(dy), free(gamma), free(beta), free(rm), free(rv);

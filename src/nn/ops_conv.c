@@ -334,21 +334,6 @@ typedef struct {
 
 /* The row kernels: 3x3, stride 1, pad 1, rows of 16 or 32 (conv_rows_fits),
  * or the flat ones for rows of 2, 4 or 8 (conv_flat_fits). */
-/* The kernels' epi argument for e: 0 none, 1 soft gate, 2 hard gate, 3 ReLU
- * (conv_epilogue16 in cl/common.h). */
-static int epi_code(const conv_epilogue *e) {
-  if (!e || e->kind == CONV_EPI_NONE) return 0;
-  if (e->kind == CONV_EPI_RELU) return 3;
-  return e->gates == DLGN_GATE_HARD ? 2 : 1;
-}
-
-/* The kernel arguments of the epilogue (the output itself stands in for
- * buffers a kernel without one never reads). */
-#define ARGS_EPI(e, y)                                                                       \
-  ARG_BUF(epi_code(e) ? (e)->out : (y)),                                                     \
-      ARG_BUF(epi_code(e) == 1 || epi_code(e) == 2 ? (e)->g : (y)), DLGN_INT(epi_code(e)),  \
-      DLGN_FLOAT(epi_code(e) ? (e)->beta : 0.0f)
-
 static int conv_rows(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf w, dlgn_buf b,
                      const direct_args *a, const conv_epilogue *e) {
   enum { TOC = 8, RPI = 4, FPOS = 32 }; /* C3_TOC = CF_TOC, C3_RPI, 16 * CF_RV */

@@ -37,6 +37,17 @@ int ops_check_dims(const char *op, int count, const int *dims);
  * devices) that both the device and this kernel allow. */
 int ops_reduce_wg(dlgn_device *dev, const char *kernel, size_t *wg);
 
+/* The kernels' epi argument for e: 0 none, 1 soft gate, 2 hard gate, 3 ReLU
+ * (conv_epilogue16 in cl/common.h). */
+int ops_epi_code(const conv_epilogue *e);
+
+/* The kernel arguments of the epilogue (the output itself stands in for
+ * buffers a kernel without one never reads). */
+#define ARGS_EPI(e, y)                                                                       \
+  ARG_BUF(ops_epi_code(e) ? (e)->out : (y)),                                                 \
+      ARG_BUF(ops_epi_code(e) == 1 || ops_epi_code(e) == 2 ? (e)->g : (y)),                  \
+      DLGN_INT(ops_epi_code(e)), DLGN_FLOAT(ops_epi_code(e) ? (e)->beta : 0.0f)
+
 /* One strategy for each pass, where it fits (the tuner, src/nn/conv_tune.c;
  * it fails where it does not): the forward pass; dx and/or dw (NULL mem:
  * skipped, db too); the scratch they need. */

@@ -15,6 +15,12 @@ int ops_check_dims(const char *op, int count, const int *dims) {
   return 0;
 }
 
+int ops_epi_code(const conv_epilogue *e) {
+  if (!e || e->kind == CONV_EPI_NONE) return 0;
+  if (e->kind == CONV_EPI_RELU) return 3;
+  return e->gates == DLGN_GATE_HARD ? 2 : 1;
+}
+
 int ops_reduce_wg(dlgn_device *dev, const char *kernel, size_t *wg) {
   cl_kernel k;
   DLGN_TRY(dlgn_kernel(dev, kernel, &k));
