@@ -11,6 +11,25 @@ __kernel void avgpool2_forward(__global float *y, ulong y_off, __global const fl
   y[y_off + (size_t)r * WO + ox] = 0.25f * ((top[0] + top[1]) + (top[W] + top[W + 1]));
 }
 
+/* x (P,H,W) -> y (P,H/2,W/2): the even rows and columns (a 3x3 stride-2
+ * pad-1 layer's output from its stride-1 twin's); dims as avgpool2_forward */
+__kernel void subsample2_forward(__global float *y, ulong y_off, __global const float *x,
+                                 ulong x_off, int rows, int W) {
+  int ox = GID0, r = GID1, WO = W / 2;
+  if (ox >= WO || r >= rows) return;
+  y[y_off + (size_t)r * WO + ox] = x[x_off + (size_t)2 * r * W + 2 * ox];
+}
+
+/* dy (P,H/2,W/2) -> dx (P,H,W): dy at the even rows and columns, zero
+ * elsewhere; dim 0 = input column, dim 1 = input row */
+__kernel void subsample2_backward(__global float *dx, ulong dx_off, __global const float *dy,
+                                  ulong dy_off, int rows, int W) {
+  int ix = GID0, r = GID1;
+  if (ix >= W || r >= rows) return;
+  float g = (r | ix) & 1 ? 0.0f : dy[dy_off + (size_t)(r / 2) * (W / 2) + ix / 2];
+  dx[dx_off + (size_t)r * W + ix] = g;
+}
+
 /* dy (P,H/2,W/2) -> dx (P,H,W) = dy/4; dim 0 = input column, dim 1 = input row */
 __kernel void avgpool2_backward(__global float *dx, ulong dx_off, __global const float *dy,
                                 ulong dy_off, int rows, int W, int acc) {

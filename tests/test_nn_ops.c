@@ -344,10 +344,18 @@ START_TEST(test_pool) {
       ck_assert_ok(avgpool2_backward(dev, bacc, bdy, P, H, W, true));
       for (size_t i = 0; i < n; i++) dx[i] += old[i];
       tcheck("avgpool2_backward +=", dev, bacc, dx, n, 1e-7, 1e-6);
+      subsample2_forward_ref(y, x, P, H, W);
+      subsample2_backward_ref(dx, dy, P, H, W);
+      ck_assert_ok(subsample2_forward(dev, by, bx, P, H, W));
+      tcheck("subsample2_forward", dev, by, y, m, 0, 0);
+      ck_assert_ok(subsample2_backward(dev, bdx, bdy, P, H, W));
+      tcheck("subsample2_backward", dev, bdx, dx, n, 0, 0);
       tfree(&bx), tfree(&by), tfree(&bdy), tfree(&bdx), tfree(&bacc);
       free(x), free(dy), free(old), free(y), free(dx);
     }
     ck_assert_int_ne(avgpool2_forward(dev, (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0}, 1, 3, 4), 0);
+    ck_assert_int_ne(subsample2_forward(dev, (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0}, 1, 4, 3),
+                     0);
     /* gap: planes smaller and larger than a work-group */
     const int gshapes[][3] = {{5, 3, 7}, {3, 2, 300}, {2, 7, 1}, {4, 3, 1024}};
     for (int si = 0; si < 4; si++) {

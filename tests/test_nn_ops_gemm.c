@@ -202,8 +202,9 @@ START_TEST(test_conv) {
    * sharing a vector, a plane over several; the first shape's weight
    * gradient in two chunks); batches of whole vectors of 16 with rows of 2, 4
    * and 8 the batch kernels (square and not, one and several vectors, few
-   * work-items so that the weight gradient is summed in chunks) */
-  enum { NSHAPES = 26 };
+   * work-items so that the weight gradient is summed in chunks); 3x3 stride-2
+ * layers whose stride-1 twins take the row (32, 16) and batch kernels */
+  enum { NSHAPES = 29 };
   dlgn_conv_shape shapes[NSHAPES] = {
       {64, 2, 2, 2, 600, 3, 1, 1},
       {32, 5, 8, 8, 13, 3, 1, 1}, {16, 4, 5, 4, 25, 3, 1, 1}, {48, 3, 3, 2, 7, 3, 1, 1},
@@ -213,7 +214,8 @@ START_TEST(test_conv) {
       {2, 3, 5, 37, 17, 3, 1, 1}, {1, 2, 4, 21, 18, 3, 1, 0}, {2, 2, 4, 5, 3, 1, 1, 1},
       {2, 3, 7, 9, 5, 3, 1, 1}, {3, 4, 8, 6, 6, 3, 2, 1}, {2, 2, 9, 7, 3, 5, 1, 2},
       {3, 5, 5, 5, 4, 1, 1, 0}, {2, 3, 6, 7, 2, 1, 2, 0}, {1, 2, 5, 8, 7, 3, 2, 0},
-      {2, 3, 4, 4, 9, 5, 2, 2}, {7, 3, 11, 13, 10, 3, 1, 1}, {2, 3, 3, 3, 3, 3, 1, 2}};
+      {2, 3, 4, 4, 9, 5, 2, 2}, {7, 3, 11, 13, 10, 3, 1, 1}, {2, 3, 3, 3, 3, 3, 1, 2},
+      {3, 4, 8, 32, 9, 3, 2, 1}, {2, 5, 6, 16, 10, 3, 2, 1}, {16, 3, 4, 4, 5, 3, 2, 1}};
   for (int i = NSHAPES - 3; i < NSHAPES; i++) { /* seeded random shapes */
     int k = 1 + 2 * (int)dlgn_rng_below(&r, 3);
     shapes[i] = (dlgn_conv_shape){1 + (int)dlgn_rng_below(&r, 5), 1 + (int)dlgn_rng_below(&r, 6),
@@ -239,9 +241,9 @@ START_TEST(test_conv) {
       size_t cols = 2 * (size_t)s->C * s->k * s->k * conv2d_out_h(s) * conv2d_out_w(s);
       const dlgn_conv_kind kinds[] = {DLGN_CONV_GEMM, DLGN_CONV_DIRECT, DLGN_CONV_GEMM,
                                       DLGN_CONV_ROWS, DLGN_CONV_WINO,   DLGN_CONV_WINO,
-                                      DLGN_CONV_BATCH};
+                                      DLGN_CONV_BATCH, DLGN_CONV_SUB};
       dlgn_conv_options saved = devs[d]->conv;
-      for (int variant = 0; variant < 7; variant++) {
+      for (int variant = 0; variant < 8; variant++) {
         devs[d]->conv.forced = true;
         devs[d]->conv.force = kinds[variant];
         if (variant == 2 || variant == 5) devs[d]->conv.columns = cols;

@@ -243,7 +243,7 @@ fail:
 }
 
 static const char *const conv_kind_names[DLGN_CONV_NKINDS] = {"gemm", "direct", "rows", "wino",
-                                                               "batch"};
+                                                               "batch", "sub"};
 
 const char *dlgn_conv_kind_name(dlgn_conv_kind k) {
   return k >= 0 && k < DLGN_CONV_NKINDS ? conv_kind_names[k] : "?";
@@ -255,7 +255,7 @@ int dlgn_conv_kind_parse(const char *s, dlgn_conv_kind *out) {
       *out = (dlgn_conv_kind)i;
       return 0;
     }
-  return dlgn_fail("unknown convolution strategy '%s' (expected gemm, direct, rows, wino or batch)",
+  return dlgn_fail("unknown convolution strategy '%s' (expected gemm, direct, rows, wino, batch or sub)",
                    s);
 }
 

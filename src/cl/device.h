@@ -11,14 +11,15 @@ typedef struct dlgn_gemm_state dlgn_gemm_state;
 
 /* The ways a convolution pass can run (src/nn/ops_conv.c): im2col + GEMM,
  * the direct kernel, the row (or flat) kernels, Winograd, the batch-blocked
- * kernels. Named as $DLGN_CONV and the tuning file write them: gemm, direct,
- * rows, wino, batch. */
+ * kernels, a stride-2 layer through its stride-1 twin. Named as $DLGN_CONV
+ * and the tuning file write them: gemm, direct, rows, wino, batch, sub. */
 typedef enum {
   DLGN_CONV_GEMM = 0,
   DLGN_CONV_DIRECT,
   DLGN_CONV_ROWS,
   DLGN_CONV_WINO,
   DLGN_CONV_BATCH,
+  DLGN_CONV_SUB,
   DLGN_CONV_NKINDS
 } dlgn_conv_kind;
 const char *dlgn_conv_kind_name(dlgn_conv_kind k);

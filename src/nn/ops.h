@@ -131,6 +131,10 @@ int avgpool2_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int P, int H, int
 /* dy (P,H/2,W/2) -> dx (P,H,W) (accumulate: +=) */
 int avgpool2_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int P, int H, int W,
                       bool accumulate);
+/* x (P,H,W) -> y (P,H/2,W/2): the even rows and columns, H and W even */
+int subsample2_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int P, int H, int W);
+/* dy (P,H/2,W/2) -> dx (P,H,W): dy at the even rows and columns, zero elsewhere */
+int subsample2_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int P, int H, int W);
 /* x (C,N,HW) -> y (N,C) mean over HW */
 int gap_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int HW);
 /* dy (N,C) -> dx (C,N,HW) = dy/HW (accumulate: +=) */

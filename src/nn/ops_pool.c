@@ -22,6 +22,24 @@ int avgpool2_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int P, int H, int
                      (int)(sizeof args / sizeof args[0]), args);
 }
 
+int subsample2_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int P, int H, int W) {
+  DLGN_TRY(OPS_CHECK_DIMS("subsample2_forward", P, H, W));
+  if (H % 2 || W % 2) return dlgn_fail("subsample2_forward: %dx%d is not even", H, W);
+  DLGN_TRY(ops_check_count("subsample2_forward", (size_t)P * H * W));
+  dlgn_arg args[] = {ARG_BUF(y), ARG_BUF(x), DLGN_INT(P * (H / 2)), DLGN_INT(W)};
+  return launch_rows(dev, "subsample2_forward", W / 2, P * (H / 2),
+                     (int)(sizeof args / sizeof args[0]), args);
+}
+
+int subsample2_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int P, int H, int W) {
+  DLGN_TRY(OPS_CHECK_DIMS("subsample2_backward", P, H, W));
+  if (H % 2 || W % 2) return dlgn_fail("subsample2_backward: %dx%d is not even", H, W);
+  DLGN_TRY(ops_check_count("subsample2_backward", (size_t)P * H * W));
+  dlgn_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(P * H), DLGN_INT(W)};
+  return launch_rows(dev, "subsample2_backward", W, P * H, (int)(sizeof args / sizeof args[0]),
+                     args);
+}
+
 int avgpool2_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int P, int H, int W,
                       bool accumulate) {
   DLGN_TRY(OPS_CHECK_DIMS("avgpool2_backward", P, H, W));

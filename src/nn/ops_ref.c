@@ -182,6 +182,23 @@ void avgpool2_backward_ref(double *dx, const double *dy, int P, int H, int W) {
         dx[((size_t)p * H + iy) * W + ix] = 0.25 * dy[((size_t)p * HO + iy / 2) * WO + ix / 2];
 }
 
+void subsample2_forward_ref(double *y, const double *x, int P, int H, int W) {
+  int HO = H / 2, WO = W / 2;
+  for (int p = 0; p < P; p++)
+    for (int oy = 0; oy < HO; oy++)
+      for (int ox = 0; ox < WO; ox++)
+        y[((size_t)p * HO + oy) * WO + ox] = x[((size_t)p * H + 2 * oy) * W + 2 * ox];
+}
+
+void subsample2_backward_ref(double *dx, const double *dy, int P, int H, int W) {
+  int HO = H / 2, WO = W / 2;
+  for (int p = 0; p < P; p++)
+    for (int iy = 0; iy < H; iy++)
+      for (int ix = 0; ix < W; ix++)
+        dx[((size_t)p * H + iy) * W + ix] =
+            iy % 2 || ix % 2 ? 0 : dy[((size_t)p * HO + iy / 2) * WO + ix / 2];
+}
+
 void shortcut_add_forward_ref(double *y, const double *x, int C, int OC, int N, int H, int W,
                               int s) {
   int HO = H / s, WO = W / s;

@@ -54,6 +54,9 @@ void relu_backward_ref(double *dx, const double *dy, const double *x, size_t n);
 void avgpool2_forward_ref(double *y, const double *x, int P, int H, int W);
 /* dy (P,H/2,W/2) -> dx (P,H,W) */
 void avgpool2_backward_ref(double *dx, const double *dy, int P, int H, int W);
+/* x (P,H,W) -> y (P,H/2,W/2) the even rows and columns; its backward */
+void subsample2_forward_ref(double *y, const double *x, int P, int H, int W);
+void subsample2_backward_ref(double *dx, const double *dy, int P, int H, int W);
 
 /* x (C,N,H,W) -> y (OC,N,H/s,W/s) += x[c,n,s*i,s*j] for c < C */
 void shortcut_add_forward_ref(double *y, const double *x, int C, int OC, int N, int H, int W,
