@@ -15,8 +15,9 @@ float bn_shift(__global const float *xc, int M) {
 }
 
 /* training: x (C,M) -> y, save_mean/save_invstd (C), running stats updated;
- * epi (conv_epilogue16: 0 none, 1 soft gate, 2 hard gate, 3 ReLU) also
- * writes out from y (and the gate's q) as y is stored */
+ * a residual r (RC,M) added to y's first RC channels (a shortcut); epi
+ * (conv_epilogue16: 0 none, 1 soft gate, 2 hard gate, 3 ReLU) also writes
+ * out from y (and the gate's q) as y is stored */
 __kernel void batchnorm_forward_train(__global float *y, ulong y_off, __global const float *x,
                                       ulong x_off, __global const float *gamma, ulong gamma_off,
                                       __global const float *beta, ulong beta_off,
@@ -24,7 +25,8 @@ __kernel void batchnorm_forward_train(__global float *y, ulong y_off, __global c
                                       __global float *rvar, ulong rvar_off,
                                       __global float *smean, ulong smean_off,
                                       __global float *sinvstd, ulong sinvstd_off, int M,
-                                      float momentum, float eps, __global float *out,
+                                      float momentum, float eps, __global const float *r,
+                                      ulong r_off, int RC, __global float *out,
                                       ulong out_off, __global const float *q, ulong q_off,
                                       int epi, float gbeta) {
   __local float scratch[DLGN_RED_WG];
@@ -61,28 +63,32 @@ __kernel void batchnorm_forward_train(__global float *y, ulong y_off, __global c
   }
   float g = gamma[gamma_off + c] * invstd, b = beta[beta_off + c];
   __global float *yc = y + y_off + at, *oc = out + out_off + at;
-  __global const float *qc = q + q_off + at;
+  __global const float *qc = q + q_off + at, *rc = r + r_off + at;
+  int res = c < RC;
   for (int v = l; v < nv; v += ls) {
     float16 z = (vload16(v, xc) - mean) * g + b;
+    if (res) z += vload16(v, rc);
     vstore16(z, v, yc);
     if (epi) vstore16(conv_epilogue16(z, vload16(v, qc), epi, gbeta), v, oc);
   }
   for (int i = 16 * nv + l; i < M; i += ls) {
     float z = (xc[i] - mean) * g + b;
+    if (res) z += rc[i];
     yc[i] = z;
     if (epi) oc[i] = conv_epilogue1(z, qc[i], epi, gbeta);
   }
 }
 
 /* evaluation: an affine map per channel from the running statistics (and
- * epi as above); a work-item per 16 values of a channel, dimension 1 the
- * channel */
+ * r and epi as above); a work-item per 16 values of a channel, dimension 1
+ * the channel */
 __kernel void batchnorm_forward_eval(__global float *y, ulong y_off, __global const float *x,
                                      ulong x_off, __global const float *gamma, ulong gamma_off,
                                      __global const float *beta, ulong beta_off,
                                      __global const float *rmean, ulong rmean_off,
                                      __global const float *rvar, ulong rvar_off, int M,
-                                     float eps, __global float *out, ulong out_off,
+                                     float eps, __global const float *r, ulong r_off,
+                                     int RC, __global float *out, ulong out_off,
                                      __global const float *q, ulong q_off, int epi,
                                      float gbeta) {
   int i0 = GID0 * 16, c = GID1;
@@ -90,16 +96,19 @@ __kernel void batchnorm_forward_eval(__global float *y, ulong y_off, __global co
   float g = gamma[gamma_off + c] / sqrt(rvar[rvar_off + c] + eps);
   float mean = rmean[rmean_off + c], b = beta[beta_off + c];
   size_t at = (size_t)c * M + i0;
-  __global const float *xc = x + x_off + at, *qc = q + q_off + at;
+  __global const float *xc = x + x_off + at, *qc = q + q_off + at, *rc = r + r_off + at;
   __global float *yc = y + y_off + at, *oc = out + out_off + at;
+  int res = c < RC;
   if (i0 + 16 <= M) {
     float16 z = (vload16(0, xc) - mean) * g + b;
+    if (res) z += vload16(0, rc);
     vstore16(z, 0, yc);
     if (epi) vstore16(conv_epilogue16(z, vload16(0, qc), epi, gbeta), 0, oc);
     return;
   }
   for (int i = 0; i < M - i0; i++) {
     float z = (xc[i] - mean) * g + b;
+    if (res) z += rc[i];
     yc[i] = z;
     if (epi) oc[i] = conv_epilogue1(z, qc[i], epi, gbeta);
   }

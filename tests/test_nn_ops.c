@@ -453,13 +453,17 @@ END_TEST
 /* ---- batch norm ---- */
 
 /* batchnorm_forward_fused, in training and evaluation, with each epilogue
- * (soft and hard gate, ReLU): out from the C twin's y, and y still written.
- * rm, rv: the device's running statistics before the training call. */
+ * (soft and hard gate, ReLU), without and with a shortcut onto all but the
+ * last channel: out from the C twin's y, and y still written. rm, rv: the
+ * device's running statistics before the training call. */
 static void bn_check_epilogues(dlgn_device *dev, dlgn_rng *r, const double *x,
                                const double *gamma, const double *beta, const double *rm,
                                const double *rv, int C, int M, double tol) {
   size_t n = (size_t)C * M;
+  int RC = C > 1 ? C - 1 : 1;
   double *q = trand(r, n, -1, 1), *y = tvec(n), *want = tvec(n);
+  double *res = trand(r, (size_t)RC * M, -1, 1);
+  dlgn_buf bres = tup(dev, res, (size_t)RC * M);
   double *rm1 = tvec(C), *rv1 = tvec(C), *mean = tvec(C), *invstd = tvec(C);
   dlgn_buf bx = tup(dev, x, n), bq = tup(dev, q, n), bg = tup(dev, gamma, C);
   dlgn_buf bb = tup(dev, beta, C), by = tup(dev, NULL, n), bout = tup(dev, NULL, n);
@@ -467,34 +471,39 @@ static void bn_check_epilogues(dlgn_device *dev, dlgn_rng *r, const double *x,
   const conv_epilogue_kind kinds[3] = {CONV_EPI_GATE, CONV_EPI_GATE, CONV_EPI_RELU};
   const char *names[3] = {"soft gate", "hard gate", "ReLU"};
   for (int training = 0; training < 2; training++)
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 6; k++) {
+      bool with_res = k >= 3;
       memcpy(rm1, rm, (size_t)C * sizeof *rm1);
       memcpy(rv1, rv, (size_t)C * sizeof *rv1);
       dlgn_buf brm = tup(dev, rm1, C), brv = tup(dev, rv1, C);
-      conv_epilogue e = {kinds[k], bout, bq, 2.5f, k == 1 ? DLGN_GATE_HARD : DLGN_GATE_SOFT};
+      conv_epilogue e = {kinds[k % 3], bout, bq, 2.5f,
+                         k % 3 == 1 ? DLGN_GATE_HARD : DLGN_GATE_SOFT};
       batchnorm_forward_ref(y, x, gamma, beta, rm1, rv1, mean, invstd, C, M, 0.1, 1e-5,
                             training);
-      if (k < 2) gate_forward_ref(want, y, q, n, e.beta, e.gates);
+      if (with_res)
+        for (size_t i = 0; i < (size_t)RC * M; i++) y[i] += res[i];
+      if (k % 3 < 2) gate_forward_ref(want, y, q, n, e.beta, e.gates);
       else relu_forward_ref(want, y, n);
       /* a hard gate or ReLU flips where y is within tol of 0: take the
        * device's own y there */
       ck_assert_ok(batchnorm_forward_fused(dev, by, bx, bg, bb, brm, brv, bsm, bsi, C, M, 0.1f,
-                                           1e-5f, training, &e));
-      char what[120];
-      snprintf(what, sizeof what, "batchnorm_forward (%s), epilogue %s, C=%d M=%d",
-               training ? "train" : "eval", names[k], C, M);
+                                           1e-5f, training, with_res ? bres : (dlgn_buf){NULL, 0},
+                                           with_res ? RC : 0, &e));
+      char what[140];
+      snprintf(what, sizeof what, "batchnorm_forward (%s), epilogue %s%s, C=%d M=%d",
+               training ? "train" : "eval", names[k % 3], with_res ? ", shortcut" : "", C, M);
       tcheck(what, dev, by, y, n, tol, 1e-5);
       double *got_y = tdown(dev, by, n);
       for (size_t i = 0; i < n; i++)
-        if (k > 0 && fabs(y[i]) <= tol) want[i] = k == 1 ? (q[i] > 0 ? got_y[i] : 0)
-                                                         : (got_y[i] > 0 ? got_y[i] : 0);
+        if (k % 3 > 0 && fabs(y[i]) <= tol)
+          want[i] = k % 3 == 1 ? (q[i] > 0 ? got_y[i] : 0) : (got_y[i] > 0 ? got_y[i] : 0);
       tcheck(what, dev, bout, want, n, tol, 1e-5);
       free(got_y);
       tfree(&brm), tfree(&brv);
     }
   tfree(&bx), tfree(&bq), tfree(&bg), tfree(&bb), tfree(&by), tfree(&bout), tfree(&bsm);
-  tfree(&bsi);
-  free(q), free(y), free(want), free(rm1), free(rv1), free(mean), free(invstd);
+  tfree(&bsi), tfree(&bres);
+  free(res), free(q), free(y), free(want), free(rm1), free(rv1), free(mean), free(invstd);
 }
 
 START_TEST(test_batchnorm) {

@@ -167,23 +167,31 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
     if (repeats_images(m, net, l)) DLGN_TRY(repeated_forward(m, L, B(a->pre[l]), in, N));
     else DLGN_TRY(linear_forward(m, L, B(a->pre[l]), in, N));
     dlgn_buf z = layer_z(a, L, l);
+    /* the block's input joins before the gate (or ReLU), as in the ReLU
+     * ResNet: z is the pre-activation the gate reads. Batch norm adds a
+     * shortcut of the same size itself, and writes the ReLU or gated output
+     * as it stores z where nothing joins after it. */
+    bool joined = L->skip < 0;
     if (L->gamma_off) {
-      /* without a shortcut, batch norm writes the ReLU or gated output as it
-       * stores z */
-      bool bn_fuse = L->skip < 0 && (role == ROLE_RELU || role == ROLE_VALUE);
+      dlgn_buf res = NONE();
+      int res_c = 0, res_h, stride = 1;
+      if (L->skip >= 0) shortcut_dims(net, L, &res_c, &res_h, &stride);
+      if (L->skip >= 0 && stride == 1) {
+        res = layer_output(a, net, role, L->skip);
+        joined = true;
+      }
+      bool epi = joined && (role == ROLE_RELU || role == ROLE_VALUE);
       conv_epilogue e = {role == ROLE_RELU ? CONV_EPI_RELU : CONV_EPI_GATE, B(a->out[l]), g,
                          m->cfg.beta, gates};
       DLGN_TRY(batchnorm_forward_fused(
           dev, z, B(a->pre[l]), (dlgn_buf){m->params, L->gamma_off},
           (dlgn_buf){m->params, L->beta_off}, (dlgn_buf){m->state, L->mean_off},
           (dlgn_buf){m->state, L->var_off}, B(a->save_mean[l]), B(a->save_invstd[l]), L->out_c,
-          nn_layer_rows(L, N), (float)NN_BN_MOMENTUM, (float)NN_BN_EPS, bn_training,
-          bn_fuse ? &e : NULL));
-      if (bn_fuse) continue;
+          nn_layer_rows(L, N), (float)NN_BN_MOMENTUM, (float)NN_BN_EPS, bn_training, res,
+          res_c, epi ? &e : NULL));
+      if (epi) continue;
     }
-    /* the block's input joins before the gate (or ReLU), as in the ReLU
-     * ResNet: z is the pre-activation the gate reads */
-    if (L->skip >= 0) DLGN_TRY(shortcut_forward(m, net, a, role, L, z, N));
+    if (!joined) DLGN_TRY(shortcut_forward(m, net, a, role, L, z, N));
     if (role == ROLE_RELU) DLGN_TRY(relu_forward(dev, B(a->out[l]), z, n));
     if (role == ROLE_VALUE) DLGN_TRY(gate_forward(dev, B(a->out[l]), z, g, n, m->cfg.beta, gates));
   }

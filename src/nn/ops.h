@@ -167,11 +167,14 @@ int batchnorm_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf gamma, 
                       dlgn_buf running_mean, dlgn_buf running_var, dlgn_buf save_mean,
                       dlgn_buf save_invstd, int C, int M, float momentum, float eps,
                       bool training);
-/* The same, and e's output (e NULL: none) as y is stored */
+/* The same, with a shortcut res (RC,M) (RC <= C; NULL mem: none) added to
+ * y's first RC channels, and e's output (e NULL: none) from that y as y is
+ * stored */
 int batchnorm_forward_fused(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf gamma,
                             dlgn_buf beta, dlgn_buf running_mean, dlgn_buf running_var,
                             dlgn_buf save_mean, dlgn_buf save_invstd, int C, int M,
-                            float momentum, float eps, bool training, const conv_epilogue *e);
+                            float momentum, float eps, bool training, dlgn_buf res, int RC,
+                            const conv_epilogue *e);
 /* dy (C,M) -> dx (C,M), dgamma (C), dbeta (C) (overwritten), training-mode gradient */
 int batchnorm_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dgamma, dlgn_buf dbeta,
                        dlgn_buf dy, dlgn_buf x, dlgn_buf gamma, dlgn_buf save_mean,

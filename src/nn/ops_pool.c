@@ -76,20 +76,29 @@ int batchnorm_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf gamma, 
                       dlgn_buf save_invstd, int C, int M, float momentum, float eps,
                       bool training) {
   return batchnorm_forward_fused(dev, y, x, gamma, beta, running_mean, running_var, save_mean,
-                                 save_invstd, C, M, momentum, eps, training, NULL);
+                                 save_invstd, C, M, momentum, eps, training,
+                                 (dlgn_buf){NULL, 0}, 0, NULL);
 }
 
 int batchnorm_forward_fused(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf gamma,
                             dlgn_buf beta, dlgn_buf running_mean, dlgn_buf running_var,
                             dlgn_buf save_mean, dlgn_buf save_invstd, int C, int M,
-                            float momentum, float eps, bool training, const conv_epilogue *e) {
+                            float momentum, float eps, bool training, dlgn_buf res, int RC,
+                            const conv_epilogue *e) {
   DLGN_TRY(OPS_CHECK_DIMS("batchnorm_forward", C, M));
   DLGN_TRY(ops_check_count("batchnorm_forward", (size_t)C * M));
+  if (res.mem && (RC < 1 || RC > C))
+    return dlgn_fail("batchnorm_forward: a shortcut of %d channels onto %d", RC, C);
+  if (!res.mem) {
+    res = y; /* never read */
+    RC = 0;
+  }
   if (!training) {
     /* a work-item per 16 values of a channel, the channels along dimension 1 */
     dlgn_arg args[] = {ARG_BUF(y),           ARG_BUF(x),          ARG_BUF(gamma),
                        ARG_BUF(beta),        ARG_BUF(running_mean), ARG_BUF(running_var),
-                       DLGN_INT(M),          DLGN_FLOAT(eps),     ARGS_EPI(e, y)};
+                       DLGN_INT(M),          DLGN_FLOAT(eps),     ARG_BUF(res),
+                       DLGN_INT(RC),         ARGS_EPI(e, y)};
     return dlgn_launch(dev, "batchnorm_forward_eval", 2,
                        (size_t[]){((size_t)M + 15) / 16, (size_t)C}, (size_t[]){16, 1},
                        (int)(sizeof args / sizeof args[0]), args);
@@ -99,7 +108,8 @@ int batchnorm_forward_fused(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf g
   return LAUNCH_GROUPS(dev, "batchnorm_forward_train", (size_t)C, wg, ARG_BUF(y), ARG_BUF(x),
                        ARG_BUF(gamma), ARG_BUF(beta), ARG_BUF(running_mean),
                        ARG_BUF(running_var), ARG_BUF(save_mean), ARG_BUF(save_invstd),
-                       DLGN_INT(M), DLGN_FLOAT(momentum), DLGN_FLOAT(eps), ARGS_EPI(e, y));
+                       DLGN_INT(M), DLGN_FLOAT(momentum), DLGN_FLOAT(eps), ARG_BUF(res),
+                       DLGN_INT(RC), ARGS_EPI(e, y));
 }
 
 int batchnorm_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dgamma, dlgn_buf dbeta,
