@@ -1,5 +1,5 @@
 /* Convolution strategies on the C4GAP shapes (32x32, k=3, stride 1, pad 1,
- * batch 128, width 32 and 128): the forward pass as im2col + GEMM (dlgn_gemm),
+ * batch 128, width 32 and 128): the forward pass as im2col + GEMM (ocl_gemm),
  * as the direct kernel of cl/conv.cl, and as CLBlast's Sconvgemm. Sconvgemm
  * wants NCHW images and writes NCHW, so it cannot run on our CNHW tensors
  * without two transposes; it is timed on an NCHW tensor of the same size
@@ -19,7 +19,7 @@
 #include "nn/ops_ref.h"
 
 typedef struct {
-  dlgn_conv_shape s;
+  ocl_conv_shape s;
   cl_mem x, w, b, y, scratch;
 } conv_bench;
 
@@ -38,7 +38,7 @@ static int run_backward(dlgn_device *dev, void *p) {
 
 static int run_convgemm(dlgn_device *dev, void *p) {
   conv_bench *c = p;
-  const dlgn_conv_shape *s = &c->s;
+  const ocl_conv_shape *s = &c->s;
   CLBlastStatusCode st = CLBlastSconvgemm(
       CLBlastKernelModeCrossCorrelation, (size_t)s->C, (size_t)s->H, (size_t)s->W, (size_t)s->k,
       (size_t)s->k, (size_t)s->pad, (size_t)s->pad, (size_t)s->stride, (size_t)s->stride, 1, 1,
@@ -50,16 +50,16 @@ static int run_convgemm(dlgn_device *dev, void *p) {
 
 /* Force one convolution strategy on dev ("": the tuned or built-in choice). */
 static void set_conv(dlgn_device *dev, const char *kind) {
-  dev->conv.forced = *kind && dlgn_conv_kind_parse(kind, &dev->conv.force) == 0;
+  dev->conv.forced = *kind && ocl_conv_kind_parse(kind, &dev->conv.force) == 0;
 }
 
 /* The forward strategy of s on dev, for the table ("?" when it cannot be told). */
-static const char *strategy_of(dlgn_device *dev, const dlgn_conv_shape *s) {
+static const char *strategy_of(dlgn_device *dev, const ocl_conv_shape *s) {
   const char *name;
   return conv2d_forward_strategy(dev, s, &name) == 0 ? name : "?";
 }
 
-static int bench_alloc(dlgn_device *dev, conv_bench *c, const dlgn_conv_shape *s) {
+static int bench_alloc(dlgn_device *dev, conv_bench *c, const ocl_conv_shape *s) {
   memset(c, 0, sizeof *c);
   c->s = *s;
   size_t nx = (size_t)s->C * s->N * s->H * s->W;
@@ -78,18 +78,18 @@ static int bench_alloc(dlgn_device *dev, conv_bench *c, const dlgn_conv_shape *s
     scratch = need > scratch ? need : scratch;
   }
   set_conv(dev, "");
-  return dlgn_buffer_create(dev, scratch * sizeof(float), "conv scratch",
+  return ocl_buffer_create(dev, scratch * sizeof(float), "conv scratch",
                             &c->scratch);
 }
 
 static void bench_release(conv_bench *c) {
-  dlgn_buffer_release(&c->x), dlgn_buffer_release(&c->w), dlgn_buffer_release(&c->b);
-  dlgn_buffer_release(&c->y), dlgn_buffer_release(&c->scratch);
+  ocl_buffer_release(&c->x), ocl_buffer_release(&c->w), ocl_buffer_release(&c->b);
+  ocl_buffer_release(&c->y), ocl_buffer_release(&c->scratch);
 }
 
 /* Download y and compare with the twin (CNHW, or NCHW for Sconvgemm). */
 static int check_case(dlgn_device *dev, conv_bench *c, bool nchw, const char *what) {
-  const dlgn_conv_shape *s = &c->s;
+  const ocl_conv_shape *s = &c->s;
   int HO = conv2d_out_h(s), WO = conv2d_out_w(s);
   size_t nx = (size_t)s->C * s->N * s->H * s->W, nw = (size_t)s->OC * s->C * s->k * s->k;
   size_t ny = (size_t)s->OC * s->N * HO * WO, plane = (size_t)HO * WO;
@@ -97,9 +97,9 @@ static int check_case(dlgn_device *dev, conv_bench *c, bool nchw, const char *wh
   float *fy = malloc(ny * 4);
   double *x = malloc(nx * 8), *w = malloc(nw * 8), *b = malloc((size_t)s->OC * 8);
   double *y = malloc(ny * 8), *want = malloc(ny * 8);
-  int rc = dlgn_buffer_read(dev, c->x, 0, nx * 4, fx, "x") || dlgn_buffer_read(dev, c->w, 0, nw * 4, fw, "w") ||
-           dlgn_buffer_read(dev, c->b, 0, (size_t)s->OC * 4, fb, "b") ||
-           dlgn_buffer_read(dev, c->y, 0, ny * 4, fy, "y");
+  int rc = ocl_buffer_read(dev, c->x, 0, nx * 4, fx, "x") || ocl_buffer_read(dev, c->w, 0, nw * 4, fw, "w") ||
+           ocl_buffer_read(dev, c->b, 0, (size_t)s->OC * 4, fb, "b") ||
+           ocl_buffer_read(dev, c->y, 0, ny * 4, fy, "y");
   if (rc == 0) {
     for (size_t i = 0; i < nw; i++) w[i] = fw[i];
     for (int i = 0; i < s->OC; i++) b[i] = nchw ? 0.0 : fb[i];
@@ -127,7 +127,7 @@ static int check_case(dlgn_device *dev, conv_bench *c, bool nchw, const char *wh
 }
 
 static int check_all(dlgn_device *dev) {
-  dlgn_conv_shape s = {3, 5, 10, 32, 11, 3, 1, 1};
+  ocl_conv_shape s = {3, 5, 10, 32, 11, 3, 1, 1};
   conv_bench c;
   int rc = bench_alloc(dev, &c, &s);
   const char *names[] = {"gemm", "direct", "rows", "wino", "batch"};
@@ -161,7 +161,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("device: %s (%s), GEMM backend %s\n", dev->info.name,
-         dlgn_device_type_name(dev->info.type), dlgn_gemm_backend_name(dlgn_gemm_backend_of(dev)));
+         dlgn_device_type_name(dev->info.type), ocl_gemm_backend_name(ocl_gemm_backend_of(dev)));
   int rc = check_all(dev);
   if (rc == 0)
     printf("\n%-28s %-16s %10s %9s %9s\n", "shape (k3, batch N)", "strategy", "ms",
@@ -173,7 +173,7 @@ int main(int argc, char **argv) {
   for (int li = 0; rc == 0 && li < (int)(sizeof layers / sizeof layers[0]); li++) {
     {
       int hw = layers[li][3];
-      dlgn_conv_shape s = {batch, layers[li][1], hw, hw, layers[li][2], 3, 1, 1};
+      ocl_conv_shape s = {batch, layers[li][1], hw, hw, layers[li][2], 3, 1, 1};
       conv_bench c;
       if ((rc = bench_alloc(dev, &c, &s)) != 0) break;
       double flops = 2.0 * s.OC * s.C * 9 * (double)s.N * hw * hw, t_gemm = 0, t;

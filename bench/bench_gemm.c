@@ -1,9 +1,9 @@
-/* dlgn_gemm on the model GEMM shapes (FC 5x128 and C4GAP-128 at batch 128,
+/* ocl_gemm on the model GEMM shapes (FC 5x128 and C4GAP-128 at batch 128,
  * forward and backward) and 1024^3 / 2048^3: median time and GFLOPS of the own
- * kernel (with the parameters dlgn_gemm would pick, i.e. the tuning file's
+ * kernel (with the parameters ocl_gemm would pick, i.e. the tuning file's
  * when there is one) and of CLBlast, beside OpenBLAS's cblas_sgemm on the
  * host in the same run, with ratios to OpenBLAS. Every path is first checked
- * against dlgn_gemm_ref on a small case with the shape's transposes and the
+ * against ocl_gemm_ref on a small case with the shape's transposes and the
  * own parameters of that shape.
  *
  *   bench_gemm [--device SEL] [--min-reps N] [--budget S] [--only TEXT] [--no-clblast]
@@ -31,13 +31,13 @@
 #endif
 
 #ifdef DLGN_HAVE_OPENBLAS
-static void openblas_run(const dlgn_gemm_shape *s, const float *a, const float *b, float *c) {
+static void openblas_run(const ocl_gemm_shape *s, const float *a, const float *b, float *c) {
   cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans,
               (int)s->M, (int)s->N, (int)s->K, 1.0f, a, (int)(s->ta ? s->M : s->K), b,
               (int)(s->tb ? s->K : s->N), 0.0f, c, (int)s->N);
 }
 
-static double openblas_time(const dlgn_gemm_shape *s, const float *a, const float *b, float *c,
+static double openblas_time(const ocl_gemm_shape *s, const float *a, const float *b, float *c,
                             int min_reps, double budget) {
   double t[64];
   int n = 0;
@@ -54,7 +54,7 @@ static double openblas_time(const dlgn_gemm_shape *s, const float *a, const floa
 
 /* Small case with the shape's transposes: own (with p), CLBlast (p NULL and
  * clblast set) or OpenBLAS (host) against the C twin. */
-static int check_small(dlgn_device *dev, const dlgn_gemm_shape *s, const dlgn_gemm_own_params *p,
+static int check_small(dlgn_device *dev, const ocl_gemm_shape *s, const ocl_gemm_own_params *p,
                        int which) {
   enum { M = 45, N = 37, K = 71 };
   static float a[M * K], b[K * N], c[M * N], want[M * N];
@@ -63,26 +63,26 @@ static int check_small(dlgn_device *dev, const dlgn_gemm_shape *s, const dlgn_ge
   for (int i = 0; i < M * K; i++) a[i] = dlgn_rng_uniform(&r) * 2 - 1;
   for (int i = 0; i < K * N; i++) b[i] = dlgn_rng_uniform(&r) * 2 - 1;
   size_t lda = s->ta ? M : K, ldb = s->tb ? K : N;
-  dlgn_gemm_ref(s->ta, s->tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, want, N);
+  ocl_gemm_ref(s->ta, s->tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, want, N);
   const char *names[] = {"own", "clblast", "openblas"};
   if (which == 2) {
 #ifdef DLGN_HAVE_OPENBLAS
-    dlgn_gemm_shape small = {s->name, s->ta, s->tb, M, N, K};
+    ocl_gemm_shape small = {s->name, s->ta, s->tb, M, N, K};
     openblas_run(&small, a, b, c);
 #endif
   } else {
     cl_mem A, B, C;
-    DLGN_TRY(dlgn_buffer_create(dev, sizeof a, "check A", &A));
-    DLGN_TRY(dlgn_buffer_create(dev, sizeof b, "check B", &B));
-    DLGN_TRY(dlgn_buffer_create(dev, sizeof c, "check C", &C));
-    dlgn_gemm_call call = {s->ta, s->tb, M, N, K, 1.0f, A, 0, lda, B, 0, ldb, 0.0f, C, 0, N};
-    int rc = dlgn_buffer_write(dev, A, 0, sizeof a, a, "check A") ||
-             dlgn_buffer_write(dev, B, 0, sizeof b, b, "check B") ||
-             (which == 0 ? dlgn_gemm_own(dev, p, &call) : dlgn_gemm_clblast(dev, &call)) ||
-             dlgn_buffer_read(dev, C, 0, sizeof c, c, "check C");
-    dlgn_buffer_release(&A);
-    dlgn_buffer_release(&B);
-    dlgn_buffer_release(&C);
+    DLGN_TRY(ocl_buffer_create(dev, sizeof a, "check A", &A));
+    DLGN_TRY(ocl_buffer_create(dev, sizeof b, "check B", &B));
+    DLGN_TRY(ocl_buffer_create(dev, sizeof c, "check C", &C));
+    ocl_gemm_call call = {s->ta, s->tb, M, N, K, 1.0f, A, 0, lda, B, 0, ldb, 0.0f, C, 0, N};
+    int rc = ocl_buffer_write(dev, A, 0, sizeof a, a, "check A") ||
+             ocl_buffer_write(dev, B, 0, sizeof b, b, "check B") ||
+             (which == 0 ? ocl_gemm_own(dev, p, &call) : ocl_gemm_clblast(dev, &call)) ||
+             ocl_buffer_read(dev, C, 0, sizeof c, c, "check C");
+    ocl_buffer_release(&A);
+    ocl_buffer_release(&B);
+    ocl_buffer_release(&C);
     if (rc) return -1;
   }
   for (int i = 0; i < M * N; i++)
@@ -153,18 +153,18 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_gemm: %s\n", dlgn_error());
     return 1;
   }
-  const dlgn_gemm_shape *model;
-  int nmodel = dlgn_tune_model_shapes(&model);
-  dlgn_gemm_shape shapes[40];
+  const ocl_gemm_shape *model;
+  int nmodel = ocl_tune_model_shapes(&model);
+  ocl_gemm_shape shapes[40];
   int ns = 0;
   for (int i = 0; i < nmodel; i++) shapes[ns++] = model[i];
-  shapes[ns++] = (dlgn_gemm_shape){"2048^3", false, false, 2048, 2048, 2048};
-  dlgn_gemm_own_params p0; /* opens the GEMM state: reads the tuning file */
-  if (dlgn_gemm_own_params_for(dev, false, false, 1, 1, 1, &p0) != 0) {
+  shapes[ns++] = (ocl_gemm_shape){"2048^3", false, false, 2048, 2048, 2048};
+  ocl_gemm_own_params p0; /* opens the GEMM state: reads the tuning file */
+  if (ocl_gemm_own_params_for(dev, false, false, 1, 1, 1, &p0) != 0) {
     fprintf(stderr, "bench_gemm: %s\n", dlgn_error());
     return 1;
   }
-  const char *tf = dlgn_gemm_tuning_file(dev);
+  const char *tf = ocl_gemm_tuning_file(dev);
   printf("device [%d] %s (driver %s); own parameters from %s\n", dev->info.index, dev->info.name,
          dev->info.driver, tf ? tf : "built-in defaults (no tuning file)");
 #ifdef DLGN_HAVE_OPENBLAS
@@ -188,7 +188,7 @@ int main(int argc, char **argv) {
   size_t na = 1, nb = 1, nc = 1;
   for (int i = 0; i < ns; i++) {
     if (only && !strstr(shapes[i].name, only)) continue;
-    const dlgn_gemm_shape *s = &shapes[i];
+    const ocl_gemm_shape *s = &shapes[i];
     if (s->M * s->K > na) na = s->M * s->K;
     if (s->K * s->N > nb) nb = s->K * s->N;
     if (s->M * s->N > nc) nc = s->M * s->N;
@@ -204,11 +204,11 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < na; i++) ha[i] = dlgn_rng_uniform(&r) - 0.5f;
   for (size_t i = 0; i < nb; i++) hb[i] = dlgn_rng_uniform(&r) - 0.5f;
   memset(hc, 0, nc * sizeof *hc);
-  if (dlgn_buffer_create(dev, na * 4, "bench A", &A) ||
-      dlgn_buffer_create(dev, nb * 4, "bench B", &B) ||
-      dlgn_buffer_create(dev, nc * 4, "bench C", &C) ||
-      dlgn_buffer_write(dev, A, 0, na * 4, ha, "bench A") ||
-      dlgn_buffer_write(dev, B, 0, nb * 4, hb, "bench B")) {
+  if (ocl_buffer_create(dev, na * 4, "bench A", &A) ||
+      ocl_buffer_create(dev, nb * 4, "bench B", &B) ||
+      ocl_buffer_create(dev, nc * 4, "bench C", &C) ||
+      ocl_buffer_write(dev, A, 0, na * 4, ha, "bench A") ||
+      ocl_buffer_write(dev, B, 0, nb * 4, hb, "bench B")) {
     fprintf(stderr, "bench_gemm: %s\n", dlgn_error());
     return 1;
   }
@@ -216,20 +216,20 @@ int main(int argc, char **argv) {
   double log_own = 0, log_clb = 0;
   int nlog = 0;
   for (int i = 0; i < ns; i++) {
-    const dlgn_gemm_shape *s = &shapes[i];
+    const ocl_gemm_shape *s = &shapes[i];
     if (only && !strstr(s->name, only)) continue;
-    dlgn_gemm_own_params p;
+    ocl_gemm_own_params p;
     double flop = 2.0 * (double)s->M * (double)s->N * (double)s->K;
     double t_own = NAN, t_clb = NAN, t_ob = NAN;
-    dlgn_gemm_call call = {
+    ocl_gemm_call call = {
         s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, 0, s->ta ? s->M : s->K, B, 0, s->tb ? s->K : s->N,
         0.0f,  C,     0,    s->N};
-    if (dlgn_gemm_own_params_for(dev, s->ta, s->tb, s->M, s->N, s->K, &p) ||
+    if (ocl_gemm_own_params_for(dev, s->ta, s->tb, s->M, s->N, s->K, &p) ||
         check_small(dev, s, &p, 0) ||
-        dlgn_gemm_time(dev, &p, &call, min_reps, 50, budget, &t_own, NULL))
+        ocl_gemm_time(dev, &p, &call, min_reps, 50, budget, &t_own, NULL))
       goto fail;
     if (clblast && (check_small(dev, s, NULL, 1) ||
-                    dlgn_gemm_time(dev, NULL, &call, min_reps, 50, budget, &t_clb, NULL)))
+                    ocl_gemm_time(dev, NULL, &call, min_reps, 50, budget, &t_clb, NULL)))
       goto fail;
 #ifdef DLGN_HAVE_OPENBLAS
     if (check_small(dev, s, NULL, 2)) goto fail;
@@ -257,9 +257,9 @@ int main(int argc, char **argv) {
     if (fgets(load, sizeof load, la)) printf("load average at end: %s", load);
     fclose(la);
   }
-  dlgn_buffer_release(&A);
-  dlgn_buffer_release(&B);
-  dlgn_buffer_release(&C);
+  ocl_buffer_release(&A);
+  ocl_buffer_release(&B);
+  ocl_buffer_release(&C);
   free(ha);
   free(hb);
   free(hc);

@@ -25,7 +25,7 @@ typedef enum {
 typedef struct {
   op_kind kind;
   int a, b, c;
-  dlgn_conv_shape conv;
+  ocl_conv_shape conv;
   dlgn_gate_kind gate;
   bool with_dx;
 } op_case;
@@ -40,10 +40,10 @@ typedef struct {
 #define HYPER_LR 0.01f
 
 static int run_op(dlgn_device *dev, pool *p, const op_case *o) {
-  dlgn_buf x = bench_buf(p->x), y = bench_buf(p->y), dx = bench_buf(p->dx);
-  dlgn_buf dy = bench_buf(p->dy), q = bench_buf(p->q), w = bench_buf(p->w);
-  dlgn_buf dw = bench_buf(p->dw), b = bench_buf(p->b), db = bench_buf(p->db);
-  dlgn_buf st = bench_buf(p->stats), none = {NULL, 0};
+  nn_buf x = bench_buf(p->x), y = bench_buf(p->y), dx = bench_buf(p->dx);
+  nn_buf dy = bench_buf(p->dy), q = bench_buf(p->q), w = bench_buf(p->w);
+  nn_buf dw = bench_buf(p->dw), b = bench_buf(p->b), db = bench_buf(p->db);
+  nn_buf st = bench_buf(p->stats), none = {NULL, 0};
   const float mean[3] = {0.49f, 0.48f, 0.45f}, sd[3] = {0.25f, 0.24f, 0.26f};
   switch (o->kind) {
   case INPUT:
@@ -66,12 +66,12 @@ static int run_op(dlgn_device *dev, pool *p, const op_case *o) {
   case GAP_F: return gap_forward(dev, y, x, o->a, o->b, o->c);
   case GAP_B: return gap_backward(dev, dx, dy, o->a, o->b, o->c, false);
   case BN_F: /* stats: running mean, running var, saved mean, saved invstd */
-    return batchnorm_forward(dev, y, x, w, b, st, dlgn_at(st, (size_t)o->a),
-                             dlgn_at(st, 2 * (size_t)o->a), dlgn_at(st, 3 * (size_t)o->a), o->a,
+    return batchnorm_forward(dev, y, x, w, b, st, nn_at(st, (size_t)o->a),
+                             nn_at(st, 2 * (size_t)o->a), nn_at(st, 3 * (size_t)o->a), o->a,
                              o->b, 0.1f, 1e-5f, true);
   case BN_B:
-    return batchnorm_backward(dev, dx, dw, db, dy, x, w, dlgn_at(st, 2 * (size_t)o->a),
-                              dlgn_at(st, 3 * (size_t)o->a), o->a, o->b);
+    return batchnorm_backward(dev, dx, dw, db, dy, x, w, nn_at(st, 2 * (size_t)o->a),
+                              nn_at(st, 3 * (size_t)o->a), o->a, o->b);
   case XENT_F:
     return xent_forward(dev, bench_buf(p->loss), p->correct, 0, x, p->labels, 0, o->a, o->b);
   case XENT_B: return xent_backward(dev, dx, x, p->labels, 0, o->a, o->b);
@@ -101,11 +101,11 @@ static int pool_create(dlgn_device *dev, pool *p, size_t floats, size_t scratch,
   /* optimizer state starts non-negative (v is a running mean of squares) */
   DLGN_TRY(bench_random_buffer(dev, floats, 0.1f, 30, &p->m));
   DLGN_TRY(bench_random_buffer(dev, floats, 0.0f, 31, &p->v));
-  DLGN_TRY(dlgn_buffer_create(dev, (scratch ? scratch : 1) * sizeof(float), "scratch",
+  DLGN_TRY(ocl_buffer_create(dev, (scratch ? scratch : 1) * sizeof(float), "scratch",
                               &p->scratch));
   /* batch norm statistics: running var and saved invstd must be positive */
   DLGN_TRY(bench_random_buffer(dev, 4 * 1024, 0.0f, 32, &p->stats));
-  DLGN_TRY(dlgn_buffer_fill_float(dev, p->stats, 0, 4 * 1024, 1.0f, "statistics"));
+  DLGN_TRY(ocl_buffer_fill_float(dev, p->stats, 0, 4 * 1024, 1.0f, "statistics"));
   DLGN_TRY(bench_random_buffer(dev, 1, 0.0f, 33, &p->loss));
   dlgn_rng r;
   dlgn_rng_seed(&r, 34);
@@ -120,14 +120,14 @@ static int pool_create(dlgn_device *dev, pool *p, size_t floats, size_t scratch,
                         (int)dlgn_rng_below(&r, 2)};
   for (int i = 0; i < nlabels; i++) labels[i] = (int)dlgn_rng_below(&r, (uint32_t)K);
   int zero = 0;
-  int rc = dlgn_buffer_create(dev, nb, "images", &p->x8) ||
-           dlgn_buffer_write(dev, p->x8, 0, nb, bytes, "images") ||
-           dlgn_buffer_create(dev, (size_t)nimages * sizeof *aug, "aug", &p->aug) ||
-           dlgn_buffer_write(dev, p->aug, 0, (size_t)nimages * sizeof *aug, aug, "aug") ||
-           dlgn_buffer_create(dev, (size_t)nlabels * sizeof(int), "labels", &p->labels) ||
-           dlgn_buffer_write(dev, p->labels, 0, (size_t)nlabels * sizeof(int), labels, "labels") ||
-           dlgn_buffer_create(dev, sizeof zero, "correct", &p->correct) ||
-           dlgn_buffer_write(dev, p->correct, 0, sizeof zero, &zero, "correct");
+  int rc = ocl_buffer_create(dev, nb, "images", &p->x8) ||
+           ocl_buffer_write(dev, p->x8, 0, nb, bytes, "images") ||
+           ocl_buffer_create(dev, (size_t)nimages * sizeof *aug, "aug", &p->aug) ||
+           ocl_buffer_write(dev, p->aug, 0, (size_t)nimages * sizeof *aug, aug, "aug") ||
+           ocl_buffer_create(dev, (size_t)nlabels * sizeof(int), "labels", &p->labels) ||
+           ocl_buffer_write(dev, p->labels, 0, (size_t)nlabels * sizeof(int), labels, "labels") ||
+           ocl_buffer_create(dev, sizeof zero, "correct", &p->correct) ||
+           ocl_buffer_write(dev, p->correct, 0, sizeof zero, &zero, "correct");
   free(bytes), free(aug), free(labels);
   return rc ? -1 : 0;
 }
@@ -136,7 +136,7 @@ static void pool_release(pool *p) {
   cl_mem *all[] = {&p->x,  &p->y,  &p->dx,      &p->dy,    &p->q,   &p->w,
                    &p->dw, &p->b,  &p->db,      &p->m,     &p->v,   &p->scratch,
                    &p->stats, &p->x8, &p->aug, &p->labels, &p->correct, &p->loss};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) dlgn_buffer_release(all[i]);
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ocl_buffer_release(all[i]);
 }
 
 /* ---- checks against the twins ---- */
@@ -144,7 +144,7 @@ static void pool_release(pool *p) {
 static double *down(dlgn_device *dev, cl_mem m, size_t n, int *rc) {
   float *f = malloc((n ? n : 1) * sizeof *f);
   double *d = malloc((n ? n : 1) * sizeof *d);
-  if (!f || !d || dlgn_buffer_read(dev, m, 0, n * sizeof *f, f, "check data") != 0) *rc = -1;
+  if (!f || !d || ocl_buffer_read(dev, m, 0, n * sizeof *f, f, "check data") != 0) *rc = -1;
   for (size_t i = 0; *rc == 0 && i < n; i++) d[i] = f[i];
   free(f);
   return d;
@@ -180,8 +180,8 @@ static int check_op(dlgn_device *dev, pool *p, const op_case *o, const char *nam
       uint8_t *x8 = malloc((size_t)n * DLGN_IMAGE_BYTES);
       dlgn_aug *aug = malloc((size_t)n * sizeof *aug);
       const float mean[3] = {0.49f, 0.48f, 0.45f}, sd[3] = {0.25f, 0.24f, 0.26f};
-      rc = dlgn_buffer_read(dev, p->x8, 0, (size_t)n * DLGN_IMAGE_BYTES, x8, "images") ||
-           dlgn_buffer_read(dev, p->aug, 0, (size_t)n * sizeof *aug, aug, "aug");
+      rc = ocl_buffer_read(dev, p->x8, 0, (size_t)n * DLGN_IMAGE_BYTES, x8, "images") ||
+           ocl_buffer_read(dev, p->aug, 0, (size_t)n * sizeof *aug, aug, "aug");
       dlgn_input_ref(fin, x8, aug, n, mean, sd, o->b != 0);
       for (size_t i = 0; i < (size_t)n * 3072; i++) r1[i] = fin[i];
       if (rc == 0) err = compare(dev, p->y, r1, (size_t)n * 3072, &rc);
@@ -206,7 +206,7 @@ static int check_op(dlgn_device *dev, pool *p, const op_case *o, const char *nam
                     &rc);
       break;
     case CONV_B: {
-      const dlgn_conv_shape *s = &o->conv;
+      const ocl_conv_shape *s = &o->conv;
       conv2d_backward_ref(r1, r2, r3, dy, x, w, s);
       err = fmax(compare(dev, p->dw, r2, (size_t)s->OC * s->C * s->k * s->k, &rc),
                  compare(dev, p->db, r3, (size_t)s->OC, &rc));
@@ -265,7 +265,7 @@ static int check_op(dlgn_device *dev, pool *p, const op_case *o, const char *nam
     }
     case XENT_F:
     case XENT_B:
-      rc = dlgn_buffer_read(dev, p->labels, 0, (size_t)o->a * sizeof(int), labels, "labels");
+      rc = ocl_buffer_read(dev, p->labels, 0, (size_t)o->a * sizeof(int), labels, "labels");
       if (o->kind == XENT_F) {
         r1[0] = xent_forward_ref(NULL, x, labels, o->a, o->b);
         err = compare(dev, p->loss, r1, 1, &rc);
@@ -309,7 +309,7 @@ static op_case op_gate(op_kind kind, int n, dlgn_gate_kind g) {
   return (op_case){.kind = kind, .a = n, .gate = g};
 }
 
-static op_case op_conv(op_kind kind, dlgn_conv_shape s, bool with_dx) {
+static op_case op_conv(op_kind kind, ocl_conv_shape s, bool with_dx) {
   return (op_case){.kind = kind, .conv = s, .with_dx = with_dx};
 }
 
@@ -331,7 +331,7 @@ static void add_dense(int N, int IN, int OUT, bool with_dx) {
       (op_case){.kind = DENSE_B, .a = N, .b = IN, .c = OUT, .with_dx = with_dx}, with_dx ? 2 * f : f, 0);
 }
 
-static void add_conv(dlgn_device *dev, dlgn_conv_shape s, bool with_dx) {
+static void add_conv(dlgn_device *dev, ocl_conv_shape s, bool with_dx) {
   char shape[48], name[48];
   snprintf(shape, sizeof shape, "%d->%d, N=%d, %dx%d, k%d", s.C, s.OC, s.N, s.H, s.W, s.k);
   double f = 2.0 * s.OC * s.C * s.k * s.k * (double)s.N * conv2d_out_h(&s) * conv2d_out_w(&s);
@@ -378,8 +378,8 @@ static void tables_c4gap(dlgn_device *dev, int N) {
   char shape[48];
   snprintf(shape, sizeof shape, "N=%d, 3x32x32", N);
   add("input (CNHW)", shape, op3(INPUT, N, 1, 0), 0, 17.0 * 3072 * N);
-  add_conv(dev, (dlgn_conv_shape){N, 3, 32, 32, 128, 3, 1, 1}, false);
-  add_conv(dev, (dlgn_conv_shape){N, 128, 32, 32, 128, 3, 1, 1}, true);
+  add_conv(dev, (ocl_conv_shape){N, 3, 32, 32, 128, 3, 1, 1}, false);
+  add_conv(dev, (ocl_conv_shape){N, 128, 32, 32, 128, 3, 1, 1}, true);
   int n = 128 * N * 1024;
   snprintf(shape, sizeof shape, "128 x %d x 32x32", N);
   add_elementwise(n, shape);
@@ -408,7 +408,7 @@ static void table_needs(dlgn_device *dev, int from, size_t *floats, size_t *scra
       break;
     case CONV_F:
     case CONV_B: {
-      const dlgn_conv_shape *s = &o->conv;
+      const ocl_conv_shape *s = &o->conv;
       size_t in = (size_t)s->C * s->N * s->H * s->W, w = (size_t)s->OC * s->C * s->k * s->k;
       size_t out = (size_t)s->OC * s->N * conv2d_out_h(s) * conv2d_out_w(s);
       need = in > out ? in : out;
@@ -438,7 +438,7 @@ static int check_all(dlgn_device *dev) {
   add("input (CNHW)", "", op3(INPUT, 3, 1, 0), 0, 0);
   add_dense(7, 13, 5, true);
   add_dense(7, 13, 5, false);
-  add_conv(dev, (dlgn_conv_shape){3, 4, 9, 21, 6, 3, 1, 1}, true);
+  add_conv(dev, (ocl_conv_shape){3, 4, 9, 21, 6, 3, 1, 1}, true);
   add_elementwise(1000, "");
   add("avgpool2 fwd", "", op3(POOL_F, 6, 6, 10), 0, 0);
   add("avgpool2 bwd", "", op3(POOL_B, 6, 6, 10), 0, 0);
@@ -500,7 +500,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   printf("device: %s (%s), GEMM backend %s, median of %d runs\n", dev->info.name,
-         dlgn_device_type_name(dev->info.type), dlgn_gemm_backend_name(dlgn_gemm_backend_of(dev)),
+         dlgn_device_type_name(dev->info.type), ocl_gemm_backend_name(ocl_gemm_backend_of(dev)),
          repeat);
   int rc = check_all(dev);
   char title[96];

@@ -43,13 +43,13 @@ static inline int bench_random_buffer(dlgn_device *dev, size_t n, float scale, u
   dlgn_rng r;
   dlgn_rng_seed(&r, seed);
   for (size_t i = 0; i < n; i++) h[i] = scale * (2.0f * dlgn_rng_uniform(&r) - 1.0f);
-  int rc = dlgn_buffer_create(dev, n * sizeof *h, "benchmark data", out);
-  if (rc == 0) rc = dlgn_buffer_write(dev, *out, 0, n * sizeof *h, h, "benchmark data");
+  int rc = ocl_buffer_create(dev, n * sizeof *h, "benchmark data", out);
+  if (rc == 0) rc = ocl_buffer_write(dev, *out, 0, n * sizeof *h, h, "benchmark data");
   free(h);
   return rc;
 }
 
-static inline dlgn_buf bench_buf(cl_mem m) { return (dlgn_buf){m, 0}; }
+static inline nn_buf bench_buf(cl_mem m) { return (nn_buf){m, 0}; }
 
 /* max |got - want| / (abs_tol + rel_tol*|want|) */
 static inline double bench_error(const float *got, const double *want, size_t n, double abs_tol,

@@ -19,7 +19,7 @@ test -n "$archive" && test -n "$shared"
 # early can fail the writer with SIGPIPE)
 exports=$(nm -D --defined-only "$shared" | awk '{print $3}')
 grep -qx dlgn_model_create <<< "$exports"
-for internal in nn_model_forward conv2d_forward dlgn_launch dlgn_buffer_create dlgn_gemm; do
+for internal in nn_model_forward conv2d_forward ocl_launch ocl_buffer_create ocl_gemm; do
   if grep -qx "$internal" <<< "$exports"; then
     echo "libdlgn.so exports the internal $internal" >&2
     exit 1

@@ -12,7 +12,7 @@
  *              written. This is what it reported in the GEMM's tile kernel
  *              when the packed-B scratch grew: the panels past the old
  *              scratch's size, written by gemm_pack_b, read as unwritten.
- *   project    buffers from dlgn_buffer_create, which resets the shadow on
+ *   project    buffers from ocl_buffer_create, which resets the shadow on
  *              Oclgrind (src/cl/device.c): no report.
  *   unwritten  as project, but nothing writes the 8 floats: the sum of
  *              unwritten memory must still be reported.
@@ -50,10 +50,10 @@ static const char *source =
     "}\n";
 
 static int buffer(dlgn_device *dev, bool raw, size_t bytes, cl_mem *out) {
-  if (!raw) return dlgn_buffer_create(dev, bytes, "test buffer", out);
+  if (!raw) return ocl_buffer_create(dev, bytes, "test buffer", out);
   cl_int err;
   *out = clCreateBuffer(dev->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
-  return dlgn_cl_check(dev, err, "clCreateBuffer", "test buffer");
+  return ocl_check(dev, err, "clCreateBuffer", "test buffer");
 }
 
 static int launch(dlgn_device *dev, cl_kernel k, size_t n, cl_mem x, cl_mem y, int count) {
@@ -62,29 +62,29 @@ static int launch(dlgn_device *dev, cl_kernel k, size_t n, cl_mem x, cl_mem y, i
   if (y && err == CL_SUCCESS) err = clSetKernelArg(k, 2, sizeof count, &count);
   if (err == CL_SUCCESS) err = clEnqueueNDRangeKernel(dev->queue, k, 1, NULL, &n, NULL, 0, NULL, NULL);
   if (err == CL_SUCCESS) err = clFinish(dev->queue);
-  return dlgn_cl_check(dev, err, "a test kernel", NULL);
+  return ocl_check(dev, err, "a test kernel", NULL);
 }
 
 /* the shift kernel on 32 written floats: y = shift(x) squared plus one */
 static int run_shuffle(dlgn_device *dev, cl_program p, int mask11) {
   cl_int err;
   cl_kernel k = clCreateKernel(p, "shift", &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", "shift")) return -1;
+  if (ocl_check(dev, err, "clCreateKernel", "shift")) return -1;
   float h[32], out[16];
   for (int i = 0; i < 32; i++) h[i] = (float)i;
   cl_mem x = NULL, y = NULL;
   size_t one = 1;
   int rc = -1;
-  if (dlgn_buffer_create(dev, sizeof h, "test input", &x) ||
-      dlgn_buffer_create(dev, sizeof out, "test output", &y) ||
-      dlgn_buffer_write(dev, x, 0, sizeof h, h, "the test input"))
+  if (ocl_buffer_create(dev, sizeof h, "test input", &x) ||
+      ocl_buffer_create(dev, sizeof out, "test output", &y) ||
+      ocl_buffer_write(dev, x, 0, sizeof h, h, "the test input"))
     goto done;
   err = clSetKernelArg(k, 0, sizeof x, &x);
   if (err == CL_SUCCESS) err = clSetKernelArg(k, 1, sizeof y, &y);
   if (err == CL_SUCCESS) err = clSetKernelArg(k, 2, sizeof mask11, &mask11);
   if (err == CL_SUCCESS) err = clEnqueueNDRangeKernel(dev->queue, k, 1, NULL, &one, NULL, 0, NULL, NULL);
-  if (dlgn_cl_check(dev, err, "clEnqueueNDRangeKernel", "shift") ||
-      dlgn_buffer_read(dev, y, 0, sizeof out, out, "the shifted vector"))
+  if (ocl_check(dev, err, "clEnqueueNDRangeKernel", "shift") ||
+      ocl_buffer_read(dev, y, 0, sizeof out, out, "the shifted vector"))
     goto done;
   for (int i = 0; i < 16; i++)
     if (out[i] != (float)((i + 1) * (i + 1) + 1)) {
@@ -94,8 +94,8 @@ static int run_shuffle(dlgn_device *dev, cl_program p, int mask11) {
   printf("%s: shifted\n", mask11 ? "shuffle11" : "shuffle");
   rc = 0;
 done:
-  dlgn_buffer_release(&y);
-  dlgn_buffer_release(&x);
+  ocl_buffer_release(&y);
+  ocl_buffer_release(&x);
   clReleaseKernel(k);
   return rc;
 }
@@ -107,35 +107,35 @@ static int run(dlgn_device *dev, const char *mode) {
     return dlgn_fail("unknown mode '%s' (raw, project, unwritten, shuffle11 or shuffle)", mode);
   cl_int err;
   cl_program p = clCreateProgramWithSource(dev->ctx, 1, &source, NULL, &err);
-  if (dlgn_cl_check(dev, err, "clCreateProgramWithSource", NULL)) return -1;
+  if (ocl_check(dev, err, "clCreateProgramWithSource", NULL)) return -1;
   cl_kernel fill = NULL, sum = NULL;
   cl_mem y = NULL, small = NULL, big = NULL;
   int rc = -1;
   err = clBuildProgram(p, 1, &dev->info.id, "", NULL, NULL);
-  if (dlgn_cl_check(dev, err, "clBuildProgram", NULL)) goto done;
+  if (ocl_check(dev, err, "clBuildProgram", NULL)) goto done;
   if (shuffle11 || shuffle) {
     rc = run_shuffle(dev, p, shuffle11);
     goto done;
   }
   fill = clCreateKernel(p, "fill", &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", "fill")) goto done;
+  if (ocl_check(dev, err, "clCreateKernel", "fill")) goto done;
   sum = clCreateKernel(p, "sum", &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", "sum")) goto done;
+  if (ocl_check(dev, err, "clCreateKernel", "sum")) goto done;
   if (buffer(dev, raw, sizeof(float), &y) || buffer(dev, raw, 4 * sizeof(float), &small) ||
       launch(dev, fill, 4, small, NULL, 0))
     goto done;
-  dlgn_buffer_release(&small); /* its slot goes to the next buffer */
+  ocl_buffer_release(&small); /* its slot goes to the next buffer */
   if (buffer(dev, raw, 8 * sizeof(float), &big)) goto done;
   if (!unwritten && launch(dev, fill, 8, big, NULL, 0)) goto done;
   float s = 0.0f;
-  if (launch(dev, sum, 1, big, y, 8) || dlgn_buffer_read(dev, y, 0, sizeof s, &s, "the sum"))
+  if (launch(dev, sum, 1, big, y, 8) || ocl_buffer_read(dev, y, 0, sizeof s, &s, "the sum"))
     goto done;
   printf("%s: sum %g\n", mode, (double)s);
   rc = 0;
 done:
-  dlgn_buffer_release(&big);
-  dlgn_buffer_release(&small);
-  dlgn_buffer_release(&y);
+  ocl_buffer_release(&big);
+  ocl_buffer_release(&small);
+  ocl_buffer_release(&y);
   if (sum) clReleaseKernel(sum);
   if (fill) clReleaseKernel(fill);
   clReleaseProgram(p);

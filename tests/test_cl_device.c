@@ -150,13 +150,13 @@ START_TEST(test_binary_cache) {
   const char *files[] = {"gemm.cl"};
   const char *opts = "-DTM=3 -DTN=8 -DVW=4";
   cl_program p;
-  ck_assert_ok(dlgn_program_build(dev, files, 1, opts, &p));
+  ck_assert_ok(ocl_program_build(dev, files, 1, opts, &p));
   clReleaseProgram(p);
   ck_assert_int_eq(count_bins(cache, NULL, file, sizeof file), 1);
 
   struct utimbuf old = {1000000000, 1000000000}; /* 2001 */
   ck_assert_int_eq(utime(file, &old), 0);
-  ck_assert_ok(dlgn_program_build(dev, files, 1, opts, &p));
+  ck_assert_ok(ocl_program_build(dev, files, 1, opts, &p));
   cl_int err;
   cl_kernel k = clCreateKernel(p, "gemm_tile", &err); /* the cached binary is usable */
   ck_assert_int_eq(err, CL_SUCCESS);
@@ -169,7 +169,7 @@ START_TEST(test_binary_cache) {
   ck_assert_int_eq(count_bins(cache, NULL, file, sizeof file), 1);
 
   /* other options, another file */
-  ck_assert_ok(dlgn_program_build(dev, files, 1, "-DTM=2 -DTN=8 -DVW=4", &p));
+  ck_assert_ok(ocl_program_build(dev, files, 1, "-DTM=2 -DTN=8 -DVW=4", &p));
   clReleaseProgram(p);
   ck_assert_int_eq(count_bins(cache, file, second, sizeof second), 2);
 
@@ -178,7 +178,7 @@ START_TEST(test_binary_cache) {
   ck_assert_ptr_nonnull(f);
   fputs("not a binary", f);
   fclose(f);
-  ck_assert_ok(dlgn_program_build(dev, files, 1, "-DTM=2 -DTN=8 -DVW=4", &p));
+  ck_assert_ok(ocl_program_build(dev, files, 1, "-DTM=2 -DTN=8 -DVW=4", &p));
   clReleaseProgram(p);
   ck_assert_int_eq(stat(second, &st), 0);
   ck_assert_int_gt(st.st_size, 12);
@@ -205,7 +205,7 @@ START_TEST(test_build_failure) {
   close(fd);
   const char *files[] = {"gemm.cl"};
   cl_program p = NULL;
-  int rc = dlgn_program_build(dev, files, 1, "-DTM=no_such_identifier", &p);
+  int rc = ocl_program_build(dev, files, 1, "-DTM=no_such_identifier", &p);
   fflush(stderr);
   dup2(saved, 2);
   close(saved);
@@ -227,7 +227,7 @@ START_TEST(test_build_failure) {
 
   /* a file that is not embedded is named too */
   const char *missing[] = {"no_such_file.cl"};
-  ck_assert_int_ne(dlgn_program_build(dev, missing, 1, "", &p), 0);
+  ck_assert_int_ne(ocl_program_build(dev, missing, 1, "", &p), 0);
   ck_assert_ptr_nonnull(strstr(dlgn_error(), "cl/no_such_file.cl"));
   dlgn_device_close(dev);
   test_rmtree(dir);

@@ -1,4 +1,4 @@
-/* dlgn_gemm on every OpenCL device with both backends against dlgn_gemm_ref:
+/* ocl_gemm on every OpenCL device with both backends against ocl_gemm_ref:
  * the four transpose cases, sizes that are multiples of no tile, offsets,
  * padded leading dimensions, alpha/beta in {0, 1, other}, beta = 0 over a C
  * full of NaN; and the tuning file written by a tiny search, read back and
@@ -37,12 +37,12 @@ static void fill_uniform(dlgn_rng *r, float *x, size_t n) {
 
 /* When set, run_case without own parameters runs the work-group kernel in
  * this form instead of the device's backend. */
-static const dlgn_gemm_wg_params *wg_form;
+static const ocl_gemm_wg_params *wg_form;
 
 /* Run one case on dev with the current backend (or own params p when not
  * NULL, or wg_form) and compare; returns a message on mismatch, NULL when it
  * agrees. */
-static const char *run_case(dlgn_device *dev, const dlgn_gemm_own_params *p, const gemm_case *c,
+static const char *run_case(dlgn_device *dev, const ocl_gemm_own_params *p, const gemm_case *c,
                             uint64_t seed, char *msg, size_t msgsize) {
   size_t ar = c->ta ? c->K : c->M, ac = c->ta ? c->M : c->K;
   size_t br = c->tb ? c->N : c->K, bc = c->tb ? c->K : c->N;
@@ -63,18 +63,18 @@ static const char *run_case(dlgn_device *dev, const dlgn_gemm_own_params *p, con
   else
     fill_uniform(&r, c0, nc);
   memcpy(want, c0, nc * sizeof *want);
-  dlgn_gemm_ref(c->ta, c->tb, c->M, c->N, c->K, c->alpha, a + c->offa, lda, b + c->offb, ldb,
+  ocl_gemm_ref(c->ta, c->tb, c->M, c->N, c->K, c->alpha, a + c->offa, lda, b + c->offb, ldb,
                 c->beta, want + c->offc, ldc);
 
   cl_mem A, B, C;
-  ck_assert_ok(dlgn_buffer_create(dev, na * sizeof *a, "test A", &A));
-  ck_assert_ok(dlgn_buffer_create(dev, nb * sizeof *b, "test B", &B));
-  ck_assert_ok(dlgn_buffer_create(dev, nc * sizeof *c0, "test C", &C));
-  ck_assert_ok(dlgn_buffer_write(dev, A, 0, na * sizeof *a, a, "test A"));
-  ck_assert_ok(dlgn_buffer_write(dev, B, 0, nb * sizeof *b, b, "test B"));
-  ck_assert_ok(dlgn_buffer_write(dev, C, 0, nc * sizeof *c0, c0, "test C"));
+  ck_assert_ok(ocl_buffer_create(dev, na * sizeof *a, "test A", &A));
+  ck_assert_ok(ocl_buffer_create(dev, nb * sizeof *b, "test B", &B));
+  ck_assert_ok(ocl_buffer_create(dev, nc * sizeof *c0, "test C", &C));
+  ck_assert_ok(ocl_buffer_write(dev, A, 0, na * sizeof *a, a, "test A"));
+  ck_assert_ok(ocl_buffer_write(dev, B, 0, nb * sizeof *b, b, "test B"));
+  ck_assert_ok(ocl_buffer_write(dev, C, 0, nc * sizeof *c0, c0, "test C"));
   if (p) {
-    dlgn_gemm_call call = {.ta = c->ta,
+    ocl_gemm_call call = {.ta = c->ta,
                            .tb = c->tb,
                            .M = c->M,
                            .N = c->N,
@@ -90,19 +90,19 @@ static const char *run_case(dlgn_device *dev, const dlgn_gemm_own_params *p, con
                            .C = C,
                            .offc = c->offc,
                            .ldc = ldc};
-    ck_assert_ok(dlgn_gemm_own(dev, p, &call));
+    ck_assert_ok(ocl_gemm_own(dev, p, &call));
   } else if (wg_form) {
-    dlgn_gemm_call call = {c->ta, c->tb, c->M,  c->N,      c->K, c->alpha, A,       c->offa,
+    ocl_gemm_call call = {c->ta, c->tb, c->M,  c->N,      c->K, c->alpha, A,       c->offa,
                            lda,   B,     c->offb, ldb, c->beta, C,        c->offc, ldc};
-    ck_assert_ok(dlgn_gemm_wg(dev, wg_form, &call));
+    ck_assert_ok(ocl_gemm_wg(dev, wg_form, &call));
   } else {
-    ck_assert_ok(dlgn_gemm(dev, c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, c->offa, lda, B,
+    ck_assert_ok(ocl_gemm(dev, c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, c->offa, lda, B,
                            c->offb, ldb, c->beta, C, c->offc, ldc));
   }
-  ck_assert_ok(dlgn_buffer_read(dev, C, 0, nc * sizeof *got, got, "test C"));
-  dlgn_buffer_release(&A);
-  dlgn_buffer_release(&B);
-  dlgn_buffer_release(&C);
+  ck_assert_ok(ocl_buffer_read(dev, C, 0, nc * sizeof *got, got, "test C"));
+  ocl_buffer_release(&A);
+  ocl_buffer_release(&B);
+  ocl_buffer_release(&C);
 
   const char *bad = NULL;
   double abs_tol = 2e-6 * (double)(c->K + 4) * (fabs(c->alpha) + 1.0);
@@ -224,9 +224,9 @@ static int make_cases(gemm_case *out, int max) {
   return n;
 }
 
-static void check_backend(dlgn_device *dev, dlgn_gemm_backend backend) {
-  ck_assert_ok(dlgn_gemm_set_backend(dev, backend));
-  ck_assert_int_eq(dlgn_gemm_backend_of(dev), backend);
+static void check_backend(dlgn_device *dev, ocl_gemm_backend backend) {
+  ck_assert_ok(ocl_gemm_set_backend(dev, backend));
+  ck_assert_int_eq(ocl_gemm_backend_of(dev), backend);
   gemm_case cases[64];
   int n = make_cases(cases, 64);
   for (int i = 0; i < n; i++) {
@@ -234,7 +234,7 @@ static void check_backend(dlgn_device *dev, dlgn_gemm_backend backend) {
     const char *bad = run_case(dev, NULL, &cases[i], 1000 + (uint64_t)i, msg, sizeof msg);
     case_name(&cases[i], name, sizeof name);
     ck_assert_msg(!bad, "device '%s', backend %s, %s: %s", dev->info.name,
-                  dlgn_gemm_backend_name(backend), name, bad);
+                  ocl_gemm_backend_name(backend), name, bad);
   }
 }
 
@@ -245,11 +245,11 @@ START_TEST(test_gemm_both_backends) {
   for (int d = 0; d < count; d++) {
     /* $DLGN_TEST_NO_CLBLAST=1: under Oclgrind, which checks our kernels */
     const char *no_clblast = getenv("DLGN_TEST_NO_CLBLAST");
-    check_backend(devs[d], DLGN_GEMM_OWN);
+    check_backend(devs[d], OCL_GEMM_OWN);
     if (!no_clblast || !*no_clblast || strcmp(no_clblast, "0") == 0)
-      check_backend(devs[d], DLGN_GEMM_CLBLAST);
+      check_backend(devs[d], OCL_GEMM_CLBLAST);
     /* (under Oclgrind, test_gemm_wg_forms runs the backend's form) */
-    if (!small_only()) check_backend(devs[d], DLGN_GEMM_WG);
+    if (!small_only()) check_backend(devs[d], OCL_GEMM_WG);
   }
   test_close_all_devices(devs, count);
 }
@@ -263,12 +263,12 @@ START_TEST(test_gemm_wg_forms) {
   int count;
   ck_assert_ok(test_open_all_devices(&devs, &count));
   for (int d = 0; d < count; d++) {
-    dlgn_gemm_wg_params forms[6];
-    int nf = dlgn_gemm_wg_candidates(devs[d], forms);
-    forms[nf++] = (dlgn_gemm_wg_params){8, 8, 0, 1, 1};
-    forms[nf++] = (dlgn_gemm_wg_params){8, 8, 3, 1, 1};
-    forms[nf++] = (dlgn_gemm_wg_params){16, 32, 5, 2, 4};
-    forms[nf++] = (dlgn_gemm_wg_params){24, 8, 0, 3, 2};
+    ocl_gemm_wg_params forms[6];
+    int nf = ocl_gemm_wg_candidates(devs[d], forms);
+    forms[nf++] = (ocl_gemm_wg_params){8, 8, 0, 1, 1};
+    forms[nf++] = (ocl_gemm_wg_params){8, 8, 3, 1, 1};
+    forms[nf++] = (ocl_gemm_wg_params){16, 32, 5, 2, 4};
+    forms[nf++] = (ocl_gemm_wg_params){24, 8, 0, 3, 2};
     gemm_case cases[64];
     int n = make_cases(cases, 64);
     for (int f = 0; f < nf; f++) {
@@ -288,8 +288,8 @@ START_TEST(test_gemm_wg_forms) {
     }
     wg_form = NULL;
     /* invalid forms are refused with a reason */
-    dlgn_gemm_wg_params badp = {30, 32, 16, 4, 4};
-    ck_assert_int_ne(dlgn_gemm_wg_params_check(devs[d], &badp), 0);
+    ocl_gemm_wg_params badp = {30, 32, 16, 4, 4};
+    ck_assert_int_ne(ocl_gemm_wg_params_check(devs[d], &badp), 0);
     ck_assert_ptr_nonnull(strstr(dlgn_error(), "30x32x16"));
   }
   test_close_all_devices(devs, count);
@@ -307,32 +307,32 @@ START_TEST(test_gemm_choice_cached) {
   unsetenv("DLGN_GEMM");
   dlgn_device *dev;
   ck_assert_ok(dlgn_device_open(&dev, NULL, 0));
-  dlgn_gemm_backend b, back;
+  ocl_gemm_backend b, back;
   char note[256];
-  ck_assert_int_eq(dlgn_gemm_choice_read(&dev->info, &b, note, sizeof note), 0);
-  b = dlgn_gemm_backend_of(dev);
-  ck_assert_msg(strncmp(dlgn_gemm_backend_source(dev), "measured now", 12) == 0, "source: %s",
-                dlgn_gemm_backend_source(dev));
-  ck_assert_int_eq(dlgn_gemm_choice_read(&dev->info, &back, note, sizeof note), 1);
+  ck_assert_int_eq(ocl_gemm_choice_read(&dev->info, &b, note, sizeof note), 0);
+  b = ocl_gemm_backend_of(dev);
+  ck_assert_msg(strncmp(ocl_gemm_backend_source(dev), "measured now", 12) == 0, "source: %s",
+                ocl_gemm_backend_source(dev));
+  ck_assert_int_eq(ocl_gemm_choice_read(&dev->info, &back, note, sizeof note), 1);
   ck_assert_int_eq(back, b);
   ck_assert_ptr_nonnull(strstr(note, "ms for the three test products"));
   dlgn_device_close(dev);
 
   ck_assert_ok(dlgn_device_open(&dev, NULL, 0));
-  ck_assert_int_eq(dlgn_gemm_backend_of(dev), b);
-  ck_assert_msg(strncmp(dlgn_gemm_backend_source(dev), "measured earlier", 16) == 0,
-                "source: %s", dlgn_gemm_backend_source(dev));
-  ck_assert_ok(dlgn_gemm_choice_path(&dev->info, path, sizeof path));
+  ck_assert_int_eq(ocl_gemm_backend_of(dev), b);
+  ck_assert_msg(strncmp(ocl_gemm_backend_source(dev), "measured earlier", 16) == 0,
+                "source: %s", ocl_gemm_backend_source(dev));
+  ck_assert_ok(ocl_gemm_choice_path(&dev->info, path, sizeof path));
   dlgn_device_close(dev);
 
   /* a record naming a form this device cannot run is measured again */
   write_text(path, "backend workgroup\nworkgroup tsm=512 tsn=8 tsk=0 wptm=1 wptn=1\n");
   ck_assert_ok(dlgn_device_open(&dev, NULL, 0));
-  ck_assert_msg(strncmp(dlgn_gemm_backend_source(dev), "measured now", 12) == 0, "source: %s",
-                dlgn_gemm_backend_source(dev));
-  dlgn_gemm_wg_params w;
-  ck_assert_ok(dlgn_gemm_wg_params_of(dev, &w));
-  ck_assert_ok(dlgn_gemm_wg_params_check(dev, &w));
+  ck_assert_msg(strncmp(ocl_gemm_backend_source(dev), "measured now", 12) == 0, "source: %s",
+                ocl_gemm_backend_source(dev));
+  ocl_gemm_wg_params w;
+  ck_assert_ok(ocl_gemm_wg_params_of(dev, &w));
+  ck_assert_ok(ocl_gemm_wg_params_check(dev, &w));
   dlgn_device_close(dev);
   test_rmtree(dir);
   if (old[0]) setenv("DLGN_CACHE_DIR", old, 1);
@@ -347,9 +347,9 @@ START_TEST(test_gemm_own_params) {
   int count;
   ck_assert_ok(test_open_all_devices(&devs, &count));
   for (int d = 0; d < count; d++) {
-    dlgn_gemm_own_params def;
-    dlgn_gemm_own_default(devs[d], &def);
-    const dlgn_gemm_own_params ps[] = {{1, def.vw, def.vw, 0, 0},
+    ocl_gemm_own_params def;
+    ocl_gemm_own_default(devs[d], &def);
+    const ocl_gemm_own_params ps[] = {{1, def.vw, def.vw, 0, 0},
                                        {5, 2 * def.vw, def.vw, 7, 0},
                                        {3, def.vw, def.vw, 64, 1},
                                        {def.tm, def.tn, def.vw, 1, 0},
@@ -370,8 +370,8 @@ START_TEST(test_gemm_own_params) {
                       bad);
       }
     /* invalid parameters are refused with a reason */
-    dlgn_gemm_own_params badp = {4, 24, 16, 0, 0};
-    ck_assert_int_ne(dlgn_gemm_own_params_check(devs[d], &badp), 0);
+    ocl_gemm_own_params badp = {4, 24, 16, 0, 0};
+    ck_assert_int_ne(ocl_gemm_own_params_check(devs[d], &badp), 0);
     ck_assert_ptr_nonnull(strstr(dlgn_error(), "multiple of vw"));
   }
   test_close_all_devices(devs, count);
@@ -383,13 +383,13 @@ START_TEST(test_gemm_bad_arguments) {
   int count;
   ck_assert_ok(test_open_all_devices(&devs, &count));
   cl_mem X;
-  ck_assert_ok(dlgn_buffer_create(devs[0], 4096, "test X", &X));
-  ck_assert_int_ne(dlgn_gemm(devs[0], false, false, 4, 4, 4, 1.0f, X, 0, 3, X, 0, 4, 0.0f, X, 0, 4),
+  ck_assert_ok(ocl_buffer_create(devs[0], 4096, "test X", &X));
+  ck_assert_int_ne(ocl_gemm(devs[0], false, false, 4, 4, 4, 1.0f, X, 0, 3, X, 0, 4, 0.0f, X, 0, 4),
                    0);
   ck_assert_ptr_nonnull(strstr(dlgn_error(), "lda=3"));
-  dlgn_buffer_release(&X);
-  dlgn_gemm_backend b;
-  ck_assert_int_ne(dlgn_gemm_backend_parse("cublas", &b), 0);
+  ocl_buffer_release(&X);
+  ocl_gemm_backend b;
+  ck_assert_int_ne(ocl_gemm_backend_parse("cublas", &b), 0);
   ck_assert_ptr_nonnull(strstr(dlgn_error(), "cublas"));
   test_close_all_devices(devs, count);
 }
@@ -404,28 +404,28 @@ START_TEST(test_tuning_roundtrip) {
   ck_assert_int_eq(setenv("DLGN_TUNING_DIR", dir, 1), 0);
   dlgn_device *dev;
   ck_assert_ok(dlgn_device_open(&dev, NULL, 0));
-  ck_assert_ptr_null(dlgn_gemm_tuning_file(dev));
+  ck_assert_ptr_null(ocl_gemm_tuning_file(dev));
 
   /* a tiny search: one small shape, two candidates of each kind */
-  const dlgn_gemm_shape shape = {"small", false, true, 40, 72, 96};
-  dlgn_tune_options opt = {.quick = true,
+  const ocl_gemm_shape shape = {"small", false, true, 40, 72, 96};
+  ocl_tune_options opt = {.quick = true,
                            .own = true,
                            .clblast = true,
                            .shapes = &shape,
                            .nshapes = 1,
                            .max_candidates = 2};
-  dlgn_tuning t;
+  ocl_tuning t;
   memset(&t, 0, sizeof t);
-  ck_assert_ok(dlgn_tune(dev, &opt, &t));
+  ck_assert_ok(ocl_tune(dev, &opt, &t));
   ck_assert(t.has_own_default);
   ck_assert_int_eq(t.nshapes, 1);
-  ck_assert_ok(dlgn_tuning_path(&dev->info, path, sizeof path));
+  ck_assert_ok(ocl_tuning_path(&dev->info, path, sizeof path));
   ck_assert_ptr_eq(strstr(path, dir), path);
-  ck_assert_ok(dlgn_tuning_write(path, &t));
+  ck_assert_ok(ocl_tuning_write(path, &t));
   ck_assert_int_eq(access(path, R_OK), 0);
 
-  dlgn_tuning back;
-  ck_assert_ok(dlgn_tuning_read(path, &back));
+  ocl_tuning back;
+  ck_assert_ok(ocl_tuning_read(path, &back));
   ck_assert_str_eq(back.device, dev->info.name);
   ck_assert_str_eq(back.driver, dev->info.driver);
   ck_assert(memcmp(&back.own_default, &t.own_default, sizeof t.own_default) == 0);
@@ -445,34 +445,34 @@ START_TEST(test_tuning_roundtrip) {
 
   /* Applied by the next device: give the shape a distinctive tile and the
    * default another, and CLBlast an explicit parameter set. */
-  dlgn_gemm_own_params def;
+  ocl_gemm_own_params def;
   ck_assert_ok(dlgn_device_open(&dev, NULL, 0));
-  dlgn_gemm_own_default(dev, &def);
+  ocl_gemm_own_default(dev, &def);
   dlgn_device_close(dev);
-  back.shapes[0].own = (dlgn_gemm_own_params){5, def.vw, def.vw, 24, 2};
-  back.own_default = (dlgn_gemm_own_params){3, 2 * def.vw, def.vw, 0, 0};
+  back.shapes[0].own = (ocl_gemm_own_params){5, def.vw, def.vw, 24, 2};
+  back.own_default = (ocl_gemm_own_params){3, 2 * def.vw, def.vw, 0, 0};
   back.nclblast = 1;
   memset(&back.clblast[0], 0, sizeof back.clblast[0]);
   snprintf(back.clblast[0].kernel, sizeof back.clblast[0].kernel, "GemmRoutine");
   snprintf(back.clblast[0].names[0], sizeof back.clblast[0].names[0], "XGEMM_MIN_INDIRECT_SIZE");
   back.clblast[0].values[0] = 1;
   back.clblast[0].n = 1;
-  ck_assert_ok(dlgn_tuning_write(path, &back));
+  ck_assert_ok(ocl_tuning_write(path, &back));
 
   ck_assert_ok(dlgn_device_open(&dev, NULL, 0));
-  dlgn_gemm_own_params p;
-  ck_assert_ok(dlgn_gemm_own_params_for(dev, false, true, 40, 72, 96, &p));
+  ocl_gemm_own_params p;
+  ck_assert_ok(ocl_gemm_own_params_for(dev, false, true, 40, 72, 96, &p));
   ck_assert_int_eq(p.tm, 5);
   ck_assert_int_eq(p.kc, 24);
   ck_assert_int_eq(p.ks, 2);
-  ck_assert_ok(dlgn_gemm_own_params_for(dev, false, false, 40, 72, 96, &p));
+  ck_assert_ok(ocl_gemm_own_params_for(dev, false, false, 40, 72, 96, &p));
   ck_assert_int_eq(p.tm, 3);
-  ck_assert_str_eq(dlgn_gemm_tuning_file(dev), path);
+  ck_assert_str_eq(ocl_gemm_tuning_file(dev), path);
   /* and both backends still compute the right thing under it */
   gemm_case c = {false, true, 40, 72, 96, 1, 2, 3, 1, 1, 1, 1.0f, 0.0f};
   char msg[256];
   for (int b = 0; b < 2; b++) {
-    ck_assert_ok(dlgn_gemm_set_backend(dev, b ? DLGN_GEMM_CLBLAST : DLGN_GEMM_OWN));
+    ck_assert_ok(ocl_gemm_set_backend(dev, b ? OCL_GEMM_CLBLAST : OCL_GEMM_OWN));
     const char *bad = run_case(dev, NULL, &c, 5, msg, sizeof msg);
     ck_assert_msg(!bad, "backend %s under the tuning file: %s", b ? "clblast" : "own", bad);
   }
@@ -482,16 +482,16 @@ START_TEST(test_tuning_roundtrip) {
   write_text(path, "device x\ndriver y\nown-default tm=4 tn=16 vw=16\n");
   ck_assert_ok(dlgn_device_open(&dev, NULL, 0));
   cl_mem X;
-  ck_assert_ok(dlgn_buffer_create(dev, 64, "test X", &X));
-  ck_assert_int_ne(dlgn_gemm(dev, false, false, 2, 2, 2, 1.0f, X, 0, 2, X, 0, 2, 0.0f, X, 0, 2), 0);
+  ck_assert_ok(ocl_buffer_create(dev, 64, "test X", &X));
+  ck_assert_int_ne(ocl_gemm(dev, false, false, 2, 2, 2, 1.0f, X, 0, 2, X, 0, 2, 0.0f, X, 0, 2), 0);
   ck_assert_msg(strstr(dlgn_error(), path) && strstr(dlgn_error(), "line 3"), "message: %s",
                 dlgn_error());
   /* so does one made for another device */
   write_text(path, "device some other device\ndriver 0.0\n");
-  ck_assert_int_ne(dlgn_gemm(dev, false, false, 2, 2, 2, 1.0f, X, 0, 2, X, 0, 2, 0.0f, X, 0, 2), 0);
+  ck_assert_int_ne(ocl_gemm(dev, false, false, 2, 2, 2, 1.0f, X, 0, 2, X, 0, 2, 0.0f, X, 0, 2), 0);
   ck_assert_msg(strstr(dlgn_error(), "made for device 'some other device'"), "message: %s",
                 dlgn_error());
-  dlgn_buffer_release(&X);
+  ocl_buffer_release(&X);
   dlgn_device_close(dev);
   test_rmtree(dir);
   setenv("DLGN_TUNING_DIR", "/dev/null/no-tuning", 1);

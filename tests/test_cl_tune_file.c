@@ -18,13 +18,13 @@ static const char good[] =
     "own-shape ta=0 tb=1 M=40 N=72 K=96 tm=4 tn=32 vw=4 kc=128 gflops=12.5\n"
     "clblast Xgemm MWG=64 NWG=64\n";
 
-static int parse(const char *text, size_t len, dlgn_tuning *t) {
+static int parse(const char *text, size_t len, ocl_tuning *t) {
   dlgn_error_clear();
-  return dlgn_tuning_parse(t, text, len, "tune.txt");
+  return ocl_tuning_parse(t, text, len, "tune.txt");
 }
 
 START_TEST(valid_text) {
-  dlgn_tuning t;
+  ocl_tuning t;
   ck_assert_ok(parse(good, strlen(good), &t));
   ck_assert_str_eq(t.device, "Some CPU");
   ck_assert_str_eq(t.driver, "6.0");
@@ -49,7 +49,7 @@ START_TEST(long_line) {
   memcpy(text + n, "# ", 2);
   memset(text + n + 2, 'a', 3000);
   memcpy(text + n + 3002, "\n", 2);
-  dlgn_tuning t;
+  ocl_tuning t;
   ck_assert_int_eq(parse(text, strlen(text), &t), -1);
   ck_assert_msg(strstr(dlgn_error(), "tune.txt line 7: longer than"), "%s", dlgn_error());
   free(text);
@@ -60,14 +60,14 @@ START_TEST(nul_byte) {
   char text[sizeof good];
   memcpy(text, good, sizeof good);
   text[30] = '\0'; /* inside "device Some CPU" */
-  dlgn_tuning t;
+  ocl_tuning t;
   ck_assert_int_eq(parse(text, sizeof good - 1, &t), -1);
   ck_assert_msg(strstr(dlgn_error(), "line 2: holds a NUL byte"), "%s", dlgn_error());
 }
 END_TEST
 
 START_TEST(required_lines) {
-  dlgn_tuning t;
+  ocl_tuning t;
   ck_assert_int_eq(parse("", 0, &t), -1);
   ck_assert_msg(strstr(dlgn_error(), "lacks its 'device' or 'driver' line"), "%s", dlgn_error());
   ck_assert_int_eq(parse("device x\n", 9, &t), -1);
@@ -83,7 +83,7 @@ START_TEST(long_names) {
   memset(name, 'n', 299);
   name[299] = '\0';
   snprintf(text, sizeof text, "device %s\ndriver 1\n", name);
-  dlgn_tuning t;
+  ocl_tuning t;
   ck_assert_int_eq(parse(text, strlen(text), &t), -1);
   ck_assert_msg(strstr(dlgn_error(), "line 1: device name longer than 255"), "%s", dlgn_error());
   name[200] = '\0';
@@ -103,39 +103,39 @@ START_TEST(conv_entries) {
   char text[1024];
   snprintf(text, sizeof text, "%sconv N=64 C=256 H=8 W=8 OC=512 k=3 stride=1 pad=1 fwd=batch "
            "dx=rows dw=gemm fwd_ms=8.8\n", good);
-  dlgn_tuning t;
+  ocl_tuning t;
   ck_assert_ok(parse(text, strlen(text), &t));
   ck_assert_int_eq(t.nconvs, 1);
-  dlgn_conv_shape s = {64, 256, 8, 8, 512, 3, 1, 1};
-  const dlgn_tuned_conv *e = dlgn_tuning_find_conv(&t, &s);
+  ocl_conv_shape s = {64, 256, 8, 8, 512, 3, 1, 1};
+  const ocl_tuned_conv *e = ocl_tuning_find_conv(&t, &s);
   ck_assert_ptr_nonnull(e);
-  ck_assert_int_eq(e->fwd, DLGN_CONV_BATCH);
-  ck_assert_int_eq(e->dx, DLGN_CONV_ROWS);
-  ck_assert_int_eq(e->dw, DLGN_CONV_GEMM);
+  ck_assert_int_eq(e->fwd, OCL_CONV_BATCH);
+  ck_assert_int_eq(e->dx, OCL_CONV_ROWS);
+  ck_assert_int_eq(e->dw, OCL_CONV_GEMM);
   ck_assert_double_eq_tol(e->ms[0], 8.8, 1e-9);
   s.N = 32;
-  ck_assert_ptr_null(dlgn_tuning_find_conv(&t, &s));
+  ck_assert_ptr_null(ocl_tuning_find_conv(&t, &s));
   /* written and read back */
   char path[] = "/tmp/dlgn-tune-conv-XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(path));
   char file[64];
   snprintf(file, sizeof file, "%s/t.txt", path);
-  ck_assert_ok(dlgn_tuning_write(file, &t));
-  dlgn_tuning back;
-  ck_assert_ok(dlgn_tuning_read(file, &back));
+  ck_assert_ok(ocl_tuning_write(file, &t));
+  ocl_tuning back;
+  ck_assert_ok(ocl_tuning_read(file, &back));
   ck_assert_int_eq(back.nconvs, 1);
   ck_assert_mem_eq(&back.convs[0].shape, &t.convs[0].shape, sizeof s);
-  ck_assert_int_eq(back.convs[0].dx, DLGN_CONV_ROWS);
+  ck_assert_int_eq(back.convs[0].dx, OCL_CONV_ROWS);
   remove(file);
   rmdir(path);
   /* a put replaces the entry of its shape, else adds one */
-  dlgn_tuned_conv n = t.convs[0];
-  n.fwd = DLGN_CONV_WINO;
-  ck_assert_ok(dlgn_tuning_put_conv(&t, &n));
+  ocl_tuned_conv n = t.convs[0];
+  n.fwd = OCL_CONV_WINO;
+  ck_assert_ok(ocl_tuning_put_conv(&t, &n));
   ck_assert_int_eq(t.nconvs, 1);
-  ck_assert_int_eq(t.convs[0].fwd, DLGN_CONV_WINO);
+  ck_assert_int_eq(t.convs[0].fwd, OCL_CONV_WINO);
   n.shape.N = 128;
-  ck_assert_ok(dlgn_tuning_put_conv(&t, &n));
+  ck_assert_ok(ocl_tuning_put_conv(&t, &n));
   ck_assert_int_eq(t.nconvs, 2);
   /* what is refused */
   const char *bad[][2] = {
@@ -164,9 +164,9 @@ END_TEST
 
 /* An endless file (fgets on /dev/zero read forever: every line was empty). */
 START_TEST(endless_file) {
-  dlgn_tuning t;
+  ocl_tuning t;
   dlgn_error_clear();
-  ck_assert_int_eq(dlgn_tuning_read("/dev/zero", &t), -1);
+  ck_assert_int_eq(ocl_tuning_read("/dev/zero", &t), -1);
   ck_assert_msg(strstr(dlgn_error(), "tuning file /dev/zero is larger than"), "%s", dlgn_error());
 }
 END_TEST

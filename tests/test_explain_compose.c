@@ -118,17 +118,17 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
   ck_assert_ok(dlgn_model_create(&m, dev, &cfg, NIMG, seed));
   float *p = malloc(m->nparams * sizeof *p), *s = calloc(m->nstate + 1, sizeof *s);
   random_params(m, seed, p, s);
-  ck_assert_ok(dlgn_buffer_write(dev, m->params, 0, m->nparams * sizeof *p, p, "params"));
+  ck_assert_ok(ocl_buffer_write(dev, m->params, 0, m->nparams * sizeof *p, p, "params"));
   if (m->nstate)
-    ck_assert_ok(dlgn_buffer_write(dev, m->state, 0, m->nstate * sizeof *s, s, "state"));
+    ck_assert_ok(ocl_buffer_write(dev, m->state, 0, m->nstate * sizeof *s, s, "state"));
 
   uint8_t img[NIMG * DLGN_IMAGE_BYTES];
   dlgn_rng r;
   dlgn_rng_seed(&r, seed + 2);
   for (size_t i = 0; i < sizeof img; i++) img[i] = (uint8_t)dlgn_rng_below(&r, 256);
   cl_mem x8;
-  ck_assert_ok(dlgn_buffer_create(dev, sizeof img, "images", &x8));
-  ck_assert_ok(dlgn_buffer_write(dev, x8, 0, sizeof img, img, "images"));
+  ck_assert_ok(ocl_buffer_create(dev, sizeof img, "images", &x8));
+  ck_assert_ok(ocl_buffer_write(dev, x8, 0, sizeof img, img, "images"));
   ck_assert_ok(nn_model_load_images(m, x8, 0, NULL, 0, NIMG, MEAN, STD));
   ck_assert_ok(nn_model_forward(m, NIMG, DLGN_GATE_HARD, false));
   float *x = malloc(sizeof img * sizeof *x);
@@ -139,7 +139,7 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
     size_t nq = nn_layer_units(&m->feat.layers[l]) * NIMG;
     q[l] = malloc(nq * sizeof *q[l]);
     ck_assert(q[l] != NULL);
-    ck_assert_ok(dlgn_buffer_read(dev, nn_model_gate_preact(m, l), 0, nq * sizeof *q[l], q[l],
+    ck_assert_ok(ocl_buffer_read(dev, nn_model_gate_preact(m, l), 0, nq * sizeof *q[l], q[l],
                                   "q"));
   }
   dlgn_templates t;
@@ -195,7 +195,7 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
 
   for (int l = 0; l < m->feat.nlayers; l++) free(q[l]);
   dlgn_templates_free(&t);
-  dlgn_buffer_release(&x8);
+  ocl_buffer_release(&x8);
   free(x);
   free(p);
   free(s);

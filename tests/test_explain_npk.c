@@ -255,8 +255,8 @@ START_TEST(test_npk_residual_dgn) {
     dlgn_rng_seed(&r, 4);
     for (size_t i = 0; i < sizeof img; i++) img[i] = (unsigned char)dlgn_rng_below(&r, 256);
     cl_mem x8;
-    ck_assert_ok(dlgn_buffer_create(devs[d], sizeof img, "images", &x8));
-    ck_assert_ok(dlgn_buffer_write(devs[d], x8, 0, sizeof img, img, "images"));
+    ck_assert_ok(ocl_buffer_create(devs[d], sizeof img, "images", &x8));
+    ck_assert_ok(ocl_buffer_write(devs[d], x8, 0, sizeof img, img, "images"));
     const float mean3[3] = {0.5f, 0.5f, 0.5f}, std3[3] = {0.25f, 0.25f, 0.25f};
     ck_assert_ok(nn_model_load_images(m, x8, 0, NULL, 0, NI, mean3, std3));
     ck_assert_ok(nn_model_forward_features(m, NI));
@@ -267,7 +267,7 @@ START_TEST(test_npk_residual_dgn) {
     for (int l = 0; l < RL; l++) {
       const nn_layer *L = &m->feat.layers[l];
       float *q = malloc(units[l] * NI * sizeof *q);
-      ck_assert_ok(dlgn_buffer_read(devs[d], nn_model_gate_preact(m, l), 0,
+      ck_assert_ok(ocl_buffer_read(devs[d], nn_model_gate_preact(m, l), 0,
                                     units[l] * NI * sizeof *q, q, "q"));
       for (int i = 0; i < NI; i++)
         dlgn_gate_bits_set(&g, l, (size_t)i, q, NI, i, L->out_c, L->h * L->w);
@@ -275,7 +275,7 @@ START_TEST(test_npk_residual_dgn) {
     }
     check_ensemble(&g, NULL, skippable, false);
     dlgn_gate_bits_free(&g);
-    dlgn_buffer_release(&x8);
+    ocl_buffer_release(&x8);
     dlgn_model_destroy(m);
   }
   test_close_all_devices(devs, ndev);

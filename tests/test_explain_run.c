@@ -65,8 +65,8 @@ START_TEST(test_filter_check_entry) {
     ck_assert_ok(dlgn_model_create(&m, devs[d], &cfg, 8, 1));
     dlgn_checkpoint ck;
     fake_checkpoint(&ck, m, 9);
-    ck_assert_ok(dlgn_buffer_write(devs[d], m->params, 0, m->nparams * 4, ck.params, "params"));
-    ck_assert_ok(dlgn_buffer_write(devs[d], m->state, 0, m->nstate * 4, ck.state, "state"));
+    ck_assert_ok(ocl_buffer_write(devs[d], m->params, 0, m->nparams * 4, ck.params, "params"));
+    ck_assert_ok(ocl_buffer_write(devs[d], m->state, 0, m->nstate * 4, ck.state, "state"));
     dlgn_filter_check r;
     ck_assert_ok(dlgn_explain_filter_check(m, &ck, &ds.test, 20, &r));
     ck_assert(r.applicable);
@@ -87,8 +87,8 @@ START_TEST(test_filter_check_entry) {
     cfg.width = 2;
     ck_assert_ok(dlgn_model_create(&m, devs[d], &cfg, 8, 1));
     fake_checkpoint(&ck, m, 10);
-    ck_assert_ok(dlgn_buffer_write(devs[d], m->params, 0, m->nparams * 4, ck.params, "params"));
-    ck_assert_ok(dlgn_buffer_write(devs[d], m->state, 0, m->nstate * 4, ck.state, "state"));
+    ck_assert_ok(ocl_buffer_write(devs[d], m->params, 0, m->nparams * 4, ck.params, "params"));
+    ck_assert_ok(ocl_buffer_write(devs[d], m->state, 0, m->nstate * 4, ck.state, "state"));
     ck_assert_ok(dlgn_explain_filter_check(m, &ck, &ds.test, 20, &r));
     ck_assert_msg(r.applicable && r.passed, "resnet check failed on %s at layer %d",
                   devs[d]->info.name, r.failed_layer);

@@ -29,15 +29,15 @@ static float device_loss(grad_case *g) {
   const float zero3[3] = {0, 0, 0}, one3[3] = {1, 1, 1};
   ck_assert_ok(nn_model_load_images(m, g->x8, 0, NULL, 0, N, zero3, one3));
   ck_assert_ok(nn_model_forward(m, N, dlgn_model_train_gates(m), true));
-  ck_assert_ok(xent_forward(g->dev, (dlgn_buf){g->loss, 0}, g->counter, 0,
-                            (dlgn_buf){m->logits, 0}, g->labels, 0, N, K));
+  ck_assert_ok(xent_forward(g->dev, (nn_buf){g->loss, 0}, g->counter, 0,
+                            (nn_buf){m->logits, 0}, g->labels, 0, N, K));
   float l;
-  ck_assert_ok(dlgn_buffer_read(g->dev, g->loss, 0, sizeof l, &l, "loss"));
+  ck_assert_ok(ocl_buffer_read(g->dev, g->loss, 0, sizeof l, &l, "loss"));
   return l;
 }
 
 static void set_param(grad_case *g, size_t i, float v) {
-  ck_assert_ok(dlgn_buffer_write(g->dev, g->m->params, i * sizeof v, sizeof v, &v, "parameter"));
+  ck_assert_ok(ocl_buffer_write(g->dev, g->m->params, i * sizeof v, sizeof v, &v, "parameter"));
 }
 
 static void check_model(dlgn_device *dev, dlgn_model_config *cfg) {
@@ -50,12 +50,12 @@ static void check_model(dlgn_device *dev, dlgn_model_config *cfg) {
   int labels[N];
   for (int i = 0; i < N * 3072; i++) img[i] = (unsigned char)dlgn_rng_below(&r, 256);
   for (int i = 0; i < N; i++) labels[i] = (int)dlgn_rng_below(&r, K);
-  ck_assert_ok(dlgn_buffer_create(dev, sizeof img, "images", &g.x8));
-  ck_assert_ok(dlgn_buffer_write(dev, g.x8, 0, sizeof img, img, "images"));
-  ck_assert_ok(dlgn_buffer_create(dev, sizeof labels, "labels", &g.labels));
-  ck_assert_ok(dlgn_buffer_write(dev, g.labels, 0, sizeof labels, labels, "labels"));
-  ck_assert_ok(dlgn_buffer_create(dev, sizeof(int), "counter", &g.counter));
-  ck_assert_ok(dlgn_buffer_create(dev, sizeof(float), "loss", &g.loss));
+  ck_assert_ok(ocl_buffer_create(dev, sizeof img, "images", &g.x8));
+  ck_assert_ok(ocl_buffer_write(dev, g.x8, 0, sizeof img, img, "images"));
+  ck_assert_ok(ocl_buffer_create(dev, sizeof labels, "labels", &g.labels));
+  ck_assert_ok(ocl_buffer_write(dev, g.labels, 0, sizeof labels, labels, "labels"));
+  ck_assert_ok(ocl_buffer_create(dev, sizeof(int), "counter", &g.counter));
+  ck_assert_ok(ocl_buffer_create(dev, sizeof(float), "loss", &g.loss));
   if (cfg->arch == DLGN_RESNET) {
     /* random biases: with zero ones, a unit whose 3x3 window of inputs is all
      * zero (dead ReLUs below it) sits exactly on its own kink, where finite
@@ -71,12 +71,12 @@ static void check_model(dlgn_device *dev, dlgn_model_config *cfg) {
   }
 
   device_loss(&g);
-  ck_assert_ok(xent_backward(dev, (dlgn_buf){m->dlogits, 0}, (dlgn_buf){m->logits, 0}, g.labels,
+  ck_assert_ok(xent_backward(dev, (nn_buf){m->dlogits, 0}, (nn_buf){m->logits, 0}, g.labels,
                              0, N, K));
   ck_assert_ok(nn_model_backward(m, N, dlgn_model_train_gates(m)));
   float *grad = malloc(m->nparams * sizeof *grad), *p = malloc(m->nparams * sizeof *p);
-  ck_assert_ok(dlgn_buffer_read(dev, m->grads, 0, m->nparams * sizeof *grad, grad, "grads"));
-  ck_assert_ok(dlgn_buffer_read(dev, m->params, 0, m->nparams * sizeof *p, p, "params"));
+  ck_assert_ok(ocl_buffer_read(dev, m->grads, 0, m->nparams * sizeof *grad, grad, "grads"));
+  ck_assert_ok(ocl_buffer_read(dev, m->params, 0, m->nparams * sizeof *p, p, "params"));
 
   nn_param_entry tab[8 * DLGN_MAX_LAYERS + 4];
   int nt = nn_model_param_table(m, tab, (int)(sizeof tab / sizeof tab[0]));
@@ -131,10 +131,10 @@ static void check_model(dlgn_device *dev, dlgn_model_config *cfg) {
   }
   free(grad);
   free(p);
-  dlgn_buffer_release(&g.x8);
-  dlgn_buffer_release(&g.labels);
-  dlgn_buffer_release(&g.counter);
-  dlgn_buffer_release(&g.loss);
+  ocl_buffer_release(&g.x8);
+  ocl_buffer_release(&g.labels);
+  ocl_buffer_release(&g.counter);
+  ocl_buffer_release(&g.loss);
   dlgn_model_destroy(m);
 }
 
@@ -224,20 +224,20 @@ START_TEST(test_resnet_dgn_own_gates) {
       ck_assert_ok(dlgn_model_create(&dgn, dev, &cfg, NI, 6));
       float *p = malloc(dnn->nparams * sizeof *p), *q = malloc(dgn->nparams * sizeof *q);
       ck_assert(p && q);
-      ck_assert_ok(dlgn_buffer_read(dev, dnn->params, 0, dnn->nparams * sizeof *p, p, "params"));
+      ck_assert_ok(ocl_buffer_read(dev, dnn->params, 0, dnn->nparams * sizeof *p, p, "params"));
       size_t fe = dnn->feat.end, heads = dnn->nparams - fe;
       ck_assert_uint_eq(dgn->value.end - dgn->value.begin, fe);
       memcpy(q, p, fe * sizeof *q);
       memcpy(q + dgn->value.begin, p, fe * sizeof *q);
       memcpy(q + dgn->value.end, p + fe, heads * sizeof *q);
-      ck_assert_ok(dlgn_buffer_write(dev, dgn->params, 0, dgn->nparams * sizeof *q, q, "params"));
+      ck_assert_ok(ocl_buffer_write(dev, dgn->params, 0, dgn->nparams * sizeof *q, q, "params"));
       dlgn_rng r;
       dlgn_rng_seed(&r, 8);
       unsigned char img[NI * 3072];
       for (int i = 0; i < NI * 3072; i++) img[i] = (unsigned char)dlgn_rng_below(&r, 256);
       cl_mem x8;
-      ck_assert_ok(dlgn_buffer_create(dev, sizeof img, "images", &x8));
-      ck_assert_ok(dlgn_buffer_write(dev, x8, 0, sizeof img, img, "images"));
+      ck_assert_ok(ocl_buffer_create(dev, sizeof img, "images", &x8));
+      ck_assert_ok(ocl_buffer_write(dev, x8, 0, sizeof img, img, "images"));
       const float mean3[3] = {0.5f, 0.5f, 0.5f}, std3[3] = {0.25f, 0.25f, 0.25f};
       float la[NI * 10], lb[NI * 10];
       dlgn_model *ms[2] = {dnn, dgn};
@@ -245,7 +245,7 @@ START_TEST(test_resnet_dgn_own_gates) {
       for (int k = 0; k < 2; k++) {
         ck_assert_ok(nn_model_load_images(ms[k], x8, 0, NULL, 0, NI, mean3, std3));
         ck_assert_ok(nn_model_forward(ms[k], NI, DLGN_GATE_HARD, true));
-        ck_assert_ok(dlgn_buffer_read(dev, ms[k]->logits, 0, sizeof la, out[k], "logits"));
+        ck_assert_ok(ocl_buffer_read(dev, ms[k]->logits, 0, sizeof la, out[k], "logits"));
       }
       for (int i = 0; i < NI * 10; i++)
         ck_assert_msg(fabsf(la[i] - lb[i]) <= 1e-5f * (1 + fabsf(la[i])),
@@ -253,7 +253,7 @@ START_TEST(test_resnet_dgn_own_gates) {
                       dev->info.name, i, la[i], lb[i]);
       free(p);
       free(q);
-      dlgn_buffer_release(&x8);
+      ocl_buffer_release(&x8);
       dlgn_model_destroy(dnn);
       dlgn_model_destroy(dgn);
     }

@@ -171,13 +171,13 @@ START_TEST(test_input_fill) {
   for (int d = 0; d < count; d++) {
     dlgn_device *dev = devs[d];
     cl_mem x8m, augm;
-    ck_assert_ok(dlgn_buffer_create(dev, n + x8_off, "test bytes", &x8m));
-    ck_assert_ok(dlgn_buffer_write(dev, x8m, 0, n + x8_off, x8, "test bytes"));
-    ck_assert_ok(dlgn_buffer_create(dev, sizeof aug, "test aug", &augm));
-    ck_assert_ok(dlgn_buffer_write(dev, augm, 0, sizeof aug, aug, "test aug"));
+    ck_assert_ok(ocl_buffer_create(dev, n + x8_off, "test bytes", &x8m));
+    ck_assert_ok(ocl_buffer_write(dev, x8m, 0, n + x8_off, x8, "test bytes"));
+    ck_assert_ok(ocl_buffer_create(dev, sizeof aug, "test aug", &augm));
+    ck_assert_ok(ocl_buffer_write(dev, augm, 0, sizeof aug, aug, "test aug"));
     for (int variant = 0; variant < 4; variant++) {
       bool cnhw = variant & 1, with_aug = variant & 2;
-      dlgn_buf out = tup(dev, NULL, n);
+      nn_buf out = tup(dev, NULL, n);
       ck_assert_ok(input_forward(dev, out, x8m, x8_off, with_aug ? augm : NULL, aug_off, N, H, W,
                                  mean, sd, cnhw));
       dlgn_input_ref(want, x8 + x8_off, with_aug ? aug + aug_off : NULL, N, mean, sd, cnhw);
@@ -190,7 +190,7 @@ START_TEST(test_input_fill) {
      * comes from outside (raw 0) */
     dlgn_input_ref(want, x8 + x8_off, aug + aug_off, N, mean, sd, false);
     ck_assert_float_eq_tol(want[0], -mean[0] / sd[0], 1e-6);
-    dlgn_buf f = tup(dev, NULL, 1001);
+    nn_buf f = tup(dev, NULL, 1001);
     ck_assert_ok(fill_forward(dev, f, 1001, 1.0f));
     double *ones = tvec(1001);
     fill_forward_ref(ones, 1001, 1.0);
@@ -207,7 +207,7 @@ START_TEST(test_input_fill) {
       for (size_t i = 0; i < big; i++) dy[i] = dlgn_rng_normal(&r);
       repeat_images_forward_ref(y, x, C, Nr, P);
       repeat_images_backward_ref(dx, dy, C, Nr, P);
-      dlgn_buf bx = tup(dev, x, small), by = tup(dev, NULL, big), bdy = tup(dev, dy, big),
+      nn_buf bx = tup(dev, x, small), by = tup(dev, NULL, big), bdy = tup(dev, dy, big),
                bdx = tup(dev, NULL, small);
       ck_assert_ok(repeat_images_forward(dev, by, bx, C, Nr, P));
       tcheck("repeat_images_forward", dev, by, y, big, 0, 0);
@@ -216,8 +216,8 @@ START_TEST(test_input_fill) {
       tfree(&bx), tfree(&by), tfree(&bdy), tfree(&bdx);
       free(x), free(y), free(dy), free(dx);
     }
-    dlgn_buffer_release(&x8m);
-    dlgn_buffer_release(&augm);
+    ocl_buffer_release(&x8m);
+    ocl_buffer_release(&augm);
   }
   free(x8), free(want), free(wantd);
   test_close_all_devices(devs, count);
@@ -245,8 +245,8 @@ START_TEST(test_gate_relu_permute) {
         double *y = tvec(n), *dv = tvec(n), *dq = tvec(n);
         gate_forward_ref(y, v, q, n, beta, gk);
         gate_backward_ref(dv, dq, dout, v, q, n, beta, gk);
-        dlgn_buf bv = tup(dev, v, n), bq = tup(dev, q, n), bd = tup(dev, dout, n);
-        dlgn_buf by = tup(dev, NULL, n), bdv = tup(dev, NULL, n), bdq = tup(dev, NULL, n);
+        nn_buf bv = tup(dev, v, n), bq = tup(dev, q, n), bd = tup(dev, dout, n);
+        nn_buf by = tup(dev, NULL, n), bdv = tup(dev, NULL, n), bdq = tup(dev, NULL, n);
         ck_assert_ok(gate_forward(dev, by, bv, bq, n, (float)beta, gk));
         /* values are O(1); dq loses ~6e-8 absolute in 1 - g where g rounds to 1,
          * times |dout*v*beta| <= 2*beta */
@@ -255,14 +255,14 @@ START_TEST(test_gate_relu_permute) {
         tcheck("gate_backward dv", dev, bdv, dv, n, 1e-6, 1e-5);
         tcheck("gate_backward dq", dev, bdq, dq, n, 1e-6 * beta, 1e-5);
         /* accumulate into dq; dv is always overwritten */
-        dlgn_buf bacc = tup(dev, old, n), bdv2 = tup(dev, NULL, n);
+        nn_buf bacc = tup(dev, old, n), bdv2 = tup(dev, NULL, n);
         ck_assert_ok(gate_backward(dev, bdv2, bacc, bd, bv, bq, n, (float)beta, gk, true));
         for (size_t i = 0; i < n; i++) dq[i] += old[i];
         tcheck("gate_backward dq +=", dev, bacc, dq, n, 1e-6 * beta, 1e-5);
         tcheck("gate_backward dv (dq +=)", dev, bdv2, dv, n, 1e-6, 1e-5);
         /* dq skipped */
-        dlgn_buf bdv3 = tup(dev, NULL, n);
-        ck_assert_ok(gate_backward(dev, bdv3, (dlgn_buf){NULL, 0}, bd, bv, bq, n, (float)beta, gk,
+        nn_buf bdv3 = tup(dev, NULL, n);
+        ck_assert_ok(gate_backward(dev, bdv3, (nn_buf){NULL, 0}, bd, bv, bq, n, (float)beta, gk,
                                    false));
         tcheck("gate_backward dv (no dq)", dev, bdv3, dv, n, 1e-6, 1e-5);
         /* ReLU on the same data */
@@ -293,8 +293,8 @@ START_TEST(test_gate_relu_permute) {
       permute_channels_forward_ref(y, x, perm, outer, C, inner);
       permute_channels_backward_ref(dx, x, perm, outer, C, inner);
       cl_mem pm = tup_ints(dev, perm, (size_t)C, 0);
-      dlgn_buf bx = tup(dev, x, n), by = tup(dev, NULL, n), bdx = tup(dev, NULL, n);
-      dlgn_buf bacc = tup(dev, old, n);
+      nn_buf bx = tup(dev, x, n), by = tup(dev, NULL, n), bdx = tup(dev, NULL, n);
+      nn_buf bacc = tup(dev, old, n);
       ck_assert_ok(permute_channels_forward(dev, by, bx, pm, outer, C, inner));
       tcheck("permute_channels_forward", dev, by, y, n, 0, 0);
       ck_assert_ok(permute_channels_backward(dev, bdx, bx, pm, outer, C, inner, false));
@@ -302,7 +302,7 @@ START_TEST(test_gate_relu_permute) {
       ck_assert_ok(permute_channels_backward(dev, bacc, bx, pm, outer, C, inner, true));
       for (size_t i = 0; i < n; i++) dx[i] += old[i];
       tcheck("permute_channels_backward +=", dev, bacc, dx, n, 1e-7, 1e-7);
-      dlgn_buffer_release(&pm);
+      ocl_buffer_release(&pm);
       tfree(&bx), tfree(&by), tfree(&bdx), tfree(&bacc);
       free(perm), free(idx), free(x), free(y), free(dx), free(old);
     }
@@ -335,8 +335,8 @@ START_TEST(test_pool) {
       double *y = tvec(m), *dx = tvec(n);
       avgpool2_forward_ref(y, x, P, H, W);
       avgpool2_backward_ref(dx, dy, P, H, W);
-      dlgn_buf bx = tup(dev, x, n), by = tup(dev, NULL, m), bdy = tup(dev, dy, m);
-      dlgn_buf bdx = tup(dev, NULL, n), bacc = tup(dev, old, n);
+      nn_buf bx = tup(dev, x, n), by = tup(dev, NULL, m), bdy = tup(dev, dy, m);
+      nn_buf bdx = tup(dev, NULL, n), bacc = tup(dev, old, n);
       ck_assert_ok(avgpool2_forward(dev, by, bx, P, H, W));
       tcheck("avgpool2_forward", dev, by, y, m, 1e-7, 1e-6);
       ck_assert_ok(avgpool2_backward(dev, bdx, bdy, P, H, W, false));
@@ -353,8 +353,8 @@ START_TEST(test_pool) {
       tfree(&bx), tfree(&by), tfree(&bdy), tfree(&bdx), tfree(&bacc);
       free(x), free(dy), free(old), free(y), free(dx);
     }
-    ck_assert_int_ne(avgpool2_forward(dev, (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0}, 1, 3, 4), 0);
-    ck_assert_int_ne(subsample2_forward(dev, (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0}, 1, 4, 3),
+    ck_assert_int_ne(avgpool2_forward(dev, (nn_buf){NULL, 0}, (nn_buf){NULL, 0}, 1, 3, 4), 0);
+    ck_assert_int_ne(subsample2_forward(dev, (nn_buf){NULL, 0}, (nn_buf){NULL, 0}, 1, 4, 3),
                      0);
     /* gap: planes smaller and larger than a work-group */
     const int gshapes[][3] = {{5, 3, 7}, {3, 2, 300}, {2, 7, 1}, {4, 3, 1024}};
@@ -365,8 +365,8 @@ START_TEST(test_pool) {
       double *y = tvec(m), *dx = tvec(n);
       gap_forward_ref(y, x, C, N, HW);
       gap_backward_ref(dx, dy, C, N, HW);
-      dlgn_buf bx = tup(dev, x, n), by = tup(dev, NULL, m), bdy = tup(dev, dy, m);
-      dlgn_buf bdx = tup(dev, NULL, n), bacc = tup(dev, old, n);
+      nn_buf bx = tup(dev, x, n), by = tup(dev, NULL, m), bdy = tup(dev, dy, m);
+      nn_buf bdx = tup(dev, NULL, n), bacc = tup(dev, old, n);
       ck_assert_ok(gap_forward(dev, by, bx, C, N, HW));
       /* a mean of HW terms of size <= 1 */
       tcheck("gap_forward", dev, by, y, m, 1e-6, 1e-5);
@@ -379,11 +379,11 @@ START_TEST(test_pool) {
         /* the last layer's gate and ReLU backward fed by it: x as v, old as
          * the gate pre-activation q */
         double *gout = gap_grad_refs(dy, C, N, HW), *dv = tvec(n), *dq = tvec(n);
-        dlgn_buf bq = tup(dev, old, n); /* bacc holds old + dx by now */
+        nn_buf bq = tup(dev, old, n); /* bacc holds old + dx by now */
         for (int k = 0; k < 2; k++) {
           dlgn_gate_kind gk = k ? DLGN_GATE_HARD : DLGN_GATE_SOFT;
           gate_backward_ref(dv, dq, gout, x, old, n, 1.5, gk);
-          dlgn_buf bdv = tup(dev, NULL, n), bdq = tup(dev, NULL, n);
+          nn_buf bdv = tup(dev, NULL, n), bdq = tup(dev, NULL, n);
           ck_assert_ok(gate_backward_gap(dev, bdv, bdq, bdy, bx, bq, C, N, HW, 1.5f, gk, false));
           tcheck("gate_backward_gap dv", dev, bdv, dv, n, 1e-6, 1e-5);
           if (!k) tcheck("gate_backward_gap dq", dev, bdq, dq, n, 1e-6, 1e-5);
@@ -424,8 +424,8 @@ START_TEST(test_shortcut) {
       size_t n = (size_t)C * N * H * W, m = (size_t)OC * N * (H / st) * (W / st);
       double *x = trand(&r, n, -1, 1), *y = trand(&r, m, -1, 1), *dy = trand(&r, m, -1, 1);
       double *old = trand(&r, n, -1, 1), *dx = tvec(n), *y0 = tcopy(y, m);
-      dlgn_buf bx = tup(dev, x, n), by = tup(dev, y, m), bdy = tup(dev, dy, m);
-      dlgn_buf bdx = tup(dev, NULL, n), bacc = tup(dev, old, n);
+      nn_buf bx = tup(dev, x, n), by = tup(dev, y, m), bdy = tup(dev, dy, m);
+      nn_buf bdx = tup(dev, NULL, n), bacc = tup(dev, old, n);
       shortcut_add_forward_ref(y, x, C, OC, N, H, W, st);
       shortcut_add_backward_ref(dx, dy, C, OC, N, H, W, st);
       /* the backward is the adjoint of the forward: <dy, y - y0> = <dx, x> */
@@ -442,7 +442,7 @@ START_TEST(test_shortcut) {
       tfree(&bx), tfree(&by), tfree(&bdy), tfree(&bdx), tfree(&bacc);
       free(x), free(y), free(dy), free(old), free(dx), free(y0);
     }
-    dlgn_buf none = {NULL, 0};
+    nn_buf none = {NULL, 0};
     ck_assert_int_ne(shortcut_add_forward(dev, none, none, 4, 2, 1, 4, 4, 1), 0);
     ck_assert_int_ne(shortcut_add_forward(dev, none, none, 2, 4, 1, 5, 5, 2), 0);
   }
@@ -463,11 +463,11 @@ static void bn_check_epilogues(dlgn_device *dev, dlgn_rng *r, const double *x,
   int RC = C > 1 ? C - 1 : 1;
   double *q = trand(r, n, -1, 1), *y = tvec(n), *want = tvec(n);
   double *res = trand(r, (size_t)RC * M, -1, 1);
-  dlgn_buf bres = tup(dev, res, (size_t)RC * M);
+  nn_buf bres = tup(dev, res, (size_t)RC * M);
   double *rm1 = tvec(C), *rv1 = tvec(C), *mean = tvec(C), *invstd = tvec(C);
-  dlgn_buf bx = tup(dev, x, n), bq = tup(dev, q, n), bg = tup(dev, gamma, C);
-  dlgn_buf bb = tup(dev, beta, C), by = tup(dev, NULL, n), bout = tup(dev, NULL, n);
-  dlgn_buf bsm = tup(dev, NULL, C), bsi = tup(dev, NULL, C);
+  nn_buf bx = tup(dev, x, n), bq = tup(dev, q, n), bg = tup(dev, gamma, C);
+  nn_buf bb = tup(dev, beta, C), by = tup(dev, NULL, n), bout = tup(dev, NULL, n);
+  nn_buf bsm = tup(dev, NULL, C), bsi = tup(dev, NULL, C);
   const conv_epilogue_kind kinds[3] = {CONV_EPI_GATE, CONV_EPI_GATE, CONV_EPI_RELU};
   const char *names[3] = {"soft gate", "hard gate", "ReLU"};
   for (int training = 0; training < 2; training++)
@@ -475,7 +475,7 @@ static void bn_check_epilogues(dlgn_device *dev, dlgn_rng *r, const double *x,
       bool with_res = k >= 3;
       memcpy(rm1, rm, (size_t)C * sizeof *rm1);
       memcpy(rv1, rv, (size_t)C * sizeof *rv1);
-      dlgn_buf brm = tup(dev, rm1, C), brv = tup(dev, rv1, C);
+      nn_buf brm = tup(dev, rm1, C), brv = tup(dev, rv1, C);
       conv_epilogue e = {kinds[k % 3], bout, bq, 2.5f,
                          k % 3 == 1 ? DLGN_GATE_HARD : DLGN_GATE_SOFT};
       batchnorm_forward_ref(y, x, gamma, beta, rm1, rv1, mean, invstd, C, M, 0.1, 1e-5,
@@ -487,7 +487,7 @@ static void bn_check_epilogues(dlgn_device *dev, dlgn_rng *r, const double *x,
       /* a hard gate or ReLU flips where y is within tol of 0: take the
        * device's own y there */
       ck_assert_ok(batchnorm_forward_fused(dev, by, bx, bg, bb, brm, brv, bsm, bsi, C, M, 0.1f,
-                                           1e-5f, training, with_res ? bres : (dlgn_buf){NULL, 0},
+                                           1e-5f, training, with_res ? bres : (nn_buf){NULL, 0},
                                            with_res ? RC : 0, &e));
       char what[140];
       snprintf(what, sizeof what, "batchnorm_forward (%s), epilogue %s%s, C=%d M=%d",
@@ -528,10 +528,10 @@ START_TEST(test_batchnorm) {
       double *rm = trand(&r, C, -1, 1), *rv = trand(&r, C, 0.5, 2);
       double *y = tvec(n), *mean = tvec(C), *invstd = tvec(C);
       double *dx = tvec(n), *dgamma = tvec(C), *dbeta = tvec(C);
-      dlgn_buf bx = tup(dev, x, n), bdy = tup(dev, dy, n), bg = tup(dev, gamma, C);
-      dlgn_buf bb = tup(dev, beta, C), brm = tup(dev, rm, C), brv = tup(dev, rv, C);
-      dlgn_buf by = tup(dev, NULL, n), bsm = tup(dev, NULL, C), bsi = tup(dev, NULL, C);
-      dlgn_buf bdx = tup(dev, NULL, n), bdg = tup(dev, NULL, C), bdb = tup(dev, NULL, C);
+      nn_buf bx = tup(dev, x, n), bdy = tup(dev, dy, n), bg = tup(dev, gamma, C);
+      nn_buf bb = tup(dev, beta, C), brm = tup(dev, rm, C), brv = tup(dev, rv, C);
+      nn_buf by = tup(dev, NULL, n), bsm = tup(dev, NULL, C), bsi = tup(dev, NULL, C);
+      nn_buf bdx = tup(dev, NULL, n), bdg = tup(dev, NULL, C), bdb = tup(dev, NULL, C);
       const double mom = 0.1, eps = 1e-5;
       batchnorm_forward_ref(y, x, gamma, beta, rm, rv, mean, invstd, C, M, mom, eps, true);
       ck_assert_ok(batchnorm_forward(dev, by, bx, bg, bb, brm, brv, bsm, bsi, C, M, (float)mom,
@@ -590,19 +590,19 @@ START_TEST(test_xent) {
       int correct = 5;
       double loss = xent_forward_ref(&correct, z, labels, N, K);
       xent_backward_ref(dz, z, labels, N, K);
-      dlgn_buf bz = tup(dev, z, n), bl = tup(dev, NULL, 1), bdz = tup(dev, NULL, n);
+      nn_buf bz = tup(dev, z, n), bl = tup(dev, NULL, 1), bdz = tup(dev, NULL, n);
       cl_mem lab = tup_ints(dev, labels, (size_t)N, TOFF), cor = tup_ints(dev, (int[]){5}, 1, TOFF);
       ck_assert_ok(xent_forward(dev, bl, cor, TOFF, bz, lab, TOFF, N, K));
       /* a mean of terms up to ~160 computed in float */
       tcheck("xent_forward loss", dev, bl, &loss, 1, 1e-4, 1e-5);
       int got = 0;
-      ck_assert_ok(dlgn_buffer_read(dev, cor, TOFF * sizeof(int), sizeof got, &got, "correct"));
+      ck_assert_ok(ocl_buffer_read(dev, cor, TOFF * sizeof(int), sizeof got, &got, "correct"));
       ck_assert_msg(got == correct, "xent_forward correct on '%s': %d, want %d", dev->info.name,
                     got, correct);
       ck_assert_ok(xent_backward(dev, bdz, bz, lab, TOFF, N, K));
       tcheck("xent_backward", dev, bdz, dz, n, 1e-6 / N, 1e-5);
       tfree(&bz), tfree(&bl), tfree(&bdz);
-      dlgn_buffer_release(&lab), dlgn_buffer_release(&cor);
+      ocl_buffer_release(&lab), ocl_buffer_release(&cor);
       free(z), free(dz), free(labels);
     }
   }
@@ -626,11 +626,11 @@ START_TEST(test_optim) {
       double momentum = cfg[ci][0], wd = cfg[ci][1], lr = 0.05;
       bool nesterov = cfg[ci][2] != 0;
       double *p = trand(&r, n, -1, 1), *m = tvec(n);
-      dlgn_buf bp = tup(dev, p, n), bm = tup(dev, NULL, n);
+      nn_buf bp = tup(dev, p, n), bm = tup(dev, NULL, n);
       for (int step = 0; step < 5; step++) {
         double *g = trand(&r, n, -1, 1);
-        dlgn_buf bg = tup(dev, g, n);
-        ck_assert_ok(sgd_update(dev, bp, bg, momentum != 0 ? bm : (dlgn_buf){NULL, 0}, n,
+        nn_buf bg = tup(dev, g, n);
+        ck_assert_ok(sgd_update(dev, bp, bg, momentum != 0 ? bm : (nn_buf){NULL, 0}, n,
                                 (float)lr, (float)momentum, (float)wd, nesterov, step == 0));
         sgd_update_ref(p, g, m, n, lr, momentum, wd, nesterov, step == 0);
         tfree(&bg);
@@ -645,10 +645,10 @@ START_TEST(test_optim) {
     for (int ci = 0; ci < 2; ci++) {
       double wd = ci ? 1e-2 : 0, lr = 1e-3;
       double *p = trand(&r, n, -1, 1), *m = tvec(n), *v = tvec(n);
-      dlgn_buf bp = tup(dev, p, n), bm = tup(dev, m, n), bv = tup(dev, v, n);
+      nn_buf bp = tup(dev, p, n), bm = tup(dev, m, n), bv = tup(dev, v, n);
       for (int t = 1; t <= 5; t++) {
         double *g = trand(&r, n, -1, 1);
-        dlgn_buf bg = tup(dev, g, n);
+        nn_buf bg = tup(dev, g, n);
         ck_assert_ok(adam_update(dev, bp, bg, bm, bv, n, (float)lr, 0.9f, 0.999f, 1e-8f,
                                  (float)wd, t));
         adam_update_ref(p, g, m, v, n, lr, 0.9f, 0.999f, 1e-8f, wd, t);
@@ -662,13 +662,13 @@ START_TEST(test_optim) {
       tfree(&bp), tfree(&bm), tfree(&bv);
       free(p), free(m), free(v);
     }
-    ck_assert_int_ne(adam_update(dev, (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0},
-                                 (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0}, 1, 1, 0.9f, 0.99f,
+    ck_assert_int_ne(adam_update(dev, (nn_buf){NULL, 0}, (nn_buf){NULL, 0},
+                                 (nn_buf){NULL, 0}, (nn_buf){NULL, 0}, 1, 1, 0.9f, 0.99f,
                                  1e-8f, 0, 0),
                      0);
     /* axpy */
     double *y = trand(&r, n, -1, 1), *x = trand(&r, n, -1, 1);
-    dlgn_buf by = tup(dev, y, n), bx = tup(dev, x, n);
+    nn_buf by = tup(dev, y, n), bx = tup(dev, x, n);
     ck_assert_ok(axpy(dev, by, bx, n, -0.75f));
     axpy_ref(y, x, n, -0.75);
     tcheck("axpy", dev, by, y, n, 1e-7, 1e-6);

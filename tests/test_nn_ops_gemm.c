@@ -28,14 +28,14 @@ static double dense_loss(void *p) {
 
 typedef struct {
   double *x, *w, *b, *c, *y;
-  dlgn_conv_shape s;
+  ocl_conv_shape s;
 } conv_ctx;
 
-static size_t conv_in(const dlgn_conv_shape *s) { return (size_t)s->C * s->N * s->H * s->W; }
-static size_t conv_out(const dlgn_conv_shape *s) {
+static size_t conv_in(const ocl_conv_shape *s) { return (size_t)s->C * s->N * s->H * s->W; }
+static size_t conv_out(const ocl_conv_shape *s) {
   return (size_t)s->OC * s->N * conv2d_out_h(s) * conv2d_out_w(s);
 }
-static size_t conv_wn(const dlgn_conv_shape *s) { return (size_t)s->OC * s->C * s->k * s->k; }
+static size_t conv_wn(const ocl_conv_shape *s) { return (size_t)s->OC * s->C * s->k * s->k; }
 
 static double conv_loss(void *p) {
   conv_ctx *g = p;
@@ -58,12 +58,12 @@ START_TEST(test_ref_gradients) {
     fd_check("dense db", dense_loss, &g, g.b, OUT, db);
     free(g.x), free(g.w), free(g.b), free(g.c), free(g.y), free(dx), free(dw), free(db);
   }
-  const dlgn_conv_shape shapes[] = {{2, 2, 5, 6, 3, 3, 1, 1},
+  const ocl_conv_shape shapes[] = {{2, 2, 5, 6, 3, 3, 1, 1},
                                     {1, 2, 6, 5, 2, 3, 2, 0},
                                     {2, 1, 4, 4, 2, 5, 2, 2},
                                     {2, 3, 3, 4, 2, 1, 1, 0}};
   for (int si = 0; si < 4; si++) {
-    const dlgn_conv_shape *s = &shapes[si];
+    const ocl_conv_shape *s = &shapes[si];
     conv_ctx g = {trand(&r, conv_in(s), -1, 1), trand(&r, conv_wn(s), -1, 1),
                   trand(&r, s->OC, -1, 1), trand(&r, conv_out(s), -1, 1), tvec(conv_out(s)), *s};
     double *dx = tvec(conv_in(s)), *dw = tvec(conv_wn(s)), *db = tvec(s->OC);
@@ -96,9 +96,9 @@ START_TEST(test_dense) {
       double *y = tvec(ny), *dx = tvec(nx), *dw = tvec(nw), *db = tvec(OUT);
       dense_forward_ref(y, x, w, b, N, IN, OUT);
       dense_backward_ref(dx, dw, db, dy, x, w, N, IN, OUT);
-      dlgn_buf bx = tup(dev, x, nx), bw = tup(dev, w, nw), bb = tup(dev, b, OUT);
-      dlgn_buf bdy = tup(dev, dy, ny), by = tup(dev, NULL, ny), bdx = tup(dev, NULL, nx);
-      dlgn_buf bdw = tup(dev, NULL, nw), bdb = tup(dev, NULL, OUT), bacc = tup(dev, old, nx);
+      nn_buf bx = tup(dev, x, nx), bw = tup(dev, w, nw), bb = tup(dev, b, OUT);
+      nn_buf bdy = tup(dev, dy, ny), by = tup(dev, NULL, ny), bdx = tup(dev, NULL, nx);
+      nn_buf bdw = tup(dev, NULL, nw), bdb = tup(dev, NULL, OUT), bacc = tup(dev, old, nx);
       char what[96];
       snprintf(what, sizeof what, "dense N=%d IN=%d OUT=%d", N, IN, OUT);
       ck_assert_ok(dense_forward(dev, by, bx, bw, bb, N, IN, OUT));
@@ -111,7 +111,7 @@ START_TEST(test_dense) {
       for (size_t i = 0; i < nx; i++) dx[i] += old[i];
       tcheck("dense_backward dx +=", dev, bacc, dx, nx, gemm_tol((size_t)OUT, 1, 1), 1e-5);
       ck_assert_ok(
-          dense_backward(dev, (dlgn_buf){NULL, 0}, bdw, bdb, bdy, bx, bw, N, IN, OUT, false));
+          dense_backward(dev, (nn_buf){NULL, 0}, bdw, bdb, bdy, bx, bw, N, IN, OUT, false));
       tcheck("dense_backward dw (no dx)", dev, bdw, dw, nw, gemm_tol((size_t)N, 1, 1), 1e-5);
       tfree(&bx), tfree(&bw), tfree(&bb), tfree(&bdy), tfree(&by), tfree(&bdx), tfree(&bdw);
       tfree(&bdb), tfree(&bacc);
@@ -126,21 +126,21 @@ END_TEST
 
 /* One shape on one device: forward with the given strategy, backward with and
  * without accumulation and without dx. */
-static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
+static void conv_case(dlgn_device *dev, dlgn_rng *r, const ocl_conv_shape *s) {
   size_t nx = conv_in(s), ny = conv_out(s), nw = conv_wn(s);
   double *x = trand(r, nx, -1, 1), *w = trand(r, nw, -1, 1), *b = trand(r, s->OC, -1, 1);
   double *dy = trand(r, ny, -1, 1), *old = trand(r, nx, -1, 1);
   double *y = tvec(ny), *dx = tvec(nx), *dw = tvec(nw), *db = tvec(s->OC);
   conv2d_forward_ref(y, x, w, b, s);
   conv2d_backward_ref(dx, dw, db, dy, x, w, s);
-  dlgn_buf bx = tup(dev, x, nx), bw = tup(dev, w, nw), bb = tup(dev, b, s->OC);
-  dlgn_buf bdy = tup(dev, dy, ny), by = tup(dev, NULL, ny), bdx = tup(dev, NULL, nx);
-  dlgn_buf bdw = tup(dev, NULL, nw), bdb = tup(dev, NULL, s->OC), bacc = tup(dev, old, nx);
+  nn_buf bx = tup(dev, x, nx), bw = tup(dev, w, nw), bb = tup(dev, b, s->OC);
+  nn_buf bdy = tup(dev, dy, ny), by = tup(dev, NULL, ny), bdx = tup(dev, NULL, nx);
+  nn_buf bdw = tup(dev, NULL, nw), bdb = tup(dev, NULL, s->OC), bacc = tup(dev, old, nx);
   size_t nscratch;
   ck_assert_ok(conv2d_scratch_floats(dev, s, &nscratch));
   const char *strategy;
   ck_assert_ok(conv2d_forward_strategy(dev, s, &strategy));
-  dlgn_buf scratch = tup(dev, NULL, nscratch);
+  nn_buf scratch = tup(dev, NULL, nscratch);
   char what[160];
   snprintf(what, sizeof what,
            "conv2d_forward (%s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d scratch=%zu",
@@ -153,7 +153,7 @@ static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
   /* the fused epilogues: soft and hard gates, ReLU, and y still written */
   {
     double *g = trand(r, ny, -1, 1), *want = tvec(ny);
-    dlgn_buf bg = tup(dev, g, ny), bout = tup(dev, NULL, ny);
+    nn_buf bg = tup(dev, g, ny), bout = tup(dev, NULL, ny);
     const conv_epilogue_kind kinds[3] = {CONV_EPI_GATE, CONV_EPI_GATE, CONV_EPI_RELU};
     const char *names[3] = {"soft gate", "hard gate", "ReLU"};
     for (int k = 0; k < 3; k++) {
@@ -172,7 +172,7 @@ static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
   ck_assert_ok(conv2d_backward(dev, bdx, bdw, bdb, bdy, bx, bw, scratch, s, false));
   char shape[120];
   snprintf(shape, sizeof shape, "(conv strategy %s) N=%d C=%d %dx%d OC=%d k=%d stride=%d pad=%d",
-           dev->conv.forced ? dlgn_conv_kind_name(dev->conv.force) : "measured", s->N, s->C, s->H, s->W, s->OC, s->k,
+           dev->conv.forced ? ocl_conv_kind_name(dev->conv.force) : "measured", s->N, s->C, s->H, s->W, s->OC, s->k,
            s->stride, s->pad);
   snprintf(what, sizeof what, "conv2d_backward dx %s", shape);
   tcheck(what, dev, bdx, dx, nx, gemm_tol(kb, 1, 1), 1e-5);
@@ -182,7 +182,7 @@ static void conv_case(dlgn_device *dev, dlgn_rng *r, const dlgn_conv_shape *s) {
   ck_assert_ok(conv2d_backward(dev, bacc, bdw, bdb, bdy, bx, bw, scratch, s, true));
   for (size_t i = 0; i < nx; i++) dx[i] += old[i];
   tcheck("conv2d_backward dx +=", dev, bacc, dx, nx, gemm_tol(kb, 1, 1), 1e-5);
-  ck_assert_ok(conv2d_backward(dev, (dlgn_buf){NULL, 0}, bdw, bdb, bdy, bx, bw, scratch, s, false));
+  ck_assert_ok(conv2d_backward(dev, (nn_buf){NULL, 0}, bdw, bdb, bdy, bx, bw, scratch, s, false));
   tcheck("conv2d_backward dw (no dx)", dev, bdw, dw, nw, gemm_tol(km, 1, 1), 1e-5);
   tfree(&bx), tfree(&bw), tfree(&bb), tfree(&bdy), tfree(&by), tfree(&bdx), tfree(&bdw);
   tfree(&bdb), tfree(&bacc), tfree(&scratch);
@@ -205,7 +205,7 @@ START_TEST(test_conv) {
    * work-items so that the weight gradient is summed in chunks); 3x3 stride-2
  * layers whose stride-1 twins take the row (32, 16) and batch kernels */
   enum { NSHAPES = 29 };
-  dlgn_conv_shape shapes[NSHAPES] = {
+  ocl_conv_shape shapes[NSHAPES] = {
       {64, 2, 2, 2, 600, 3, 1, 1},
       {32, 5, 8, 8, 13, 3, 1, 1}, {16, 4, 5, 4, 25, 3, 1, 1}, {48, 3, 3, 2, 7, 3, 1, 1},
       {16, 3, 2, 2, 9, 3, 1, 1}, {6, 4, 4, 4, 10, 3, 1, 1}, {2, 5, 8, 8, 17, 3, 1, 1},
@@ -218,7 +218,7 @@ START_TEST(test_conv) {
       {3, 4, 8, 32, 9, 3, 2, 1}, {2, 5, 6, 16, 10, 3, 2, 1}, {16, 3, 4, 4, 5, 3, 2, 1}};
   for (int i = NSHAPES - 3; i < NSHAPES; i++) { /* seeded random shapes */
     int k = 1 + 2 * (int)dlgn_rng_below(&r, 3);
-    shapes[i] = (dlgn_conv_shape){1 + (int)dlgn_rng_below(&r, 5), 1 + (int)dlgn_rng_below(&r, 6),
+    shapes[i] = (ocl_conv_shape){1 + (int)dlgn_rng_below(&r, 5), 1 + (int)dlgn_rng_below(&r, 6),
                                   k + (int)dlgn_rng_below(&r, 9), k + (int)dlgn_rng_below(&r, 9),
                                   1 + (int)dlgn_rng_below(&r, 12), k,
                                   1 + (int)dlgn_rng_below(&r, 2), (int)dlgn_rng_below(&r, 3)};
@@ -231,7 +231,7 @@ START_TEST(test_conv) {
   const bool small = small_env && *small_env && strcmp(small_env, "0") != 0;
   for (int d = 0; d < count; d++)
     for (int si = 0; si < NSHAPES; si++) {
-      const dlgn_conv_shape *s = &shapes[si];
+      const ocl_conv_shape *s = &shapes[si];
       if (small && (size_t)s->N * s->C * s->k * s->k * s->OC * conv2d_out_h(s) * conv2d_out_w(s) >
                        100000)
         continue;
@@ -239,10 +239,10 @@ START_TEST(test_conv) {
        * default); im2col and Winograd with the batch in one chunk and in
        * chunks of a few images (for N=7 im2col's chunks of 2 leave 3) */
       size_t cols = 2 * (size_t)s->C * s->k * s->k * conv2d_out_h(s) * conv2d_out_w(s);
-      const dlgn_conv_kind kinds[] = {DLGN_CONV_GEMM, DLGN_CONV_DIRECT, DLGN_CONV_GEMM,
-                                      DLGN_CONV_ROWS, DLGN_CONV_WINO,   DLGN_CONV_WINO,
-                                      DLGN_CONV_BATCH, DLGN_CONV_SUB};
-      dlgn_conv_options saved = devs[d]->conv;
+      const ocl_conv_kind kinds[] = {OCL_CONV_GEMM, OCL_CONV_DIRECT, OCL_CONV_GEMM,
+                                      OCL_CONV_ROWS, OCL_CONV_WINO,   OCL_CONV_WINO,
+                                      OCL_CONV_BATCH, OCL_CONV_SUB};
+      ocl_conv_options saved = devs[d]->conv;
       for (int variant = 0; variant < 8; variant++) {
         devs[d]->conv.forced = true;
         devs[d]->conv.force = kinds[variant];
@@ -252,26 +252,26 @@ START_TEST(test_conv) {
       }
     }
   /* shapes that do not fit are refused with a message */
-  dlgn_conv_shape bad = {1, 1, 2, 2, 1, 5, 1, 0};
-  ck_assert_int_ne(conv2d_forward(devs[0], (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0},
-                                  (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0}, (dlgn_buf){NULL, 0},
+  ocl_conv_shape bad = {1, 1, 2, 2, 1, 5, 1, 0};
+  ck_assert_int_ne(conv2d_forward(devs[0], (nn_buf){NULL, 0}, (nn_buf){NULL, 0},
+                                  (nn_buf){NULL, 0}, (nn_buf){NULL, 0}, (nn_buf){NULL, 0},
                                   &bad),
                    0);
   ck_assert_ptr_nonnull(strstr(dlgn_error(), "does not fit"));
   /* the options are read once, when a device opens, and a value nobody
    * knows is refused there rather than ignored */
-  dlgn_conv_options o;
+  ocl_conv_options o;
   setenv("DLGN_CONV", "rowz", 1);
-  ck_assert_int_ne(dlgn_conv_options_from_env(&o), 0);
+  ck_assert_int_ne(ocl_conv_options_from_env(&o), 0);
   ck_assert_ptr_nonnull(strstr(dlgn_error(), "$DLGN_CONV=rowz"));
   setenv("DLGN_CONV", "batch", 1);
   setenv("DLGN_CONV_COLUMNS", "12x", 1);
-  ck_assert_int_ne(dlgn_conv_options_from_env(&o), 0);
+  ck_assert_int_ne(ocl_conv_options_from_env(&o), 0);
   ck_assert_ptr_nonnull(strstr(dlgn_error(), "$DLGN_CONV_COLUMNS=12x"));
   setenv("DLGN_CONV_COLUMNS", "4096", 1);
-  ck_assert_int_eq(dlgn_conv_options_from_env(&o), 0);
+  ck_assert_int_eq(ocl_conv_options_from_env(&o), 0);
   ck_assert(o.forced);
-  ck_assert_int_eq(o.force, DLGN_CONV_BATCH);
+  ck_assert_int_eq(o.force, OCL_CONV_BATCH);
   ck_assert_uint_eq(o.columns, 4096);
   unsetenv("DLGN_CONV");
   unsetenv("DLGN_CONV_COLUMNS");
@@ -290,8 +290,8 @@ START_TEST(test_conv_tuned) {
   dlgn_rng_seed(&r, 7);
   for (int d = 0; d < count; d++) {
     dlgn_device *dev = devs[d];
-    dlgn_conv_shape s = {16, 4, 8, 8, 6, 3, 1, 1};
-    dlgn_tuned_conv e;
+    ocl_conv_shape s = {16, 4, 8, 8, 6, 3, 1, 1};
+    ocl_tuned_conv e;
     ck_assert_ok(nn_tune_conv(dev, &s, true, NULL, &e));
     ck_assert_mem_eq(&e.shape, &s, sizeof s);
     ck_assert(conv2d_kind_fits(&dev->info, e.fwd, 0, &s));
@@ -299,19 +299,19 @@ START_TEST(test_conv_tuned) {
     ck_assert(conv2d_kind_fits(&dev->info, e.dw, 2, &s));
     ck_assert(e.ms[0] > 0 && e.ms[1] > 0 && e.ms[2] > 0);
     /* an entry unlike the built-in choice, and one that does not fit */
-    dlgn_tuning *t = calloc(1, sizeof *t);
+    ocl_tuning *t = calloc(1, sizeof *t);
     ck_assert_ptr_nonnull(t);
     snprintf(t->device, sizeof t->device, "%s", dev->info.name);
     snprintf(t->driver, sizeof t->driver, "%s", dev->info.driver);
-    e.fwd = DLGN_CONV_GEMM;
-    e.dx = DLGN_CONV_DIRECT;
-    e.dw = DLGN_CONV_GEMM;
-    ck_assert_ok(dlgn_tuning_put_conv(t, &e));
-    dlgn_conv_shape odd = {3, 4, 8, 8, 6, 3, 1, 1};
+    e.fwd = OCL_CONV_GEMM;
+    e.dx = OCL_CONV_DIRECT;
+    e.dw = OCL_CONV_GEMM;
+    ck_assert_ok(ocl_tuning_put_conv(t, &e));
+    ocl_conv_shape odd = {3, 4, 8, 8, 6, 3, 1, 1};
     e.shape = odd;
-    e.fwd = e.dx = e.dw = DLGN_CONV_BATCH; /* wants whole vectors of 16 images */
-    ck_assert_ok(dlgn_tuning_put_conv(t, &e));
-    ck_assert_ok(dlgn_gemm_use_tuning(dev, t, "test table"));
+    e.fwd = e.dx = e.dw = OCL_CONV_BATCH; /* wants whole vectors of 16 images */
+    ck_assert_ok(ocl_tuning_put_conv(t, &e));
+    ck_assert_ok(ocl_gemm_use_tuning(dev, t, "test table"));
     const char *name;
     ck_assert_ok(conv2d_forward_strategy(dev, &s, &name));
     ck_assert_str_eq(name, "im2col+gemm");
@@ -324,7 +324,7 @@ START_TEST(test_conv_tuned) {
     conv_case(dev, &r, &odd);
     /* a forced strategy still wins over the file */
     dev->conv.forced = true;
-    dev->conv.force = DLGN_CONV_DIRECT;
+    dev->conv.force = OCL_CONV_DIRECT;
     ck_assert_ok(conv2d_forward_strategy(dev, &s, &name));
     ck_assert_str_eq(name, "direct");
     dev->conv.forced = false;

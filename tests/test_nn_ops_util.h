@@ -51,17 +51,17 @@ static inline double *tcopy(const double *a, size_t n) {
 
 /* A device buffer of n floats (at offset TOFF) holding a, or NaN when a is
  * NULL (an output that the op must overwrite). */
-static inline dlgn_buf tup(dlgn_device *dev, const double *a, size_t n) {
+static inline nn_buf tup(dlgn_device *dev, const double *a, size_t n) {
   size_t total = n + TOFF + 3;
   float *f = malloc(total * sizeof *f);
   ck_assert_ptr_nonnull(f);
   for (size_t i = 0; i < total; i++) f[i] = NAN;
   for (size_t i = 0; a && i < n; i++) f[TOFF + i] = (float)a[i];
   cl_mem m;
-  ck_assert_ok(dlgn_buffer_create(dev, total * sizeof *f, "test data", &m));
-  ck_assert_ok(dlgn_buffer_write(dev, m, 0, total * sizeof *f, f, "test data"));
+  ck_assert_ok(ocl_buffer_create(dev, total * sizeof *f, "test data", &m));
+  ck_assert_ok(ocl_buffer_write(dev, m, 0, total * sizeof *f, f, "test data"));
   free(f);
-  return (dlgn_buf){m, TOFF};
+  return (nn_buf){m, TOFF};
 }
 
 /* n ints at int offset off (the ints before it -1, written too) */
@@ -71,17 +71,17 @@ static inline cl_mem tup_ints(dlgn_device *dev, const int *a, size_t n, size_t o
   for (size_t i = 0; i < off; i++) all[i] = -1;
   memcpy(all + off, a, n * sizeof *a);
   cl_mem m;
-  ck_assert_ok(dlgn_buffer_create(dev, (n + off) * sizeof(int), "test ints", &m));
-  ck_assert_ok(dlgn_buffer_write(dev, m, 0, (n + off) * sizeof(int), all, "test ints"));
+  ck_assert_ok(ocl_buffer_create(dev, (n + off) * sizeof(int), "test ints", &m));
+  ck_assert_ok(ocl_buffer_write(dev, m, 0, (n + off) * sizeof(int), all, "test ints"));
   free(all);
   return m;
 }
 
 /* Read n floats of b back as doubles (waits for the queue). */
-static inline double *tdown(dlgn_device *dev, dlgn_buf b, size_t n) {
+static inline double *tdown(dlgn_device *dev, nn_buf b, size_t n) {
   float *f = malloc((n ? n : 1) * sizeof *f);
   ck_assert_ptr_nonnull(f);
-  ck_assert_ok(dlgn_buffer_read(dev, b.mem, b.off * sizeof(float), n * sizeof(float), f,
+  ck_assert_ok(ocl_buffer_read(dev, b.mem, b.off * sizeof(float), n * sizeof(float), f,
                                 "test result"));
   double *a = tvec(n);
   for (size_t i = 0; i < n; i++) a[i] = f[i];
@@ -89,7 +89,7 @@ static inline double *tdown(dlgn_device *dev, dlgn_buf b, size_t n) {
   return a;
 }
 
-static inline void tfree(dlgn_buf *b) { dlgn_buffer_release(&b->mem); }
+static inline void tfree(nn_buf *b) { ocl_buffer_release(&b->mem); }
 
 static inline double tmaxabs(const double *a, size_t n) {
   double m = 0;
@@ -110,7 +110,7 @@ static inline void tclose(const char *what, const dlgn_device *dev, const double
 }
 
 /* Download n floats of b and compare. */
-static inline void tcheck(const char *what, dlgn_device *dev, dlgn_buf b, const double *want, size_t n,
+static inline void tcheck(const char *what, dlgn_device *dev, nn_buf b, const double *want, size_t n,
                    double abs_tol, double rel_tol) {
   double *got = tdown(dev, b, n);
   tclose(what, dev, got, want, n, abs_tol, rel_tol);

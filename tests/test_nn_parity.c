@@ -144,7 +144,7 @@ static void run_fixture(dlgn_device *dev, const char *path) {
   const fix_tensor *params = fix_get(&fx, "params");
   ck_assert_msg(params->count == m->nparams, "%s: fixture has %zu parameters, model %zu", fixname,
                 params->count, m->nparams);
-  ck_assert_ok(dlgn_buffer_write(dev, m->params, 0, m->nparams * sizeof(float), params->f, "params"));
+  ck_assert_ok(ocl_buffer_write(dev, m->params, 0, m->nparams * sizeof(float), params->f, "params"));
   const fix_tensor *images = fix_get(&fx, "images"), *labels_f = fix_get(&fx, "labels");
   ck_assert_msg(N > 0 && K > 0 && labels_f->count == (size_t)N &&
                     fix_get(&fx, "logits")->count == (size_t)N * K,
@@ -155,15 +155,15 @@ static void run_fixture(dlgn_device *dev, const char *path) {
   ck_assert(labels != NULL && logits != NULL);
   for (int i = 0; i < N; i++) labels[i] = (int)labels_f->f[i];
   cl_mem x8, lab, counter, loss, opt;
-  ck_assert_ok(dlgn_buffer_create(dev, images->count, "images", &x8));
-  ck_assert_ok(dlgn_buffer_write(dev, x8, 0, images->count, images->u8, "images"));
-  ck_assert_ok(dlgn_buffer_create(dev, (size_t)N * sizeof(int), "labels", &lab));
-  ck_assert_ok(dlgn_buffer_write(dev, lab, 0, (size_t)N * sizeof(int), labels, "labels"));
-  ck_assert_ok(dlgn_buffer_create(dev, sizeof(int), "counter", &counter));
-  ck_assert_ok(dlgn_buffer_create(dev, sizeof(float), "loss", &loss));
+  ck_assert_ok(ocl_buffer_create(dev, images->count, "images", &x8));
+  ck_assert_ok(ocl_buffer_write(dev, x8, 0, images->count, images->u8, "images"));
+  ck_assert_ok(ocl_buffer_create(dev, (size_t)N * sizeof(int), "labels", &lab));
+  ck_assert_ok(ocl_buffer_write(dev, lab, 0, (size_t)N * sizeof(int), labels, "labels"));
+  ck_assert_ok(ocl_buffer_create(dev, sizeof(int), "counter", &counter));
+  ck_assert_ok(ocl_buffer_create(dev, sizeof(float), "loss", &loss));
   size_t ntrain = m->train_end - m->train_begin;
-  ck_assert_ok(dlgn_buffer_create(dev, 2 * ntrain * sizeof(float), "adam state", &opt));
-  ck_assert_ok(fill_forward(dev, (dlgn_buf){opt, 0}, 2 * ntrain, 0.0f));
+  ck_assert_ok(ocl_buffer_create(dev, 2 * ntrain * sizeof(float), "adam state", &opt));
+  ck_assert_ok(fill_forward(dev, (nn_buf){opt, 0}, 2 * ntrain, 0.0f));
   const float zero3[3] = {0, 0, 0}, one3[3] = {1, 1, 1};
   dlgn_gate_kind gates = dlgn_model_train_gates(m);
   ck_assert_str_eq(cfg_str(&fx, "train_gates"), gates == DLGN_GATE_SOFT ? "soft" : "hard");
@@ -173,15 +173,15 @@ static void run_fixture(dlgn_device *dev, const char *path) {
   for (int step = 0; step <= steps; step++) {
     ck_assert_ok(nn_model_load_images(m, x8, 0, NULL, 0, N, zero3, one3));
     ck_assert_ok(nn_model_forward(m, N, gates, true));
-    ck_assert_ok(xent_forward(dev, (dlgn_buf){loss, 0}, counter, 0, (dlgn_buf){m->logits, 0}, lab,
+    ck_assert_ok(xent_forward(dev, (nn_buf){loss, 0}, counter, 0, (nn_buf){m->logits, 0}, lab,
                               0, N, K));
-    ck_assert_ok(xent_backward(dev, (dlgn_buf){m->dlogits, 0}, (dlgn_buf){m->logits, 0}, lab, 0, N,
+    ck_assert_ok(xent_backward(dev, (nn_buf){m->dlogits, 0}, (nn_buf){m->logits, 0}, lab, 0, N,
                                K));
     ck_assert_ok(nn_model_backward(m, N, gates));
     if (step == 0) {
       float l;
-      ck_assert_ok(dlgn_buffer_read(dev, m->logits, 0, (size_t)N * K * sizeof(float), logits, "logits"));
-      ck_assert_ok(dlgn_buffer_read(dev, loss, 0, sizeof l, &l, "loss"));
+      ck_assert_ok(ocl_buffer_read(dev, m->logits, 0, (size_t)N * K * sizeof(float), logits, "logits"));
+      ck_assert_ok(ocl_buffer_read(dev, loss, 0, sizeof l, &l, "loss"));
       size_t worst;
       double r = test_compare(logits, fix_get(&fx, "logits")->f, (size_t)N * K, LOGIT_ABS,
                               LOGIT_REL, &worst);
@@ -190,19 +190,19 @@ static void run_fixture(dlgn_device *dev, const char *path) {
       float want_loss = fix_get(&fx, "loss")->f[0];
       ck_assert_msg(fabsf(l - want_loss) <= 1e-5f + 1e-5f * fabsf(want_loss),
                     "%s: loss got %.9g want %.9g", fixname, l, want_loss);
-      ck_assert_ok(dlgn_buffer_read(dev, m->grads, 0, m->nparams * sizeof(float), got, "grads"));
+      ck_assert_ok(ocl_buffer_read(dev, m->grads, 0, m->nparams * sizeof(float), got, "grads"));
       /* frozen parameters get no gradient: the fixture holds zeros there */
       for (size_t i = 0; i < m->train_begin; i++) got[i] = 0;
       compare_by_tensor(m, got, fix_get(&fx, "grads")->f, GRAD_ABS_SCALE, 1e-7, GRAD_REL,
                         "gradients", fixname, dev->info.name);
     }
     if (step == steps) break;
-    ck_assert_ok(adam_update(dev, (dlgn_buf){m->params, m->train_begin},
-                             (dlgn_buf){m->grads, m->train_begin}, (dlgn_buf){opt, 0},
-                             (dlgn_buf){opt, ntrain}, ntrain, (float)lr, 0.9f, 0.999f, 1e-8f, 0.0f,
+    ck_assert_ok(adam_update(dev, (nn_buf){m->params, m->train_begin},
+                             (nn_buf){m->grads, m->train_begin}, (nn_buf){opt, 0},
+                             (nn_buf){opt, ntrain}, ntrain, (float)lr, 0.9f, 0.999f, 1e-8f, 0.0f,
                              step + 1));
   }
-  ck_assert_ok(dlgn_buffer_read(dev, m->params, 0, m->nparams * sizeof(float), got, "params"));
+  ck_assert_ok(ocl_buffer_read(dev, m->params, 0, m->nparams * sizeof(float), got, "params"));
   /* Adam divides by sqrt(v): where the true gradient is ~0 (a bias right
    * before batch norm) its step direction is float noise in both libraries,
    * so those parameters are held only to moving less than 3 lr. */
@@ -226,11 +226,11 @@ static void run_fixture(dlgn_device *dev, const char *path) {
   free(got);
   free(logits);
   free(labels);
-  dlgn_buffer_release(&x8);
-  dlgn_buffer_release(&lab);
-  dlgn_buffer_release(&counter);
-  dlgn_buffer_release(&loss);
-  dlgn_buffer_release(&opt);
+  ocl_buffer_release(&x8);
+  ocl_buffer_release(&lab);
+  ocl_buffer_release(&counter);
+  ocl_buffer_release(&loss);
+  ocl_buffer_release(&opt);
   dlgn_model_destroy(m);
   fix_free(&fx);
 }

@@ -3,7 +3,7 @@
 
 #include "gemm_internal.h"
 
-const char *dlgn_clblast_status_name(int code) {
+const char *ocl_clblast_status_name(int code) {
   const CLBlastStatusCode st = (CLBlastStatusCode)code;
   switch (st) {
     case CLBlastInvalidLocalMemUsage:

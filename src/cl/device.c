@@ -40,7 +40,7 @@ const char *dlgn_cl_strerror(cl_int err) {
   }
 }
 
-int dlgn_cl_check(const dlgn_device *dev, cl_int err, const char *call, const char *detail) {
+int ocl_check(const dlgn_device *dev, cl_int err, const char *call, const char *detail) {
   if (err == CL_SUCCESS) return 0;
   const char *hint = "";
   if (err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES)
@@ -228,13 +228,13 @@ int dlgn_device_open(dlgn_device **out, const char *selector, int flags) {
   cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->info.platform,
                                    0};
   dev->ctx = clCreateContext(props, 1, &dev->info.id, NULL, NULL, &err);
-  if (dlgn_cl_check(dev, err, "clCreateContext", NULL)) goto fail;
+  if (ocl_check(dev, err, "clCreateContext", NULL)) goto fail;
   cl_command_queue_properties qp = dev->profiling ? CL_QUEUE_PROFILING_ENABLE : 0;
   dev->queue = clCreateCommandQueue(dev->ctx, dev->info.id, qp, &err);
-  if (dlgn_cl_check(dev, err, "clCreateCommandQueue", "the compute queue")) goto fail;
+  if (ocl_check(dev, err, "clCreateCommandQueue", "the compute queue")) goto fail;
   dev->xfer = clCreateCommandQueue(dev->ctx, dev->info.id, qp, &err);
-  if (dlgn_cl_check(dev, err, "clCreateCommandQueue", "the transfer queue")) goto fail;
-  if (dlgn_conv_options_from_env(&dev->conv) != 0) goto fail;
+  if (ocl_check(dev, err, "clCreateCommandQueue", "the transfer queue")) goto fail;
+  if (ocl_conv_options_from_env(&dev->conv) != 0) goto fail;
   *out = dev;
   return 0;
 fail:
@@ -242,29 +242,29 @@ fail:
   return -1;
 }
 
-static const char *const conv_kind_names[DLGN_CONV_NKINDS] = {"gemm", "direct", "rows", "wino",
+static const char *const conv_kind_names[OCL_CONV_NKINDS] = {"gemm", "direct", "rows", "wino",
                                                                "batch", "sub"};
 
-const char *dlgn_conv_kind_name(dlgn_conv_kind k) {
-  return k >= 0 && k < DLGN_CONV_NKINDS ? conv_kind_names[k] : "?";
+const char *ocl_conv_kind_name(ocl_conv_kind k) {
+  return k >= 0 && k < OCL_CONV_NKINDS ? conv_kind_names[k] : "?";
 }
 
-int dlgn_conv_kind_parse(const char *s, dlgn_conv_kind *out) {
-  for (int i = 0; i < DLGN_CONV_NKINDS; i++)
+int ocl_conv_kind_parse(const char *s, ocl_conv_kind *out) {
+  for (int i = 0; i < OCL_CONV_NKINDS; i++)
     if (strcmp(s, conv_kind_names[i]) == 0) {
-      *out = (dlgn_conv_kind)i;
+      *out = (ocl_conv_kind)i;
       return 0;
     }
   return dlgn_fail("unknown convolution strategy '%s' (expected gemm, direct, rows, wino, batch or sub)",
                    s);
 }
 
-int dlgn_conv_options_from_env(dlgn_conv_options *o) {
+int ocl_conv_options_from_env(ocl_conv_options *o) {
   memset(o, 0, sizeof *o);
-  o->columns = DLGN_CONV_COLUMNS_DEFAULT;
+  o->columns = OCL_CONV_COLUMNS_DEFAULT;
   const char *e = getenv("DLGN_CONV");
   if (e && *e) {
-    if (dlgn_conv_kind_parse(e, &o->force) != 0)
+    if (ocl_conv_kind_parse(e, &o->force) != 0)
       return dlgn_fail("$DLGN_CONV=%s: expected gemm, direct, rows, wino or batch (or unset: the "
                        "tuned or measured choice)",
                        e);
@@ -281,14 +281,14 @@ int dlgn_conv_options_from_env(dlgn_conv_options *o) {
   return 0;
 }
 
-void dlgn_record_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K) {
-  dlgn_call_record *r = dev->record;
+void ocl_record_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K) {
+  ocl_call_record *r = dev->record;
   if (!r) return;
   for (int i = 0; i < r->ngemm; i++)
     if (r->gemm[i].ta == ta && r->gemm[i].tb == tb && r->gemm[i].M == M && r->gemm[i].N == N &&
         r->gemm[i].K == K)
       return;
-  if (r->ngemm == DLGN_RECORD_MAX) {
+  if (r->ngemm == OCL_RECORD_MAX) {
     r->dropped++;
     return;
   }
@@ -300,12 +300,12 @@ void dlgn_record_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, si
   r->ngemm++;
 }
 
-void dlgn_record_conv(dlgn_device *dev, const dlgn_conv_shape *s) {
-  dlgn_call_record *r = dev->record;
+void ocl_record_conv(dlgn_device *dev, const ocl_conv_shape *s) {
+  ocl_call_record *r = dev->record;
   if (!r) return;
   for (int i = 0; i < r->nconv; i++)
     if (memcmp(&r->conv[i], s, sizeof *s) == 0) return;
-  if (r->nconv == DLGN_RECORD_MAX) {
+  if (r->nconv == OCL_RECORD_MAX) {
     r->dropped++;
     return;
   }
@@ -318,7 +318,7 @@ static void profile_print(const dlgn_device *dev) {
   if (dev->nprofiled == 0) return;
   double total = 0;
   for (int i = 0; i < dev->nprofiled; i++) total += dev->profile[i].ms;
-  if (dev->profile_clock == DLGN_PROFILE_HOST)
+  if (dev->profile_clock == OCL_PROFILE_HOST)
     fprintf(stderr,
             "dlgn: kernel time on '%s' ($DLGN_PROFILE; CLBlast kernels not included): host wall "
             "time from enqueue to completion, launch included, since this driver gives no event "
@@ -329,7 +329,7 @@ static void profile_print(const dlgn_device *dev) {
             "dlgn: kernel time on '%s' ($DLGN_PROFILE; CLBlast kernels not included): device "
             "event timestamps\n",
             dev->info.name);
-  bool shown[DLGN_MAX_KERNELS] = {false};
+  bool shown[OCL_MAX_KERNELS] = {false};
   for (int k = 0; k < dev->nprofiled; k++) { /* largest first */
     int best = -1;
     for (int i = 0; i < dev->nprofiled; i++)
@@ -356,7 +356,7 @@ void dlgn_device_close(dlgn_device *dev) {
 
 /* ---- buffers ---- */
 
-int dlgn_buffer_create(dlgn_device *dev, size_t bytes, const char *what, cl_mem *out) {
+int ocl_buffer_create(dlgn_device *dev, size_t bytes, const char *what, cl_mem *out) {
   *out = NULL;
   if (bytes == 0) bytes = 16;
   if (bytes > dev->info.max_alloc)
@@ -370,7 +370,7 @@ int dlgn_buffer_create(dlgn_device *dev, size_t bytes, const char *what, cl_mem 
     *out = NULL;
     char detail[256];
     snprintf(detail, sizeof detail, "%s (%.1f MiB)", what, bytes / 1048576.0);
-    return dlgn_cl_check(dev, err, "clCreateBuffer", detail);
+    return ocl_check(dev, err, "clCreateBuffer", detail);
   }
   /* Oclgrind (21.10 and its source today) keeps the shadow of a released
    * buffer, which records what was written, and gives it to the next buffer
@@ -386,8 +386,8 @@ int dlgn_buffer_create(dlgn_device *dev, size_t bytes, const char *what, cl_mem 
     static const float none = 0.0f;
     err = clEnqueueWriteBuffer(dev->queue, *out, CL_TRUE, 0, 0, &none, 0, NULL, NULL);
     if (err != CL_SUCCESS) {
-      dlgn_buffer_release(out);
-      return dlgn_cl_check(dev, err, "clEnqueueWriteBuffer", "Oclgrind's reset of a new buffer");
+      ocl_buffer_release(out);
+      return ocl_check(dev, err, "clEnqueueWriteBuffer", "Oclgrind's reset of a new buffer");
     }
   }
   if (dev->poison) {
@@ -399,7 +399,7 @@ int dlgn_buffer_create(dlgn_device *dev, size_t bytes, const char *what, cl_mem 
        * One write of the whole buffer counts all of it. */
       float *nan = dlgn_malloc(n * sizeof *nan, "NaN fill of a new buffer");
       if (!nan) {
-        dlgn_buffer_release(out);
+        ocl_buffer_release(out);
         return -1;
       }
       for (size_t i = 0; i < n; i++) nan[i] = nan_pattern;
@@ -411,80 +411,80 @@ int dlgn_buffer_create(dlgn_device *dev, size_t bytes, const char *what, cl_mem 
     }
     if (err == CL_SUCCESS) err = clFinish(dev->queue);
     if (err != CL_SUCCESS) {
-      dlgn_buffer_release(out);
-      return dlgn_cl_check(dev, err, dev->oclgrind ? "clEnqueueWriteBuffer" : "clEnqueueFillBuffer",
+      ocl_buffer_release(out);
+      return ocl_check(dev, err, dev->oclgrind ? "clEnqueueWriteBuffer" : "clEnqueueFillBuffer",
                            "NaN fill of a new buffer ($DLGN_POISON)");
     }
   }
   return 0;
 }
 
-void dlgn_buffer_release(cl_mem *mem) {
+void ocl_buffer_release(cl_mem *mem) {
   if (*mem) clReleaseMemObject(*mem);
   *mem = NULL;
 }
 
-int dlgn_buffer_write(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, const void *src,
+int ocl_buffer_write(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, const void *src,
                       const char *what) {
   if (bytes == 0) return 0;
   cl_int err = clEnqueueWriteBuffer(dev->queue, mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
-  return dlgn_cl_check(dev, err, "clEnqueueWriteBuffer", what);
+  return ocl_check(dev, err, "clEnqueueWriteBuffer", what);
 }
 
-int dlgn_buffer_read(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, void *dst,
+int ocl_buffer_read(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, void *dst,
                      const char *what) {
   if (bytes == 0) return 0;
   cl_int err = clEnqueueReadBuffer(dev->queue, mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
-  return dlgn_cl_check(dev, err, "clEnqueueReadBuffer", what);
+  return ocl_check(dev, err, "clEnqueueReadBuffer", what);
 }
 
-int dlgn_buffer_fill_float(dlgn_device *dev, cl_mem mem, size_t offset_floats, size_t count,
+int ocl_buffer_fill_float(dlgn_device *dev, cl_mem mem, size_t offset_floats, size_t count,
                            float value, const char *what) {
   if (count == 0) return 0;
   cl_int err = clEnqueueFillBuffer(dev->queue, mem, &value, sizeof value,
                                    offset_floats * sizeof(float), count * sizeof(float), 0, NULL,
                                    NULL);
-  return dlgn_cl_check(dev, err, "clEnqueueFillBuffer", what);
+  return ocl_check(dev, err, "clEnqueueFillBuffer", what);
 }
 
-int dlgn_upload_async(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, const void *src,
+int ocl_upload_async(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, const void *src,
                       cl_event wait_for, cl_event *done, const char *what) {
   cl_int err = clEnqueueWriteBuffer(dev->xfer, mem, CL_FALSE, offset, bytes, src, wait_for ? 1 : 0,
                                     wait_for ? &wait_for : NULL, done);
-  return dlgn_cl_check(dev, err, "clEnqueueWriteBuffer", what);
+  return ocl_check(dev, err, "clEnqueueWriteBuffer", what);
 }
 
-int dlgn_compute_waits_for(dlgn_device *dev, cl_event ev, const char *what) {
+int ocl_compute_waits_for(dlgn_device *dev, cl_event ev, const char *what) {
   cl_int err = clFlush(dev->xfer);
   if (err == CL_SUCCESS) err = clEnqueueBarrierWithWaitList(dev->queue, 1, &ev, NULL);
-  return dlgn_cl_check(dev, err, "clEnqueueBarrierWithWaitList", what);
+  return ocl_check(dev, err, "clEnqueueBarrierWithWaitList", what);
 }
 
-int dlgn_compute_marker(dlgn_device *dev, cl_event *out, const char *what) {
+int ocl_compute_marker(dlgn_device *dev, cl_event *out, const char *what) {
   cl_int err = clEnqueueMarkerWithWaitList(dev->queue, 0, NULL, out);
   if (err == CL_SUCCESS) err = clFlush(dev->queue);
-  return dlgn_cl_check(dev, err, "clEnqueueMarkerWithWaitList", what);
+  return ocl_check(dev, err, "clEnqueueMarkerWithWaitList", what);
 }
 
-int dlgn_event_wait(dlgn_device *dev, cl_event *ev, const char *what) {
+int ocl_event_wait(dlgn_device *dev, cl_event *ev, const char *what) {
   if (!*ev) return 0;
   cl_int err = clWaitForEvents(1, ev);
-  dlgn_event_release(ev);
-  return dlgn_cl_check(dev, err, "clWaitForEvents", what);
+  ocl_event_release(ev);
+  return ocl_check(dev, err, "clWaitForEvents", what);
 }
 
-void dlgn_event_release(cl_event *ev) {
+void ocl_event_release(cl_event *ev) {
   if (*ev) clReleaseEvent(*ev);
   *ev = NULL;
 }
 
-void dlgn_device_drain(dlgn_device *dev) {
+void ocl_device_drain(dlgn_device *dev) {
   clFinish(dev->xfer);
   clFinish(dev->queue);
 }
 
 int dlgn_finish(dlgn_device *dev) {
-  DLGN_TRY(dlgn_cl_check(dev, clFinish(dev->xfer), "clFinish", "the transfer queue"));
-  return dlgn_cl_check(dev, clFinish(dev->queue), "clFinish",
+  DLGN_TRY(ocl_check(dev, clFinish(dev->xfer), "clFinish", "the transfer queue"));
+  return ocl_check(dev, clFinish(dev->queue), "clFinish",
                        "the compute queue (an earlier kernel may have failed)");
 }

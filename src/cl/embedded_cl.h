@@ -5,9 +5,9 @@
 typedef struct {
   const char *name; /* file name inside cl/ */
   const char *text;
-} dlgn_embedded_file;
+} ocl_embedded_file;
 
-extern const dlgn_embedded_file dlgn_embedded_cl[];
-extern const int dlgn_embedded_cl_count;
+extern const ocl_embedded_file ocl_embedded_cl[];
+extern const int ocl_embedded_cl_count;
 
 #endif

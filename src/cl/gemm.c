@@ -43,17 +43,17 @@ typedef struct {
   cl_kernel tile, tile_direct, bcopy, bcopy_direct, pack_a, pack_b, reduce;
 } gemm_variant;
 
-struct dlgn_gemm_state {
-  dlgn_gemm_backend backend;
+struct ocl_gemm_state {
+  ocl_gemm_backend backend;
   int nvariants;
   gemm_variant variants[GEMM_MAX_VARIANTS];
   /* packed A, packed B, partial sums, CLBlast's temporary buffer */
   cl_mem scratch_a, scratch_b, scratch_p, scratch_t;
   size_t cap_a, cap_b, cap_p, cap_t; /* floats */
-  dlgn_tuning *tuning;               /* NULL when the device has no tuning file */
+  ocl_tuning *tuning;               /* NULL when the device has no tuning file */
   char tuning_file[1024];
-  dlgn_gemm_wg_state *wg;        /* the work-group kernel's programs */
-  dlgn_gemm_wg_params wg_params; /* its measured best form */
+  ocl_gemm_wg_state *wg;        /* the work-group kernel's programs */
+  ocl_gemm_wg_params wg_params; /* its measured best form */
   char backend_source[160]; /* why this backend: variable, tuning file, measurement */
   bool no_bcopy;            /* $DLGN_GEMM_BCOPY=0 when the device first ran a GEMM */
 };
@@ -71,58 +71,58 @@ static void variant_release(gemm_variant *v) {
 }
 
 void dlgn_gemm_state_free(dlgn_device *dev) {
-  dlgn_gemm_state *g = dev->gemm;
+  ocl_gemm_state *g = dev->gemm;
   if (!g) return;
   for (int i = 0; i < g->nvariants; i++) variant_release(&g->variants[i]);
-  dlgn_buffer_release(&g->scratch_a);
-  dlgn_buffer_release(&g->scratch_b);
-  dlgn_buffer_release(&g->scratch_p);
-  dlgn_buffer_release(&g->scratch_t);
-  dlgn_gemm_wg_state_free(g->wg);
+  ocl_buffer_release(&g->scratch_a);
+  ocl_buffer_release(&g->scratch_b);
+  ocl_buffer_release(&g->scratch_p);
+  ocl_buffer_release(&g->scratch_t);
+  ocl_gemm_wg_state_free(g->wg);
   free(g->tuning);
   free(g);
   dev->gemm = NULL;
 }
 
-int dlgn_gemm_backend_parse(const char *name, dlgn_gemm_backend *out) {
+int ocl_gemm_backend_parse(const char *name, ocl_gemm_backend *out) {
   if (strcmp(name, "clblast") == 0)
-    *out = DLGN_GEMM_CLBLAST;
+    *out = OCL_GEMM_CLBLAST;
   else if (strcmp(name, "own") == 0)
-    *out = DLGN_GEMM_OWN;
+    *out = OCL_GEMM_OWN;
   else if (strcmp(name, "workgroup") == 0)
-    *out = DLGN_GEMM_WG;
+    *out = OCL_GEMM_WG;
   else
     return dlgn_fail("unknown GEMM backend '%s' (expected 'clblast', 'own' or 'workgroup')", name);
   return 0;
 }
 
-static int gemm_state(dlgn_device *dev, dlgn_gemm_state **out) {
+static int gemm_state(dlgn_device *dev, ocl_gemm_state **out) {
   if (dev->gemm) {
     *out = dev->gemm;
     return 0;
   }
-  dlgn_gemm_state *g = dlgn_calloc(1, sizeof *g, "GEMM state");
+  ocl_gemm_state *g = dlgn_calloc(1, sizeof *g, "GEMM state");
   if (!g) return -1;
   /* Until the choice below: the choice itself runs every backend. */
-  g->backend = DLGN_GEMM_OWN;
+  g->backend = OCL_GEMM_OWN;
   const char *env = getenv("DLGN_GEMM");
   /* read once here, like every setting of the GEMM: no call reads the
    * environment */
   const char *bcopy = getenv("DLGN_GEMM_BCOPY");
   g->no_bcopy = bcopy && strcmp(bcopy, "0") == 0;
-  if (env && *env && dlgn_gemm_backend_parse(env, &g->backend) != 0) {
+  if (env && *env && ocl_gemm_backend_parse(env, &g->backend) != 0) {
     free(g);
     return dlgn_fail_context("$DLGN_GEMM");
   }
   dev->gemm = g;
   /* A broken tuning file fails every call the same way rather than the
    * first one only, so that it cannot go unnoticed. */
-  dlgn_tuning t;
+  ocl_tuning t;
   bool found = false;
   char path[1024];
-  if (dlgn_tuning_path(&dev->info, path, sizeof path) == 0) {
-    if (dlgn_tuning_load(&dev->info, path, &t, &found) != 0 ||
-        (found && dlgn_gemm_use_tuning(dev, &t, path) != 0)) {
+  if (ocl_tuning_path(&dev->info, path, sizeof path) == 0) {
+    if (ocl_tuning_load(&dev->info, path, &t, &found) != 0 ||
+        (found && ocl_gemm_use_tuning(dev, &t, path) != 0)) {
       dlgn_gemm_state_free(dev);
       return -1;
     }
@@ -132,13 +132,13 @@ static int gemm_state(dlgn_device *dev, dlgn_gemm_state **out) {
    * measures nothing (slow simulators such as Oclgrind need that): the
    * work-group kernel then takes the cached form, else the first candidate. */
   if (env && *env) {
-    dlgn_gemm_backend cached;
-    dlgn_gemm_wg_params forms[2];
-    dlgn_gemm_wg_candidates(dev, forms);
+    ocl_gemm_backend cached;
+    ocl_gemm_wg_params forms[2];
+    ocl_gemm_wg_candidates(dev, forms);
     g->wg_params = forms[0];
-    dlgn_gemm_choice_params(dev, &cached, &g->wg_params);
+    ocl_gemm_choice_params(dev, &cached, &g->wg_params);
     snprintf(g->backend_source, sizeof g->backend_source, "$DLGN_GEMM");
-  } else if (dlgn_gemm_select(dev, &g->backend, &g->wg_params, g->backend_source,
+  } else if (ocl_gemm_select(dev, &g->backend, &g->wg_params, g->backend_source,
                               sizeof g->backend_source) != 0) {
     dlgn_gemm_state_free(dev);
     return -1;
@@ -147,20 +147,20 @@ static int gemm_state(dlgn_device *dev, dlgn_gemm_state **out) {
   return 0;
 }
 
-const char *dlgn_gemm_backend_source(dlgn_device *dev) {
-  dlgn_gemm_state *g;
+const char *ocl_gemm_backend_source(dlgn_device *dev) {
+  ocl_gemm_state *g;
   return gemm_state(dev, &g) == 0 ? g->backend_source : "?";
 }
 
-int dlgn_gemm_use_tuning(dlgn_device *dev, const dlgn_tuning *t, const char *source) {
-  dlgn_gemm_state *g;
+int ocl_gemm_use_tuning(dlgn_device *dev, const ocl_tuning *t, const char *source) {
+  ocl_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
   for (int i = 0; i < t->nshapes; i++)
-    if (dlgn_gemm_own_params_check(dev, &t->shapes[i].own) != 0)
+    if (ocl_gemm_own_params_check(dev, &t->shapes[i].own) != 0)
       return dlgn_fail_context("tuning from %s, shape %d", source, i + 1);
-  if (t->has_own_default && dlgn_gemm_own_params_check(dev, &t->own_default) != 0)
+  if (t->has_own_default && ocl_gemm_own_params_check(dev, &t->own_default) != 0)
     return dlgn_fail_context("tuning from %s, own default", source);
-  if (dlgn_tuning_apply_clblast(dev, t) != 0)
+  if (ocl_tuning_apply_clblast(dev, t) != 0)
     return dlgn_fail_context("applying CLBlast parameters from %s", source);
   if (!g->tuning) {
     g->tuning = dlgn_malloc(sizeof *g->tuning, "GEMM tuning table");
@@ -171,33 +171,33 @@ int dlgn_gemm_use_tuning(dlgn_device *dev, const dlgn_tuning *t, const char *sou
   return 0;
 }
 
-const char *dlgn_gemm_tuning_file(dlgn_device *dev) {
-  dlgn_gemm_state *g;
+const char *ocl_gemm_tuning_file(dlgn_device *dev) {
+  ocl_gemm_state *g;
   if (gemm_state(dev, &g) != 0 || !g->tuning) return NULL;
   return g->tuning_file;
 }
 
-int dlgn_device_tuning(dlgn_device *dev, const dlgn_tuning **out) {
-  dlgn_gemm_state *g;
+int ocl_device_tuning(dlgn_device *dev, const ocl_tuning **out) {
+  ocl_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
   *out = g->tuning;
   return 0;
 }
 
-dlgn_gemm_backend dlgn_gemm_backend_of(dlgn_device *dev) {
-  dlgn_gemm_state *g;
-  return gemm_state(dev, &g) == 0 ? g->backend : DLGN_GEMM_CLBLAST;
+ocl_gemm_backend ocl_gemm_backend_of(dlgn_device *dev) {
+  ocl_gemm_state *g;
+  return gemm_state(dev, &g) == 0 ? g->backend : OCL_GEMM_CLBLAST;
 }
 
-int dlgn_gemm_set_backend(dlgn_device *dev, dlgn_gemm_backend b) {
-  dlgn_gemm_state *g;
+int ocl_gemm_set_backend(dlgn_device *dev, ocl_gemm_backend b) {
+  ocl_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
   g->backend = b;
   return 0;
 }
 
-const char *dlgn_gemm_backend_name(dlgn_gemm_backend b) {
-  return b == DLGN_GEMM_OWN ? "own" : b == DLGN_GEMM_WG ? "workgroup" : "clblast";
+const char *ocl_gemm_backend_name(ocl_gemm_backend b) {
+  return b == OCL_GEMM_OWN ? "own" : b == OCL_GEMM_WG ? "workgroup" : "clblast";
 }
 
 /* ---- own kernel: parameters ---- */
@@ -210,7 +210,7 @@ static cl_uint native_float_width(const dlgn_device *dev) {
   return w;
 }
 
-void dlgn_gemm_own_default(const dlgn_device *dev, dlgn_gemm_own_params *out) {
+void ocl_gemm_own_default(const dlgn_device *dev, ocl_gemm_own_params *out) {
   /* Tiles whose accumulators fill half the vector register file or more: of
    * 32 registers with AVX-512 (16 floats), 4 x 64 measured best on the
    * conv shapes on a Zen 5 core (4 B vectors and 4 broadcasts feed 16
@@ -218,14 +218,14 @@ void dlgn_gemm_own_default(const dlgn_device *dev, dlgn_gemm_own_params *out) {
    * tiles. K blocks and splits automatic. */
   cl_uint w = native_float_width(dev);
   if (w >= 16)
-    *out = (dlgn_gemm_own_params){4, 64, 16, 0, 0};
+    *out = (ocl_gemm_own_params){4, 64, 16, 0, 0};
   else if (w >= 8)
-    *out = (dlgn_gemm_own_params){6, 16, 8, 0, 0};
+    *out = (ocl_gemm_own_params){6, 16, 8, 0, 0};
   else
-    *out = (dlgn_gemm_own_params){6, 8, 4, 0, 0};
+    *out = (ocl_gemm_own_params){6, 8, 4, 0, 0};
 }
 
-int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_params *p) {
+int ocl_gemm_own_params_check(const dlgn_device *dev, const ocl_gemm_own_params *p) {
   if (p->vw != 1 && p->vw != 4 && p->vw != 8 && p->vw != 16)
     return dlgn_fail("own GEMM parameters: vw=%d must be 1, 4, 8 or 16", p->vw);
   if (p->tm < 1 || p->tm > 64 || p->tn < p->vw || p->tn > 256 || p->tn % p->vw != 0)
@@ -237,14 +237,14 @@ int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_param
   return 0;
 }
 
-int dlgn_gemm_own_params_for(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K,
-                             dlgn_gemm_own_params *out) {
-  dlgn_gemm_state *g;
+int ocl_gemm_own_params_for(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K,
+                             ocl_gemm_own_params *out) {
+  ocl_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
-  const dlgn_tuning *t = g->tuning;
+  const ocl_tuning *t = g->tuning;
   if (t) {
     for (int i = 0; i < t->nshapes; i++) {
-      const dlgn_tuned_shape *s = &t->shapes[i];
+      const ocl_tuned_shape *s = &t->shapes[i];
       if (s->ta == ta && s->tb == tb && s->M == M && s->N == N && s->K == K) {
         *out = s->own;
         return 0;
@@ -255,13 +255,13 @@ int dlgn_gemm_own_params_for(dlgn_device *dev, bool ta, bool tb, size_t M, size_
       return 0;
     }
   }
-  dlgn_gemm_own_default(dev, out);
+  ocl_gemm_own_default(dev, out);
   return 0;
 }
 
 /* ---- own kernel: programs and scratch ---- */
 
-static int gemm_variant_get(dlgn_device *dev, dlgn_gemm_state *g, const dlgn_gemm_own_params *p,
+static int gemm_variant_get(dlgn_device *dev, ocl_gemm_state *g, const ocl_gemm_own_params *p,
                             gemm_variant **out) {
   for (int i = 0; i < g->nvariants; i++) {
     gemm_variant *v = &g->variants[i];
@@ -281,22 +281,22 @@ static int gemm_variant_get(dlgn_device *dev, dlgn_gemm_state *g, const dlgn_gem
   snprintf(options, sizeof options, "-DTM=%d -DTN=%d -DVW=%d -cl-mad-enable -cl-fast-relaxed-math",
            p->tm, p->tn, p->vw);
   const char *files[] = {"gemm.cl"};
-  DLGN_TRY(dlgn_program_build(dev, files, 1, options, &v.program));
+  DLGN_TRY(ocl_program_build(dev, files, 1, options, &v.program));
   cl_int err;
   v.tile = clCreateKernel(v.program, "gemm_tile", &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_tile")) goto fail;
+  if (ocl_check(dev, err, "clCreateKernel", "gemm_tile")) goto fail;
   v.tile_direct = clCreateKernel(v.program, "gemm_tile_direct", &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_tile_direct")) goto fail;
+  if (ocl_check(dev, err, "clCreateKernel", "gemm_tile_direct")) goto fail;
   v.bcopy = clCreateKernel(v.program, "gemm_bcopy", &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_bcopy")) goto fail;
+  if (ocl_check(dev, err, "clCreateKernel", "gemm_bcopy")) goto fail;
   v.bcopy_direct = clCreateKernel(v.program, "gemm_bcopy_direct", &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_bcopy_direct")) goto fail;
+  if (ocl_check(dev, err, "clCreateKernel", "gemm_bcopy_direct")) goto fail;
   v.pack_a = clCreateKernel(v.program, "gemm_pack_a", &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_pack_a")) goto fail;
+  if (ocl_check(dev, err, "clCreateKernel", "gemm_pack_a")) goto fail;
   v.pack_b = clCreateKernel(v.program, "gemm_pack_b", &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_pack_b")) goto fail;
+  if (ocl_check(dev, err, "clCreateKernel", "gemm_pack_b")) goto fail;
   v.reduce = clCreateKernel(v.program, "gemm_reduce", &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_reduce")) goto fail;
+  if (ocl_check(dev, err, "clCreateKernel", "gemm_reduce")) goto fail;
   g->variants[g->nvariants] = v;
   *out = &g->variants[g->nvariants++];
   return 0;
@@ -310,9 +310,9 @@ static int scratch_reserve(dlgn_device *dev, cl_mem *buf, size_t *cap, size_t fl
   if (floats <= *cap && *buf) return 0;
   /* Queued kernels may still read the old buffer; OpenCL keeps it alive
    * until they finish, so releasing it here is safe. */
-  dlgn_buffer_release(buf);
+  ocl_buffer_release(buf);
   *cap = 0;
-  DLGN_TRY(dlgn_buffer_create(dev, (floats ? floats : 4) * sizeof(float), what, buf));
+  DLGN_TRY(ocl_buffer_create(dev, (floats ? floats : 4) * sizeof(float), what, buf));
   *cap = floats;
   return 0;
 }
@@ -323,7 +323,7 @@ static size_t extent(size_t off, size_t rows, size_t cols, size_t ld) {
   return rows == 0 || cols == 0 ? off : off + (rows - 1) * ld + cols;
 }
 
-static int gemm_check_args(const dlgn_device *dev, const dlgn_gemm_call *c) {
+static int gemm_check_args(const dlgn_device *dev, const ocl_gemm_call *c) {
   size_t acols = c->ta ? c->M : c->K, bcols = c->tb ? c->K : c->N;
   if (c->lda < (acols ? acols : 1) || c->ldb < (bcols ? bcols : 1) || c->ldc < (c->N ? c->N : 1))
     return dlgn_fail(
@@ -335,15 +335,15 @@ static int gemm_check_args(const dlgn_device *dev, const dlgn_gemm_call *c) {
 
 /* ---- the work-group kernel (src/cl/gemm_wg.c) ---- */
 
-int dlgn_gemm_wg(dlgn_device *dev, const dlgn_gemm_wg_params *p, const dlgn_gemm_call *c) {
+int ocl_gemm_wg(dlgn_device *dev, const ocl_gemm_wg_params *p, const ocl_gemm_call *c) {
   DLGN_TRY(gemm_check_args(dev, c));
-  dlgn_gemm_state *g;
+  ocl_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
-  return dlgn_gemm_wg_run(dev, &g->wg, p, c);
+  return ocl_gemm_wg_run(dev, &g->wg, p, c);
 }
 
-int dlgn_gemm_wg_params_of(dlgn_device *dev, dlgn_gemm_wg_params *out) {
-  dlgn_gemm_state *g;
+int ocl_gemm_wg_params_of(dlgn_device *dev, ocl_gemm_wg_params *out) {
+  ocl_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
   *out = g->wg_params;
   return 0;
@@ -356,10 +356,10 @@ static int launch_pack(dlgn_device *dev, const gemm_variant *v, char side, cl_me
                        int kc, cl_mem X, size_t off, size_t rs, size_t ks, size_t R) {
   size_t global[2] = {((size_t)kc + 63) / 64, (size_t)npanels}; /* runs of 64: cl/gemm.cl */
   size_t local[2] = {1, 1};
-  dlgn_arg args[] = {DLGN_MEM(P),   DLGN_INT(npanels), DLGN_INT(kc), DLGN_MEM(X),
-                     DLGN_INT(off), DLGN_INT(rs),      DLGN_INT(ks), DLGN_INT(R)};
-  return side == 'a' ? dlgn_launch_kernel(dev, v->pack_a, "gemm_pack_a", 2, global, local, 8, args)
-                     : dlgn_launch_kernel(dev, v->pack_b, "gemm_pack_b", 2, global, local, 8, args);
+  ocl_arg args[] = {OCL_MEM(P),   OCL_INT(npanels), OCL_INT(kc), OCL_MEM(X),
+                     OCL_INT(off), OCL_INT(rs),      OCL_INT(ks), OCL_INT(R)};
+  return side == 'a' ? ocl_launch_kernel(dev, v->pack_a, "gemm_pack_a", 2, global, local, 8, args)
+                     : ocl_launch_kernel(dev, v->pack_b, "gemm_pack_b", 2, global, local, 8, args);
 }
 
 /* An operand as the kernels see it: element (row r, step k) at
@@ -380,7 +380,7 @@ typedef struct {
   gemm_view a, b;
 } gemm_plan;
 
-static gemm_plan plan_of(const dlgn_gemm_call *c) {
+static gemm_plan plan_of(const ocl_gemm_call *c) {
   gemm_plan pl = {.K = c->K};
   /* The B side needs packing when B is transposed (normal) or A is not
    * (swapped); swap when that packs fewer elements: always for A^T B^T, and
@@ -402,9 +402,9 @@ static gemm_plan plan_of(const dlgn_gemm_call *c) {
   return pl;
 }
 
-size_t dlgn_gemm_own_block(const dlgn_gemm_own_params *p, bool ta, bool tb, size_t M, size_t N,
+size_t ocl_gemm_own_block(const ocl_gemm_own_params *p, bool ta, bool tb, size_t M, size_t N,
                            size_t K) {
-  dlgn_gemm_call c = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K};
+  ocl_gemm_call c = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K};
   size_t kc = (size_t)p->kc;
   if (kc == 0) {
     /* Automatic: a packed A side's block (R x kc floats, reused by every
@@ -428,8 +428,8 @@ typedef struct {
 
 /* bcopy: the B side is read in place and each work-item first copies its
  * panel to local memory, then runs qchunk row tiles over it (cl/gemm.cl). */
-static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant *v,
-                       const dlgn_gemm_call *c, const gemm_plan *pl, const gemm_block *blk,
+static int launch_tile(dlgn_device *dev, ocl_gemm_state *g, const gemm_variant *v,
+                       const ocl_gemm_call *c, const gemm_plan *pl, const gemm_block *blk,
                        cl_mem B, size_t b_off, size_t b_ps, size_t b_ks, int nq, int np, int p_base,
                        int qchunk, size_t b_cols) {
   const bool bcopy = qchunk > 0;
@@ -446,48 +446,48 @@ static int launch_tile(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant 
   size_t a_off = pl->a_direct ? pl->a.off + blk->k0 * pl->a.ks : 0;
   size_t a_ps = pl->a_direct ? (size_t)v->tm * pl->a.rs : (size_t)v->tm * blk->klen;
   size_t a_is = pl->a_direct ? pl->a.rs : 1, a_ks = pl->a_direct ? pl->a.ks : (size_t)v->tm;
-  dlgn_arg args[] = {DLGN_INT(pl->R),
-                     DLGN_INT(pl->S),
-                     DLGN_INT(blk->kc),
-                     DLGN_INT(blk->klen),
-                     DLGN_MEM(A),
-                     DLGN_INT(a_off),
-                     DLGN_INT(a_ps),
-                     DLGN_INT(a_is),
-                     DLGN_INT(a_ks),
-                     DLGN_MEM(B),
-                     DLGN_INT(b_off),
-                     DLGN_INT(b_ps),
-                     DLGN_INT(b_ks),
-                     DLGN_MEM(C),
-                     DLGN_INT(offc),
-                     DLGN_INT(ldc),
-                     DLGN_INT(c_ss),
-                     DLGN_INT(ctrans),
-                     DLGN_FLOAT(alpha),
-                     DLGN_FLOAT(beta),
-                     DLGN_INT(nq),
-                     DLGN_INT(np),
-                     DLGN_INT(blk->nsplit),
-                     DLGN_INT(qfast),
-                     DLGN_INT(p_base),
-                     DLGN_INT(qchunk),
-                     DLGN_INT(b_cols),
-                     DLGN_LOCAL(blk->kc * (size_t)v->tn * sizeof(float))};
+  ocl_arg args[] = {OCL_INT(pl->R),
+                     OCL_INT(pl->S),
+                     OCL_INT(blk->kc),
+                     OCL_INT(blk->klen),
+                     OCL_MEM(A),
+                     OCL_INT(a_off),
+                     OCL_INT(a_ps),
+                     OCL_INT(a_is),
+                     OCL_INT(a_ks),
+                     OCL_MEM(B),
+                     OCL_INT(b_off),
+                     OCL_INT(b_ps),
+                     OCL_INT(b_ks),
+                     OCL_MEM(C),
+                     OCL_INT(offc),
+                     OCL_INT(ldc),
+                     OCL_INT(c_ss),
+                     OCL_INT(ctrans),
+                     OCL_FLOAT(alpha),
+                     OCL_FLOAT(beta),
+                     OCL_INT(nq),
+                     OCL_INT(np),
+                     OCL_INT(blk->nsplit),
+                     OCL_INT(qfast),
+                     OCL_INT(p_base),
+                     OCL_INT(qchunk),
+                     OCL_INT(b_cols),
+                     OCL_LOCAL(blk->kc * (size_t)v->tn * sizeof(float))};
   if (bcopy)
     return pl->a_direct
-               ? dlgn_launch_kernel(dev, v->bcopy_direct, "gemm_bcopy_direct", 1, &global, &local,
+               ? ocl_launch_kernel(dev, v->bcopy_direct, "gemm_bcopy_direct", 1, &global, &local,
                                     28, args)
-               : dlgn_launch_kernel(dev, v->bcopy, "gemm_bcopy", 1, &global, &local, 28, args);
-  return pl->a_direct ? dlgn_launch_kernel(dev, v->tile_direct, "gemm_tile_direct", 1, &global,
+               : ocl_launch_kernel(dev, v->bcopy, "gemm_bcopy", 1, &global, &local, 28, args);
+  return pl->a_direct ? ocl_launch_kernel(dev, v->tile_direct, "gemm_tile_direct", 1, &global,
                                            &local, 27, args)
-                      : dlgn_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 27, args);
+                      : ocl_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 27, args);
 }
 
 /* Row tiles per work-item in bcopy mode (0: bcopy off). The copy pays when
  * several row tiles reuse a panel; keep enough work-items for every compute
  * unit, and the panel within half the local memory. */
-static int bcopy_chunk(const dlgn_device *dev, const dlgn_gemm_state *g, const gemm_plan *pl,
+static int bcopy_chunk(const dlgn_device *dev, const ocl_gemm_state *g, const gemm_plan *pl,
                        size_t nq, size_t np, int nsplit, size_t kc, size_t tn) {
   if (g->no_bcopy) return 0;
   if (!pl->b_direct || nq < 2 || kc * tn * sizeof(float) > dev->info.local_mem / 2) return 0;
@@ -498,14 +498,14 @@ static int bcopy_chunk(const dlgn_device *dev, const dlgn_gemm_state *g, const g
   return chunk >= 2 ? (int)chunk : 0;
 }
 
-static int launch_reduce(dlgn_device *dev, dlgn_gemm_state *g, const gemm_variant *v,
-                         const dlgn_gemm_call *c, const gemm_plan *pl, const gemm_block *blk) {
+static int launch_reduce(dlgn_device *dev, ocl_gemm_state *g, const gemm_variant *v,
+                         const ocl_gemm_call *c, const gemm_plan *pl, const gemm_block *blk) {
   size_t global[2] = {pl->S, pl->R};
-  dlgn_arg args[] = {DLGN_MEM(c->C),       DLGN_INT(c->offc),      DLGN_INT(c->ldc),
-                     DLGN_INT(pl->swap),   DLGN_MEM(g->scratch_p), DLGN_INT(blk->nsplit),
-                     DLGN_INT(pl->R),      DLGN_INT(pl->S),        DLGN_FLOAT(c->alpha),
-                     DLGN_FLOAT(blk->beta)};
-  return dlgn_launch_kernel(dev, v->reduce, "gemm_reduce", 2, global, NULL, 10, args);
+  ocl_arg args[] = {OCL_MEM(c->C),       OCL_INT(c->offc),      OCL_INT(c->ldc),
+                     OCL_INT(pl->swap),   OCL_MEM(g->scratch_p), OCL_INT(blk->nsplit),
+                     OCL_INT(pl->R),      OCL_INT(pl->S),        OCL_FLOAT(c->alpha),
+                     OCL_FLOAT(blk->beta)};
+  return ocl_launch_kernel(dev, v->reduce, "gemm_reduce", 2, global, NULL, 10, args);
 }
 
 /* Splits of K when ks is 0: enough work-items to keep every compute unit
@@ -519,18 +519,18 @@ static int auto_splits(const dlgn_device *dev, size_t tiles, size_t nblocks) {
   return s ? (int)s : 1;
 }
 
-int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_gemm_call *c) {
+int ocl_gemm_own(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_call *c) {
   DLGN_TRY(gemm_check_args(dev, c));
-  DLGN_TRY(dlgn_gemm_own_params_check(dev, p));
+  DLGN_TRY(ocl_gemm_own_params_check(dev, p));
   if (c->M == 0 || c->N == 0) return 0;
-  dlgn_gemm_state *g;
+  ocl_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
   gemm_variant *v;
   DLGN_TRY(gemm_variant_get(dev, g, p, &v));
 
   const gemm_plan pl = plan_of(c);
   const size_t R = pl.R, S = pl.S, K = pl.K, tm = (size_t)p->tm, tn = (size_t)p->tn;
-  const size_t kc = dlgn_gemm_own_block(p, c->ta, c->tb, c->M, c->N, K);
+  const size_t kc = ocl_gemm_own_block(p, c->ta, c->tb, c->M, c->N, K);
   const size_t nq = (R + tm - 1) / tm;
   const size_t np_all = (S + tn - 1) / tn;
   const size_t np_full = pl.b_direct ? S / tn : np_all; /* panels read in place */
@@ -594,16 +594,16 @@ int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_ge
 
 /* ---- CLBlast ---- */
 
-int dlgn_gemm_clblast(dlgn_device *dev, const dlgn_gemm_call *c) {
+int ocl_gemm_clblast(dlgn_device *dev, const ocl_gemm_call *c) {
   DLGN_TRY(gemm_check_args(dev, c));
   if (c->M == 0 || c->N == 0) return 0;
   if (c->K == 0) {
     /* CLBlast rejects k == 0; the own kernel handles C = beta * C. */
-    dlgn_gemm_own_params p;
-    dlgn_gemm_own_default(dev, &p);
-    return dlgn_gemm_own(dev, &p, c);
+    ocl_gemm_own_params p;
+    ocl_gemm_own_default(dev, &p);
+    return ocl_gemm_own(dev, &p, c);
   }
-  dlgn_gemm_state *g;
+  ocl_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
   const CLBlastTranspose ta = c->ta ? CLBlastTransposeYes : CLBlastTransposeNo;
   const CLBlastTranspose tb = c->tb ? CLBlastTransposeYes : CLBlastTransposeNo;
@@ -626,26 +626,26 @@ int dlgn_gemm_clblast(dlgn_device *dev, const dlgn_gemm_call *c) {
                       NULL);
   if (st != CLBlastSuccess)
     return dlgn_fail("CLBlastSgemm (ta=%d tb=%d M=%zu N=%zu K=%zu) failed on device '%s': %s (%d)",
-                     c->ta, c->tb, c->M, c->N, c->K, dev->info.name, dlgn_clblast_status_name((int)st),
+                     c->ta, c->tb, c->M, c->N, c->K, dev->info.name, ocl_clblast_status_name((int)st),
                      (int)st);
   return 0;
 }
 
-int dlgn_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, float alpha,
+int ocl_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, float alpha,
               cl_mem A, size_t offa, size_t lda, cl_mem B, size_t offb, size_t ldb, float beta,
               cl_mem C, size_t offc, size_t ldc) {
-  dlgn_gemm_state *g;
+  ocl_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
-  dlgn_gemm_call c = {ta, tb, M, N, K, alpha, A, offa, lda, B, offb, ldb, beta, C, offc, ldc};
-  dlgn_record_gemm(dev, ta, tb, M, N, K);
-  if (g->backend == DLGN_GEMM_CLBLAST) return dlgn_gemm_clblast(dev, &c);
-  if (g->backend == DLGN_GEMM_WG) return dlgn_gemm_wg_run(dev, &g->wg, &g->wg_params, &c);
-  dlgn_gemm_own_params p;
-  DLGN_TRY(dlgn_gemm_own_params_for(dev, ta, tb, M, N, K, &p));
-  return dlgn_gemm_own(dev, &p, &c);
+  ocl_gemm_call c = {ta, tb, M, N, K, alpha, A, offa, lda, B, offb, ldb, beta, C, offc, ldc};
+  ocl_record_gemm(dev, ta, tb, M, N, K);
+  if (g->backend == OCL_GEMM_CLBLAST) return ocl_gemm_clblast(dev, &c);
+  if (g->backend == OCL_GEMM_WG) return ocl_gemm_wg_run(dev, &g->wg, &g->wg_params, &c);
+  ocl_gemm_own_params p;
+  DLGN_TRY(ocl_gemm_own_params_for(dev, ta, tb, M, N, K, &p));
+  return ocl_gemm_own(dev, &p, &c);
 }
 
-void dlgn_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A,
+void ocl_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A,
                    size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc) {
   for (size_t i = 0; i < M; i++)
     for (size_t j = 0; j < N; j++) {

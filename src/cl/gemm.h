@@ -16,26 +16,26 @@
 
 #include "cl/device.h"
 
-typedef enum { DLGN_GEMM_CLBLAST = 0, DLGN_GEMM_OWN = 1, DLGN_GEMM_WG = 2 } dlgn_gemm_backend;
-#define DLGN_GEMM_NBACKENDS 3
+typedef enum { OCL_GEMM_CLBLAST = 0, OCL_GEMM_OWN = 1, OCL_GEMM_WG = 2 } ocl_gemm_backend;
+#define OCL_GEMM_NBACKENDS 3
 
 /* C(M,N) = alpha * op(A) * op(B) + beta * C, op(A) (M,K), op(B) (K,N);
  * ta/tb say A is stored (K,M) / B is stored (K,N)^T = (N,K).
  * Offsets and leading dimensions count floats. beta == 0 never reads C.
  * Enqueued on dev->queue, not waited for. */
-int dlgn_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, float alpha,
+int ocl_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, float alpha,
               cl_mem A, size_t offa, size_t lda, cl_mem B, size_t offb, size_t ldb, float beta,
               cl_mem C, size_t offc, size_t ldc);
 
-dlgn_gemm_backend dlgn_gemm_backend_of(dlgn_device *dev);
-const char *dlgn_gemm_backend_name(dlgn_gemm_backend b);
+ocl_gemm_backend ocl_gemm_backend_of(dlgn_device *dev);
+const char *ocl_gemm_backend_name(ocl_gemm_backend b);
 /* "clblast", "own" or "workgroup" to a backend; -1 with a message for anything else. */
-int dlgn_gemm_backend_parse(const char *name, dlgn_gemm_backend *out);
+int ocl_gemm_backend_parse(const char *name, ocl_gemm_backend *out);
 /* Switch this device's backend (tests and benchmarks compare both). */
-int dlgn_gemm_set_backend(dlgn_device *dev, dlgn_gemm_backend b);
+int ocl_gemm_set_backend(dlgn_device *dev, ocl_gemm_backend b);
 
 /* Plain C twin (row-major, same argument meaning) for tests and benchmarks. */
-void dlgn_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A,
+void ocl_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A,
                    size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
 /* ---- the own kernel's parameters, for the tuner and the benchmark ---- */
@@ -47,9 +47,9 @@ void dlgn_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, 
  * unit work when C has few tiles). */
 typedef struct {
   int tm, tn, vw, kc, ks;
-} dlgn_gemm_own_params;
+} ocl_gemm_own_params;
 
-/* One GEMM call, the arguments of dlgn_gemm in a struct. */
+/* One GEMM call, the arguments of ocl_gemm in a struct. */
 typedef struct {
   bool ta, tb;
   size_t M, N, K;
@@ -61,29 +61,29 @@ typedef struct {
   float beta;
   cl_mem C;
   size_t offc, ldc;
-} dlgn_gemm_call;
+} ocl_gemm_call;
 
 /* The own kernel with explicit parameters (compiled on first use of each
  * tm/tn/vw, then kept with the device). */
-int dlgn_gemm_own(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_gemm_call *call);
+int ocl_gemm_own(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_call *call);
 
 /* CLBlast, whatever the device's backend. */
-int dlgn_gemm_clblast(dlgn_device *dev, const dlgn_gemm_call *call);
+int ocl_gemm_clblast(dlgn_device *dev, const ocl_gemm_call *call);
 
 /* The K block the own kernel uses for p on this shape (resolves kc = 0). */
-size_t dlgn_gemm_own_block(const dlgn_gemm_own_params *p, bool ta, bool tb, size_t M, size_t N,
+size_t ocl_gemm_own_block(const ocl_gemm_own_params *p, bool ta, bool tb, size_t M, size_t N,
                            size_t K);
 
 /* What the device uses when nothing is tuned (from its native vector width). */
-void dlgn_gemm_own_default(const dlgn_device *dev, dlgn_gemm_own_params *out);
+void ocl_gemm_own_default(const dlgn_device *dev, ocl_gemm_own_params *out);
 
-/* What dlgn_gemm would use for this shape: the tuned entry for exactly this
- * shape, else the tuned default, else dlgn_gemm_own_default. */
-int dlgn_gemm_own_params_for(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K,
-                             dlgn_gemm_own_params *out);
+/* What ocl_gemm would use for this shape: the tuned entry for exactly this
+ * shape, else the tuned default, else ocl_gemm_own_default. */
+int ocl_gemm_own_params_for(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K,
+                             ocl_gemm_own_params *out);
 
 /* 0 when valid for this device, else -1 with a message saying why. */
-int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_params *p);
+int ocl_gemm_own_params_check(const dlgn_device *dev, const ocl_gemm_own_params *p);
 
 /* ---- the work-group kernel's parameters ---- */
 
@@ -92,32 +92,32 @@ int dlgn_gemm_own_params_check(const dlgn_device *dev, const dlgn_gemm_own_param
  * wptm x wptn values of it: (tsn / wptn) x (tsm / wptm) work-items. */
 typedef struct {
   int tsm, tsn, tsk, wptm, wptn;
-} dlgn_gemm_wg_params;
+} ocl_gemm_wg_params;
 
 /* The parameter sets the backend choice measures (returns how many, 1 or
  * 2): the local-memory form for GPUs first, then the direct form. */
-int dlgn_gemm_wg_candidates(const dlgn_device *dev, dlgn_gemm_wg_params out[2]);
+int ocl_gemm_wg_candidates(const dlgn_device *dev, ocl_gemm_wg_params out[2]);
 /* The work-group parameters the device uses (chosen with its backend). */
-int dlgn_gemm_wg_params_of(dlgn_device *dev, dlgn_gemm_wg_params *out);
-int dlgn_gemm_wg_params_check(const dlgn_device *dev, const dlgn_gemm_wg_params *p);
+int ocl_gemm_wg_params_of(dlgn_device *dev, ocl_gemm_wg_params *out);
+int ocl_gemm_wg_params_check(const dlgn_device *dev, const ocl_gemm_wg_params *p);
 /* The work-group kernel with explicit parameters, whatever the backend. */
-int dlgn_gemm_wg(dlgn_device *dev, const dlgn_gemm_wg_params *p, const dlgn_gemm_call *call);
+int ocl_gemm_wg(dlgn_device *dev, const ocl_gemm_wg_params *p, const ocl_gemm_call *call);
 
 /* Where the device's backend came from: "$DLGN_GEMM", or the measurement
  * (now or cached) with its times. */
-const char *dlgn_gemm_backend_source(dlgn_device *dev);
+const char *ocl_gemm_backend_source(dlgn_device *dev);
 /* The measured choice cached for a device and driver, without opening it:
  * 1 and the backend (note: the measured times) when there is one, else 0. */
-int dlgn_gemm_choice_read(const dlgn_device_info *info, dlgn_gemm_backend *out, char *note,
+int ocl_gemm_choice_read(const dlgn_device_info *info, ocl_gemm_backend *out, char *note,
                           size_t size);
 /* The file that holds it (in the kernel cache folder). */
-int dlgn_gemm_choice_path(const dlgn_device_info *info, char *out, size_t size);
+int ocl_gemm_choice_path(const dlgn_device_info *info, char *out, size_t size);
 
 /* The tuning file applied to this device, or NULL when none was found. */
-const char *dlgn_gemm_tuning_file(dlgn_device *dev);
+const char *ocl_gemm_tuning_file(dlgn_device *dev);
 /* Its table (GEMM parameters and convolution strategies), NULL when none;
  * read when the device first needs it. */
-struct dlgn_tuning;
-int dlgn_device_tuning(dlgn_device *dev, const struct dlgn_tuning **out);
+struct ocl_tuning;
+int ocl_device_tuning(dlgn_device *dev, const struct ocl_tuning **out);
 
 #endif

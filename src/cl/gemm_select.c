@@ -49,7 +49,7 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
   return (h ^ 0xff) * 0x100000001b3ull; /* separator */
 }
 
-int dlgn_gemm_choice_path(const dlgn_device_info *info, char *out, size_t size) {
+int ocl_gemm_choice_path(const dlgn_device_info *info, char *out, size_t size) {
   char dir[900];
   if (dlgn_cache_dir(dir, sizeof dir) != 0) return -1;
   uint64_t h = 0xcbf29ce484222325ull;
@@ -65,17 +65,17 @@ int dlgn_gemm_choice_path(const dlgn_device_info *info, char *out, size_t size) 
 
 /* The file: "backend NAME", "workgroup tsm=.. tsn=.. tsk=.. wptm=.. wptn=..",
  * then comment lines with the measured times. */
-static int choice_parse(const dlgn_device *dev, FILE *f, dlgn_gemm_backend *out,
-                        dlgn_gemm_wg_params *wg, char *note, size_t size) {
+static int choice_parse(const dlgn_device *dev, FILE *f, ocl_gemm_backend *out,
+                        ocl_gemm_wg_params *wg, char *note, size_t size) {
   char line[256] = "", name[32] = "";
   if (!fgets(line, sizeof line, f) || sscanf(line, "backend %31s", name) != 1 ||
-      dlgn_gemm_backend_parse(name, out) != 0)
+      ocl_gemm_backend_parse(name, out) != 0)
     return 0;
-  dlgn_gemm_wg_params p;
+  ocl_gemm_wg_params p;
   if (!fgets(line, sizeof line, f) ||
       sscanf(line, "workgroup tsm=%d tsn=%d tsk=%d wptm=%d wptn=%d", &p.tsm, &p.tsn, &p.tsk,
              &p.wptm, &p.wptn) != 5 ||
-      (dev && dlgn_gemm_wg_params_check(dev, &p) != 0))
+      (dev && ocl_gemm_wg_params_check(dev, &p) != 0))
     return 0;
   if (wg) *wg = p;
   if (note) {
@@ -86,10 +86,10 @@ static int choice_parse(const dlgn_device *dev, FILE *f, dlgn_gemm_backend *out,
   return 1;
 }
 
-static int choice_read(const dlgn_device_info *info, const dlgn_device *dev, dlgn_gemm_backend *out,
-                       dlgn_gemm_wg_params *wg, char *note, size_t size) {
+static int choice_read(const dlgn_device_info *info, const dlgn_device *dev, ocl_gemm_backend *out,
+                       ocl_gemm_wg_params *wg, char *note, size_t size) {
   char path[1024];
-  if (dlgn_gemm_choice_path(info, path, sizeof path) != 0) return 0;
+  if (ocl_gemm_choice_path(info, path, sizeof path) != 0) return 0;
   FILE *f = fopen(path, "r");
   if (!f) return 0;
   int found = choice_parse(dev, f, out, wg, note, size);
@@ -98,20 +98,20 @@ static int choice_read(const dlgn_device_info *info, const dlgn_device *dev, dlg
   return found;
 }
 
-int dlgn_gemm_choice_params(const dlgn_device *dev, dlgn_gemm_backend *out,
-                            dlgn_gemm_wg_params *wg) {
+int ocl_gemm_choice_params(const dlgn_device *dev, ocl_gemm_backend *out,
+                            ocl_gemm_wg_params *wg) {
   return choice_read(&dev->info, dev, out, wg, NULL, 0);
 }
 
-int dlgn_gemm_choice_read(const dlgn_device_info *info, dlgn_gemm_backend *out, char *note,
+int ocl_gemm_choice_read(const dlgn_device_info *info, ocl_gemm_backend *out, char *note,
                           size_t size) {
   return choice_read(info, NULL, out, NULL, note, size);
 }
 
-static void choice_write(const dlgn_device_info *info, dlgn_gemm_backend b,
-                         const dlgn_gemm_wg_params *wg, const char *note) {
+static void choice_write(const dlgn_device_info *info, ocl_gemm_backend b,
+                         const ocl_gemm_wg_params *wg, const char *note) {
   char path[1024], dir[1024], tmp[1100];
-  if (dlgn_gemm_choice_path(info, path, sizeof path) != 0) return;
+  if (ocl_gemm_choice_path(info, path, sizeof path) != 0) return;
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');
   if (slash) *slash = '\0';
@@ -121,7 +121,7 @@ static void choice_write(const dlgn_device_info *info, dlgn_gemm_backend b,
   bool ok = fprintf(f,
                     "backend %s\nworkgroup tsm=%d tsn=%d tsk=%d wptm=%d wptn=%d\n# %s\n"
                     "# device %s, driver %s\n",
-                    dlgn_gemm_backend_name(b), wg->tsm, wg->tsn, wg->tsk, wg->wptm, wg->wptn, note,
+                    ocl_gemm_backend_name(b), wg->tsm, wg->tsn, wg->tsk, wg->wptm, wg->wptn, note,
                     info->name, info->driver) > 0;
   ok = fclose(f) == 0 && ok;
   if (!ok || rename(tmp, path) != 0) remove(tmp);
@@ -129,20 +129,20 @@ static void choice_write(const dlgn_device_info *info, dlgn_gemm_backend b,
 
 /* A candidate: a backend, with the work-group kernel's form. */
 typedef struct {
-  dlgn_gemm_backend b;
-  dlgn_gemm_wg_params wg;
+  ocl_gemm_backend b;
+  ocl_gemm_wg_params wg;
   const char *name;
   double s; /* total seconds; -1 failed, -2 dropped */
 } candidate;
 
-static int run_candidate(dlgn_device *dev, const candidate *k, const dlgn_gemm_call *c) {
-  if (k->b == DLGN_GEMM_CLBLAST) DLGN_TRY(dlgn_gemm_clblast(dev, c));
-  if (k->b == DLGN_GEMM_OWN) {
-    dlgn_gemm_own_params p;
-    DLGN_TRY(dlgn_gemm_own_params_for(dev, c->ta, c->tb, c->M, c->N, c->K, &p));
-    DLGN_TRY(dlgn_gemm_own(dev, &p, c));
+static int run_candidate(dlgn_device *dev, const candidate *k, const ocl_gemm_call *c) {
+  if (k->b == OCL_GEMM_CLBLAST) DLGN_TRY(ocl_gemm_clblast(dev, c));
+  if (k->b == OCL_GEMM_OWN) {
+    ocl_gemm_own_params p;
+    DLGN_TRY(ocl_gemm_own_params_for(dev, c->ta, c->tb, c->M, c->N, c->K, &p));
+    DLGN_TRY(ocl_gemm_own(dev, &p, c));
   }
-  if (k->b == DLGN_GEMM_WG) DLGN_TRY(dlgn_gemm_wg(dev, &k->wg, c));
+  if (k->b == OCL_GEMM_WG) DLGN_TRY(ocl_gemm_wg(dev, &k->wg, c));
   return dlgn_finish(dev);
 }
 
@@ -153,7 +153,7 @@ static double measure(dlgn_device *dev, const candidate *k, cl_mem A, cl_mem B, 
   double total = 0;
   for (size_t s = 0; s < NSHAPES; s++) {
     const select_shape *sh = &shapes[s];
-    dlgn_gemm_call c = {.ta = sh->ta,
+    ocl_gemm_call c = {.ta = sh->ta,
                         .tb = sh->tb,
                         .M = sh->M,
                         .N = sh->N,
@@ -179,7 +179,7 @@ static double measure(dlgn_device *dev, const candidate *k, cl_mem A, cl_mem B, 
   return total;
 }
 
-int dlgn_gemm_select(dlgn_device *dev, dlgn_gemm_backend *out, dlgn_gemm_wg_params *wg,
+int ocl_gemm_select(dlgn_device *dev, ocl_gemm_backend *out, ocl_gemm_wg_params *wg,
                      char *source, size_t size) {
   char note[240];
   if (choice_read(&dev->info, dev, out, wg, note, sizeof note)) {
@@ -190,22 +190,22 @@ int dlgn_gemm_select(dlgn_device *dev, dlgn_gemm_backend *out, dlgn_gemm_wg_para
   size_t n = 256 * 1024;
   cl_mem A = NULL, B = NULL, C = NULL;
   int rc = -1;
-  if (dlgn_buffer_create(dev, n * sizeof(float), "GEMM choice A", &A) ||
-      dlgn_buffer_create(dev, n * sizeof(float), "GEMM choice B", &B) ||
-      dlgn_buffer_create(dev, n * sizeof(float), "GEMM choice C", &C) ||
-      dlgn_buffer_fill_float(dev, A, 0, n, 0.5f, "GEMM choice A") ||
-      dlgn_buffer_fill_float(dev, B, 0, n, 0.25f, "GEMM choice B"))
+  if (ocl_buffer_create(dev, n * sizeof(float), "GEMM choice A", &A) ||
+      ocl_buffer_create(dev, n * sizeof(float), "GEMM choice B", &B) ||
+      ocl_buffer_create(dev, n * sizeof(float), "GEMM choice C", &C) ||
+      ocl_buffer_fill_float(dev, A, 0, n, 0.5f, "GEMM choice A") ||
+      ocl_buffer_fill_float(dev, B, 0, n, 0.25f, "GEMM choice B"))
     goto done;
   /* The work-group forms first: they are never far off, so they set a limit
    * that drops a hopeless candidate after one run. */
   candidate k[4];
-  dlgn_gemm_wg_params forms[2];
-  int nforms = dlgn_gemm_wg_candidates(dev, forms), nk = 0;
+  ocl_gemm_wg_params forms[2];
+  int nforms = ocl_gemm_wg_candidates(dev, forms), nk = 0;
   for (int i = 0; i < nforms; i++)
-    k[nk++] = (candidate){DLGN_GEMM_WG, forms[i],
+    k[nk++] = (candidate){OCL_GEMM_WG, forms[i],
                           forms[i].tsk ? "workgroup-local" : "workgroup-direct", 0};
-  k[nk++] = (candidate){DLGN_GEMM_OWN, forms[0], "own", 0};
-  k[nk++] = (candidate){DLGN_GEMM_CLBLAST, forms[0], "clblast", 0};
+  k[nk++] = (candidate){OCL_GEMM_OWN, forms[0], "own", 0};
+  k[nk++] = (candidate){OCL_GEMM_CLBLAST, forms[0], "clblast", 0};
   int best = -1, best_wg = -1;
   char first_error[512] = "";
   for (int i = 0; i < nk; i++) {
@@ -214,7 +214,7 @@ int dlgn_gemm_select(dlgn_device *dev, dlgn_gemm_backend *out, dlgn_gemm_wg_para
       snprintf(first_error, sizeof first_error, "%s", dlgn_error());
     dlgn_error_clear();
     if (k[i].s > 0 && (best < 0 || k[i].s < k[best].s)) best = i;
-    if (k[i].s > 0 && k[i].b == DLGN_GEMM_WG && (best_wg < 0 || k[i].s < k[best_wg].s)) best_wg = i;
+    if (k[i].s > 0 && k[i].b == OCL_GEMM_WG && (best_wg < 0 || k[i].s < k[best_wg].s)) best_wg = i;
   }
   if (best < 0) {
     dlgn_fail("no GEMM backend works on device '%s': %s", dev->info.name, first_error);
@@ -233,8 +233,8 @@ int dlgn_gemm_select(dlgn_device *dev, dlgn_gemm_backend *out, dlgn_gemm_wg_para
   snprintf(source, size, "measured now: %s", note);
   rc = 0;
 done:
-  dlgn_buffer_release(&A);
-  dlgn_buffer_release(&B);
-  dlgn_buffer_release(&C);
+  ocl_buffer_release(&A);
+  ocl_buffer_release(&B);
+  ocl_buffer_release(&C);
   return rc;
 }

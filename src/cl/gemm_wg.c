@@ -11,16 +11,16 @@
 #include "gemm_internal.h"
 
 #define WG_MAX_VARIANTS 8
-/* Steps of K per launch (see dlgn_gemm_wg_run). */
+/* Steps of K per launch (see ocl_gemm_wg_run). */
 #define WG_MAX_K 32768
 
 typedef struct {
-  dlgn_gemm_wg_params p;
+  ocl_gemm_wg_params p;
   cl_program program;
   cl_kernel kernel;
 } wg_variant;
 
-struct dlgn_gemm_wg_state {
+struct ocl_gemm_wg_state {
   int n;
   wg_variant v[WG_MAX_VARIANTS];
 };
@@ -31,25 +31,25 @@ static void wg_variant_release(wg_variant *v) {
   memset(v, 0, sizeof *v);
 }
 
-void dlgn_gemm_wg_state_free(dlgn_gemm_wg_state *s) {
+void ocl_gemm_wg_state_free(ocl_gemm_wg_state *s) {
   if (!s) return;
   for (int i = 0; i < s->n; i++) wg_variant_release(&s->v[i]);
   free(s);
 }
 
-int dlgn_gemm_wg_candidates(const dlgn_device *dev, dlgn_gemm_wg_params out[2]) {
+int ocl_gemm_wg_candidates(const dlgn_device *dev, ocl_gemm_wg_params out[2]) {
   /* Local-memory tiles of 64 x 64, 4 x 4 values per work-item: 16 x 16
    * work-items, within the 256 that every GPU runtime we know allows (8 x 8
    * work-items on 32 x 32 tiles where fewer are allowed). Without local
    * memory, 64 x 32 tiles of 8 x 4 per work-item (8 x 8 work-items): the
    * best of a grid from 8 x 8 to 128 x 32 on llvmpipe. */
-  out[0] = dev->info.max_work_group >= 256 ? (dlgn_gemm_wg_params){64, 64, 16, 4, 4}
-                                           : (dlgn_gemm_wg_params){32, 32, 16, 4, 4};
-  out[1] = (dlgn_gemm_wg_params){64, 32, 0, 8, 4};
+  out[0] = dev->info.max_work_group >= 256 ? (ocl_gemm_wg_params){64, 64, 16, 4, 4}
+                                           : (ocl_gemm_wg_params){32, 32, 16, 4, 4};
+  out[1] = (ocl_gemm_wg_params){64, 32, 0, 8, 4};
   return dev->info.max_work_group >= 64 ? 2 : 1;
 }
 
-int dlgn_gemm_wg_params_check(const dlgn_device *dev, const dlgn_gemm_wg_params *p) {
+int ocl_gemm_wg_params_check(const dlgn_device *dev, const ocl_gemm_wg_params *p) {
   if (p->wptm < 1 || p->wptn < 1 || p->wptm > 16 || p->wptn > 16 || p->tsm < p->wptm ||
       p->tsn < p->wptn || p->tsm % p->wptm != 0 || p->tsn % p->wptn != 0 || p->tsm > 256 ||
       p->tsn > 256 || p->tsk < 0 || p->tsk > 64)
@@ -68,13 +68,13 @@ int dlgn_gemm_wg_params_check(const dlgn_device *dev, const dlgn_gemm_wg_params 
   return 0;
 }
 
-static int wg_variant_get(dlgn_device *dev, dlgn_gemm_wg_state **sp, const dlgn_gemm_wg_params *p,
+static int wg_variant_get(dlgn_device *dev, ocl_gemm_wg_state **sp, const ocl_gemm_wg_params *p,
                           wg_variant **out) {
   if (!*sp) {
     *sp = dlgn_calloc(1, sizeof **sp, "work-group GEMM state");
     if (!*sp) return -1;
   }
-  dlgn_gemm_wg_state *s = *sp;
+  ocl_gemm_wg_state *s = *sp;
   for (int i = 0; i < s->n; i++)
     if (memcmp(&s->v[i].p, p, sizeof *p) == 0) {
       *out = &s->v[i];
@@ -91,10 +91,10 @@ static int wg_variant_get(dlgn_device *dev, dlgn_gemm_wg_state **sp, const dlgn_
            "-DTSM=%d -DTSN=%d -DTSK=%d -DWPTM=%d -DWPTN=%d -cl-mad-enable -cl-fast-relaxed-math",
            p->tsm, p->tsn, p->tsk, p->wptm, p->wptn);
   const char *files[] = {"gemm_wg.cl"};
-  DLGN_TRY(dlgn_program_build(dev, files, 1, options, &v.program));
+  DLGN_TRY(ocl_program_build(dev, files, 1, options, &v.program));
   cl_int err;
   v.kernel = clCreateKernel(v.program, "gemm_wg", &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", "gemm_wg")) {
+  if (ocl_check(dev, err, "clCreateKernel", "gemm_wg")) {
     wg_variant_release(&v);
     return -1;
   }
@@ -103,9 +103,9 @@ static int wg_variant_get(dlgn_device *dev, dlgn_gemm_wg_state **sp, const dlgn_
   return 0;
 }
 
-int dlgn_gemm_wg_run(dlgn_device *dev, dlgn_gemm_wg_state **state, const dlgn_gemm_wg_params *p,
-                     const dlgn_gemm_call *c) {
-  DLGN_TRY(dlgn_gemm_wg_params_check(dev, p));
+int ocl_gemm_wg_run(dlgn_device *dev, ocl_gemm_wg_state **state, const ocl_gemm_wg_params *p,
+                     const ocl_gemm_call *c) {
+  DLGN_TRY(ocl_gemm_wg_params_check(dev, p));
   if (c->M == 0 || c->N == 0) return 0;
   /* The kernel indexes with 32-bit ints. */
   size_t ext_a = c->offa + (c->ta ? c->K * c->lda : c->M * c->lda);
@@ -134,13 +134,13 @@ int dlgn_gemm_wg_run(dlgn_device *dev, dlgn_gemm_wg_state **state, const dlgn_ge
   for (size_t k0 = 0; k0 == 0 || k0 < c->K; k0 += WG_MAX_K) {
     const size_t klen = c->K - k0 < WG_MAX_K ? c->K - k0 : WG_MAX_K;
     const float beta = k0 == 0 ? c->beta : 1.0f;
-    dlgn_arg args[] = {
-        DLGN_INT(c->M),  DLGN_INT(c->N),    DLGN_INT(klen),    DLGN_FLOAT(c->alpha),
-        DLGN_MEM(c->A),  DLGN_INT(c->offa + k0 * a_ks),        DLGN_INT(a_is),
-        DLGN_INT(a_ks),  DLGN_MEM(c->B),    DLGN_INT(c->offb + k0 * b_ks),
-        DLGN_INT(b_ks),  DLGN_INT(b_js),    DLGN_FLOAT(beta),  DLGN_MEM(c->C),
-        DLGN_INT(c->offc), DLGN_INT(c->ldc)};
-    DLGN_TRY(dlgn_launch_kernel(dev, v->kernel, "gemm_wg", 2, global, local, 16, args));
+    ocl_arg args[] = {
+        OCL_INT(c->M),  OCL_INT(c->N),    OCL_INT(klen),    OCL_FLOAT(c->alpha),
+        OCL_MEM(c->A),  OCL_INT(c->offa + k0 * a_ks),        OCL_INT(a_is),
+        OCL_INT(a_ks),  OCL_MEM(c->B),    OCL_INT(c->offb + k0 * b_ks),
+        OCL_INT(b_ks),  OCL_INT(b_js),    OCL_FLOAT(beta),  OCL_MEM(c->C),
+        OCL_INT(c->offc), OCL_INT(c->ldc)};
+    DLGN_TRY(ocl_launch_kernel(dev, v->kernel, "gemm_wg", 2, global, local, 16, args));
     if (c->K == 0) break;
   }
   return 0;

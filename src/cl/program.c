@@ -14,9 +14,9 @@
 #include "dlgn/util.h"
 #include "embedded_cl.h"
 
-const char *dlgn_cl_source(const char *name) {
-  for (int i = 0; i < dlgn_embedded_cl_count; i++)
-    if (strcmp(dlgn_embedded_cl[i].name, name) == 0) return dlgn_embedded_cl[i].text;
+const char *ocl_source(const char *name) {
+  for (int i = 0; i < ocl_embedded_cl_count; i++)
+    if (strcmp(ocl_embedded_cl[i].name, name) == 0) return ocl_embedded_cl[i].text;
   return NULL;
 }
 
@@ -124,15 +124,15 @@ static void program_to_cache(cl_program prog, const char *path) {
   free(bin);
 }
 
-int dlgn_program_build(dlgn_device *dev, const char *const *files, int nfiles, const char *options,
+int ocl_program_build(dlgn_device *dev, const char *const *files, int nfiles, const char *options,
                        cl_program *out) {
   *out = NULL;
   if (!options) options = "";
-  const char *prelude = dlgn_cl_source("common.h");
+  const char *prelude = ocl_source("common.h");
   size_t total = strlen(prelude) + 64;
   char names[512] = "";
   for (int i = 0; i < nfiles; i++) {
-    const char *s = dlgn_cl_source(files[i]);
+    const char *s = ocl_source(files[i]);
     if (!s) return dlgn_fail("kernel source cl/%s is not embedded in this build", files[i]);
     total += strlen(s) + strlen(files[i]) + 32;
     size_t used = strlen(names);
@@ -143,7 +143,7 @@ int dlgn_program_build(dlgn_device *dev, const char *const *files, int nfiles, c
   size_t pos = (size_t)snprintf(source, total, "#line 1 \"common.h\"\n%s\n", prelude);
   for (int i = 0; i < nfiles; i++)
     pos += (size_t)snprintf(source + pos, total - pos, "#line 1 \"%s\"\n%s\n", files[i],
-                            dlgn_cl_source(files[i]));
+                            ocl_source(files[i]));
   char path[1200];
   cache_path(dev, source, options, path, sizeof path);
   cl_program prog = program_from_cache(dev, path, options);
@@ -156,7 +156,7 @@ int dlgn_program_build(dlgn_device *dev, const char *const *files, int nfiles, c
   const char *srcs[1] = {source};
   prog = clCreateProgramWithSource(dev->ctx, 1, srcs, NULL, &err);
   free(source);
-  if (dlgn_cl_check(dev, err, "clCreateProgramWithSource", names)) return -1;
+  if (ocl_check(dev, err, "clCreateProgramWithSource", names)) return -1;
   err = clBuildProgram(prog, 1, &dev->info.id, options, NULL, NULL);
   if (err != CL_SUCCESS) {
     size_t logsize = 0;
@@ -181,28 +181,28 @@ int dlgn_program_build(dlgn_device *dev, const char *const *files, int nfiles, c
 static int ops_program_build(dlgn_device *dev) {
   const char *files[64];
   int n = 0;
-  for (int i = 0; i < dlgn_embedded_cl_count && n < 64; i++) {
-    const char *name = dlgn_embedded_cl[i].name;
+  for (int i = 0; i < ocl_embedded_cl_count && n < 64; i++) {
+    const char *name = ocl_embedded_cl[i].name;
     size_t len = strlen(name);
     /* the GEMM files (gemm*.cl) are built per tile size by src/cl/gemm*.c */
     if (len > 3 && strcmp(name + len - 3, ".cl") == 0 && strncmp(name, "gemm", 4) != 0)
       files[n++] = name;
   }
-  return dlgn_program_build(dev, files, n, "", &dev->ops_program);
+  return ocl_program_build(dev, files, n, "", &dev->ops_program);
 }
 
-int dlgn_kernel(dlgn_device *dev, const char *name, cl_kernel *out) {
+int ocl_kernel(dlgn_device *dev, const char *name, cl_kernel *out) {
   for (int i = 0; i < dev->nkernels; i++)
     if (strcmp(dev->kernels[i].name, name) == 0) {
       *out = dev->kernels[i].kernel;
       return 0;
     }
   if (!dev->ops_program) DLGN_TRY(ops_program_build(dev));
-  if (dev->nkernels == DLGN_MAX_KERNELS)
-    return dlgn_fail("too many kernels (raise DLGN_MAX_KERNELS) creating '%s'", name);
+  if (dev->nkernels == OCL_MAX_KERNELS)
+    return dlgn_fail("too many kernels (raise OCL_MAX_KERNELS) creating '%s'", name);
   cl_int err;
   cl_kernel k = clCreateKernel(dev->ops_program, name, &err);
-  if (dlgn_cl_check(dev, err, "clCreateKernel", name)) return -1;
+  if (ocl_check(dev, err, "clCreateKernel", name)) return -1;
   snprintf(dev->kernels[dev->nkernels].name, sizeof dev->kernels[0].name, "%s", name);
   dev->kernels[dev->nkernels++].kernel = k;
   *out = k;
@@ -223,30 +223,30 @@ static int profile_add(dlgn_device *dev, const char *name, cl_event ev, double h
   if (err == CL_SUCCESS)
     err = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
   clReleaseEvent(ev);
-  DLGN_TRY(dlgn_cl_check(dev, err, "clGetEventProfilingInfo", name));
-  if (dev->profile_clock == DLGN_PROFILE_UNKNOWN)
-    dev->profile_clock = t0 == 0 || t1 <= t0 + 1 ? DLGN_PROFILE_HOST : DLGN_PROFILE_DEVICE;
+  DLGN_TRY(ocl_check(dev, err, "clGetEventProfilingInfo", name));
+  if (dev->profile_clock == OCL_PROFILE_UNKNOWN)
+    dev->profile_clock = t0 == 0 || t1 <= t0 + 1 ? OCL_PROFILE_HOST : OCL_PROFILE_DEVICE;
   int i = 0;
   while (i < dev->nprofiled && strcmp(dev->profile[i].name, name) != 0) i++;
-  if (i == DLGN_MAX_KERNELS) return 0;
+  if (i == OCL_MAX_KERNELS) return 0;
   if (i == dev->nprofiled) {
     snprintf(dev->profile[i].name, sizeof dev->profile[i].name, "%s", name);
     dev->nprofiled++;
   }
   dev->profile[i].ms +=
-      dev->profile_clock == DLGN_PROFILE_HOST ? host_ms : (double)(t1 - t0) * 1e-6;
+      dev->profile_clock == OCL_PROFILE_HOST ? host_ms : (double)(t1 - t0) * 1e-6;
   dev->profile[i].calls++;
   return 0;
 }
 
-int dlgn_launch_kernel(dlgn_device *dev, cl_kernel kernel, const char *name, int dims,
-                       const size_t *global, const size_t *local, int nargs, const dlgn_arg *args) {
+int ocl_launch_kernel(dlgn_device *dev, cl_kernel kernel, const char *name, int dims,
+                       const size_t *global, const size_t *local, int nargs, const ocl_arg *args) {
   for (int i = 0; i < nargs; i++) {
     cl_int err = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
     if (err != CL_SUCCESS) {
       char detail[128];
       snprintf(detail, sizeof detail, "kernel %s, argument %d", name, i);
-      return dlgn_cl_check(dev, err, "clSetKernelArg", detail);
+      return ocl_check(dev, err, "clSetKernelArg", detail);
     }
   }
   size_t g[3];
@@ -261,19 +261,19 @@ int dlgn_launch_kernel(dlgn_device *dev, cl_kernel kernel, const char *name, int
                                       dev->profiling ? &ev : NULL);
   char detail[128];
   snprintf(detail, sizeof detail, "kernel %s", name);
-  DLGN_TRY(dlgn_cl_check(dev, err, "clEnqueueNDRangeKernel", detail));
+  DLGN_TRY(ocl_check(dev, err, "clEnqueueNDRangeKernel", detail));
   return ev ? profile_add(dev, name, ev, host_t0) : 0;
 }
 
-int dlgn_launch(dlgn_device *dev, const char *name, int dims, const size_t *global,
-                const size_t *local, int nargs, const dlgn_arg *args) {
+int ocl_launch(dlgn_device *dev, const char *name, int dims, const size_t *global,
+                const size_t *local, int nargs, const ocl_arg *args) {
   cl_kernel k;
-  DLGN_TRY(dlgn_kernel(dev, name, &k));
-  return dlgn_launch_kernel(dev, k, name, dims, global, local, nargs, args);
+  DLGN_TRY(ocl_kernel(dev, name, &k));
+  return ocl_launch_kernel(dev, k, name, dims, global, local, nargs, args);
 }
 
-int dlgn_launch1d(dlgn_device *dev, const char *name, size_t n, int nargs, const dlgn_arg *args) {
+int ocl_launch1d(dlgn_device *dev, const char *name, size_t n, int nargs, const ocl_arg *args) {
   size_t local = 64;
   if (local > dev->info.max_work_group) local = dev->info.max_work_group;
-  return dlgn_launch(dev, name, 1, &n, &local, nargs, args);
+  return ocl_launch(dev, name, 1, &n, &local, nargs, args);
 }

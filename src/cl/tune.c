@@ -2,7 +2,7 @@
  *
  * Own kernel: every tile (tm x tn, vector width from the device) whose
  * accumulators fill a half to all of the vector registers, each checked
- * against dlgn_gemm_ref on a small odd-sized product, then timed on every
+ * against ocl_gemm_ref on a small odd-sized product, then timed on every
  * shape with automatic K blocks. The tile with the best geometric-mean GFLOPS becomes
  * the default; for each shape the best tile (and the runner-up) then tries
  * other K blocks, and the winner is stored for that exact shape.
@@ -31,7 +31,7 @@
 #include "dlgn/rng.h"
 #include "dlgn/status.h"
 
-static const dlgn_gemm_shape model_shapes[] = {
+static const ocl_gemm_shape model_shapes[] = {
     /* FC 5x128 on 3072 inputs, batch 128: y = x w^T, dw = dy^T x, dx = dy w */
     {"fc1 forward", false, true, 128, 128, 3072},
     {"fc1 dW", true, false, 128, 3072, 128},
@@ -50,17 +50,17 @@ static const dlgn_gemm_shape model_shapes[] = {
     {"1024^3", false, false, 1024, 1024, 1024},
 };
 
-int dlgn_tune_model_shapes(const dlgn_gemm_shape **out) {
+int ocl_tune_model_shapes(const ocl_gemm_shape **out) {
   *out = model_shapes;
   return (int)(sizeof model_shapes / sizeof model_shapes[0]);
 }
 
-static int run_once(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_gemm_call *call) {
-  DLGN_TRY(p ? dlgn_gemm_own(dev, p, call) : dlgn_gemm_clblast(dev, call));
+static int run_once(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_call *call) {
+  DLGN_TRY(p ? ocl_gemm_own(dev, p, call) : ocl_gemm_clblast(dev, call));
   return dlgn_finish(dev);
 }
 
-int dlgn_gemm_time(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_gemm_call *call,
+int ocl_gemm_time(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_call *call,
                    int min_reps, int max_reps, double budget_s, double *median_s, double *best_s) {
   if (min_reps < 1) min_reps = 1;
   if (max_reps < min_reps) max_reps = min_reps;
@@ -87,28 +87,28 @@ int dlgn_gemm_time(dlgn_device *dev, const dlgn_gemm_own_params *p, const dlgn_g
 
 typedef struct {
   dlgn_device *dev;
-  const dlgn_tune_options *opt;
+  const ocl_tune_options *opt;
   int nshapes;
-  dlgn_gemm_shape *full;  /* the shapes as given */
-  dlgn_gemm_shape *proxy; /* the shapes timed (cut for --quick and CLBlast) */
+  ocl_gemm_shape *full;  /* the shapes as given */
+  ocl_gemm_shape *proxy; /* the shapes timed (cut for --quick and CLBlast) */
   cl_mem A, B, C;
 } tuner;
 
-static double gflops_of(const dlgn_gemm_shape *s, double sec) {
+static double gflops_of(const ocl_gemm_shape *s, double sec) {
   return 2.0 * (double)s->M * (double)s->N * (double)s->K / sec * 1e-9;
 }
 
 /* A shape with an eighth of the work: its largest dimension divided by 8, so
  * that tiles see the same panels and only the tile count changes. */
-static dlgn_gemm_shape cut_shape(dlgn_gemm_shape s) {
+static ocl_gemm_shape cut_shape(ocl_gemm_shape s) {
   if ((double)s.M * (double)s.N * (double)s.K <= 1 << 30) return s;
   size_t *big = s.M >= s.N && s.M >= s.K ? &s.M : s.N >= s.K ? &s.N : &s.K;
   *big = (*big + 7) / 8;
   return s;
 }
 
-static dlgn_gemm_call call_of(const tuner *tu, const dlgn_gemm_shape *s) {
-  dlgn_gemm_call c = {.ta = s->ta,
+static ocl_gemm_call call_of(const tuner *tu, const ocl_gemm_shape *s) {
+  ocl_gemm_call c = {.ta = s->ta,
                       .tb = s->tb,
                       .M = s->M,
                       .N = s->N,
@@ -135,12 +135,12 @@ static void tune_log(const tuner *tu, const char *fmt, ...) {
 }
 
 /* Time one shape; 0 GFLOPS (and a log line) when the candidate fails. */
-static double measure(tuner *tu, const dlgn_gemm_own_params *p, const dlgn_gemm_shape *s,
+static double measure(tuner *tu, const ocl_gemm_own_params *p, const ocl_gemm_shape *s,
                       bool quick) {
-  dlgn_gemm_call c = call_of(tu, s);
+  ocl_gemm_call c = call_of(tu, s);
   double median, sec;
   /* The fastest run: other processes on the machine only ever add time. */
-  if (dlgn_gemm_time(tu->dev, p, &c, quick ? 2 : 3, 20, quick ? 0.05 : 0.2, &median, &sec) != 0) {
+  if (ocl_gemm_time(tu->dev, p, &c, quick ? 2 : 3, 20, quick ? 0.05 : 0.2, &median, &sec) != 0) {
     tune_log(tu, "    %-18s failed: %s\n", s->name, dlgn_error());
     return 0;
   }
@@ -148,7 +148,7 @@ static double measure(tuner *tu, const dlgn_gemm_own_params *p, const dlgn_gemm_
 }
 
 /* A candidate must compute the right thing before its speed counts. */
-static int verify_candidate(dlgn_device *dev, const dlgn_gemm_own_params *p) {
+static int verify_candidate(dlgn_device *dev, const ocl_gemm_own_params *p) {
   enum { M = 37, N = 45, K = 53 };
   static float a[M * K], b[K * N], c[M * N], want[M * N];
   dlgn_rng rng;
@@ -157,19 +157,19 @@ static int verify_candidate(dlgn_device *dev, const dlgn_gemm_own_params *p) {
   for (int i = 0; i < K * N; i++) b[i] = dlgn_rng_uniform(&rng) - 0.5f;
   cl_mem A = NULL, B = NULL, C = NULL;
   int rc = -1;
-  if (dlgn_buffer_create(dev, sizeof a, "tuner check A", &A) ||
-      dlgn_buffer_create(dev, sizeof b, "tuner check B", &B) ||
-      dlgn_buffer_create(dev, sizeof c, "tuner check C", &C) ||
-      dlgn_buffer_write(dev, A, 0, sizeof a, a, "tuner check A") ||
-      dlgn_buffer_write(dev, B, 0, sizeof b, b, "tuner check B"))
+  if (ocl_buffer_create(dev, sizeof a, "tuner check A", &A) ||
+      ocl_buffer_create(dev, sizeof b, "tuner check B", &B) ||
+      ocl_buffer_create(dev, sizeof c, "tuner check C", &C) ||
+      ocl_buffer_write(dev, A, 0, sizeof a, a, "tuner check A") ||
+      ocl_buffer_write(dev, B, 0, sizeof b, b, "tuner check B"))
     goto done;
   for (int tr = 0; tr < 4; tr++) {
     bool ta = tr & 1, tb = tr & 2;
-    dlgn_gemm_call call = {ta,         tb, M, N,          K,    1.0f, A, 0,
+    ocl_gemm_call call = {ta,         tb, M, N,          K,    1.0f, A, 0,
                            ta ? M : K, B,  0, tb ? K : N, 0.0f, C,    0, N};
-    if (p ? dlgn_gemm_own(dev, p, &call) : dlgn_gemm_clblast(dev, &call)) goto done;
-    if (dlgn_buffer_read(dev, C, 0, sizeof c, c, "tuner check C")) goto done;
-    dlgn_gemm_ref(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, 0.0f, want, N);
+    if (p ? ocl_gemm_own(dev, p, &call) : ocl_gemm_clblast(dev, &call)) goto done;
+    if (ocl_buffer_read(dev, C, 0, sizeof c, c, "tuner check C")) goto done;
+    ocl_gemm_ref(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, 0.0f, want, N);
     for (int i = 0; i < M * N; i++)
       if (!(fabsf(c[i] - want[i]) <= 1e-4f * K)) {
         dlgn_fail("wrong result (ta=%d tb=%d, element %d: %g instead of %g)", ta, tb, i, c[i],
@@ -179,9 +179,9 @@ static int verify_candidate(dlgn_device *dev, const dlgn_gemm_own_params *p) {
   }
   rc = 0;
 done:
-  dlgn_buffer_release(&A);
-  dlgn_buffer_release(&B);
-  dlgn_buffer_release(&C);
+  ocl_buffer_release(&A);
+  ocl_buffer_release(&B);
+  ocl_buffer_release(&C);
   return rc;
 }
 
@@ -202,9 +202,9 @@ static double geomean(const double *g, int n) {
  * vectors and one broadcast A value fit the vector registers (32 with
  * 16-float vectors, else 16) and use at least half of them. --quick keeps
  * the default and the multi-vector tiles using three quarters. */
-static int own_candidates(const dlgn_device *dev, bool quick, dlgn_gemm_own_params *out) {
-  dlgn_gemm_own_params def;
-  dlgn_gemm_own_default(dev, &def);
+static int own_candidates(const dlgn_device *dev, bool quick, ocl_gemm_own_params *out) {
+  ocl_gemm_own_params def;
+  ocl_gemm_own_default(dev, &def);
   int vw = def.vw, regs = vw >= 16 ? 32 : 16, n = 0;
   /* The built-in default goes first, so that it is always measured. */
   out[n++] = def;
@@ -215,14 +215,14 @@ static int own_candidates(const dlgn_device *dev, bool quick, dlgn_gemm_own_para
       if (acc + nv + 1 > regs - 1 || acc < regs / 2) continue;
       if (quick && (acc != regs * 3 / 4 || nv < 2)) continue;
       if (tms[i] == def.tm && nv * vw == def.tn) continue;
-      if (n < MAX_OWN_CANDIDATES) out[n++] = (dlgn_gemm_own_params){tms[i], nv * vw, vw, 0, 0};
+      if (n < MAX_OWN_CANDIDATES) out[n++] = (ocl_gemm_own_params){tms[i], nv * vw, vw, 0, 0};
     }
   return n;
 }
 
-static int tune_own(tuner *tu, dlgn_tuning *t) {
+static int tune_own(tuner *tu, ocl_tuning *t) {
   const bool quick = tu->opt->quick;
-  dlgn_gemm_own_params cand[MAX_OWN_CANDIDATES];
+  ocl_gemm_own_params cand[MAX_OWN_CANDIDATES];
   int nc = own_candidates(tu->dev, quick, cand);
   if (tu->opt->max_candidates > 0 && nc > tu->opt->max_candidates) nc = tu->opt->max_candidates;
   int ns = tu->nshapes;
@@ -262,7 +262,7 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
   static const int kcs_quick[] = {256, 2048};
   const int *kcs = quick ? kcs_quick : kcs_full;
   int nkc = quick ? 2 : 6;
-  for (int s = 0; s < ns && t->nshapes < DLGN_TUNE_MAX_SHAPES; s++) {
+  for (int s = 0; s < ns && t->nshapes < OCL_TUNE_MAX_SHAPES; s++) {
     /* the two best tiles for this shape */
     int b1 = -1, b2 = -1;
     for (int c = 0; c < nc; c++) {
@@ -276,10 +276,10 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
       }
     }
     if (b1 < 0) continue;
-    dlgn_tuned_shape *e = &t->shapes[t->nshapes++];
-    *e = (dlgn_tuned_shape){tu->full[s].ta, tu->full[s].tb, tu->full[s].M, tu->full[s].N,
+    ocl_tuned_shape *e = &t->shapes[t->nshapes++];
+    *e = (ocl_tuned_shape){tu->full[s].ta, tu->full[s].tb, tu->full[s].M, tu->full[s].N,
                             tu->full[s].K,  cand[b1],       g[b1 * ns + s]};
-    const dlgn_gemm_shape *sh = &tu->proxy[s];
+    const ocl_gemm_shape *sh = &tu->proxy[s];
     size_t K = sh->K;
     for (int r = 0; r < (quick ? 1 : 2); r++) {
       int c = r == 0 ? b1 : b2;
@@ -287,12 +287,12 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
       /* K blocks that come out alike (all at least K) are timed once */
       size_t tried[8];
       int ntried = 0;
-      tried[ntried++] = dlgn_gemm_own_block(&cand[c], sh->ta, sh->tb, sh->M, sh->N, K);
+      tried[ntried++] = ocl_gemm_own_block(&cand[c], sh->ta, sh->tb, sh->M, sh->N, K);
       for (int k = 0; k < nkc; k++) {
         if (kcs[k] < 0 && K > 4096) continue;
-        dlgn_gemm_own_params p = cand[c];
+        ocl_gemm_own_params p = cand[c];
         p.kc = kcs[k] < 0 ? (int)K : kcs[k];
-        size_t eff = dlgn_gemm_own_block(&p, sh->ta, sh->tb, sh->M, sh->N, K);
+        size_t eff = ocl_gemm_own_block(&p, sh->ta, sh->tb, sh->M, sh->N, K);
         bool seen = false;
         for (int i = 0; i < ntried; i++) seen |= tried[i] == eff;
         if (seen) continue;
@@ -307,10 +307,10 @@ static int tune_own(tuner *tu, dlgn_tuning *t) {
       }
     }
     /* K blocks side by side: the automatic choice against fixed counts */
-    size_t kb = dlgn_gemm_own_block(&e->own, sh->ta, sh->tb, sh->M, sh->N, K);
+    size_t kb = ocl_gemm_own_block(&e->own, sh->ta, sh->tb, sh->M, sh->N, K);
     size_t nblocks = (K + kb - 1) / kb;
     for (int ks = 1; !quick && ks <= 16 && (size_t)ks <= nblocks; ks *= 2) {
-      dlgn_gemm_own_params p = e->own;
+      ocl_gemm_own_params p = e->own;
       p.ks = ks;
       double v = measure(tu, &p, sh, quick);
       tune_log(tu, "  %-18s tile %dx%d kc=%-5d ks=%-2d %8.1f GFLOPS\n", tu->full[s].name, p.tm,
@@ -382,7 +382,7 @@ static bool direct_valid(const dlgn_device *dev, const size_t *v) {
          local * 4 <= dev->info.local_mem;
 }
 
-static void set_xgemm(dlgn_clblast_params *p, const size_t *v) {
+static void set_xgemm(ocl_clblast_params *p, const size_t *v) {
   memset(p, 0, sizeof *p);
   snprintf(p->kernel, sizeof p->kernel, "Xgemm");
   p->n = 16;
@@ -392,7 +392,7 @@ static void set_xgemm(dlgn_clblast_params *p, const size_t *v) {
   }
 }
 
-static void set_direct(dlgn_clblast_params *p, const size_t *v) {
+static void set_direct(ocl_clblast_params *p, const size_t *v) {
   memset(p, 0, sizeof *p);
   snprintf(p->kernel, sizeof p->kernel, "XgemmDirect");
   p->n = 10;
@@ -402,7 +402,7 @@ static void set_direct(dlgn_clblast_params *p, const size_t *v) {
   }
 }
 
-static void set_routine(dlgn_clblast_params *p, size_t min_indirect) {
+static void set_routine(ocl_clblast_params *p, size_t min_indirect) {
   memset(p, 0, sizeof *p);
   snprintf(p->kernel, sizeof p->kernel, "GemmRoutine");
   p->n = 1;
@@ -411,20 +411,20 @@ static void set_routine(dlgn_clblast_params *p, size_t min_indirect) {
 }
 
 /* Back to CLBlast's built-in database, then apply t's overrides. */
-static int clblast_reset(const dlgn_device *dev, const dlgn_tuning *t) {
+static int clblast_reset(const dlgn_device *dev, const ocl_tuning *t) {
   CLBlastStatusCode st = CLBlastClearCache();
   if (st != CLBlastSuccess) return dlgn_fail("CLBlastClearCache failed with status %d", (int)st);
-  return t ? dlgn_tuning_apply_clblast(dev, t) : 0;
+  return t ? ocl_tuning_apply_clblast(dev, t) : 0;
 }
 
 /* Small shapes are where the direct kernel can win. */
-static bool small_shape(const dlgn_gemm_shape *s) {
+static bool small_shape(const ocl_gemm_shape *s) {
   return (double)s->M * (double)s->N * (double)s->K <= (double)(1 << 27);
 }
 
 /* Time all shapes under overrides t (NULL: built-in); shapes marked off in
  * use are skipped (0). Returns the geometric mean over the shapes timed. */
-static double clblast_round(tuner *tu, const dlgn_tuning *t, const bool *use, double *g,
+static double clblast_round(tuner *tu, const ocl_tuning *t, const bool *use, double *g,
                             const char *label) {
   if (clblast_reset(tu->dev, t) != 0 || verify_candidate(tu->dev, NULL) != 0) {
     tune_log(tu, "  %s: skipped: %s\n", label, dlgn_error());
@@ -448,7 +448,7 @@ static double clblast_round(tuner *tu, const dlgn_tuning *t, const bool *use, do
   return gm;
 }
 
-static int tune_clblast(tuner *tu, dlgn_tuning *t) {
+static int tune_clblast(tuner *tu, ocl_tuning *t) {
   int ns = tu->nshapes, nx = (int)(sizeof xgemm_sets / sizeof xgemm_sets[0]),
       nd = (int)(sizeof direct_sets / sizeof direct_sets[0]);
   if (tu->opt->quick) {
@@ -461,7 +461,7 @@ static int tune_clblast(tuner *tu, dlgn_tuning *t) {
   }
   double *g = dlgn_calloc((size_t)(nx + nd + 3) * (size_t)ns, sizeof *g, "tuner results");
   bool *small = dlgn_calloc((size_t)ns, sizeof *small, "tuner shape flags");
-  dlgn_tuning *cand = dlgn_calloc(1, sizeof *cand, "CLBlast candidate");
+  ocl_tuning *cand = dlgn_calloc(1, sizeof *cand, "CLBlast candidate");
   int rc = -1;
   if (!g || !small || !cand) goto done;
   int nsmall = 0;
@@ -568,7 +568,7 @@ done:
 
 /* ---- driver ---- */
 
-static size_t max_size(const dlgn_gemm_shape *s, int n, int which) {
+static size_t max_size(const ocl_gemm_shape *s, int n, int which) {
   size_t m = 1;
   for (int i = 0; i < n; i++) {
     size_t v = which == 0 ? s[i].M * s[i].K : which == 1 ? s[i].K * s[i].N : s[i].M * s[i].N;
@@ -577,12 +577,12 @@ static size_t max_size(const dlgn_gemm_shape *s, int n, int which) {
   return m;
 }
 
-int dlgn_tune(dlgn_device *dev, const dlgn_tune_options *opt, dlgn_tuning *t) {
+int ocl_tune(dlgn_device *dev, const ocl_tune_options *opt, ocl_tuning *t) {
   tuner tu = {.dev = dev, .opt = opt};
-  const dlgn_gemm_shape *shapes = opt->shapes;
+  const ocl_gemm_shape *shapes = opt->shapes;
   tu.nshapes = opt->nshapes;
-  if (!shapes) tu.nshapes = dlgn_tune_model_shapes(&shapes);
-  if (tu.nshapes <= 0) return dlgn_fail("dlgn_tune: no shapes to tune");
+  if (!shapes) tu.nshapes = ocl_tune_model_shapes(&shapes);
+  if (tu.nshapes <= 0) return dlgn_fail("ocl_tune: no shapes to tune");
   tu.full = dlgn_calloc((size_t)tu.nshapes, sizeof *tu.full, "tuner shapes");
   tu.proxy = dlgn_calloc((size_t)tu.nshapes, sizeof *tu.proxy, "tuner shapes");
   int rc = -1;
@@ -597,12 +597,12 @@ int dlgn_tune(dlgn_device *dev, const dlgn_tune_options *opt, dlgn_tuning *t) {
    * depend on the values; results are checked separately). */
   size_t na = max_size(tu.full, tu.nshapes, 0), nb = max_size(tu.full, tu.nshapes, 1),
          nc = max_size(tu.full, tu.nshapes, 2);
-  if (dlgn_buffer_create(dev, na * sizeof(float), "tuner A", &tu.A) ||
-      dlgn_buffer_create(dev, nb * sizeof(float), "tuner B", &tu.B) ||
-      dlgn_buffer_create(dev, nc * sizeof(float), "tuner C", &tu.C) ||
-      dlgn_buffer_fill_float(dev, tu.A, 0, na, 0.5f, "tuner A") ||
-      dlgn_buffer_fill_float(dev, tu.B, 0, nb, 0.25f, "tuner B") ||
-      dlgn_buffer_fill_float(dev, tu.C, 0, nc, 0.0f, "tuner C") || dlgn_finish(dev))
+  if (ocl_buffer_create(dev, na * sizeof(float), "tuner A", &tu.A) ||
+      ocl_buffer_create(dev, nb * sizeof(float), "tuner B", &tu.B) ||
+      ocl_buffer_create(dev, nc * sizeof(float), "tuner C", &tu.C) ||
+      ocl_buffer_fill_float(dev, tu.A, 0, na, 0.5f, "tuner A") ||
+      ocl_buffer_fill_float(dev, tu.B, 0, nb, 0.25f, "tuner B") ||
+      ocl_buffer_fill_float(dev, tu.C, 0, nc, 0.0f, "tuner C") || dlgn_finish(dev))
     goto done;
   snprintf(t->device, sizeof t->device, "%s", dev->info.name);
   snprintf(t->driver, sizeof t->driver, "%s", dev->info.driver);
@@ -613,9 +613,9 @@ int dlgn_tune(dlgn_device *dev, const dlgn_tune_options *opt, dlgn_tuning *t) {
   }
   rc = 0;
 done:
-  dlgn_buffer_release(&tu.A);
-  dlgn_buffer_release(&tu.B);
-  dlgn_buffer_release(&tu.C);
+  ocl_buffer_release(&tu.A);
+  ocl_buffer_release(&tu.B);
+  ocl_buffer_release(&tu.C);
   free(tu.full);
   free(tu.proxy);
   return rc;

@@ -13,7 +13,7 @@
 #include "cl/tune.h"
 #include "dlgn/util.h"
 
-int dlgn_tuning_dir(char *out, size_t size) {
+int ocl_tuning_dir(char *out, size_t size) {
   const char *d = getenv("DLGN_TUNING_DIR");
   if (d && *d) {
     snprintf(out, size, "%s", d);
@@ -40,9 +40,9 @@ static void sanitise(const char *in, char *out, size_t size) {
   out[n] = '\0';
 }
 
-int dlgn_tuning_path(const dlgn_device_info *info, char *out, size_t size) {
+int ocl_tuning_path(const dlgn_device_info *info, char *out, size_t size) {
   char dir[700], name[200], driver[100];
-  DLGN_TRY(dlgn_tuning_dir(dir, sizeof dir));
+  DLGN_TRY(ocl_tuning_dir(dir, sizeof dir));
   sanitise(info->name, name, sizeof name);
   sanitise(info->driver, driver, sizeof driver);
   snprintf(out, size, "%s/%s--%s.txt", dir, name, driver);
@@ -78,7 +78,7 @@ static int parse_int(const where *w, const char *tok, const char *val, int *out)
 
 /* "ta=0 tb=1 M=.. N=.. K=.. tm=.. tn=.. vw=.. kc=.. gflops=.." in any order;
  * shape says whether the shape keys are required. */
-static int parse_own(const where *w, char *rest, bool shape, dlgn_tuned_shape *s) {
+static int parse_own(const where *w, char *rest, bool shape, ocl_tuned_shape *s) {
   memset(s, 0, sizeof *s);
   unsigned seen = 0;
   static const char *keys[] = {"tm", "tn", "vw", "kc", "ta", "tb", "M", "N", "K", "gflops", "ks"};
@@ -150,7 +150,7 @@ static int parse_own(const where *w, char *rest, bool shape, dlgn_tuned_shape *s
   return 0;
 }
 
-static int parse_clblast(const where *w, char *rest, dlgn_clblast_params *c) {
+static int parse_clblast(const where *w, char *rest, ocl_clblast_params *c) {
   memset(c, 0, sizeof *c);
   char *save = NULL;
   char *kernel = strtok_r(rest, " \t", &save);
@@ -163,9 +163,9 @@ static int parse_clblast(const where *w, char *rest, dlgn_clblast_params *c) {
     if (!eq || eq == tok || (size_t)(eq - tok) >= sizeof c->names[0])
       return dlgn_fail("tuning file %s line %d: expected NAME=VALUE, got '%s'", w->path, w->line,
                        tok);
-    if (c->n == DLGN_CLBLAST_MAX_PARAMS)
+    if (c->n == OCL_CLBLAST_MAX_PARAMS)
       return dlgn_fail("tuning file %s line %d: more than %d parameters", w->path, w->line,
-                       DLGN_CLBLAST_MAX_PARAMS);
+                       OCL_CLBLAST_MAX_PARAMS);
     *eq = '\0';
     snprintf(c->names[c->n], sizeof c->names[0], "%s", tok);
     *eq = '=';
@@ -179,14 +179,14 @@ static int parse_clblast(const where *w, char *rest, dlgn_clblast_params *c) {
 
 /* "N=.. C=.. H=.. W=.. OC=.. k=.. stride=.. pad=.. fwd=KIND dx=KIND dw=KIND
  * [fwd_ms=.. dx_ms=.. dw_ms=..]" in any order */
-static int parse_conv(const where *w, char *rest, dlgn_tuned_conv *e) {
+static int parse_conv(const where *w, char *rest, ocl_tuned_conv *e) {
   memset(e, 0, sizeof *e);
   static const char *keys[] = {"N",   "C",  "H",  "W",      "OC",    "k",    "stride",
                                "pad", "fwd", "dx", "dw", "fwd_ms", "dx_ms", "dw_ms"};
   enum { NKEYS = sizeof keys / sizeof keys[0] };
   int *dims[] = {&e->shape.N,  &e->shape.C, &e->shape.H,      &e->shape.W,
                  &e->shape.OC, &e->shape.k, &e->shape.stride, &e->shape.pad};
-  dlgn_conv_kind *kinds[] = {&e->fwd, &e->dx, &e->dw};
+  ocl_conv_kind *kinds[] = {&e->fwd, &e->dx, &e->dw};
   unsigned seen = 0;
   char *save = NULL;
   for (char *tok = strtok_r(rest, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
@@ -208,7 +208,7 @@ static int parse_conv(const where *w, char *rest, dlgn_tuned_conv *e) {
     if (k < 8) {
       DLGN_TRY(parse_int(w, tok, val, dims[k]));
     } else if (k < 11) {
-      if (dlgn_conv_kind_parse(val, kinds[k - 8]) != 0)
+      if (ocl_conv_kind_parse(val, kinds[k - 8]) != 0)
         return dlgn_fail_context("tuning file %s line %d", w->path, w->line);
     } else {
       char *end;
@@ -221,32 +221,32 @@ static int parse_conv(const where *w, char *rest, dlgn_tuned_conv *e) {
   if ((seen & 0x7ffu) != 0x7ffu)
     return dlgn_fail("tuning file %s line %d: missing keys (need N C H W OC k stride pad fwd dx dw)",
                      w->path, w->line);
-  const dlgn_conv_shape *c = &e->shape;
+  const ocl_conv_shape *c = &e->shape;
   if (c->N < 1 || c->C < 1 || c->H < 1 || c->W < 1 || c->OC < 1 || c->k < 1 || c->stride < 1)
     return dlgn_fail("tuning file %s line %d: a convolution needs N C H W OC k stride >= 1",
                      w->path, w->line);
   return 0;
 }
 
-const dlgn_tuned_conv *dlgn_tuning_find_conv(const dlgn_tuning *t, const dlgn_conv_shape *s) {
+const ocl_tuned_conv *ocl_tuning_find_conv(const ocl_tuning *t, const ocl_conv_shape *s) {
   for (int i = 0; i < t->nconvs; i++)
     if (memcmp(&t->convs[i].shape, s, sizeof *s) == 0) return &t->convs[i];
   return NULL;
 }
 
-int dlgn_tuning_put_conv(dlgn_tuning *t, const dlgn_tuned_conv *e) {
+int ocl_tuning_put_conv(ocl_tuning *t, const ocl_tuned_conv *e) {
   for (int i = 0; i < t->nconvs; i++)
     if (memcmp(&t->convs[i].shape, &e->shape, sizeof e->shape) == 0) {
       t->convs[i] = *e;
       return 0;
     }
-  if (t->nconvs == DLGN_TUNE_MAX_CONVS)
-    return dlgn_fail("the tuning table holds at most %d convolutions", DLGN_TUNE_MAX_CONVS);
+  if (t->nconvs == OCL_TUNE_MAX_CONVS)
+    return dlgn_fail("the tuning table holds at most %d convolutions", OCL_TUNE_MAX_CONVS);
   t->convs[t->nconvs++] = *e;
   return 0;
 }
 
-static int tuning_parse_line(const where *w, char *line, dlgn_tuning *t) {
+static int tuning_parse_line(const where *w, char *line, ocl_tuning *t) {
   char *hash = strchr(line, '#');
   if (hash) *hash = '\0';
   size_t n = strlen(line);
@@ -268,30 +268,30 @@ static int tuning_parse_line(const where *w, char *line, dlgn_tuning *t) {
   } else if (strcmp(p, "driver") == 0) {
     snprintf(t->driver, sizeof t->driver, "%s", rest);
   } else if (strcmp(p, "own-default") == 0) {
-    dlgn_tuned_shape s;
+    ocl_tuned_shape s;
     DLGN_TRY(parse_own(w, rest, false, &s));
     t->own_default = s.own;
     t->has_own_default = true;
   } else if (strcmp(p, "own-shape") == 0) {
-    if (t->nshapes == DLGN_TUNE_MAX_SHAPES)
+    if (t->nshapes == OCL_TUNE_MAX_SHAPES)
       return dlgn_fail("tuning file %s line %d: more than %d shapes", w->path, w->line,
-                       DLGN_TUNE_MAX_SHAPES);
+                       OCL_TUNE_MAX_SHAPES);
     DLGN_TRY(parse_own(w, rest, true, &t->shapes[t->nshapes]));
     t->nshapes++;
   } else if (strcmp(p, "conv") == 0) {
-    dlgn_tuned_conv e;
+    ocl_tuned_conv e;
     DLGN_TRY(parse_conv(w, rest, &e));
-    if (dlgn_tuning_find_conv(t, &e.shape))
+    if (ocl_tuning_find_conv(t, &e.shape))
       return dlgn_fail("tuning file %s line %d: a second entry for the same convolution", w->path,
                        w->line);
-    if (t->nconvs == DLGN_TUNE_MAX_CONVS)
+    if (t->nconvs == OCL_TUNE_MAX_CONVS)
       return dlgn_fail("tuning file %s line %d: more than %d convolutions", w->path, w->line,
-                       DLGN_TUNE_MAX_CONVS);
+                       OCL_TUNE_MAX_CONVS);
     t->convs[t->nconvs++] = e;
   } else if (strcmp(p, "clblast") == 0) {
-    if (t->nclblast == DLGN_CLBLAST_MAX_KERNELS)
+    if (t->nclblast == OCL_CLBLAST_MAX_KERNELS)
       return dlgn_fail("tuning file %s line %d: more than %d CLBlast kernels", w->path, w->line,
-                       DLGN_CLBLAST_MAX_KERNELS);
+                       OCL_CLBLAST_MAX_KERNELS);
     DLGN_TRY(parse_clblast(w, rest, &t->clblast[t->nclblast]));
     t->nclblast++;
   } else {
@@ -300,7 +300,7 @@ static int tuning_parse_line(const where *w, char *line, dlgn_tuning *t) {
   return 0;
 }
 
-int dlgn_tuning_parse(dlgn_tuning *t, const char *text, size_t len, const char *path) {
+int ocl_tuning_parse(ocl_tuning *t, const char *text, size_t len, const char *path) {
   memset(t, 0, sizeof *t);
   where w = {path, 0};
   char line[2048];
@@ -326,20 +326,20 @@ int dlgn_tuning_parse(dlgn_tuning *t, const char *text, size_t len, const char *
   return 0;
 }
 
-int dlgn_tuning_read(const char *path, dlgn_tuning *t) {
+int ocl_tuning_read(const char *path, ocl_tuning *t) {
   memset(t, 0, sizeof *t);
   char *text;
   size_t len;
   DLGN_TRY(dlgn_read_file(path, "tuning file", DLGN_MAX_TUNING_BYTES, &text, &len));
-  int rc = dlgn_tuning_parse(t, text, len, path);
+  int rc = ocl_tuning_parse(t, text, len, path);
   free(text);
   return rc;
 }
 
-int dlgn_tuning_load(const dlgn_device_info *info, const char *path, dlgn_tuning *t, bool *found) {
+int ocl_tuning_load(const dlgn_device_info *info, const char *path, ocl_tuning *t, bool *found) {
   *found = false;
   if (access(path, F_OK) != 0) return 0;
-  DLGN_TRY(dlgn_tuning_read(path, t));
+  DLGN_TRY(ocl_tuning_read(path, t));
   if (strcmp(t->device, info->name) != 0 || strcmp(t->driver, info->driver) != 0)
     return dlgn_fail(
         "tuning file %s was made for device '%s' driver '%s', not '%s' driver '%s' "
@@ -351,11 +351,11 @@ int dlgn_tuning_load(const dlgn_device_info *info, const char *path, dlgn_tuning
 
 /* ---- writing ---- */
 
-static void write_own(FILE *f, const dlgn_gemm_own_params *p) {
+static void write_own(FILE *f, const ocl_gemm_own_params *p) {
   fprintf(f, " tm=%d tn=%d vw=%d kc=%d ks=%d", p->tm, p->tn, p->vw, p->kc, p->ks);
 }
 
-int dlgn_tuning_write(const char *path, const dlgn_tuning *t) {
+int ocl_tuning_write(const char *path, const ocl_tuning *t) {
   char dir[1024];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');
@@ -381,23 +381,23 @@ int dlgn_tuning_write(const char *path, const dlgn_tuning *t) {
     fprintf(f, "\n");
   }
   for (int i = 0; i < t->nshapes; i++) {
-    const dlgn_tuned_shape *s = &t->shapes[i];
+    const ocl_tuned_shape *s = &t->shapes[i];
     fprintf(f, "own-shape ta=%d tb=%d M=%zu N=%zu K=%zu", s->ta, s->tb, s->M, s->N, s->K);
     write_own(f, &s->own);
     fprintf(f, " gflops=%.1f\n", s->gflops);
   }
   for (int i = 0; i < t->nclblast; i++) {
-    const dlgn_clblast_params *c = &t->clblast[i];
+    const ocl_clblast_params *c = &t->clblast[i];
     fprintf(f, "clblast %s", c->kernel);
     for (int j = 0; j < c->n; j++) fprintf(f, " %s=%zu", c->names[j], c->values[j]);
     fprintf(f, "\n");
   }
   for (int i = 0; i < t->nconvs; i++) {
-    const dlgn_tuned_conv *e = &t->convs[i];
-    const dlgn_conv_shape *c = &e->shape;
+    const ocl_tuned_conv *e = &t->convs[i];
+    const ocl_conv_shape *c = &e->shape;
     fprintf(f, "conv N=%d C=%d H=%d W=%d OC=%d k=%d stride=%d pad=%d fwd=%s dx=%s dw=%s", c->N,
-            c->C, c->H, c->W, c->OC, c->k, c->stride, c->pad, dlgn_conv_kind_name(e->fwd),
-            dlgn_conv_kind_name(e->dx), dlgn_conv_kind_name(e->dw));
+            c->C, c->H, c->W, c->OC, c->k, c->stride, c->pad, ocl_conv_kind_name(e->fwd),
+            ocl_conv_kind_name(e->dx), ocl_conv_kind_name(e->dw));
     fprintf(f, " fwd_ms=%.3f dx_ms=%.3f dw_ms=%.3f\n", e->ms[0], e->ms[1], e->ms[2]);
   }
   bool ok = !ferror(f);
@@ -412,10 +412,10 @@ int dlgn_tuning_write(const char *path, const dlgn_tuning *t) {
 
 /* ---- CLBlast ---- */
 
-int dlgn_tuning_apply_clblast(const dlgn_device *dev, const dlgn_tuning *t) {
+int ocl_tuning_apply_clblast(const dlgn_device *dev, const ocl_tuning *t) {
   for (int i = 0; i < t->nclblast; i++) {
-    const dlgn_clblast_params *c = &t->clblast[i];
-    const char *names[DLGN_CLBLAST_MAX_PARAMS];
+    const ocl_clblast_params *c = &t->clblast[i];
+    const char *names[OCL_CLBLAST_MAX_PARAMS];
     for (int j = 0; j < c->n; j++) names[j] = c->names[j];
     CLBlastStatusCode st = CLBlastOverrideParameters(
         dev->info.id, c->kernel, CLBlastPrecisionSingle, (size_t)c->n, names, c->values);

@@ -13,19 +13,19 @@
 /* The strategies (forward/dx/dw) of the models' 3x3 layers on this device at
  * batch 128, by row length (src/nn/ops_conv.c), as the tuning file t (NULL:
  * none) and the options leave them. */
-static void print_conv_strategies(const dlgn_device_info *d, const dlgn_conv_options *o,
-                                  const dlgn_tuning *t) {
+static void print_conv_strategies(const dlgn_device_info *d, const ocl_conv_options *o,
+                                  const ocl_tuning *t) {
   const int widths[] = {32, 16, 8, 4, 2};
   printf("      convolutions 3x3, forward/dx/dw (rows of");
   for (int i = 0; i < 5; i++) {
-    dlgn_conv_shape s = {128, 128, widths[i], widths[i], 128, 3, 1, 1};
+    ocl_conv_shape s = {128, 128, widths[i], widths[i], 128, 3, 1, 1};
     char plan[96];
     conv2d_describe_plan(d, o, t, &s, plan, sizeof plan);
     printf("%s %d: %s", i ? "," : "", widths[i], plan);
   }
   printf(")%s%s", o->forced ? "; $DLGN_CONV=" : "",
-         o->forced ? dlgn_conv_kind_name(o->force) : "");
-  if (o->columns != DLGN_CONV_COLUMNS_DEFAULT) printf("; $DLGN_CONV_COLUMNS=%zu", o->columns);
+         o->forced ? ocl_conv_kind_name(o->force) : "");
+  if (o->columns != OCL_CONV_COLUMNS_DEFAULT) printf("; $DLGN_CONV_COLUMNS=%zu", o->columns);
   printf("\n");
   if (!t || t->nconvs == 0) return;
   /* how the measured winners fall, per pass */
@@ -33,13 +33,13 @@ static void print_conv_strategies(const dlgn_device_info *d, const dlgn_conv_opt
   printf("      tuned convolutions: %d (", t->nconvs);
   for (int p = 0; p < 3; p++) {
     printf("%s%s", p ? "; " : "", pass[p]);
-    for (int k = 0; k < DLGN_CONV_NKINDS; k++) {
+    for (int k = 0; k < OCL_CONV_NKINDS; k++) {
       int n = 0;
       for (int i = 0; i < t->nconvs; i++) {
-        const dlgn_tuned_conv *e = &t->convs[i];
-        n += (p == 0 ? e->fwd : p == 1 ? e->dx : e->dw) == (dlgn_conv_kind)k;
+        const ocl_tuned_conv *e = &t->convs[i];
+        n += (p == 0 ? e->fwd : p == 1 ? e->dx : e->dw) == (ocl_conv_kind)k;
       }
-      if (n) printf(" %s %d", dlgn_conv_kind_name((dlgn_conv_kind)k), n);
+      if (n) printf(" %s %d", ocl_conv_kind_name((ocl_conv_kind)k), n);
     }
   }
   printf(")\n");
@@ -70,8 +70,8 @@ int cmd_devices(int argc, char **argv) {
     return cli_report_error();
   }
   /* the convolution options every device gets when it opens */
-  dlgn_conv_options conv;
-  if (dlgn_conv_options_from_env(&conv) != 0) {
+  ocl_conv_options conv;
+  if (ocl_conv_options_from_env(&conv) != 0) {
     free(list);
     return cli_report_error();
   }
@@ -89,19 +89,19 @@ int cmd_devices(int argc, char **argv) {
            d->global_mem / 1073741824.0, d->max_alloc / 1073741824.0, d->c_version, d->driver);
     /* The GEMM strategy as the last run measured it (src/cl/gemm_select.c)
      * and whether `dlgn tune` wrote parameters, without opening the device. */
-    dlgn_gemm_backend b;
+    ocl_gemm_backend b;
     char note[256], path[1024];
-    if (dlgn_gemm_choice_read(d, &b, note, sizeof note))
-      printf("      GEMM backend %s (%s)", dlgn_gemm_backend_name(b), note);
+    if (ocl_gemm_choice_read(d, &b, note, sizeof note))
+      printf("      GEMM backend %s (%s)", ocl_gemm_backend_name(b), note);
     else
       printf("      GEMM backend: measured on first use");
     /* the tuning file, when `dlgn tune` wrote one for this device and driver */
-    dlgn_tuning *t = malloc(sizeof *t);
+    ocl_tuning *t = malloc(sizeof *t);
     bool found = false;
     const char *why = NULL;
     if (!t) why = "out of memory";
-    else if (dlgn_tuning_path(d, path, sizeof path) != 0 ||
-             dlgn_tuning_load(d, path, t, &found) != 0)
+    else if (ocl_tuning_path(d, path, sizeof path) != 0 ||
+             ocl_tuning_load(d, path, t, &found) != 0)
       why = dlgn_error();
     const char *env = getenv("DLGN_GEMM");
     if (env && *env) printf("; $DLGN_GEMM=%s overrides it", env);

@@ -120,7 +120,7 @@ static int parse_batches(const char *list, int *out, int max, int *n) {
 /* One training step of every model at every batch size, the dlgn and the
  * dlgn-sf of each, recorded into rec. */
 static int record_models(dlgn_device *dev, const dlgn_model_config *models, int nmodels,
-                         const int *batches, int nbatches, dlgn_call_record *rec) {
+                         const int *batches, int nbatches, ocl_call_record *rec) {
   memset(rec, 0, sizeof *rec);
   const dlgn_model_class classes[] = {DLGN_DLGN, DLGN_DLGN_SF};
   for (int i = 0; i < nmodels; i++)
@@ -132,22 +132,22 @@ static int record_models(dlgn_device *dev, const dlgn_model_config *models, int 
       }
   if (rec->dropped)
     fprintf(stderr, "dlgn: tune: %d shapes past the first %d of a kind were not recorded\n",
-            rec->dropped, DLGN_RECORD_MAX);
+            rec->dropped, OCL_RECORD_MAX);
   return 0;
 }
 
-static int tune_convs(dlgn_device *dev, const dlgn_call_record *rec, bool quick, bool quiet,
-                      dlgn_tuning *t) {
+static int tune_convs(dlgn_device *dev, const ocl_call_record *rec, bool quick, bool quiet,
+                      ocl_tuning *t) {
   for (int i = 0; i < rec->nconv; i++) {
-    const dlgn_conv_shape *s = &rec->conv[i];
+    const ocl_conv_shape *s = &rec->conv[i];
     printf("  conv N=%d %d->%d %dx%d k=%d stride=%d pad=%d\n", s->N, s->C, s->OC, s->H, s->W,
            s->k, s->stride, s->pad);
-    dlgn_tuned_conv e;
+    ocl_tuned_conv e;
     DLGN_TRY(nn_tune_conv(dev, s, quick, quiet ? NULL : stdout, &e));
     printf("    -> forward %s %.3f ms, dx %s %.3f ms, dw %s %.3f ms\n",
-           dlgn_conv_kind_name(e.fwd), e.ms[0], dlgn_conv_kind_name(e.dx), e.ms[1],
-           dlgn_conv_kind_name(e.dw), e.ms[2]);
-    DLGN_TRY(dlgn_tuning_put_conv(t, &e));
+           ocl_conv_kind_name(e.fwd), e.ms[0], ocl_conv_kind_name(e.dx), e.ms[1],
+           ocl_conv_kind_name(e.dw), e.ms[2]);
+    DLGN_TRY(ocl_tuning_put_conv(t, &e));
     fflush(stdout); /* minutes of work: show it as it goes, also into a file */
   }
   return 0;
@@ -205,24 +205,24 @@ int cmd_tune(int argc, char **argv) {
     fprintf(stderr, "dlgn: %s\n", dlgn_error());
     return 2;
   }
-  dlgn_tune_options opt = {.quick = quick, .log = quiet ? NULL : stdout};
+  ocl_tune_options opt = {.quick = quick, .log = quiet ? NULL : stdout};
   if (backend && strcmp(backend, "all") == 0) {
     opt.own = opt.clblast = true;
   } else if (backend) {
-    dlgn_gemm_backend b;
-    if (dlgn_gemm_backend_parse(backend, &b) != 0) {
+    ocl_gemm_backend b;
+    if (ocl_gemm_backend_parse(backend, &b) != 0) {
       fprintf(stderr, "dlgn: --backend: %s (or 'all')\n", dlgn_error());
       return 2;
     }
-    opt.own = b == DLGN_GEMM_OWN;
-    opt.clblast = b == DLGN_GEMM_CLBLAST;
+    opt.own = b == OCL_GEMM_OWN;
+    opt.clblast = b == OCL_GEMM_CLBLAST;
   }
   dlgn_device *dev;
   if (dlgn_device_open(&dev, selector, 0) != 0) return cli_report_error();
   char path[1024];
-  dlgn_tuning *t = malloc(sizeof *t);
-  dlgn_call_record *rec = malloc(sizeof *rec);
-  dlgn_gemm_shape *shapes = NULL;
+  ocl_tuning *t = malloc(sizeof *t);
+  ocl_call_record *rec = malloc(sizeof *rec);
+  ocl_gemm_shape *shapes = NULL;
   char(*names)[64] = NULL;
   bool found = false;
   int rc = 1;
@@ -230,10 +230,10 @@ int cmd_tune(int argc, char **argv) {
     dlgn_fail("out of memory for the tuning tables");
     goto out;
   }
-  if (dlgn_tuning_path(&dev->info, path, sizeof path) != 0) goto out;
+  if (ocl_tuning_path(&dev->info, path, sizeof path) != 0) goto out;
   /* A broken file is about to be replaced; removed now, it cannot stop the
    * runs of the search either. */
-  if (dlgn_tuning_load(&dev->info, path, t, &found) != 0) {
+  if (ocl_tuning_load(&dev->info, path, t, &found) != 0) {
     fprintf(stderr, "dlgn: removing unusable %s\n", dlgn_error());
     remove(path);
     found = false;
@@ -245,18 +245,18 @@ int cmd_tune(int argc, char **argv) {
   }
   /* An unwritable folder should fail now, not after minutes of measuring;
    * rewriting what is there (or an empty table) changes nothing. */
-  if (dlgn_tuning_write(path, t) != 0) goto out;
+  if (ocl_tuning_write(path, t) != 0) goto out;
   if (!backend) {
     /* the backend this device runs; the work-group kernels have no
      * parameters here (their form is measured when the device first runs
      * a GEMM) */
-    dlgn_gemm_backend used = dlgn_gemm_backend_of(dev);
-    opt.own = used == DLGN_GEMM_OWN;
-    opt.clblast = used == DLGN_GEMM_CLBLAST;
-    if (used == DLGN_GEMM_WG && do_gemm) {
+    ocl_gemm_backend used = ocl_gemm_backend_of(dev);
+    opt.own = used == OCL_GEMM_OWN;
+    opt.clblast = used == OCL_GEMM_CLBLAST;
+    if (used == OCL_GEMM_WG && do_gemm) {
       printf("GEMM: this device runs the work-group kernels (%s), which have no parameters "
              "to tune; --backend own|clblast tunes another backend\n",
-             dlgn_gemm_backend_source(dev));
+             ocl_gemm_backend_source(dev));
       do_gemm = false;
     }
   }
@@ -269,7 +269,7 @@ int cmd_tune(int argc, char **argv) {
     if (record_models(dev, models, nmodels, batches, nbatches, rec) != 0) goto out;
     printf("%d convolution shapes recorded (%.0f s)\n", rec->nconv, dlgn_now() - t0);
     if (tune_convs(dev, rec, quick, quiet, t) != 0) goto out;
-    if (dlgn_tuning_write(path, t) != 0 || dlgn_gemm_use_tuning(dev, t, path) != 0) goto out;
+    if (ocl_tuning_write(path, t) != 0 || ocl_gemm_use_tuning(dev, t, path) != 0) goto out;
   }
   if (do_gemm) {
     /* the GEMMs a step makes with the convolution strategies now in force */
@@ -277,8 +277,8 @@ int cmd_tune(int argc, char **argv) {
     /* with the built-in list (FC and C4GAP-128 at batch 128, 1024^3), so that
      * the default tile, which every shape not listed takes, is not fitted to
      * a few small products only */
-    const dlgn_gemm_shape *builtin;
-    int nbuiltin = dlgn_tune_model_shapes(&builtin);
+    const ocl_gemm_shape *builtin;
+    int nbuiltin = ocl_tune_model_shapes(&builtin);
     shapes = calloc((size_t)(rec->ngemm + nbuiltin), sizeof *shapes);
     names = calloc((size_t)rec->ngemm + 1, sizeof *names);
     if (!shapes || !names) {
@@ -288,11 +288,11 @@ int cmd_tune(int argc, char **argv) {
     for (int i = 0; i < rec->ngemm; i++) {
       snprintf(names[i], sizeof names[i], "%c%c %zux%zux%zu", rec->gemm[i].ta ? 't' : 'n',
                rec->gemm[i].tb ? 't' : 'n', rec->gemm[i].M, rec->gemm[i].N, rec->gemm[i].K);
-      shapes[i] = (dlgn_gemm_shape){names[i], rec->gemm[i].ta, rec->gemm[i].tb,
+      shapes[i] = (ocl_gemm_shape){names[i], rec->gemm[i].ta, rec->gemm[i].tb,
                                     rec->gemm[i].M, rec->gemm[i].N, rec->gemm[i].K};
     }
     int nshapes = rec->ngemm;
-    for (int i = 0; i < nbuiltin && nshapes < DLGN_TUNE_MAX_SHAPES; i++) {
+    for (int i = 0; i < nbuiltin && nshapes < OCL_TUNE_MAX_SHAPES; i++) {
       bool seen = false;
       for (int j = 0; j < rec->ngemm; j++)
         seen |= shapes[j].ta == builtin[i].ta && shapes[j].tb == builtin[i].tb &&
@@ -303,19 +303,19 @@ int cmd_tune(int argc, char **argv) {
     printf("%d GEMM shapes recorded, %d with the built-in list\n", rec->ngemm, nshapes);
     {
       opt.shapes = shapes;
-      opt.nshapes = nshapes > DLGN_TUNE_MAX_SHAPES ? DLGN_TUNE_MAX_SHAPES : nshapes;
+      opt.nshapes = nshapes > OCL_TUNE_MAX_SHAPES ? OCL_TUNE_MAX_SHAPES : nshapes;
       printf("tuning the %s GEMM\n", opt.own && opt.clblast ? "own and CLBlast"
                                       : opt.own             ? "own"
                                                             : "CLBlast");
-      if (dlgn_tune(dev, &opt, t) != 0) goto out;
+      if (ocl_tune(dev, &opt, t) != 0) goto out;
     }
   }
-  if (dlgn_tuning_write(path, t) != 0) goto out;
+  if (ocl_tuning_write(path, t) != 0) goto out;
   if (do_gemm && t->has_own_default)
     printf("own default: tile %dx%d vw=%d kc=%d ks=%d\n", t->own_default.tm, t->own_default.tn,
            t->own_default.vw, t->own_default.kc, t->own_default.ks);
   for (int i = 0; do_gemm && i < t->nshapes; i++) {
-    const dlgn_tuned_shape *sh = &t->shapes[i];
+    const ocl_tuned_shape *sh = &t->shapes[i];
     printf("  %c%c M=%-5zu N=%-6zu K=%-6zu tile %2dx%-2d kc=%-4d ks=%-2d %7.1f GFLOPS\n",
            sh->ta ? 't' : 'n', sh->tb ? 't' : 'n', sh->M, sh->N, sh->K, sh->own.tm, sh->own.tn,
            sh->own.kc, sh->own.ks, sh->gflops);

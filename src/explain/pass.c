@@ -8,7 +8,7 @@
 #include "explain_internal.h"
 
 void pass_model_free(pass_model *pm) {
-  dlgn_buffer_release(&pm->x8);
+  ocl_buffer_release(&pm->x8);
   for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
     free(pm->q[l]);
     pm->q[l] = NULL;
@@ -18,7 +18,7 @@ void pass_model_free(pass_model *pm) {
 static int prepare(pass_model *pm, int batch) {
   dlgn_model *m = pm->m;
   DLGN_TRY(
-      dlgn_buffer_create(m->dev, (size_t)batch * DLGN_IMAGE_BYTES, "explain image batch", &pm->x8));
+      ocl_buffer_create(m->dev, (size_t)batch * DLGN_IMAGE_BYTES, "explain image batch", &pm->x8));
   for (int l = 0; l < m->feat.nlayers; l++) {
     pm->q[l] = dlgn_malloc(layer_q_floats(&m->feat.layers[l], batch) * sizeof(float),
                            "feature pre-activations");
@@ -30,11 +30,11 @@ static int prepare(pass_model *pm, int batch) {
 static int forward_batch(pass_model *pm, const uint8_t *x8, int N) {
   dlgn_model *m = pm->m;
   dlgn_device *dev = m->dev;
-  DLGN_TRY(dlgn_buffer_write(dev, pm->x8, 0, (size_t)N * DLGN_IMAGE_BYTES, x8, "explain images"));
+  DLGN_TRY(ocl_buffer_write(dev, pm->x8, 0, (size_t)N * DLGN_IMAGE_BYTES, x8, "explain images"));
   DLGN_TRY(nn_model_load_images(m, pm->x8, 0, NULL, 0, N, pm->mean, pm->std));
   DLGN_TRY(nn_model_forward_features(m, N));
   for (int l = 0; l < m->feat.nlayers; l++)
-    DLGN_TRY(dlgn_buffer_read(dev, nn_model_gate_preact(m, l), 0,
+    DLGN_TRY(ocl_buffer_read(dev, nn_model_gate_preact(m, l), 0,
                               layer_q_floats(&m->feat.layers[l], N) * sizeof(float), pm->q[l],
                               "feature pre-activations"));
   return 0;

@@ -335,7 +335,7 @@ int nn_layer_rows(const nn_layer *L, int N) {
   return L->kind == NN_LAYER_DENSE ? N : N * L->h * L->w;
 }
 
-dlgn_conv_shape nn_layer_conv_shape(const nn_layer *L, int N) {
-  return (dlgn_conv_shape){N,           L->in_c,   L->h * L->stride, L->w * L->stride,
+ocl_conv_shape nn_layer_conv_shape(const nn_layer *L, int N) {
+  return (ocl_conv_shape){N,           L->in_c,   L->h * L->stride, L->w * L->stride,
                            L->out_c,    NN_CONV_K, L->stride,        NN_CONV_PAD};
 }

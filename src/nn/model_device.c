@@ -25,7 +25,7 @@ static int alloc(dlgn_model *m, size_t floats, const char *what, cl_mem *out) {
                      "--batch or width)",
                      m->max_batch, m->device_bytes / 1073741824.0, m->dev->info.name,
                      m->dev->info.global_mem / 1073741824.0, what);
-  return dlgn_buffer_create(m->dev, bytes, what, out);
+  return ocl_buffer_create(m->dev, bytes, what, out);
 }
 
 static int net_alloc(dlgn_model *m, const nn_net *net, nn_net_acts *a, bool relu, bool value,
@@ -61,13 +61,13 @@ static int net_alloc(dlgn_model *m, const nn_net *net, nn_net_acts *a, bool relu
 
 static void net_free(nn_net_acts *a) {
   for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
-    dlgn_buffer_release(&a->pooled[l]);
-    dlgn_buffer_release(&a->pre[l]);
-    dlgn_buffer_release(&a->norm[l]);
-    dlgn_buffer_release(&a->out[l]);
-    dlgn_buffer_release(&a->gperm[l]);
-    dlgn_buffer_release(&a->save_mean[l]);
-    dlgn_buffer_release(&a->save_invstd[l]);
+    ocl_buffer_release(&a->pooled[l]);
+    ocl_buffer_release(&a->pre[l]);
+    ocl_buffer_release(&a->norm[l]);
+    ocl_buffer_release(&a->out[l]);
+    ocl_buffer_release(&a->gperm[l]);
+    ocl_buffer_release(&a->save_mean[l]);
+    ocl_buffer_release(&a->save_invstd[l]);
   }
 }
 
@@ -81,7 +81,7 @@ static int model_alloc(dlgn_model *m) {
   DLGN_TRY(alloc(m, xin, "input batch", &m->x));
   if (c->cls != DLGN_DNN && c->value_input == DLGN_VALUE_ONES) {
     DLGN_TRY(alloc(m, xin, "constant-1 value input", &m->ones));
-    DLGN_TRY(fill_forward(m->dev, (dlgn_buf){m->ones, 0}, xin, 1.0f));
+    DLGN_TRY(fill_forward(m->dev, (nn_buf){m->ones, 0}, xin, 1.0f));
     /* the first value layer's output (and its gradient) for one image: the
      * same for every image (model_pass.c) */
     DLGN_TRY(alloc(m, nn_layer_units(&m->value.layers[0]), "first value layer, one image",
@@ -114,7 +114,7 @@ static int model_alloc(dlgn_model *m) {
        * strategy (the batch kernels want whole vectors of 16 images) that
        * needs more scratch than the full one */
       for (int n = 1; L->kind == NN_LAYER_CONV && n <= N; n++) {
-        dlgn_conv_shape s = nn_layer_conv_shape(L, n);
+        ocl_conv_shape s = nn_layer_conv_shape(L, n);
         size_t need;
         DLGN_TRY(conv2d_scratch_floats(m->dev, &s, &need));
         if (need > scratch) scratch = need;
@@ -137,10 +137,10 @@ static int model_alloc(dlgn_model *m) {
       if (!perm) return -1;
       for (int i = 0; i < C; i++) perm[i] = (uint32_t)i;
       dlgn_rng_shuffle(&r, perm, (size_t)C);
-      int rc = dlgn_buffer_create(m->dev, (size_t)C * sizeof *perm, "channel permutation",
+      int rc = ocl_buffer_create(m->dev, (size_t)C * sizeof *perm, "channel permutation",
                                   &m->perm_dev[l]);
       if (rc == 0)
-        rc = dlgn_buffer_write(m->dev, m->perm_dev[l], 0, (size_t)C * sizeof *perm, perm,
+        rc = ocl_buffer_write(m->dev, m->perm_dev[l], 0, (size_t)C * sizeof *perm, perm,
                                "channel permutation");
       free(perm);
       DLGN_TRY(rc);
@@ -163,10 +163,10 @@ int dlgn_model_create(dlgn_model **out, dlgn_device *dev, const dlgn_model_confi
   s = dlgn_calloc(m->nstate ? m->nstate : 1, sizeof *s, "initial state");
   if (!p || !s) goto fail;
   nn_model_init_host(m, seed, p, s);
-  if (dlgn_buffer_write(dev, m->params, 0, m->nparams * sizeof *p, p, "parameters") != 0) goto fail;
-  if (m->nstate && dlgn_buffer_write(dev, m->state, 0, m->nstate * sizeof *s, s, "state") != 0)
+  if (ocl_buffer_write(dev, m->params, 0, m->nparams * sizeof *p, p, "parameters") != 0) goto fail;
+  if (m->nstate && ocl_buffer_write(dev, m->state, 0, m->nstate * sizeof *s, s, "state") != 0)
     goto fail;
-  if (fill_forward(dev, (dlgn_buf){m->grads, 0}, m->nparams, 0.0f) != 0) goto fail;
+  if (fill_forward(dev, (nn_buf){m->grads, 0}, m->nparams, 0.0f) != 0) goto fail;
   free(p);
   free(s);
   *out = m;
@@ -181,24 +181,24 @@ fail:
 void dlgn_model_destroy(dlgn_model *m) {
   if (!m) return;
   if (m->dev) dlgn_finish(m->dev);
-  dlgn_buffer_release(&m->params);
-  dlgn_buffer_release(&m->grads);
-  dlgn_buffer_release(&m->state);
-  dlgn_buffer_release(&m->x);
-  dlgn_buffer_release(&m->ones);
-  dlgn_buffer_release(&m->ones_out);
-  for (int i = 0; i < 6; i++) dlgn_buffer_release(&m->xpool[i]);
+  ocl_buffer_release(&m->params);
+  ocl_buffer_release(&m->grads);
+  ocl_buffer_release(&m->state);
+  ocl_buffer_release(&m->x);
+  ocl_buffer_release(&m->ones);
+  ocl_buffer_release(&m->ones_out);
+  for (int i = 0; i < 6; i++) ocl_buffer_release(&m->xpool[i]);
   net_free(&m->fa);
   net_free(&m->va);
-  dlgn_buffer_release(&m->head_in_buf);
-  dlgn_buffer_release(&m->logits);
-  dlgn_buffer_release(&m->dlogits);
-  for (int i = 0; i < 4; i++) dlgn_buffer_release(&m->dtmp[i]);
-  dlgn_buffer_release(&m->dskip);
-  dlgn_buffer_release(&m->scratch);
+  ocl_buffer_release(&m->head_in_buf);
+  ocl_buffer_release(&m->logits);
+  ocl_buffer_release(&m->dlogits);
+  for (int i = 0; i < 4; i++) ocl_buffer_release(&m->dtmp[i]);
+  ocl_buffer_release(&m->dskip);
+  ocl_buffer_release(&m->scratch);
   for (int l = 0; l < DLGN_MAX_LAYERS; l++) {
-    dlgn_buffer_release(&m->dq[l]);
-    dlgn_buffer_release(&m->perm_dev[l]);
+    ocl_buffer_release(&m->dq[l]);
+    ocl_buffer_release(&m->perm_dev[l]);
   }
   free(m);
 }

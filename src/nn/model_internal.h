@@ -137,7 +137,7 @@ bool nn_layer_is_skip_source(const nn_net *net, int l);
 /* Rows of the per-channel view (C, rows) of a batch of N: N, or N*h*w. */
 int nn_layer_rows(const nn_layer *L, int N);
 /* The convolution of a conv layer for a batch of N. */
-dlgn_conv_shape nn_layer_conv_shape(const nn_layer *L, int N);
+ocl_conv_shape nn_layer_conv_shape(const nn_layer *L, int N);
 
 /* N uint8 images (N,3,32,32) at byte x8_off of x8, with augmentations aug
  * (NULL: none) from element aug_off, normalised with mean/std per channel of

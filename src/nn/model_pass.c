@@ -14,8 +14,8 @@ typedef enum {
   ROLE_VALUE,   /* value network: gated by the feature network */
 } net_role;
 
-static dlgn_buf B(cl_mem mem) { return (dlgn_buf){mem, 0}; }
-static dlgn_buf NONE(void) { return (dlgn_buf){NULL, 0}; }
+static nn_buf B(cl_mem mem) { return (nn_buf){mem, 0}; }
+static nn_buf NONE(void) { return (nn_buf){NULL, 0}; }
 
 static net_role feature_role(const dlgn_model *m) {
   switch (m->cfg.cls) {
@@ -28,7 +28,7 @@ static net_role feature_role(const dlgn_model *m) {
 static size_t layer_act(const nn_layer *L, int N) { return nn_layer_units(L) * (size_t)N; }
 
 /* The pre-activation of layer l after batch norm, if any. */
-static dlgn_buf layer_z(const nn_net_acts *a, const nn_layer *L, int l) {
+static nn_buf layer_z(const nn_net_acts *a, const nn_layer *L, int l) {
   return B(L->gamma_off ? a->norm[l] : a->pre[l]);
 }
 
@@ -36,20 +36,20 @@ cl_mem nn_model_gate_preact(const dlgn_model *m, int l) {
   return layer_z(&m->fa, &m->feat.layers[l], l).mem;
 }
 
-static int linear_forward(dlgn_model *m, const nn_layer *L, dlgn_buf y, dlgn_buf x, int N) {
-  dlgn_buf w = {m->params, L->w_off}, b = {m->params, L->b_off};
+static int linear_forward(dlgn_model *m, const nn_layer *L, nn_buf y, nn_buf x, int N) {
+  nn_buf w = {m->params, L->w_off}, b = {m->params, L->b_off};
   if (L->kind == NN_LAYER_DENSE) return dense_forward(m->dev, y, x, w, b, N, L->in_c, L->out_c);
-  dlgn_conv_shape s = nn_layer_conv_shape(L, N);
+  ocl_conv_shape s = nn_layer_conv_shape(L, N);
   return conv2d_forward(m->dev, y, x, w, b, B(m->scratch), &s);
 }
 
-static int linear_backward(dlgn_model *m, const nn_layer *L, dlgn_buf dx, dlgn_buf dy,
-                           dlgn_buf x, int N, bool accumulate_dx) {
-  dlgn_buf w = {m->params, L->w_off};
-  dlgn_buf dw = {m->grads, L->w_off}, db = {m->grads, L->b_off};
+static int linear_backward(dlgn_model *m, const nn_layer *L, nn_buf dx, nn_buf dy,
+                           nn_buf x, int N, bool accumulate_dx) {
+  nn_buf w = {m->params, L->w_off};
+  nn_buf dw = {m->grads, L->w_off}, db = {m->grads, L->b_off};
   if (L->kind == NN_LAYER_DENSE)
     return dense_backward(m->dev, dx, dw, db, dy, x, w, N, L->in_c, L->out_c, accumulate_dx);
-  dlgn_conv_shape s = nn_layer_conv_shape(L, N);
+  ocl_conv_shape s = nn_layer_conv_shape(L, N);
   return conv2d_backward(m->dev, dx, dw, db, dy, x, w, B(m->scratch), &s, accumulate_dx);
 }
 
@@ -69,14 +69,14 @@ static void image_view(const nn_layer *L, int *C, int *P) {
   *P = dense ? L->out_c : L->h * L->w;
 }
 
-static int repeated_forward(dlgn_model *m, const nn_layer *L, dlgn_buf y, dlgn_buf x, int N) {
+static int repeated_forward(dlgn_model *m, const nn_layer *L, nn_buf y, nn_buf x, int N) {
   int C, P;
   image_view(L, &C, &P);
   DLGN_TRY(linear_forward(m, L, B(m->ones_out), x, 1));
   return repeat_images_forward(m->dev, y, B(m->ones_out), C, N, P);
 }
 
-static int repeated_backward(dlgn_model *m, const nn_layer *L, dlgn_buf dy, dlgn_buf x, int N) {
+static int repeated_backward(dlgn_model *m, const nn_layer *L, nn_buf dy, nn_buf x, int N) {
   int C, P;
   image_view(L, &C, &P);
   DLGN_TRY(repeat_images_backward(m->dev, B(m->ones_out), dy, C, N, P));
@@ -84,8 +84,8 @@ static int repeated_backward(dlgn_model *m, const nn_layer *L, dlgn_buf dy, dlgn
 }
 
 /* The input that layer l of a network read in the last forward. */
-static dlgn_buf layer_input(const dlgn_model *m, const nn_net *net, const nn_net_acts *a,
-                            net_role role, dlgn_buf net_in, int l) {
+static nn_buf layer_input(const dlgn_model *m, const nn_net *net, const nn_net_acts *a,
+                            net_role role, nn_buf net_in, int l) {
   const nn_layer *L = &net->layers[l];
   if (role == ROLE_SHALLOW) return L->stage ? B(m->xpool[L->stage]) : net_in;
   if (L->pool_before) return B(a->pooled[l]);
@@ -94,7 +94,7 @@ static dlgn_buf layer_input(const dlgn_model *m, const nn_net *net, const nn_net
 }
 
 /* What layer l passes on: its output, or for a linear network its z. */
-static dlgn_buf layer_output(const nn_net_acts *a, const nn_net *net, net_role role, int l) {
+static nn_buf layer_output(const nn_net_acts *a, const nn_net *net, net_role role, int l) {
   return role == ROLE_LINEAR ? layer_z(a, &net->layers[l], l) : B(a->out[l]);
 }
 
@@ -108,7 +108,7 @@ static void shortcut_dims(const nn_net *net, const nn_layer *L, int *C, int *H, 
 }
 
 static int shortcut_forward(dlgn_model *m, const nn_net *net, const nn_net_acts *a, net_role role,
-                            const nn_layer *L, dlgn_buf z, int N) {
+                            const nn_layer *L, nn_buf z, int N) {
   int C, H, s;
   shortcut_dims(net, L, &C, &H, &s);
   return shortcut_add_forward(m->dev, z, layer_output(a, net, role, L->skip), C, L->out_c, N, H,
@@ -116,30 +116,30 @@ static int shortcut_forward(dlgn_model *m, const nn_net *net, const nn_net_acts 
 }
 
 /* dz (L's output) -> dx (the block's input), overwritten or accumulated */
-static int shortcut_backward(dlgn_model *m, const nn_net *net, const nn_layer *L, dlgn_buf dx,
-                             dlgn_buf dz, int N, bool accumulate) {
+static int shortcut_backward(dlgn_model *m, const nn_net *net, const nn_layer *L, nn_buf dx,
+                             nn_buf dz, int N, bool accumulate) {
   int C, H, s;
   shortcut_dims(net, L, &C, &H, &s);
   return shortcut_add_backward(m->dev, dx, dz, C, L->out_c, N, H, H, s, accumulate);
 }
 
-static dlgn_buf value_input(const dlgn_model *m) {
+static nn_buf value_input(const dlgn_model *m) {
   return B(m->cfg.value_input == DLGN_VALUE_ONES ? m->ones : m->x);
 }
 
 static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_role role,
-                       dlgn_buf net_in, int N, dlgn_gate_kind gates, bool bn_training) {
+                       nn_buf net_in, int N, dlgn_gate_kind gates, bool bn_training) {
   dlgn_device *dev = m->dev;
   for (int l = 0; l < net->nlayers; l++) {
     const nn_layer *L = &net->layers[l];
     if (L->pool_before && role != ROLE_SHALLOW) {
-      dlgn_buf prev = l == 0 ? net_in
+      nn_buf prev = l == 0 ? net_in
                       : role == ROLE_LINEAR ? layer_z(a, &net->layers[l - 1], l - 1)
                                             : B(a->out[l - 1]);
       DLGN_TRY(avgpool2_forward(dev, B(a->pooled[l]), prev, L->in_c * N, 2 * L->h, 2 * L->w));
     }
     /* the value layer's gate pre-activations, shuffled if so */
-    dlgn_buf g = NONE();
+    nn_buf g = NONE();
     if (role == ROLE_VALUE) {
       int src = m->gate_src[l];
       g = layer_z(&m->fa, &m->feat.layers[src], src);
@@ -150,7 +150,7 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
         g = B(a->gperm[l]);
       }
     }
-    dlgn_buf in = layer_input(m, net, a, role, net_in, l);
+    nn_buf in = layer_input(m, net, a, role, net_in, l);
     size_t n = layer_act(L, N);
     /* a conv layer without batch norm or shortcut writes its ReLU or gated
      * output as it stores its pre-activation */
@@ -159,21 +159,21 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
     if (fuse) {
       conv_epilogue e = {role == ROLE_RELU ? CONV_EPI_RELU : CONV_EPI_GATE, B(a->out[l]), g,
                          m->cfg.beta, gates};
-      dlgn_conv_shape s = nn_layer_conv_shape(L, N);
-      DLGN_TRY(conv2d_forward_fused(dev, B(a->pre[l]), in, (dlgn_buf){m->params, L->w_off},
-                                    (dlgn_buf){m->params, L->b_off}, B(m->scratch), &s, &e));
+      ocl_conv_shape s = nn_layer_conv_shape(L, N);
+      DLGN_TRY(conv2d_forward_fused(dev, B(a->pre[l]), in, (nn_buf){m->params, L->w_off},
+                                    (nn_buf){m->params, L->b_off}, B(m->scratch), &s, &e));
       continue;
     }
     if (repeats_images(m, net, l)) DLGN_TRY(repeated_forward(m, L, B(a->pre[l]), in, N));
     else DLGN_TRY(linear_forward(m, L, B(a->pre[l]), in, N));
-    dlgn_buf z = layer_z(a, L, l);
+    nn_buf z = layer_z(a, L, l);
     /* the block's input joins before the gate (or ReLU), as in the ReLU
      * ResNet: z is the pre-activation the gate reads. Batch norm adds a
      * shortcut of the same size itself, and writes the ReLU or gated output
      * as it stores z where nothing joins after it. */
     bool joined = L->skip < 0;
     if (L->gamma_off) {
-      dlgn_buf res = NONE();
+      nn_buf res = NONE();
       int res_c = 0, res_h, stride = 1;
       if (L->skip >= 0) shortcut_dims(net, L, &res_c, &res_h, &stride);
       if (L->skip >= 0 && stride == 1) {
@@ -184,9 +184,9 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
       conv_epilogue e = {role == ROLE_RELU ? CONV_EPI_RELU : CONV_EPI_GATE, B(a->out[l]), g,
                          m->cfg.beta, gates};
       DLGN_TRY(batchnorm_forward_fused(
-          dev, z, B(a->pre[l]), (dlgn_buf){m->params, L->gamma_off},
-          (dlgn_buf){m->params, L->beta_off}, (dlgn_buf){m->state, L->mean_off},
-          (dlgn_buf){m->state, L->var_off}, B(a->save_mean[l]), B(a->save_invstd[l]), L->out_c,
+          dev, z, B(a->pre[l]), (nn_buf){m->params, L->gamma_off},
+          (nn_buf){m->params, L->beta_off}, (nn_buf){m->state, L->mean_off},
+          (nn_buf){m->state, L->var_off}, B(a->save_mean[l]), B(a->save_invstd[l]), L->out_c,
           nn_layer_rows(L, N), (float)NN_BN_MOMENTUM, (float)NN_BN_EPS, bn_training, res,
           res_c, epi ? &e : NULL));
       if (epi) continue;
@@ -203,7 +203,7 @@ static const nn_net *top_net(const dlgn_model *m) {
   return m->cfg.cls == DLGN_DNN ? &m->feat : &m->value;
 }
 
-static dlgn_buf top_out(const dlgn_model *m) {
+static nn_buf top_out(const dlgn_model *m) {
   const nn_net *net = top_net(m);
   const nn_net_acts *a = m->cfg.cls == DLGN_DNN ? &m->fa : &m->va;
   return B(a->out[net->nlayers - 1]);
@@ -220,7 +220,7 @@ static int features_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool tra
     for (int s = 1; s < 6; s++)
       if (m->xpool[s]) {
         int hin = m->in_h >> (s - 1);
-        dlgn_buf prev = s == 1 ? B(m->x) : B(m->xpool[s - 1]);
+        nn_buf prev = s == 1 ? B(m->x) : B(m->xpool[s - 1]);
         DLGN_TRY(avgpool2_forward(dev, B(m->xpool[s]), prev, m->in_c * N, hin, hin));
       }
   bool feat_bn_training = training && dlgn_model_feature_trains(m);
@@ -245,13 +245,13 @@ int nn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training) 
     DLGN_TRY(net_forward(m, &m->value, &m->va, ROLE_VALUE, value_input(m), N, gates, training));
   const nn_net *top = top_net(m);
   const nn_layer *last = &top->layers[top->nlayers - 1];
-  dlgn_buf hin = top_out(m);
+  nn_buf hin = top_out(m);
   if (last->kind == NN_LAYER_CONV) {
     DLGN_TRY(gap_forward(dev, B(m->head_in_buf), hin, last->out_c, N, last->h * last->w));
     hin = B(m->head_in_buf);
   }
-  return dense_forward(dev, B(m->logits), hin, (dlgn_buf){m->params, m->head_w},
-                       (dlgn_buf){m->params, m->head_b}, N, m->head_in, m->cfg.num_classes);
+  return dense_forward(dev, B(m->logits), hin, (nn_buf){m->params, m->head_w},
+                       (nn_buf){m->params, m->head_b}, N, m->head_in, m->cfg.num_classes);
 }
 
 /* Backward through the linear part of layer l (batch norm, then the layer,
@@ -259,8 +259,8 @@ int nn_model_forward(dlgn_model *m, int N, dlgn_gate_kind gates, bool training) 
  * the layer's input lands in *din (one of the scratch buffers, never dz) unless
  * want_din is false. */
 static int layer_backward(dlgn_model *m, const nn_net *net, const nn_net_acts *a,
-                          net_role role, dlgn_buf net_in, int l, dlgn_buf dz, int N,
-                          bool want_din, dlgn_buf *din) {
+                          net_role role, nn_buf net_in, int l, nn_buf dz, int N,
+                          bool want_din, nn_buf *din) {
   dlgn_device *dev = m->dev;
   const nn_layer *L = &net->layers[l];
   /* pick scratch buffers distinct from dz */
@@ -268,21 +268,21 @@ static int layer_backward(dlgn_model *m, const nn_net *net, const nn_net_acts *a
   int nf = 0;
   for (int i = 0; i < 4 && nf < 3; i++)
     if (m->dtmp[i] != dz.mem) free_bufs[nf++] = m->dtmp[i];
-  dlgn_buf dpre = dz;
+  nn_buf dpre = dz;
   if (L->gamma_off) {
     dpre = B(free_bufs[0]);
-    DLGN_TRY(batchnorm_backward(dev, dpre, (dlgn_buf){m->grads, L->gamma_off},
-                                (dlgn_buf){m->grads, L->beta_off}, dz, B(a->pre[l]),
-                                (dlgn_buf){m->params, L->gamma_off}, B(a->save_mean[l]),
+    DLGN_TRY(batchnorm_backward(dev, dpre, (nn_buf){m->grads, L->gamma_off},
+                                (nn_buf){m->grads, L->beta_off}, dz, B(a->pre[l]),
+                                (nn_buf){m->params, L->gamma_off}, B(a->save_mean[l]),
                                 B(a->save_invstd[l]), L->out_c, nn_layer_rows(L, N)));
   }
-  dlgn_buf x = layer_input(m, net, a, role, net_in, l);
+  nn_buf x = layer_input(m, net, a, role, net_in, l);
   if (repeats_images(m, net, l)) return repeated_backward(m, L, dpre, x, N);
   if (!want_din) return linear_backward(m, L, NONE(), dpre, x, N, false);
-  dlgn_buf dx = B(free_bufs[1]);
+  nn_buf dx = B(free_bufs[1]);
   DLGN_TRY(linear_backward(m, L, dx, dpre, x, N, false));
   if (L->pool_before) {
-    dlgn_buf dprev = B(free_bufs[2]);
+    nn_buf dprev = B(free_bufs[2]);
     DLGN_TRY(avgpool2_backward(dev, dprev, dx, L->in_c * N, 2 * L->h, 2 * L->w, false));
     dx = dprev;
   }
@@ -293,26 +293,26 @@ static int layer_backward(dlgn_model *m, const nn_net *net, const nn_net_acts *a
 /* dtop: the gradient at the top layer's output, or with from_gap the
  * head's input gradient dh (N, C), which the top conv layer's gate backward
  * spreads over its planes itself (gate_backward_gap) */
-static int value_backward(dlgn_model *m, dlgn_buf dtop, bool from_gap, int N,
+static int value_backward(dlgn_model *m, nn_buf dtop, bool from_gap, int N,
                           dlgn_gate_kind gates) {
   dlgn_device *dev = m->dev;
   const nn_net *net = &m->value;
   const nn_net_acts *a = &m->va;
   bool want_dq = dlgn_model_feature_trains(m) && gates == DLGN_GATE_SOFT;
-  dlgn_buf dout = dtop;
+  nn_buf dout = dtop;
   for (int l = net->nlayers - 1; l >= 0; l--) {
     const nn_layer *L = &net->layers[l];
     size_t n = layer_act(L, N);
     int src = m->gate_src[l];
-    dlgn_buf g = m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS ? B(a->gperm[l])
+    nn_buf g = m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS ? B(a->gperm[l])
                                                           : layer_z(&m->fa, &m->feat.layers[src], src);
     /* dz and the shuffled dq go to scratch buffers other than dout */
     cl_mem spare[3];
     int ns = 0;
     for (int i = 0; i < 4 && ns < 3; i++)
       if (m->dtmp[i] != dout.mem) spare[ns++] = m->dtmp[i];
-    dlgn_buf dz = B(spare[0]);
-    dlgn_buf dq = NONE();
+    nn_buf dz = B(spare[0]);
+    nn_buf dq = NONE();
     if (want_dq)
       dq = m->cfg.shuffle == DLGN_SHUFFLE_CHANNELS ? B(spare[1]) : B(m->dq[src]);
     if (from_gap && l == net->nlayers - 1)
@@ -359,7 +359,7 @@ static int feature_backward(dlgn_model *m, int N, bool has_gate_grads) {
       }
     }
     bool want_din = role != ROLE_SHALLOW && l > 0;
-    dlgn_buf din = NONE();
+    nn_buf din = NONE();
     DLGN_TRY(layer_backward(m, net, a, role, B(m->x), l, B(m->dq[l]), N, want_din, &din));
     if (!want_din) continue;
     const nn_layer *P = &net->layers[l - 1];
@@ -376,12 +376,12 @@ int nn_model_backward(dlgn_model *m, int N, dlgn_gate_kind gates) {
   const nn_net *top = top_net(m);
   const nn_layer *last = &top->layers[top->nlayers - 1];
   /* head */
-  dlgn_buf hin = last->kind == NN_LAYER_CONV ? B(m->head_in_buf) : top_out(m);
-  dlgn_buf dh = B(m->dtmp[0]);
-  DLGN_TRY(dense_backward(dev, dh, (dlgn_buf){m->grads, m->head_w}, (dlgn_buf){m->grads, m->head_b},
-                          B(m->dlogits), hin, (dlgn_buf){m->params, m->head_w}, N, m->head_in,
+  nn_buf hin = last->kind == NN_LAYER_CONV ? B(m->head_in_buf) : top_out(m);
+  nn_buf dh = B(m->dtmp[0]);
+  DLGN_TRY(dense_backward(dev, dh, (nn_buf){m->grads, m->head_w}, (nn_buf){m->grads, m->head_b},
+                          B(m->dlogits), hin, (nn_buf){m->params, m->head_w}, N, m->head_in,
                           m->cfg.num_classes, false));
-  dlgn_buf dtop = dh;
+  nn_buf dtop = dh;
   /* planes of whole vectors: the top layer's ReLU or gate backward reads dh
    * itself, without gap_backward's copy */
   int HW = last->h * last->w;
@@ -392,7 +392,7 @@ int nn_model_backward(dlgn_model *m, int N, dlgn_gate_kind gates) {
   }
   if (m->cfg.cls == DLGN_DNN) {
     int L = m->feat.nlayers - 1;
-    dlgn_buf z = layer_z(&m->fa, last, L);
+    nn_buf z = layer_z(&m->fa, last, L);
     if (from_gap) DLGN_TRY(relu_backward_gap(dev, B(m->dq[L]), dh, z, last->out_c, N, HW));
     else DLGN_TRY(relu_backward(dev, B(m->dq[L]), dtop, z, layer_act(last, N), false));
     return feature_backward(m, N, false);

@@ -5,85 +5,85 @@
 
 /* Rows of `width` elements: groups of 64 work-items, as wide as a row needs. */
 static int launch_rows(dlgn_device *dev, const char *name, int width, int rows, int nargs,
-                       const dlgn_arg *args) {
+                       const ocl_arg *args) {
   size_t l0 = 1;
   while (l0 < (size_t)width && l0 < 64) l0 *= 2;
   size_t local[2] = {l0, 64 / l0};
   size_t global[2] = {(size_t)width, (size_t)rows};
-  return dlgn_launch(dev, name, 2, global, local, nargs, args);
+  return ocl_launch(dev, name, 2, global, local, nargs, args);
 }
 
-int avgpool2_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int P, int H, int W) {
+int avgpool2_forward(dlgn_device *dev, nn_buf y, nn_buf x, int P, int H, int W) {
   DLGN_TRY(OPS_CHECK_DIMS("avgpool2_forward", P, H, W));
   if (H % 2 || W % 2) return dlgn_fail("avgpool2_forward: %dx%d is not even", H, W);
   DLGN_TRY(ops_check_count("avgpool2_forward", (size_t)P * H * W));
-  dlgn_arg args[] = {ARG_BUF(y), ARG_BUF(x), DLGN_INT(P * (H / 2)), DLGN_INT(W)};
+  ocl_arg args[] = {ARG_BUF(y), ARG_BUF(x), OCL_INT(P * (H / 2)), OCL_INT(W)};
   return launch_rows(dev, "avgpool2_forward", W / 2, P * (H / 2),
                      (int)(sizeof args / sizeof args[0]), args);
 }
 
-int subsample2_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int P, int H, int W) {
+int subsample2_forward(dlgn_device *dev, nn_buf y, nn_buf x, int P, int H, int W) {
   DLGN_TRY(OPS_CHECK_DIMS("subsample2_forward", P, H, W));
   if (H % 2 || W % 2) return dlgn_fail("subsample2_forward: %dx%d is not even", H, W);
   DLGN_TRY(ops_check_count("subsample2_forward", (size_t)P * H * W));
-  dlgn_arg args[] = {ARG_BUF(y), ARG_BUF(x), DLGN_INT(P * (H / 2)), DLGN_INT(W)};
+  ocl_arg args[] = {ARG_BUF(y), ARG_BUF(x), OCL_INT(P * (H / 2)), OCL_INT(W)};
   return launch_rows(dev, "subsample2_forward", W / 2, P * (H / 2),
                      (int)(sizeof args / sizeof args[0]), args);
 }
 
-int subsample2_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int P, int H, int W) {
+int subsample2_backward(dlgn_device *dev, nn_buf dx, nn_buf dy, int P, int H, int W) {
   DLGN_TRY(OPS_CHECK_DIMS("subsample2_backward", P, H, W));
   if (H % 2 || W % 2) return dlgn_fail("subsample2_backward: %dx%d is not even", H, W);
   DLGN_TRY(ops_check_count("subsample2_backward", (size_t)P * H * W));
-  dlgn_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(P * H), DLGN_INT(W)};
+  ocl_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), OCL_INT(P * H), OCL_INT(W)};
   return launch_rows(dev, "subsample2_backward", W, P * H, (int)(sizeof args / sizeof args[0]),
                      args);
 }
 
-int avgpool2_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int P, int H, int W,
+int avgpool2_backward(dlgn_device *dev, nn_buf dx, nn_buf dy, int P, int H, int W,
                       bool accumulate) {
   DLGN_TRY(OPS_CHECK_DIMS("avgpool2_backward", P, H, W));
   if (H % 2 || W % 2) return dlgn_fail("avgpool2_backward: %dx%d is not even", H, W);
   DLGN_TRY(ops_check_count("avgpool2_backward", (size_t)P * H * W));
-  dlgn_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(P * H), DLGN_INT(W),
-                     DLGN_INT(accumulate)};
+  ocl_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), OCL_INT(P * H), OCL_INT(W),
+                     OCL_INT(accumulate)};
   return launch_rows(dev, "avgpool2_backward", W, P * H, (int)(sizeof args / sizeof args[0]),
                      args);
 }
 
-int gap_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int N, int HW) {
+int gap_forward(dlgn_device *dev, nn_buf y, nn_buf x, int C, int N, int HW) {
   DLGN_TRY(OPS_CHECK_DIMS("gap_forward", C, N, HW));
   DLGN_TRY(ops_check_count("gap_forward", (size_t)C * N * HW));
   /* a group per plane: small planes (8x8 late in a VGG) want small groups */
   size_t wg;
   DLGN_TRY(ops_reduce_wg(dev, "gap_forward", &wg));
   while (wg > 16 && wg / 2 >= (size_t)HW) wg /= 2;
-  return LAUNCH_GROUPS(dev, "gap_forward", (size_t)C * N, wg, ARG_BUF(y), ARG_BUF(x), DLGN_INT(C),
-                       DLGN_INT(N), DLGN_INT(HW));
+  return LAUNCH_GROUPS(dev, "gap_forward", (size_t)C * N, wg, ARG_BUF(y), ARG_BUF(x), OCL_INT(C),
+                       OCL_INT(N), OCL_INT(HW));
 }
 
-int gap_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int N, int HW,
+int gap_backward(dlgn_device *dev, nn_buf dx, nn_buf dy, int C, int N, int HW,
                  bool accumulate) {
   DLGN_TRY(OPS_CHECK_DIMS("gap_backward", C, N, HW));
   DLGN_TRY(ops_check_count("gap_backward", (size_t)C * N * HW));
-  dlgn_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), DLGN_INT(C), DLGN_INT(N), DLGN_INT(HW),
-                     DLGN_INT(accumulate)};
+  ocl_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), OCL_INT(C), OCL_INT(N), OCL_INT(HW),
+                     OCL_INT(accumulate)};
   return launch_rows(dev, "gap_backward", HW, C * N, (int)(sizeof args / sizeof args[0]), args);
 }
 
-int batchnorm_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf gamma, dlgn_buf beta,
-                      dlgn_buf running_mean, dlgn_buf running_var, dlgn_buf save_mean,
-                      dlgn_buf save_invstd, int C, int M, float momentum, float eps,
+int batchnorm_forward(dlgn_device *dev, nn_buf y, nn_buf x, nn_buf gamma, nn_buf beta,
+                      nn_buf running_mean, nn_buf running_var, nn_buf save_mean,
+                      nn_buf save_invstd, int C, int M, float momentum, float eps,
                       bool training) {
   return batchnorm_forward_fused(dev, y, x, gamma, beta, running_mean, running_var, save_mean,
                                  save_invstd, C, M, momentum, eps, training,
-                                 (dlgn_buf){NULL, 0}, 0, NULL);
+                                 (nn_buf){NULL, 0}, 0, NULL);
 }
 
-int batchnorm_forward_fused(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf gamma,
-                            dlgn_buf beta, dlgn_buf running_mean, dlgn_buf running_var,
-                            dlgn_buf save_mean, dlgn_buf save_invstd, int C, int M,
-                            float momentum, float eps, bool training, dlgn_buf res, int RC,
+int batchnorm_forward_fused(dlgn_device *dev, nn_buf y, nn_buf x, nn_buf gamma,
+                            nn_buf beta, nn_buf running_mean, nn_buf running_var,
+                            nn_buf save_mean, nn_buf save_invstd, int C, int M,
+                            float momentum, float eps, bool training, nn_buf res, int RC,
                             const conv_epilogue *e) {
   DLGN_TRY(OPS_CHECK_DIMS("batchnorm_forward", C, M));
   DLGN_TRY(ops_check_count("batchnorm_forward", (size_t)C * M));
@@ -95,11 +95,11 @@ int batchnorm_forward_fused(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf g
   }
   if (!training) {
     /* a work-item per 16 values of a channel, the channels along dimension 1 */
-    dlgn_arg args[] = {ARG_BUF(y),           ARG_BUF(x),          ARG_BUF(gamma),
+    ocl_arg args[] = {ARG_BUF(y),           ARG_BUF(x),          ARG_BUF(gamma),
                        ARG_BUF(beta),        ARG_BUF(running_mean), ARG_BUF(running_var),
-                       DLGN_INT(M),          DLGN_FLOAT(eps),     ARG_BUF(res),
-                       DLGN_INT(RC),         ARGS_EPI(e, y)};
-    return dlgn_launch(dev, "batchnorm_forward_eval", 2,
+                       OCL_INT(M),          OCL_FLOAT(eps),     ARG_BUF(res),
+                       OCL_INT(RC),         ARGS_EPI(e, y)};
+    return ocl_launch(dev, "batchnorm_forward_eval", 2,
                        (size_t[]){((size_t)M + 15) / 16, (size_t)C}, (size_t[]){16, 1},
                        (int)(sizeof args / sizeof args[0]), args);
   }
@@ -108,18 +108,18 @@ int batchnorm_forward_fused(dlgn_device *dev, dlgn_buf y, dlgn_buf x, dlgn_buf g
   return LAUNCH_GROUPS(dev, "batchnorm_forward_train", (size_t)C, wg, ARG_BUF(y), ARG_BUF(x),
                        ARG_BUF(gamma), ARG_BUF(beta), ARG_BUF(running_mean),
                        ARG_BUF(running_var), ARG_BUF(save_mean), ARG_BUF(save_invstd),
-                       DLGN_INT(M), DLGN_FLOAT(momentum), DLGN_FLOAT(eps), ARG_BUF(res),
-                       DLGN_INT(RC), ARGS_EPI(e, y));
+                       OCL_INT(M), OCL_FLOAT(momentum), OCL_FLOAT(eps), ARG_BUF(res),
+                       OCL_INT(RC), ARGS_EPI(e, y));
 }
 
-int batchnorm_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dgamma, dlgn_buf dbeta,
-                       dlgn_buf dy, dlgn_buf x, dlgn_buf gamma, dlgn_buf save_mean,
-                       dlgn_buf save_invstd, int C, int M) {
+int batchnorm_backward(dlgn_device *dev, nn_buf dx, nn_buf dgamma, nn_buf dbeta,
+                       nn_buf dy, nn_buf x, nn_buf gamma, nn_buf save_mean,
+                       nn_buf save_invstd, int C, int M) {
   DLGN_TRY(OPS_CHECK_DIMS("batchnorm_backward", C, M));
   DLGN_TRY(ops_check_count("batchnorm_backward", (size_t)C * M));
   size_t wg;
   DLGN_TRY(ops_reduce_wg(dev, "batchnorm_backward", &wg));
   return LAUNCH_GROUPS(dev, "batchnorm_backward", (size_t)C, wg, ARG_BUF(dx), ARG_BUF(dgamma),
                        ARG_BUF(dbeta), ARG_BUF(dy), ARG_BUF(x), ARG_BUF(gamma),
-                       ARG_BUF(save_mean), ARG_BUF(save_invstd), DLGN_INT(M));
+                       ARG_BUF(save_mean), ARG_BUF(save_invstd), OCL_INT(M));
 }

@@ -59,7 +59,7 @@ void dense_backward_ref(double *dx, double *dw, double *db, const double *dy, co
 /* ---- convolution ---- */
 
 void conv2d_forward_ref(double *y, const double *x, const double *w, const double *b,
-                        const dlgn_conv_shape *s) {
+                        const ocl_conv_shape *s) {
   int HO = conv2d_out_h(s), WO = conv2d_out_w(s), k = s->k;
   for (int oc = 0; oc < s->OC; oc++)
     for (int n = 0; n < s->N; n++)
@@ -82,7 +82,7 @@ void conv2d_forward_ref(double *y, const double *x, const double *w, const doubl
 }
 
 void conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
-                         const double *w, const dlgn_conv_shape *s) {
+                         const double *w, const ocl_conv_shape *s) {
   int HO = conv2d_out_h(s), WO = conv2d_out_w(s), k = s->k;
   size_t nw = (size_t)s->OC * s->C * k * k;
   memset(dw, 0, nw * sizeof *dw);

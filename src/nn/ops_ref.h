@@ -26,10 +26,10 @@ void dense_backward_ref(double *dx, double *dw, double *db, const double *dy, co
 
 /* x (C,N,H,W), w (OC,C,k,k), b (OC) -> y (OC,N,HO,WO) */
 void conv2d_forward_ref(double *y, const double *x, const double *w, const double *b,
-                        const dlgn_conv_shape *s);
+                        const ocl_conv_shape *s);
 /* dy (OC,N,HO,WO) -> dx (C,N,H,W), dw (OC,C,k,k), db (OC) */
 void conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
-                         const double *w, const dlgn_conv_shape *s);
+                         const double *w, const ocl_conv_shape *s);
 
 /* v, q (n) -> out (n) = v * sigmoid(beta*q) or v * (q > 0) */
 void gate_forward_ref(double *out, const double *v, const double *q, size_t n, double beta,

@@ -11,20 +11,20 @@ static int shortcut_check(const char *op, int C, int OC, int N, int H, int W, in
   return ops_check_count(op, (size_t)OC * N * H * W);
 }
 
-int shortcut_add_forward(dlgn_device *dev, dlgn_buf y, dlgn_buf x, int C, int OC, int N, int H,
+int shortcut_add_forward(dlgn_device *dev, nn_buf y, nn_buf x, int C, int OC, int N, int H,
                          int W, int stride) {
   DLGN_TRY(shortcut_check("shortcut_add_forward", C, OC, N, H, W, stride));
   int HO = H / stride, WO = W / stride, count = C * N * HO * WO;
   return LAUNCH_1D(dev, "shortcut_add_forward", ((size_t)count + 15) / 16, ARG_BUF(y), ARG_BUF(x),
-                   DLGN_INT(count), DLGN_INT(H), DLGN_INT(W), DLGN_INT(HO), DLGN_INT(WO),
-                   DLGN_INT(stride));
+                   OCL_INT(count), OCL_INT(H), OCL_INT(W), OCL_INT(HO), OCL_INT(WO),
+                   OCL_INT(stride));
 }
 
-int shortcut_add_backward(dlgn_device *dev, dlgn_buf dx, dlgn_buf dy, int C, int OC, int N, int H,
+int shortcut_add_backward(dlgn_device *dev, nn_buf dx, nn_buf dy, int C, int OC, int N, int H,
                           int W, int stride, bool accumulate) {
   DLGN_TRY(shortcut_check("shortcut_add_backward", C, OC, N, H, W, stride));
   int HO = H / stride, WO = W / stride, count = C * N * H * W;
   return LAUNCH_1D(dev, "shortcut_add_backward", ((size_t)count + 15) / 16, ARG_BUF(dx), ARG_BUF(dy),
-                   DLGN_INT(count), DLGN_INT(H), DLGN_INT(W), DLGN_INT(HO), DLGN_INT(WO),
-                   DLGN_INT(stride), DLGN_INT(accumulate));
+                   OCL_INT(count), OCL_INT(H), OCL_INT(W), OCL_INT(HO), OCL_INT(WO),
+                   OCL_INT(stride), OCL_INT(accumulate));
 }

@@ -23,11 +23,11 @@ int ops_epi_code(const conv_epilogue *e) {
 
 int ops_reduce_wg(dlgn_device *dev, const char *kernel, size_t *wg) {
   cl_kernel k;
-  DLGN_TRY(dlgn_kernel(dev, kernel, &k));
+  DLGN_TRY(ocl_kernel(dev, kernel, &k));
   size_t kmax = 0;
   cl_int err = clGetKernelWorkGroupInfo(k, dev->info.id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax,
                                         &kmax, NULL);
-  DLGN_TRY(dlgn_cl_check(dev, err, "clGetKernelWorkGroupInfo", kernel));
+  DLGN_TRY(ocl_check(dev, err, "clGetKernelWorkGroupInfo", kernel));
   /* CPUs run a group's work-items in a loop and pay for every barrier of the
    * tree: 16 wide groups with long per-item sums are faster there */
   size_t w = (dev->info.type & CL_DEVICE_TYPE_CPU) ? 16 : 256;

@@ -16,13 +16,13 @@
  * model of cfg at this batch size on dev, and add the shapes of the GEMMs
  * and convolutions it ran to rec (each shape once). */
 int nn_record_step(dlgn_device *dev, const dlgn_model_config *cfg, int batch,
-                   dlgn_call_record *rec);
+                   ocl_call_record *rec);
 
 /* Time every strategy that fits each pass (forward, dx, dw) of s on dev,
  * each checked against the im2col GEMM's result first, and return the
  * fastest per pass with its median time. quick: fewer repetitions. log: one
  * line per measurement, or NULL. */
-int nn_tune_conv(dlgn_device *dev, const dlgn_conv_shape *s, bool quick, FILE *log,
-                 dlgn_tuned_conv *out);
+int nn_tune_conv(dlgn_device *dev, const ocl_conv_shape *s, bool quick, FILE *log,
+                 ocl_tuned_conv *out);
 
 #endif

@@ -59,7 +59,7 @@ int dlgn_checkpoint_write(const char *path, const dlgn_checkpoint *ck) {
   }
   json_object_object_add(h, "mean", mean);
   json_object_object_add(h, "std", std);
-  json_object_object_add(h, "best", dlgn_run_metrics_json(&ck->best));
+  json_object_object_add(h, "best", train_run_metrics_json(&ck->best));
   const char *htext = json_object_to_json_string_ext(h, JSON_C_TO_STRING_PLAIN);
   uint32_t hlen = (uint32_t)strlen(htext);
 
@@ -231,7 +231,7 @@ static int parse_header(const char *htext, uint32_t hlen, const char *path, dlgn
     dlgn_fail("checkpoint %s is corrupt: header field \"best\" is missing or not an object", path);
     goto done;
   }
-  dlgn_run_metrics_parse(best, &ck->best);
+  train_run_metrics_parse(best, &ck->best);
   if (ck->best.epoch < 0 || ck->best.epoch > ck->epoch) {
     dlgn_fail("checkpoint %s is corrupt: its best epoch %d is not one of its %d epochs", path,
               ck->best.epoch, ck->epoch);

@@ -17,11 +17,11 @@ int dlgn_evaluate(dlgn_model *m, const dlgn_split *split, size_t limit, const fl
   dlgn_batcher_options bo = {.batch = m->max_batch, .limit = limit};
   if (dlgn_batcher_create(&b, split, &bo) != 0 || dlgn_batcher_start_epoch(b, 0) != 0) goto done;
   if (train_stream_create(&st, dev, m->max_batch) != 0) goto done;
-  if (dlgn_buffer_create(dev, 2 * sizeof(cl_int), "evaluation counters", &counters) != 0 ||
-      dlgn_buffer_create(dev, sizeof(float), "evaluation loss", &loss) != 0)
+  if (ocl_buffer_create(dev, 2 * sizeof(cl_int), "evaluation counters", &counters) != 0 ||
+      ocl_buffer_create(dev, sizeof(float), "evaluation loss", &loss) != 0)
     goto done;
   cl_int zero[2] = {0, 0};
-  if (dlgn_buffer_write(dev, counters, 0, sizeof zero, zero, "evaluation counters") != 0) goto done;
+  if (ocl_buffer_write(dev, counters, 0, sizeof zero, zero, "evaluation counters") != 0) goto done;
   bool gated = m->cfg.cls != DLGN_DNN;
   size_t total = 0;
   dlgn_batch batch;
@@ -36,7 +36,7 @@ int dlgn_evaluate(dlgn_model *m, const dlgn_split *split, size_t limit, const fl
     for (int g = 0; g < (gated ? 2 : 1); g++) {
       dlgn_gate_kind kind = g == 0 ? DLGN_GATE_SOFT : DLGN_GATE_HARD;
       if (nn_model_forward(m, batch.n, kind, false) != 0 ||
-          xent_forward(dev, (dlgn_buf){loss, 0}, counters, (size_t)g, (dlgn_buf){m->logits, 0},
+          xent_forward(dev, (nn_buf){loss, 0}, counters, (size_t)g, (nn_buf){m->logits, 0},
                        st.labels, (size_t)slot * bs, batch.n, m->cfg.num_classes) != 0)
         goto done;
     }
@@ -45,7 +45,7 @@ int dlgn_evaluate(dlgn_model *m, const dlgn_split *split, size_t limit, const fl
   }
   if (got < 0) goto done;
   cl_int correct[2];
-  if (dlgn_buffer_read(dev, counters, 0, sizeof correct, correct, "evaluation counters") != 0)
+  if (ocl_buffer_read(dev, counters, 0, sizeof correct, correct, "evaluation counters") != 0)
     goto done;
   if (!gated) correct[1] = correct[0];
   *acc_soft = total ? (double)correct[0] / (double)total : 0;
@@ -53,8 +53,8 @@ int dlgn_evaluate(dlgn_model *m, const dlgn_split *split, size_t limit, const fl
   rc = 0;
 done:
   train_stream_destroy(&st);
-  dlgn_buffer_release(&counters);
-  dlgn_buffer_release(&loss);
+  ocl_buffer_release(&counters);
+  ocl_buffer_release(&loss);
   dlgn_batcher_destroy(b);
   return rc;
 }

@@ -18,8 +18,8 @@ int dlgn_model_from_checkpoint(dlgn_model **out, dlgn_device *dev, const char *p
               path, ck.nparams, ck.nstate, m->nparams, m->nstate);
     goto fail;
   }
-  if (dlgn_buffer_write(dev, m->params, 0, ck.nparams * sizeof(float), ck.params, path) != 0 ||
-      (ck.nstate && dlgn_buffer_write(dev, m->state, 0, ck.nstate * sizeof(float), ck.state, path) != 0))
+  if (ocl_buffer_write(dev, m->params, 0, ck.nparams * sizeof(float), ck.params, path) != 0 ||
+      (ck.nstate && ocl_buffer_write(dev, m->state, 0, ck.nstate * sizeof(float), ck.state, path) != 0))
     goto fail;
   *out = m;
   if (ck_out) *ck_out = ck;

@@ -4,13 +4,13 @@
 #include <stdio.h>
 #include <unistd.h>
 
-void dlgn_progress_init(dlgn_progress *p, int mode, bool quiet) {
+void train_progress_init(train_progress *p, int mode, bool quiet) {
   p->quiet = quiet;
   p->bar = !quiet && (mode == 1 || (mode < 0 && isatty(STDERR_FILENO)));
   p->width = 0;
 }
 
-static void clear_bar(dlgn_progress *p) {
+static void clear_bar(train_progress *p) {
   if (p->bar && p->width) fprintf(stderr, "\r%*s\r", p->width, "");
   p->width = 0;
 }
@@ -25,7 +25,7 @@ static void format_eta(char *out, size_t size, double s) {
   else snprintf(out, size, "%d:%02d", t / 60, t % 60);
 }
 
-void dlgn_progress_step(dlgn_progress *p, int epoch, int epochs, size_t done, size_t total,
+void train_progress_step(train_progress *p, int epoch, int epochs, size_t done, size_t total,
                         double loss, double acc, double images_per_s, double eta_s) {
   if (!p->bar) return;
   enum { BAR = 24 };
@@ -42,7 +42,7 @@ void dlgn_progress_step(dlgn_progress *p, int epoch, int epochs, size_t done, si
   if (n > 0) p->width = n;
 }
 
-void dlgn_progress_epoch(dlgn_progress *p, int epochs, const dlgn_epoch_metrics *e, bool gated) {
+void train_progress_epoch(train_progress *p, int epochs, const dlgn_epoch_metrics *e, bool gated) {
   clear_bar(p);
   if (p->quiet) return;
   if (gated)
@@ -57,7 +57,7 @@ void dlgn_progress_epoch(dlgn_progress *p, int epochs, const dlgn_epoch_metrics 
   fflush(stdout);
 }
 
-void dlgn_progress_note(dlgn_progress *p, const char *fmt, ...) {
+void train_progress_note(train_progress *p, const char *fmt, ...) {
   clear_bar(p);
   if (p->quiet) return;
   va_list ap;

@@ -12,13 +12,13 @@ typedef struct {
   bool bar;
   bool quiet;
   int width; /* characters of the last bar line, to clear it */
-} dlgn_progress;
+} train_progress;
 
 /* mode: -1 auto (bar when stderr is a terminal), 0 plain, 1 bar */
-void dlgn_progress_init(dlgn_progress *p, int mode, bool quiet);
-void dlgn_progress_step(dlgn_progress *p, int epoch, int epochs, size_t done, size_t total,
+void train_progress_init(train_progress *p, int mode, bool quiet);
+void train_progress_step(train_progress *p, int epoch, int epochs, size_t done, size_t total,
                         double loss, double acc, double images_per_s, double eta_s);
-void dlgn_progress_epoch(dlgn_progress *p, int epochs, const dlgn_epoch_metrics *e, bool gated);
-void dlgn_progress_note(dlgn_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void train_progress_epoch(train_progress *p, int epochs, const dlgn_epoch_metrics *e, bool gated);
+void train_progress_note(train_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

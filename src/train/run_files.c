@@ -12,7 +12,7 @@
 #include "dlgn/status.h"
 #include "dlgn/util.h"
 
-int dlgn_run_write_config(const dlgn_train_config *c) {
+int train_run_write_config(const dlgn_train_config *c) {
   char path[1100];
   snprintf(path, sizeof path, "%s/config.json", c->run.run_dir);
   char *text = dlgn_train_config_to_json(c);
@@ -24,7 +24,7 @@ int dlgn_run_write_config(const dlgn_train_config *c) {
   return rc;
 }
 
-json_object *dlgn_run_metrics_json(const dlgn_epoch_metrics *e) {
+json_object *train_run_metrics_json(const dlgn_epoch_metrics *e) {
   json_object *o = json_object_new_object();
   json_object_object_add(o, "epoch", json_object_new_int(e->epoch));
   json_object_object_add(o, "train_loss", json_object_new_double(e->train_loss));
@@ -41,7 +41,7 @@ json_object *dlgn_run_metrics_json(const dlgn_epoch_metrics *e) {
   return o;
 }
 
-int dlgn_run_truncate_metrics(const char *run_dir, int epoch) {
+int train_run_truncate_metrics(const char *run_dir, int epoch) {
   char path[1100];
   snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
   FILE *f = fopen(path, "rb");
@@ -82,7 +82,7 @@ static double get_double(json_object *o, const char *key) {
   return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : 0;
 }
 
-void dlgn_run_metrics_parse(json_object *o, dlgn_epoch_metrics *e) {
+void train_run_metrics_parse(json_object *o, dlgn_epoch_metrics *e) {
   memset(e, 0, sizeof *e);
   /* an epoch no run reaches (or not a number) reads as -1, which matches no
    * epoch, instead of overflowing the int */
@@ -101,7 +101,7 @@ void dlgn_run_metrics_parse(json_object *o, dlgn_epoch_metrics *e) {
   e->lr = get_double(o, "lr");
 }
 
-int dlgn_run_read_metrics(const char *run_dir, int epoch, dlgn_epoch_metrics *e) {
+int train_run_read_metrics(const char *run_dir, int epoch, dlgn_epoch_metrics *e) {
   char path[1100], *text;
   snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
   DLGN_TRY(dlgn_read_file(path, "metrics file", DLGN_MAX_METRICS_BYTES, &text, NULL));
@@ -109,7 +109,7 @@ int dlgn_run_read_metrics(const char *run_dir, int epoch, dlgn_epoch_metrics *e)
   for (char *line = strtok(text, "\n"); line && !found; line = strtok(NULL, "\n")) {
     json_object *o = json_tokener_parse(line), *v;
     if (o && json_object_object_get_ex(o, "epoch", &v) && json_object_get_int(v) == epoch) {
-      dlgn_run_metrics_parse(o, e);
+      train_run_metrics_parse(o, e);
       found = 1;
     }
     if (o) json_object_put(o);
@@ -119,19 +119,19 @@ int dlgn_run_read_metrics(const char *run_dir, int epoch, dlgn_epoch_metrics *e)
   return 0;
 }
 
-int dlgn_run_append_metrics(const char *run_dir, const dlgn_epoch_metrics *e) {
+int train_run_append_metrics(const char *run_dir, const dlgn_epoch_metrics *e) {
   char path[1100];
   snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
   FILE *f = fopen(path, "ab");
   if (!f) return dlgn_fail("cannot append to %s: %s", path, strerror(errno));
-  json_object *o = dlgn_run_metrics_json(e);
+  json_object *o = train_run_metrics_json(e);
   int bad = fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0;
   json_object_put(o);
   if (fclose(f) != 0 || bad) return dlgn_fail("cannot append to %s", path);
   return 0;
 }
 
-int dlgn_run_write_summary(const dlgn_train_config *c, const dlgn_train_summary *s) {
+int train_run_write_summary(const dlgn_train_config *c, const dlgn_train_summary *s) {
   const dlgn_model_config *m = &c->model;
   json_object *o = json_object_new_object();
   json_object_object_add(o, "class", json_object_new_string(dlgn_class_name(m->cls)));
@@ -147,8 +147,8 @@ int dlgn_run_write_summary(const dlgn_train_config *c, const dlgn_train_summary 
   json_object_object_add(o, "data", json_object_new_string(s->data_source));
   json_object_object_add(o, "synthetic_data", json_object_new_boolean(s->synthetic));
   json_object_object_add(o, "epochs", json_object_new_int(s->epochs_run));
-  json_object_object_add(o, "final", dlgn_run_metrics_json(&s->final));
-  json_object_object_add(o, "best", dlgn_run_metrics_json(&s->best));
+  json_object_object_add(o, "final", train_run_metrics_json(&s->final));
+  json_object_object_add(o, "best", train_run_metrics_json(&s->best));
   char path[1100];
   snprintf(path, sizeof path, "%s/summary.json", c->run.run_dir);
   const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
@@ -286,7 +286,7 @@ static void copy_string(json_object *o, const char *key, char *out, size_t size)
   snprintf(out, size, "%s", json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "");
 }
 
-/* The reverse of dlgn_run_write_summary; the interpretability properties
+/* The reverse of train_run_write_summary; the interpretability properties
  * follow from the configuration. */
 int dlgn_run_read_summary(const char *run_dir, dlgn_train_summary *s) {
   char path[1200];
@@ -300,8 +300,8 @@ int dlgn_run_read_summary(const char *run_dir, dlgn_train_summary *s) {
     rc = dlgn_fail("%s: no \"final\" figures", path);
   if (rc == 0) rc = dlgn_train_config_load(&s->config, run_dir);
   if (rc == 0) {
-    dlgn_run_metrics_parse(v, &s->final);
-    if (json_object_object_get_ex(o, "best", &v)) dlgn_run_metrics_parse(v, &s->best);
+    train_run_metrics_parse(v, &s->final);
+    if (json_object_object_get_ex(o, "best", &v)) train_run_metrics_parse(v, &s->best);
     else s->best.test_hard = -1;
     copy_string(o, "device", s->device, sizeof s->device);
     copy_string(o, "data", s->data_source, sizeof s->data_source);
@@ -321,7 +321,7 @@ int dlgn_run_metrics_timing(const char *run_dir, double *seconds, double *images
     json_object *o = json_tokener_parse(line);
     if (o) {
       dlgn_epoch_metrics e;
-      dlgn_run_metrics_parse(o, &e);
+      train_run_metrics_parse(o, &e);
       *seconds += e.seconds;
       json_object *v;
       if (json_object_object_get_ex(o, "images_per_s", &v)) *images_per_s = e.images_per_s;

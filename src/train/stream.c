@@ -10,9 +10,9 @@ int train_stream_create(train_stream *s, dlgn_device *dev, int batch) {
   s->dev = dev;
   s->batch = batch;
   size_t nb = (size_t)batch;
-  DLGN_TRY(dlgn_buffer_create(dev, 2 * nb * DLGN_IMAGE_BYTES, "uint8 batch slots", &s->x8));
-  DLGN_TRY(dlgn_buffer_create(dev, 2 * nb * sizeof(int32_t), "label slots", &s->labels));
-  DLGN_TRY(dlgn_buffer_create(dev, 2 * nb * sizeof(dlgn_aug), "augmentation slots", &s->aug));
+  DLGN_TRY(ocl_buffer_create(dev, 2 * nb * DLGN_IMAGE_BYTES, "uint8 batch slots", &s->x8));
+  DLGN_TRY(ocl_buffer_create(dev, 2 * nb * sizeof(int32_t), "label slots", &s->labels));
+  DLGN_TRY(ocl_buffer_create(dev, 2 * nb * sizeof(dlgn_aug), "augmentation slots", &s->aug));
   s->host_x8 = dlgn_malloc(2 * nb * DLGN_IMAGE_BYTES, "batch staging");
   s->host_labels = dlgn_malloc(2 * nb * sizeof(int32_t), "label staging");
   s->host_aug = dlgn_malloc(2 * nb * sizeof(dlgn_aug), "augmentation staging");
@@ -26,7 +26,7 @@ int train_stream_push(train_stream *s, const dlgn_batch *b, int *slot) {
   int k = s->next;
   s->next ^= 1;
   /* the staging memory of this slot is free once its last upload is done */
-  DLGN_TRY(dlgn_event_wait(s->dev, &s->uploaded[k], "the previous upload of a batch slot"));
+  DLGN_TRY(ocl_event_wait(s->dev, &s->uploaded[k], "the previous upload of a batch slot"));
   size_t nb = (size_t)s->batch, n = (size_t)b->n;
   uint8_t *hx = s->host_x8 + (size_t)k * nb * DLGN_IMAGE_BYTES;
   int32_t *hl = s->host_labels + (size_t)k * nb;
@@ -37,33 +37,33 @@ int train_stream_push(train_stream *s, const dlgn_batch *b, int *slot) {
   /* the upload waits until the compute queue has released the slot */
   cl_event after = s->released[k];
   const char *what = "a batch upload";
-  DLGN_TRY(dlgn_upload_async(s->dev, s->x8, (size_t)k * nb * DLGN_IMAGE_BYTES, n * DLGN_IMAGE_BYTES,
+  DLGN_TRY(ocl_upload_async(s->dev, s->x8, (size_t)k * nb * DLGN_IMAGE_BYTES, n * DLGN_IMAGE_BYTES,
                              hx, after, NULL, what));
-  DLGN_TRY(dlgn_upload_async(s->dev, s->labels, (size_t)k * nb * sizeof *hl, n * sizeof *hl, hl,
+  DLGN_TRY(ocl_upload_async(s->dev, s->labels, (size_t)k * nb * sizeof *hl, n * sizeof *hl, hl,
                              NULL, NULL, what));
-  DLGN_TRY(dlgn_upload_async(s->dev, s->aug, (size_t)k * nb * sizeof *ha, n * sizeof *ha, ha, NULL,
+  DLGN_TRY(ocl_upload_async(s->dev, s->aug, (size_t)k * nb * sizeof *ha, n * sizeof *ha, ha, NULL,
                              &s->uploaded[k], what));
-  dlgn_event_release(&s->released[k]);
+  ocl_event_release(&s->released[k]);
   /* make the transfer visible to the compute queue before the batch's kernels */
-  DLGN_TRY(dlgn_compute_waits_for(s->dev, s->uploaded[k], what));
+  DLGN_TRY(ocl_compute_waits_for(s->dev, s->uploaded[k], what));
   *slot = k;
   return 0;
 }
 
 int train_stream_release(train_stream *s, int slot) {
-  dlgn_event_release(&s->released[slot]);
-  return dlgn_compute_marker(s->dev, &s->released[slot], "releasing a batch slot");
+  ocl_event_release(&s->released[slot]);
+  return ocl_compute_marker(s->dev, &s->released[slot], "releasing a batch slot");
 }
 
 void train_stream_destroy(train_stream *s) {
-  if (s->dev) dlgn_device_drain(s->dev);
+  if (s->dev) ocl_device_drain(s->dev);
   for (int k = 0; k < 2; k++) {
-    dlgn_event_release(&s->uploaded[k]);
-    dlgn_event_release(&s->released[k]);
+    ocl_event_release(&s->uploaded[k]);
+    ocl_event_release(&s->released[k]);
   }
-  dlgn_buffer_release(&s->x8);
-  dlgn_buffer_release(&s->labels);
-  dlgn_buffer_release(&s->aug);
+  ocl_buffer_release(&s->x8);
+  ocl_buffer_release(&s->labels);
+  ocl_buffer_release(&s->aug);
   free(s->host_x8);
   free(s->host_labels);
   free(s->host_aug);

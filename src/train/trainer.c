@@ -34,7 +34,7 @@ typedef struct {
   int *ring_n; /* images of each step of the epoch */
   float *ring_host;
   float *host_params, *host_state, *host_opt;
-  dlgn_progress progress;
+  train_progress progress;
   long step; /* optimizer steps done */
   int epoch; /* epochs done */
   dlgn_epoch_metrics best;
@@ -93,10 +93,10 @@ static int load_feature_network(train_run *r, const dlgn_checkpoint *src) {
   size_t state_end = 0;
   for (int l = 0; l < f->nlayers; l++)
     if (f->layers[l].gamma_off) state_end = f->layers[l].var_off + (size_t)f->layers[l].out_c;
-  DLGN_TRY(dlgn_buffer_write(r->dev, r->m->params, 0, f->end * sizeof(float), src->params,
+  DLGN_TRY(ocl_buffer_write(r->dev, r->m->params, 0, f->end * sizeof(float), src->params,
                              "frozen feature network"));
   if (state_end)
-    DLGN_TRY(dlgn_buffer_write(r->dev, r->m->state, 0, state_end * sizeof(float), src->state,
+    DLGN_TRY(ocl_buffer_write(r->dev, r->m->state, 0, state_end * sizeof(float), src->state,
                                "frozen feature batch-norm state"));
   return 0;
 }
@@ -125,8 +125,8 @@ static int setup(train_run *r, bool resume, dlgn_checkpoint *resume_ck, dlgn_tra
   dlgn_model *m = r->m;
   r->ntrain = m->train_end - m->train_begin;
   r->nopt = c->optimizer == DLGN_ADAM ? 2 * r->ntrain : r->ntrain;
-  if (dlgn_buffer_create(r->dev, r->nopt * sizeof(float), "optimizer state", &r->opt) != 0 ||
-      fill_forward(r->dev, (dlgn_buf){r->opt, 0}, r->nopt, 0.0f) != 0)
+  if (ocl_buffer_create(r->dev, r->nopt * sizeof(float), "optimizer state", &r->opt) != 0 ||
+      fill_forward(r->dev, (nn_buf){r->opt, 0}, r->nopt, 0.0f) != 0)
     goto done;
   if (!resume && c->model.mode == DLGN_FIXED_LEARNT && load_feature_network(r, &src) != 0) goto done;
   if (resume) {
@@ -138,11 +138,11 @@ static int setup(train_run *r, bool resume, dlgn_checkpoint *resume_ck, dlgn_tra
                 m->nstate, r->nopt);
       goto done;
     }
-    if (dlgn_buffer_write(r->dev, m->params, 0, m->nparams * sizeof(float), resume_ck->params,
+    if (ocl_buffer_write(r->dev, m->params, 0, m->nparams * sizeof(float), resume_ck->params,
                           "parameters") != 0 ||
-        (m->nstate && dlgn_buffer_write(r->dev, m->state, 0, m->nstate * sizeof(float),
+        (m->nstate && ocl_buffer_write(r->dev, m->state, 0, m->nstate * sizeof(float),
                                         resume_ck->state, "state") != 0) ||
-        dlgn_buffer_write(r->dev, r->opt, 0, r->nopt * sizeof(float), resume_ck->opt,
+        ocl_buffer_write(r->dev, r->opt, 0, r->nopt * sizeof(float), resume_ck->opt,
                           "optimizer state") != 0)
       goto done;
     r->epoch = resume_ck->epoch;
@@ -158,8 +158,8 @@ static int setup(train_run *r, bool resume, dlgn_checkpoint *resume_ck, dlgn_tra
     goto done;
   }
   if (train_stream_create(&r->st, r->dev, c->batch) != 0 ||
-      dlgn_buffer_create(r->dev, 4 * sizeof(cl_int), "accuracy counters", &r->counters) != 0 ||
-      dlgn_buffer_create(r->dev, r->steps_per_epoch * sizeof(float), "loss ring", &r->ring) != 0)
+      ocl_buffer_create(r->dev, 4 * sizeof(cl_int), "accuracy counters", &r->counters) != 0 ||
+      ocl_buffer_create(r->dev, r->steps_per_epoch * sizeof(float), "loss ring", &r->ring) != 0)
     goto done;
   r->ring_n = dlgn_calloc(r->steps_per_epoch, sizeof(int), "loss ring sizes");
   r->ring_host = dlgn_calloc(r->steps_per_epoch, sizeof(float), "loss ring");
@@ -176,14 +176,14 @@ done:
 static int optimizer_step(train_run *r, float lr) {
   dlgn_model *m = r->m;
   const dlgn_train_config *c = &r->cfg;
-  dlgn_buf p = {m->params, m->train_begin}, g = {m->grads, m->train_begin};
+  nn_buf p = {m->params, m->train_begin}, g = {m->grads, m->train_begin};
   if (c->decoupled_weight_decay > 0) /* AdamW: decay the weights apart from the gradient */
     DLGN_TRY(axpy(r->dev, p, p, r->ntrain, -lr * c->decoupled_weight_decay));
   if (c->optimizer == DLGN_ADAM)
-    return adam_update(r->dev, p, g, (dlgn_buf){r->opt, 0}, (dlgn_buf){r->opt, r->ntrain},
+    return adam_update(r->dev, p, g, (nn_buf){r->opt, 0}, (nn_buf){r->opt, r->ntrain},
                        r->ntrain, lr, c->adam_beta1, c->adam_beta2, c->adam_eps, c->weight_decay,
                        (int)(r->step + 1));
-  return sgd_update(r->dev, p, g, (dlgn_buf){r->opt, 0}, r->ntrain, lr, c->momentum,
+  return sgd_update(r->dev, p, g, (nn_buf){r->opt, 0}, r->ntrain, lr, c->momentum,
                     c->weight_decay, c->nesterov, r->step == 0);
 }
 
@@ -192,9 +192,9 @@ static int optimizer_step(train_run *r, float lr) {
 static int sync_losses(train_run *r, size_t from, size_t to, double *loss_sum, size_t *seen,
                        int *correct) {
   if (to > from)
-    DLGN_TRY(dlgn_buffer_read(r->dev, r->ring, from * sizeof(float), (to - from) * sizeof(float),
+    DLGN_TRY(ocl_buffer_read(r->dev, r->ring, from * sizeof(float), (to - from) * sizeof(float),
                               r->ring_host + from, "loss ring"));
-  DLGN_TRY(dlgn_buffer_read(r->dev, r->counters, 0, sizeof(cl_int), correct, "accuracy counter"));
+  DLGN_TRY(ocl_buffer_read(r->dev, r->counters, 0, sizeof(cl_int), correct, "accuracy counter"));
   for (size_t i = from; i < to; i++) {
     float l = r->ring_host[i];
     if (!isfinite(l)) {
@@ -226,7 +226,7 @@ static int train_epoch(train_run *r, dlgn_epoch_metrics *e) {
   long total_steps = (long)r->steps_per_epoch * c->epochs;
   DLGN_TRY(dlgn_batcher_start_epoch(r->batcher, r->epoch));
   cl_int zero = 0;
-  DLGN_TRY(dlgn_buffer_write(dev, r->counters, 0, sizeof zero, &zero, "accuracy counter"));
+  DLGN_TRY(ocl_buffer_write(dev, r->counters, 0, sizeof zero, &zero, "accuracy counter"));
   double t0 = dlgn_now(), last_sync = t0;
   double loss_sum = 0;
   size_t seen = 0, synced = 0, images = 0, k = 0;
@@ -241,9 +241,9 @@ static int train_epoch(train_run *r, dlgn_epoch_metrics *e) {
     DLGN_TRY(nn_model_load_images(m, r->st.x8, (size_t)slot * bs * DLGN_IMAGE_BYTES, r->st.aug,
                                   (size_t)slot * bs, b.n, r->mean, r->std));
     DLGN_TRY(nn_model_forward(m, b.n, gates, true));
-    DLGN_TRY(xent_forward(dev, (dlgn_buf){r->ring, k}, r->counters, 0, (dlgn_buf){m->logits, 0},
+    DLGN_TRY(xent_forward(dev, (nn_buf){r->ring, k}, r->counters, 0, (nn_buf){m->logits, 0},
                           r->st.labels, (size_t)slot * bs, b.n, c->model.num_classes));
-    DLGN_TRY(xent_backward(dev, (dlgn_buf){m->dlogits, 0}, (dlgn_buf){m->logits, 0}, r->st.labels,
+    DLGN_TRY(xent_backward(dev, (nn_buf){m->dlogits, 0}, (nn_buf){m->logits, 0}, r->st.labels,
                            (size_t)slot * bs, b.n, c->model.num_classes));
     DLGN_TRY(train_stream_release(&r->st, slot));
     DLGN_TRY(nn_model_backward(m, b.n, gates));
@@ -261,7 +261,7 @@ static int train_epoch(train_run *r, dlgn_epoch_metrics *e) {
       last_sync = now;
       double ips = (double)images / (now - t0);
       double eta = (double)(r->steps_per_epoch - k) * (now - t0) / (double)k;
-      dlgn_progress_step(&r->progress, r->epoch + 1, c->epochs, k, r->steps_per_epoch,
+      train_progress_step(&r->progress, r->epoch + 1, c->epochs, k, r->steps_per_epoch,
                          seen ? loss_sum / (double)seen : 0, seen ? (double)correct / (double)seen : 0,
                          ips, eta);
     }
@@ -284,12 +284,12 @@ static int train_epoch(train_run *r, dlgn_epoch_metrics *e) {
 
 static int save_checkpoint(train_run *r) {
   dlgn_model *m = r->m;
-  DLGN_TRY(dlgn_buffer_read(r->dev, m->params, 0, m->nparams * sizeof(float), r->host_params,
+  DLGN_TRY(ocl_buffer_read(r->dev, m->params, 0, m->nparams * sizeof(float), r->host_params,
                             "parameters"));
   if (m->nstate)
-    DLGN_TRY(dlgn_buffer_read(r->dev, m->state, 0, m->nstate * sizeof(float), r->host_state,
+    DLGN_TRY(ocl_buffer_read(r->dev, m->state, 0, m->nstate * sizeof(float), r->host_state,
                               "batch-norm state"));
-  DLGN_TRY(dlgn_buffer_read(r->dev, r->opt, 0, r->nopt * sizeof(float), r->host_opt,
+  DLGN_TRY(ocl_buffer_read(r->dev, r->opt, 0, r->nopt * sizeof(float), r->host_opt,
                             "optimizer state"));
   dlgn_checkpoint ck = {.config = r->cfg, .epoch = r->epoch, .step = r->step,
                         .nparams = m->nparams, .nstate = m->nstate, .nopt = r->nopt,
@@ -305,9 +305,9 @@ static int save_checkpoint(train_run *r) {
 static void run_free(train_run *r) {
   train_stream_destroy(&r->st);
   dlgn_batcher_destroy(r->batcher);
-  dlgn_buffer_release(&r->opt);
-  dlgn_buffer_release(&r->counters);
-  dlgn_buffer_release(&r->ring);
+  ocl_buffer_release(&r->opt);
+  ocl_buffer_release(&r->counters);
+  ocl_buffer_release(&r->ring);
   dlgn_model_destroy(r->m);
   dlgn_device_close(r->dev);
   if (r->have_ds) dlgn_dataset_free(&r->ds);
@@ -325,19 +325,19 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
   r->cfg = *c;
   int rc = -1;
   dlgn_checkpoint ck = {0};
-  dlgn_progress_init(&r->progress, c->run.progress, c->run.quiet);
+  train_progress_init(&r->progress, c->run.progress, c->run.quiet);
   if (dlgn_mkdir_p(c->run.run_dir) != 0) goto done;
   int stale;
   if (dlgn_run_remove_temporaries(c->run.run_dir, &stale) != 0) goto done;
   if (stale)
-    dlgn_progress_note(&r->progress, "removed %d temporary file%s that a killed write left in %s\n",
+    train_progress_note(&r->progress, "removed %d temporary file%s that a killed write left in %s\n",
                        stale, stale == 1 ? "" : "s", c->run.run_dir);
   char path[1100];
   snprintf(path, sizeof path, "%s/checkpoint.bin", c->run.run_dir);
   if (resume && access(path, F_OK) != 0 && errno == ENOENT) {
     /* Killed before its first epoch ended: nothing to continue, but its
      * config.json (already in c) says what to train. */
-    dlgn_progress_note(&r->progress,
+    train_progress_note(&r->progress,
                        "%s has no checkpoint yet (the run stopped in its first epoch); starting "
                        "it from its config.json\n",
                        c->run.run_dir);
@@ -351,10 +351,10 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
     r->cfg.run = c->run;
   }
   if (setup(r, resume, &ck, sum) != 0) goto done;
-  if (dlgn_run_write_config(&r->cfg) != 0) goto done;
-  if (dlgn_run_truncate_metrics(r->cfg.run.run_dir, r->epoch) != 0) goto done;
+  if (train_run_write_config(&r->cfg) != 0) goto done;
+  if (train_run_truncate_metrics(r->cfg.run.run_dir, r->epoch) != 0) goto done;
   if (resume)
-    dlgn_progress_note(&r->progress, "resuming %s after epoch %d of %d\n", r->cfg.run.run_dir, r->epoch,
+    train_progress_note(&r->progress, "resuming %s after epoch %d of %d\n", r->cfg.run.run_dir, r->epoch,
                        r->cfg.epochs);
   bool gated = r->cfg.model.cls != DLGN_DNN;
   dlgn_epoch_metrics e = {0};
@@ -362,11 +362,11 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
     if (train_epoch(r, &e) != 0) goto done;
     r->epoch++;
     if (r->best.epoch == 0 || e.test_hard > r->best.test_hard) r->best = e;
-    dlgn_progress_epoch(&r->progress, r->cfg.epochs, &e, gated);
-    if (dlgn_run_append_metrics(r->cfg.run.run_dir, &e) != 0 || save_checkpoint(r) != 0) goto done;
+    train_progress_epoch(&r->progress, r->cfg.epochs, &e, gated);
+    if (train_run_append_metrics(r->cfg.run.run_dir, &e) != 0 || save_checkpoint(r) != 0) goto done;
   }
   if (e.epoch == 0) { /* resumed a finished run: its last epoch, as recorded */
-    if (dlgn_run_read_metrics(r->cfg.run.run_dir, r->epoch, &e) != 0) goto done;
+    if (train_run_read_metrics(r->cfg.run.run_dir, r->epoch, &e) != 0) goto done;
     e.train_soft = e.train_hard = -1;
   }
   if (r->cfg.eval_train &&
@@ -377,7 +377,7 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
   sum->final = e;
   sum->best = r->best;
   sum->epochs_run = r->epoch;
-  if (dlgn_run_write_summary(&r->cfg, sum) != 0) goto done;
+  if (train_run_write_summary(&r->cfg, sum) != 0) goto done;
   rc = 0;
 done:
   dlgn_checkpoint_free(&ck);
