@@ -14,8 +14,11 @@ static int shortcut_check(const char *op, int C, int OC, int N, int H, int W, in
 int shortcut_add_forward(dlgn_device *dev, nn_buf y, nn_buf x, int C, int OC, int N, int H,
                          int W, int stride) {
   DLGN_TRY(shortcut_check("shortcut_add_forward", C, OC, N, H, W, stride));
-  int HO = H / stride, WO = W / stride, count = C * N * HO * WO;
-  return LAUNCH_1D(dev, "shortcut_add_forward", ((size_t)count + 15) / 16, ARG_BUF(y), ARG_BUF(x),
+  /* elements at stride 1 (16 per work-item), rows past it (one each) */
+  int HO = H / stride, WO = W / stride;
+  int count = stride == 1 ? C * N * HO * WO : C * N * HO;
+  size_t items = stride == 1 ? ((size_t)count + 15) / 16 : (size_t)count;
+  return LAUNCH_1D(dev, "shortcut_add_forward", items, ARG_BUF(y), ARG_BUF(x),
                    OCL_INT(count), OCL_INT(H), OCL_INT(W), OCL_INT(HO), OCL_INT(WO),
                    OCL_INT(stride));
 }
@@ -23,8 +26,10 @@ int shortcut_add_forward(dlgn_device *dev, nn_buf y, nn_buf x, int C, int OC, in
 int shortcut_add_backward(dlgn_device *dev, nn_buf dx, nn_buf dy, int C, int OC, int N, int H,
                           int W, int stride, bool accumulate) {
   DLGN_TRY(shortcut_check("shortcut_add_backward", C, OC, N, H, W, stride));
-  int HO = H / stride, WO = W / stride, count = C * N * H * W;
-  return LAUNCH_1D(dev, "shortcut_add_backward", ((size_t)count + 15) / 16, ARG_BUF(dx), ARG_BUF(dy),
+  int HO = H / stride, WO = W / stride;
+  int count = stride == 1 ? C * N * H * W : C * N * H;
+  size_t items = stride == 1 ? ((size_t)count + 15) / 16 : (size_t)count;
+  return LAUNCH_1D(dev, "shortcut_add_backward", items, ARG_BUF(dx), ARG_BUF(dy),
                    OCL_INT(count), OCL_INT(H), OCL_INT(W), OCL_INT(HO), OCL_INT(WO),
                    OCL_INT(stride), OCL_INT(accumulate));
 }
