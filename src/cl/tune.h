@@ -11,7 +11,7 @@
  *   clblast KERNEL NAME=VALUE ...   (passed to CLBlastOverrideParameters)
  *   conv N=.. C=.. H=.. W=.. OC=.. k=.. stride=.. pad=.. fwd=KIND dx=KIND dw=KIND
  *        [fwd_ms=.. dx_ms=.. dw_ms=..]   (the strategy of each pass of that
- *        convolution: gemm, direct, rows, wino or batch; src/nn/ops_conv.c)
+ *        convolution: gemm, direct, rows, wino, batch or sub; src/nn/ops_conv.c)
  * '#' starts a comment. */
 #ifndef CL_TUNE_H
 #define CL_TUNE_H

@@ -52,7 +52,7 @@ static int conv_check(const dlgn_device *dev, const char *op, const ocl_conv_sha
   return ops_check_count(op, (size_t)s->OC * s->C * s->k * s->k);
 }
 
-typedef ocl_conv_kind conv_kind; /* cl/device.h: gemm, direct, rows, wino, batch */
+typedef ocl_conv_kind conv_kind; /* cl/device.h: gemm, direct, rows, wino, batch, sub */
 
 /* The row kernels (conv3x3_*rows*) take 3x3, stride 1, pad 1 layers whose
  * rows are one or two 16-float vectors wide (rows of 16 in pairs). */
@@ -94,7 +94,7 @@ static bool conv_batch_fits(const ocl_conv_shape *s) {
  * weight gradient only where planes are smaller than a vector (2x2: backward
  * 28.9 -> 17.7 ms; 8x8 and 4x4 keep the GEMM). GPUs are unmeasured and keep
  * im2col + CLBlast's tuned GEMM (the direct kernels' float16 accumulators
- * would spill registers there). $DLGN_CONV=gemm|direct|rows|wino|batch
+ * would spill registers there). $DLGN_CONV=gemm|direct|rows|wino|batch|sub
  * overrides (each only where it fits and the device runs it correctly). */
 typedef struct {
   conv_kind fwd, dx, dw;

@@ -94,13 +94,15 @@ int batchnorm_forward_fused(dlgn_device *dev, nn_buf y, nn_buf x, nn_buf gamma,
     RC = 0;
   }
   if (!training) {
-    /* a work-item per 16 values of a channel, the channels along dimension 1 */
+    /* a work-item per 16 values of a channel, the channels along dimension
+     * 1; groups of 64 along a channel (a GPU's warp or wavefront) */
+    size_t local = dev->info.max_work_group < 64 ? dev->info.max_work_group : 64;
     ocl_arg args[] = {ARG_BUF(y),           ARG_BUF(x),          ARG_BUF(gamma),
                        ARG_BUF(beta),        ARG_BUF(running_mean), ARG_BUF(running_var),
                        OCL_INT(M),          OCL_FLOAT(eps),     ARG_BUF(res),
                        OCL_INT(RC),         ARGS_EPI(e, y)};
     return ocl_launch(dev, "batchnorm_forward_eval", 2,
-                       (size_t[]){((size_t)M + 15) / 16, (size_t)C}, (size_t[]){16, 1},
+                       (size_t[]){((size_t)M + 15) / 16, (size_t)C}, (size_t[]){local, 1},
                        (int)(sizeof args / sizeof args[0]), args);
   }
   size_t wg;
