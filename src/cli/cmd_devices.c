@@ -11,8 +11,9 @@
 #include "dlgn/status.h"
 
 /* The strategies (forward/dx/dw) of the models' 3x3 layers on this device at
- * batch 128, by row length (src/nn/ops_conv.c), as the tuning file t (NULL:
- * none) and the options leave them. */
+ * batch 128, by row length, and of a ResNet's stride-2 layer (16->32 from
+ * 32x32) (src/nn/ops_conv.c), as the tuning file t (NULL: none) and the
+ * options leave them. */
 static void print_conv_strategies(const dlgn_device_info *d, const ocl_conv_options *o,
                                   const ocl_tuning *t) {
   const int widths[] = {32, 16, 8, 4, 2};
@@ -23,6 +24,10 @@ static void print_conv_strategies(const dlgn_device_info *d, const ocl_conv_opti
     conv2d_describe_plan(d, o, t, &s, plan, sizeof plan);
     printf("%s %d: %s", i ? "," : "", widths[i], plan);
   }
+  ocl_conv_shape s2 = {128, 16, 32, 32, 32, 3, 2, 1};
+  char plan2[96];
+  conv2d_describe_plan(d, o, t, &s2, plan2, sizeof plan2);
+  printf("; stride 2: %s", plan2);
   printf(")%s%s", o->forced ? "; $DLGN_CONV=" : "",
          o->forced ? ocl_conv_kind_name(o->force) : "");
   if (o->columns != OCL_CONV_COLUMNS_DEFAULT) printf("; $DLGN_CONV_COLUMNS=%zu", o->columns);

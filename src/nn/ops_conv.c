@@ -221,7 +221,7 @@ static const char *kind_label(conv_kind k, const ocl_conv_shape *s) {
     case OCL_CONV_ROWS: return s->W < 16 ? "flat" : "rows";
     case OCL_CONV_WINO: return "winograd";
     case OCL_CONV_BATCH: return "batch";
-    case OCL_CONV_SUB: return "stride-1 twin";
+    case OCL_CONV_SUB: return "sub";
     default: return "im2col+gemm";
   }
 }
