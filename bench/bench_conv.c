@@ -79,7 +79,7 @@ static int bench_alloc(dlgn_device *dev, conv_bench *c, const ocl_conv_shape *s)
   }
   set_conv(dev, "");
   return ocl_buffer_create(dev, scratch * sizeof(float), "conv scratch",
-                            &c->scratch);
+                           &c->scratch);
 }
 
 static void bench_release(conv_bench *c) {

@@ -102,7 +102,7 @@ static int pool_create(dlgn_device *dev, pool *p, size_t floats, size_t scratch,
   DLGN_TRY(bench_random_buffer(dev, floats, 0.1f, 30, &p->m));
   DLGN_TRY(bench_random_buffer(dev, floats, 0.0f, 31, &p->v));
   DLGN_TRY(ocl_buffer_create(dev, (scratch ? scratch : 1) * sizeof(float), "scratch",
-                              &p->scratch));
+                             &p->scratch));
   /* batch norm statistics: running var and saved invstd must be positive */
   DLGN_TRY(bench_random_buffer(dev, 4 * 1024, 0.0f, 32, &p->stats));
   DLGN_TRY(ocl_buffer_fill_float(dev, p->stats, 0, 4 * 1024, 1.0f, "statistics"));

@@ -64,7 +64,7 @@ static const char *run_case(dlgn_device *dev, const ocl_gemm_own_params *p, cons
     fill_uniform(&r, c0, nc);
   memcpy(want, c0, nc * sizeof *want);
   ocl_gemm_ref(c->ta, c->tb, c->M, c->N, c->K, c->alpha, a + c->offa, lda, b + c->offb, ldb,
-                c->beta, want + c->offc, ldc);
+               c->beta, want + c->offc, ldc);
 
   cl_mem A, B, C;
   ck_assert_ok(ocl_buffer_create(dev, na * sizeof *a, "test A", &A));
@@ -97,7 +97,7 @@ static const char *run_case(dlgn_device *dev, const ocl_gemm_own_params *p, cons
     ck_assert_ok(ocl_gemm_wg(dev, wg_form, &call));
   } else {
     ck_assert_ok(ocl_gemm(dev, c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, c->offa, lda, B,
-                           c->offb, ldb, c->beta, C, c->offc, ldc));
+                          c->offb, ldb, c->beta, C, c->offc, ldc));
   }
   ck_assert_ok(ocl_buffer_read(dev, C, 0, nc * sizeof *got, got, "test C"));
   ocl_buffer_release(&A);

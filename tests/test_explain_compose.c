@@ -140,7 +140,7 @@ static void run_case(dlgn_device *dev, const model_case *mc, uint64_t seed) {
     q[l] = malloc(nq * sizeof *q[l]);
     ck_assert(q[l] != NULL);
     ck_assert_ok(ocl_buffer_read(dev, nn_model_gate_preact(m, l), 0, nq * sizeof *q[l], q[l],
-                                  "q"));
+                                 "q"));
   }
   dlgn_templates t;
   ck_assert_ok(dlgn_templates_compose(&t, m, p, s));

@@ -268,7 +268,7 @@ START_TEST(test_npk_residual_dgn) {
       const nn_layer *L = &m->feat.layers[l];
       float *q = malloc(units[l] * NI * sizeof *q);
       ck_assert_ok(ocl_buffer_read(devs[d], nn_model_gate_preact(m, l), 0,
-                                    units[l] * NI * sizeof *q, q, "q"));
+                                   units[l] * NI * sizeof *q, q, "q"));
       for (int i = 0; i < NI; i++)
         dlgn_gate_bits_set(&g, l, (size_t)i, q, NI, i, L->out_c, L->h * L->w);
       free(q);

@@ -82,7 +82,7 @@ static inline double *tdown(dlgn_device *dev, nn_buf b, size_t n) {
   float *f = malloc((n ? n : 1) * sizeof *f);
   ck_assert_ptr_nonnull(f);
   ck_assert_ok(ocl_buffer_read(dev, b.mem, b.off * sizeof(float), n * sizeof(float), f,
-                                "test result"));
+                               "test result"));
   double *a = tvec(n);
   for (size_t i = 0; i < n; i++) a[i] = f[i];
   free(f);

@@ -255,8 +255,8 @@ int ocl_conv_kind_parse(const char *s, ocl_conv_kind *out) {
       *out = (ocl_conv_kind)i;
       return 0;
     }
-  return dlgn_fail("unknown convolution strategy '%s' (expected gemm, direct, rows, wino, batch or sub)",
-                   s);
+  return dlgn_fail("unknown convolution strategy '%s' (expected gemm, direct, rows, wino, "
+                   "batch or sub)", s);
 }
 
 int ocl_conv_options_from_env(ocl_conv_options *o) {
@@ -413,7 +413,7 @@ int ocl_buffer_create(dlgn_device *dev, size_t bytes, const char *what, cl_mem *
     if (err != CL_SUCCESS) {
       ocl_buffer_release(out);
       return ocl_check(dev, err, dev->oclgrind ? "clEnqueueWriteBuffer" : "clEnqueueFillBuffer",
-                           "NaN fill of a new buffer ($DLGN_POISON)");
+                       "NaN fill of a new buffer ($DLGN_POISON)");
     }
   }
   return 0;
@@ -425,21 +425,21 @@ void ocl_buffer_release(cl_mem *mem) {
 }
 
 int ocl_buffer_write(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, const void *src,
-                      const char *what) {
+                     const char *what) {
   if (bytes == 0) return 0;
   cl_int err = clEnqueueWriteBuffer(dev->queue, mem, CL_TRUE, offset, bytes, src, 0, NULL, NULL);
   return ocl_check(dev, err, "clEnqueueWriteBuffer", what);
 }
 
 int ocl_buffer_read(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, void *dst,
-                     const char *what) {
+                    const char *what) {
   if (bytes == 0) return 0;
   cl_int err = clEnqueueReadBuffer(dev->queue, mem, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
   return ocl_check(dev, err, "clEnqueueReadBuffer", what);
 }
 
 int ocl_buffer_fill_float(dlgn_device *dev, cl_mem mem, size_t offset_floats, size_t count,
-                           float value, const char *what) {
+                          float value, const char *what) {
   if (count == 0) return 0;
   cl_int err = clEnqueueFillBuffer(dev->queue, mem, &value, sizeof value,
                                    offset_floats * sizeof(float), count * sizeof(float), 0, NULL,
@@ -448,7 +448,7 @@ int ocl_buffer_fill_float(dlgn_device *dev, cl_mem mem, size_t offset_floats, si
 }
 
 int ocl_upload_async(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, const void *src,
-                      cl_event wait_for, cl_event *done, const char *what) {
+                     cl_event wait_for, cl_event *done, const char *what) {
   cl_int err = clEnqueueWriteBuffer(dev->xfer, mem, CL_FALSE, offset, bytes, src, wait_for ? 1 : 0,
                                     wait_for ? &wait_for : NULL, done);
   return ocl_check(dev, err, "clEnqueueWriteBuffer", what);
@@ -486,5 +486,5 @@ void ocl_device_drain(dlgn_device *dev) {
 int dlgn_finish(dlgn_device *dev) {
   DLGN_TRY(ocl_check(dev, clFinish(dev->xfer), "clFinish", "the transfer queue"));
   return ocl_check(dev, clFinish(dev->queue), "clFinish",
-                       "the compute queue (an earlier kernel may have failed)");
+                   "the compute queue (an earlier kernel may have failed)");
 }

@@ -110,12 +110,12 @@ int ocl_buffer_create(dlgn_device *dev, size_t bytes, const char *what, cl_mem *
 void ocl_buffer_release(cl_mem *mem);
 /* Blocking upload of host memory. */
 int ocl_buffer_write(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, const void *src,
-                      const char *what);
+                     const char *what);
 /* Blocking download (waits for all queued work that writes mem). */
 int ocl_buffer_read(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, void *dst,
-                     const char *what);
+                    const char *what);
 int ocl_buffer_fill_float(dlgn_device *dev, cl_mem mem, size_t offset_floats, size_t count,
-                           float value, const char *what);
+                          float value, const char *what);
 
 /* ---- programs and kernels ---- */
 /* The embedded source of cl/NAME (e.g. "gemm.cl"); NULL when absent. */
@@ -125,7 +125,7 @@ const char *ocl_source(const char *name);
  * cl/common.h) with options, going through the on-disk binary cache. A build
  * failure prints the device's build log and names the files. */
 int ocl_program_build(dlgn_device *dev, const char *const *files, int nfiles, const char *options,
-                       cl_program *out);
+                      cl_program *out);
 
 /* The kernel NAME of the ops program (all cl/ files but gemm.cl). */
 int ocl_kernel(dlgn_device *dev, const char *name, cl_kernel *out);
@@ -145,11 +145,11 @@ typedef struct {
  * range; the global size is rounded up to the work-group size, so kernels
  * guard their own bounds. local may be NULL (the runtime picks). */
 int ocl_launch(dlgn_device *dev, const char *name, int dims, const size_t *global,
-                const size_t *local, int nargs, const ocl_arg *args);
+               const size_t *local, int nargs, const ocl_arg *args);
 
 /* Same, for a kernel the caller holds (GEMM programs, tuners). */
 int ocl_launch_kernel(dlgn_device *dev, cl_kernel kernel, const char *name, int dims,
-                       const size_t *global, const size_t *local, int nargs, const ocl_arg *args);
+                      const size_t *global, const size_t *local, int nargs, const ocl_arg *args);
 
 /* Elementwise kernels: one work-item per element, n elements. */
 int ocl_launch1d(dlgn_device *dev, const char *name, size_t n, int nargs, const ocl_arg *args);
@@ -162,7 +162,7 @@ int ocl_launch1d(dlgn_device *dev, const char *name, size_t n, int nargs, const 
  * (NULL: at once); *done (may be NULL) gets its completion event. src must
  * stay unchanged until then. */
 int ocl_upload_async(dlgn_device *dev, cl_mem mem, size_t offset, size_t bytes, const void *src,
-                      cl_event wait_for, cl_event *done, const char *what);
+                     cl_event wait_for, cl_event *done, const char *what);
 /* Flush the transfer queue; work queued later on the compute queue waits for ev. */
 int ocl_compute_waits_for(dlgn_device *dev, cl_event ev, const char *what);
 /* *out: an event that completes with the work queued so far on the compute queue. */

@@ -139,7 +139,7 @@ static int gemm_state(dlgn_device *dev, ocl_gemm_state **out) {
     ocl_gemm_choice_params(dev, &cached, &g->wg_params);
     snprintf(g->backend_source, sizeof g->backend_source, "$DLGN_GEMM");
   } else if (ocl_gemm_select(dev, &g->backend, &g->wg_params, g->backend_source,
-                              sizeof g->backend_source) != 0) {
+                             sizeof g->backend_source) != 0) {
     dlgn_gemm_state_free(dev);
     return -1;
   }
@@ -238,7 +238,7 @@ int ocl_gemm_own_params_check(const dlgn_device *dev, const ocl_gemm_own_params 
 }
 
 int ocl_gemm_own_params_for(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K,
-                             ocl_gemm_own_params *out) {
+                            ocl_gemm_own_params *out) {
   ocl_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
   const ocl_tuning *t = g->tuning;
@@ -403,7 +403,7 @@ static gemm_plan plan_of(const ocl_gemm_call *c) {
 }
 
 size_t ocl_gemm_own_block(const ocl_gemm_own_params *p, bool ta, bool tb, size_t M, size_t N,
-                           size_t K) {
+                          size_t K) {
   ocl_gemm_call c = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K};
   size_t kc = (size_t)p->kc;
   if (kc == 0) {
@@ -477,10 +477,10 @@ static int launch_tile(dlgn_device *dev, ocl_gemm_state *g, const gemm_variant *
   if (bcopy)
     return pl->a_direct
                ? ocl_launch_kernel(dev, v->bcopy_direct, "gemm_bcopy_direct", 1, &global, &local,
-                                    28, args)
+                                   28, args)
                : ocl_launch_kernel(dev, v->bcopy, "gemm_bcopy", 1, &global, &local, 28, args);
   return pl->a_direct ? ocl_launch_kernel(dev, v->tile_direct, "gemm_tile_direct", 1, &global,
-                                           &local, 27, args)
+                                          &local, 27, args)
                       : ocl_launch_kernel(dev, v->tile, "gemm_tile", 1, &global, &local, 27, args);
 }
 
@@ -632,8 +632,8 @@ int ocl_gemm_clblast(dlgn_device *dev, const ocl_gemm_call *c) {
 }
 
 int ocl_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, float alpha,
-              cl_mem A, size_t offa, size_t lda, cl_mem B, size_t offb, size_t ldb, float beta,
-              cl_mem C, size_t offc, size_t ldc) {
+             cl_mem A, size_t offa, size_t lda, cl_mem B, size_t offb, size_t ldb, float beta,
+             cl_mem C, size_t offc, size_t ldc) {
   ocl_gemm_state *g;
   DLGN_TRY(gemm_state(dev, &g));
   ocl_gemm_call c = {ta, tb, M, N, K, alpha, A, offa, lda, B, offb, ldb, beta, C, offc, ldc};
@@ -646,7 +646,7 @@ int ocl_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, f
 }
 
 void ocl_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A,
-                   size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc) {
+                  size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc) {
   for (size_t i = 0; i < M; i++)
     for (size_t j = 0; j < N; j++) {
       double s = 0;

@@ -24,8 +24,8 @@ typedef enum { OCL_GEMM_CLBLAST = 0, OCL_GEMM_OWN = 1, OCL_GEMM_WG = 2 } ocl_gem
  * Offsets and leading dimensions count floats. beta == 0 never reads C.
  * Enqueued on dev->queue, not waited for. */
 int ocl_gemm(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K, float alpha,
-              cl_mem A, size_t offa, size_t lda, cl_mem B, size_t offb, size_t ldb, float beta,
-              cl_mem C, size_t offc, size_t ldc);
+             cl_mem A, size_t offa, size_t lda, cl_mem B, size_t offb, size_t ldb, float beta,
+             cl_mem C, size_t offc, size_t ldc);
 
 ocl_gemm_backend ocl_gemm_backend_of(dlgn_device *dev);
 const char *ocl_gemm_backend_name(ocl_gemm_backend b);
@@ -36,7 +36,7 @@ int ocl_gemm_set_backend(dlgn_device *dev, ocl_gemm_backend b);
 
 /* Plain C twin (row-major, same argument meaning) for tests and benchmarks. */
 void ocl_gemm_ref(bool ta, bool tb, size_t M, size_t N, size_t K, float alpha, const float *A,
-                   size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
+                  size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc);
 
 /* ---- the own kernel's parameters, for the tuner and the benchmark ---- */
 
@@ -72,7 +72,7 @@ int ocl_gemm_clblast(dlgn_device *dev, const ocl_gemm_call *call);
 
 /* The K block the own kernel uses for p on this shape (resolves kc = 0). */
 size_t ocl_gemm_own_block(const ocl_gemm_own_params *p, bool ta, bool tb, size_t M, size_t N,
-                           size_t K);
+                          size_t K);
 
 /* What the device uses when nothing is tuned (from its native vector width). */
 void ocl_gemm_own_default(const dlgn_device *dev, ocl_gemm_own_params *out);
@@ -80,7 +80,7 @@ void ocl_gemm_own_default(const dlgn_device *dev, ocl_gemm_own_params *out);
 /* What ocl_gemm would use for this shape: the tuned entry for exactly this
  * shape, else the tuned default, else ocl_gemm_own_default. */
 int ocl_gemm_own_params_for(dlgn_device *dev, bool ta, bool tb, size_t M, size_t N, size_t K,
-                             ocl_gemm_own_params *out);
+                            ocl_gemm_own_params *out);
 
 /* 0 when valid for this device, else -1 with a message saying why. */
 int ocl_gemm_own_params_check(const dlgn_device *dev, const ocl_gemm_own_params *p);
@@ -109,7 +109,7 @@ const char *ocl_gemm_backend_source(dlgn_device *dev);
 /* The measured choice cached for a device and driver, without opening it:
  * 1 and the backend (note: the measured times) when there is one, else 0. */
 int ocl_gemm_choice_read(const dlgn_device_info *info, ocl_gemm_backend *out, char *note,
-                          size_t size);
+                         size_t size);
 /* The file that holds it (in the kernel cache folder). */
 int ocl_gemm_choice_path(const dlgn_device_info *info, char *out, size_t size);
 

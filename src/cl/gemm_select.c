@@ -99,12 +99,12 @@ static int choice_read(const dlgn_device_info *info, const dlgn_device *dev, ocl
 }
 
 int ocl_gemm_choice_params(const dlgn_device *dev, ocl_gemm_backend *out,
-                            ocl_gemm_wg_params *wg) {
+                           ocl_gemm_wg_params *wg) {
   return choice_read(&dev->info, dev, out, wg, NULL, 0);
 }
 
 int ocl_gemm_choice_read(const dlgn_device_info *info, ocl_gemm_backend *out, char *note,
-                          size_t size) {
+                         size_t size) {
   return choice_read(info, NULL, out, NULL, note, size);
 }
 
@@ -180,7 +180,7 @@ static double measure(dlgn_device *dev, const candidate *k, cl_mem A, cl_mem B, 
 }
 
 int ocl_gemm_select(dlgn_device *dev, ocl_gemm_backend *out, ocl_gemm_wg_params *wg,
-                     char *source, size_t size) {
+                    char *source, size_t size) {
   char note[240];
   if (choice_read(&dev->info, dev, out, wg, note, sizeof note)) {
     snprintf(source, size, "measured earlier: %s", note);

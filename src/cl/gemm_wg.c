@@ -104,7 +104,7 @@ static int wg_variant_get(dlgn_device *dev, ocl_gemm_wg_state **sp, const ocl_ge
 }
 
 int ocl_gemm_wg_run(dlgn_device *dev, ocl_gemm_wg_state **state, const ocl_gemm_wg_params *p,
-                     const ocl_gemm_call *c) {
+                    const ocl_gemm_call *c) {
   DLGN_TRY(ocl_gemm_wg_params_check(dev, p));
   if (c->M == 0 || c->N == 0) return 0;
   /* The kernel indexes with 32-bit ints. */

@@ -125,7 +125,7 @@ static void program_to_cache(cl_program prog, const char *path) {
 }
 
 int ocl_program_build(dlgn_device *dev, const char *const *files, int nfiles, const char *options,
-                       cl_program *out) {
+                      cl_program *out) {
   *out = NULL;
   if (!options) options = "";
   const char *prelude = ocl_source("common.h");
@@ -240,7 +240,7 @@ static int profile_add(dlgn_device *dev, const char *name, cl_event ev, double h
 }
 
 int ocl_launch_kernel(dlgn_device *dev, cl_kernel kernel, const char *name, int dims,
-                       const size_t *global, const size_t *local, int nargs, const ocl_arg *args) {
+                      const size_t *global, const size_t *local, int nargs, const ocl_arg *args) {
   for (int i = 0; i < nargs; i++) {
     cl_int err = clSetKernelArg(kernel, (cl_uint)i, args[i].size, args[i].value);
     if (err != CL_SUCCESS) {
@@ -266,7 +266,7 @@ int ocl_launch_kernel(dlgn_device *dev, cl_kernel kernel, const char *name, int 
 }
 
 int ocl_launch(dlgn_device *dev, const char *name, int dims, const size_t *global,
-                const size_t *local, int nargs, const ocl_arg *args) {
+               const size_t *local, int nargs, const ocl_arg *args) {
   cl_kernel k;
   DLGN_TRY(ocl_kernel(dev, name, &k));
   return ocl_launch_kernel(dev, k, name, dims, global, local, nargs, args);

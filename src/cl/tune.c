@@ -61,7 +61,7 @@ static int run_once(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_ge
 }
 
 int ocl_gemm_time(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_call *call,
-                   int min_reps, int max_reps, double budget_s, double *median_s, double *best_s) {
+                  int min_reps, int max_reps, double budget_s, double *median_s, double *best_s) {
   if (min_reps < 1) min_reps = 1;
   if (max_reps < min_reps) max_reps = min_reps;
   DLGN_TRY(run_once(dev, p, call));

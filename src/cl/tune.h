@@ -118,6 +118,6 @@ int ocl_tune(dlgn_device *dev, const ocl_tune_options *opt, ocl_tuning *t);
  * more until budget_s seconds have passed, at most max_reps. Shared by the
  * tuner (which compares shortest times) and the benchmark (medians). */
 int ocl_gemm_time(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_call *call,
-                   int min_reps, int max_reps, double budget_s, double *median_s, double *best_s);
+                  int min_reps, int max_reps, double budget_s, double *median_s, double *best_s);
 
 #endif

@@ -35,8 +35,8 @@ static int forward_batch(pass_model *pm, const uint8_t *x8, int N) {
   DLGN_TRY(nn_model_forward_features(m, N));
   for (int l = 0; l < m->feat.nlayers; l++)
     DLGN_TRY(ocl_buffer_read(dev, nn_model_gate_preact(m, l), 0,
-                              layer_q_floats(&m->feat.layers[l], N) * sizeof(float), pm->q[l],
-                              "feature pre-activations"));
+                             layer_q_floats(&m->feat.layers[l], N) * sizeof(float), pm->q[l],
+                             "feature pre-activations"));
   return 0;
 }
 

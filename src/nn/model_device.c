@@ -138,10 +138,10 @@ static int model_alloc(dlgn_model *m) {
       for (int i = 0; i < C; i++) perm[i] = (uint32_t)i;
       dlgn_rng_shuffle(&r, perm, (size_t)C);
       int rc = ocl_buffer_create(m->dev, (size_t)C * sizeof *perm, "channel permutation",
-                                  &m->perm_dev[l]);
+                                 &m->perm_dev[l]);
       if (rc == 0)
         rc = ocl_buffer_write(m->dev, m->perm_dev[l], 0, (size_t)C * sizeof *perm, perm,
-                               "channel permutation");
+                              "channel permutation");
       free(perm);
       DLGN_TRY(rc);
     }

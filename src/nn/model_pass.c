@@ -85,7 +85,7 @@ static int repeated_backward(dlgn_model *m, const nn_layer *L, nn_buf dy, nn_buf
 
 /* The input that layer l of a network read in the last forward. */
 static nn_buf layer_input(const dlgn_model *m, const nn_net *net, const nn_net_acts *a,
-                            net_role role, nn_buf net_in, int l) {
+                          net_role role, nn_buf net_in, int l) {
   const nn_layer *L = &net->layers[l];
   if (role == ROLE_SHALLOW) return L->stage ? B(m->xpool[L->stage]) : net_in;
   if (L->pool_before) return B(a->pooled[l]);

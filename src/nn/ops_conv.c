@@ -409,7 +409,7 @@ static int conv_direct(dlgn_device *dev, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
                      OCL_INT(a->HO),     OCL_INT(a->WO),      OCL_INT(a->transposed),
                      OCL_INT(a->has_bias), OCL_INT(a->acc)};
   return ocl_launch(dev, "conv2d_direct", 2, global, local, (int)(sizeof args / sizeof args[0]),
-                     args);
+                    args);
 }
 
 /* dx of a stride-1 convolution as a direct convolution of dy with the
@@ -437,7 +437,7 @@ static int batch_to_blocks(dlgn_device *dev, nn_buf xb, nn_buf x, int C, int N, 
   size_t global[3] = {(size_t)N / 16, (size_t)P, (size_t)C}, local[3] = {1, (size_t)P, 1};
   ocl_arg args[] = {ARG_BUF(xb), ARG_BUF(x), OCL_INT(C), OCL_INT(N), OCL_INT(P)};
   return ocl_launch(dev, "cnp_to_blocks", 3, global, local,
-                     (int)(sizeof args / sizeof args[0]), args);
+                    (int)(sizeof args / sizeof args[0]), args);
 }
 
 static int batch_from_blocks(dlgn_device *dev, nn_buf y, nn_buf yb, nn_buf b, int C,
@@ -447,7 +447,7 @@ static int batch_from_blocks(dlgn_device *dev, nn_buf y, nn_buf yb, nn_buf b, in
                      OCL_INT(N),  OCL_INT(P),  OCL_INT(has_bias), OCL_INT(acc),
                      ARGS_EPI(e, y)};
   return ocl_launch(dev, "blocks_to_cnp", 3, global, local,
-                     (int)(sizeof args / sizeof args[0]), args);
+                    (int)(sizeof args / sizeof args[0]), args);
 }
 
 /* yb (Cout, ...) = conv of xb (Cin, ...), both batch-blocked; transposed: the
@@ -463,7 +463,7 @@ static int batch_conv(dlgn_device *dev, nn_buf yb, nn_buf xb, nn_buf w, int Cin,
   ocl_arg args[] = {ARG_BUF(yb),    ARG_BUF(xb),    ARG_BUF(w),
                      OCL_INT(Cin),  OCL_INT(s->N), OCL_INT(s->H), OCL_INT(Cout)};
   return ocl_launch(dev, names[transposed][s->W], 2, global, local,
-                     (int)(sizeof args / sizeof args[0]), args);
+                    (int)(sizeof args / sizeof args[0]), args);
 }
 
 static nn_buf batch_region(nn_buf scratch, const ocl_conv_shape *s, int which) {
@@ -605,8 +605,8 @@ static int conv_forward_run(dlgn_device *dev, conv_kind kind, nn_buf y, nn_buf x
       ldcol = (size_t)nb * HWO;
     }
     DLGN_TRY(ocl_gemm(dev, false, false, (size_t)s->OC, (size_t)nb * HWO, CKK, 1.0f, w.mem,
-                       w.off, CKK, col.mem, col.off, ldcol, 1.0f, y.mem,
-                       y.off + (size_t)n0 * HWO, M));
+                      w.off, CKK, col.mem, col.off, ldcol, 1.0f, y.mem,
+                      y.off + (size_t)n0 * HWO, M));
   }
   return 0;
 }
@@ -711,18 +711,18 @@ int conv2d_backward_as(dlgn_device *dev, conv_kind dx_kind, conv_kind dw_kind, n
     }
     if (dw_gemm)
       DLGN_TRY(ocl_gemm(dev, false, true, (size_t)s->OC, CKK, cols, 1.0f, dy.mem, dyc.off, M,
-                         col.mem, col.off, ldcol, n0 == 0 ? 0.0f : 1.0f, dw.mem, dw.off, CKK));
+                        col.mem, col.off, ldcol, n0 == 0 ? 0.0f : 1.0f, dw.mem, dw.off, CKK));
     if (!dx_gemm) continue;
     /* dcol = w^T (CKK, OC) x dy_chunk (OC, cols), then scattered back by col2im;
      * for a pointwise conv dcol is the dx chunk itself */
     if (pointwise) {
       DLGN_TRY(ocl_gemm(dev, true, false, CKK, cols, (size_t)s->OC, 1.0f, w.mem, w.off, CKK,
-                         dy.mem, dyc.off, M, accumulate_dx ? 1.0f : 0.0f, dx.mem,
-                         dx.off + (size_t)n0 * HWO, M));
+                        dy.mem, dyc.off, M, accumulate_dx ? 1.0f : 0.0f, dx.mem,
+                        dx.off + (size_t)n0 * HWO, M));
       continue;
     }
     DLGN_TRY(ocl_gemm(dev, true, false, CKK, cols, (size_t)s->OC, 1.0f, w.mem, w.off, CKK,
-                       dy.mem, dyc.off, M, 0.0f, scratch.mem, scratch.off, cols));
+                      dy.mem, dyc.off, M, 0.0f, scratch.mem, scratch.off, cols));
     int per_item = row_per_item(dev, s->W), rows = rows_per_item(dev, s->W);
     ocl_arg args[] = {ARG_BUF(dx),         ARG_BUF(scratch),   OCL_INT(s->C),
                        OCL_INT(s->N),      OCL_INT(s->H),     OCL_INT(s->W),

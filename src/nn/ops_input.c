@@ -29,8 +29,8 @@ int repeat_images_forward(dlgn_device *dev, nn_buf y, nn_buf x, int C, int N, in
   ocl_arg args[] = {ARG_BUF(y), ARG_BUF(x), OCL_INT(C), OCL_INT(N), OCL_INT(P)};
   size_t vectors = ((size_t)P + 15) / 16; /* 16 positions per work-item */
   return ocl_launch(dev, "repeat_images_forward", 3,
-                     (size_t[]){vectors, (size_t)N, (size_t)C}, NULL,
-                     (int)(sizeof args / sizeof args[0]), args);
+                    (size_t[]){vectors, (size_t)N, (size_t)C}, NULL,
+                    (int)(sizeof args / sizeof args[0]), args);
 }
 
 int repeat_images_backward(dlgn_device *dev, nn_buf dx, nn_buf dy, int C, int N, int P) {
@@ -39,5 +39,5 @@ int repeat_images_backward(dlgn_device *dev, nn_buf dx, nn_buf dy, int C, int N,
   ocl_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), OCL_INT(C), OCL_INT(N), OCL_INT(P)};
   size_t vectors = ((size_t)P + 15) / 16; /* 16 positions per work-item */
   return ocl_launch(dev, "repeat_images_backward", 2, (size_t[]){vectors, (size_t)C}, NULL,
-                     (int)(sizeof args / sizeof args[0]), args);
+                    (int)(sizeof args / sizeof args[0]), args);
 }

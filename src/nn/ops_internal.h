@@ -23,7 +23,7 @@
 /* groups work-groups of wg work-items along dimension 0. */
 #define LAUNCH_GROUPS(dev, name, groups, wg, ...)                                                 \
   ocl_launch((dev), (name), 1, (size_t[]){(size_t)(groups) * (wg)}, (size_t[]){(wg)},            \
-              OPS_NARGS(__VA_ARGS__), (ocl_arg[]){__VA_ARGS__})
+             OPS_NARGS(__VA_ARGS__), (ocl_arg[]){__VA_ARGS__})
 
 /* Kernels index with int: fail (naming the op) when n does not fit. */
 int ops_check_count(const char *op, size_t n);

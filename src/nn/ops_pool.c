@@ -102,8 +102,8 @@ int batchnorm_forward_fused(dlgn_device *dev, nn_buf y, nn_buf x, nn_buf gamma,
                        OCL_INT(M),          OCL_FLOAT(eps),     ARG_BUF(res),
                        OCL_INT(RC),         ARGS_EPI(e, y)};
     return ocl_launch(dev, "batchnorm_forward_eval", 2,
-                       (size_t[]){((size_t)M + 15) / 16, (size_t)C}, (size_t[]){local, 1},
-                       (int)(sizeof args / sizeof args[0]), args);
+                      (size_t[]){((size_t)M + 15) / 16, (size_t)C}, (size_t[]){local, 1},
+                      (int)(sizeof args / sizeof args[0]), args);
   }
   size_t wg;
   DLGN_TRY(ops_reduce_wg(dev, "batchnorm_forward_train", &wg));

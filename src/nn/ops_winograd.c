@@ -46,7 +46,7 @@ static int wino_gemms(dlgn_device *dev, bool tb, size_t R, size_t S, size_t K, n
                       nn_buf B, nn_buf P, float beta) {
   for (size_t xi = 0; xi < 16; xi++)
     DLGN_TRY(ocl_gemm(dev, false, tb, R, S, K, 1.0f, A.mem, A.off + xi * R * K, K, B.mem,
-                       B.off + xi * K * S, tb ? K : S, beta, P.mem, P.off + xi * R * S, S));
+                      B.off + xi * K * S, tb ? K : S, beta, P.mem, P.off + xi * R * S, S));
   return 0;
 }
 
@@ -56,7 +56,7 @@ int conv_wino_apply(dlgn_device *dev, nn_buf y, nn_buf x, nn_buf w, nn_buf b,
   int N = s->N, H = s->H, W = s->W, chunk = wino_chunk_images(dev, s);
   nn_buf U = scratch, V = nn_at(scratch, (size_t)16 * s->OC * s->C);
   DLGN_TRY(ocl_launch(dev, "wino_weight", 2, (size_t[]){(size_t)Cin, (size_t)Cout}, NULL, 7,
-                       (ocl_arg[]){ARG_BUF(U), ARG_BUF(w), OCL_INT(Cout), OCL_INT(Cin),
+                      (ocl_arg[]){ARG_BUF(U), ARG_BUF(w), OCL_INT(Cout), OCL_INT(Cin),
                                     OCL_INT(transposed)}));
   for (int n0 = 0; n0 < N; n0 += chunk) {
     int nb = N - n0 < chunk ? N - n0 : chunk;
@@ -91,5 +91,5 @@ int conv_wino_dw(dlgn_device *dev, nn_buf dw, nn_buf dy, nn_buf x, nn_buf scratc
     DLGN_TRY(wino_gemms(dev, true, (size_t)OC, (size_t)C, T, dM, V, dU, n0 == 0 ? 0.0f : 1.0f));
   }
   return ocl_launch(dev, "wino_wgrad", 2, (size_t[]){(size_t)C, (size_t)OC}, NULL, 6,
-                     (ocl_arg[]){ARG_BUF(dw), ARG_BUF(dU), OCL_INT(OC), OCL_INT(C)});
+                    (ocl_arg[]){ARG_BUF(dw), ARG_BUF(dU), OCL_INT(OC), OCL_INT(C)});
 }

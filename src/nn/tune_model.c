@@ -126,7 +126,7 @@ static int bench_init(conv_bench *c, dlgn_device *dev, const ocl_conv_shape *s) 
     if (!c->ref[p]) return -1;
     DLGN_TRY(run_pass(c, p, OCL_CONV_GEMM));
     DLGN_TRY(ocl_buffer_read(dev, c->out[p].mem, 0, c->n[p] * sizeof(float), c->ref[p],
-                              "tuner reference"));
+                             "tuner reference"));
     double m = 0;
     for (size_t i = 0; i < c->n[p]; i++) m = fmax(m, fabs((double)c->ref[p][i]));
     c->scale[p] = m;
@@ -139,7 +139,7 @@ static int bench_init(conv_bench *c, dlgn_device *dev, const ocl_conv_shape *s) 
  * inside; a kernel that drops work does not). */
 static int bench_verify(conv_bench *c, int pass, bool *ok) {
   DLGN_TRY(ocl_buffer_read(c->dev, c->out[pass].mem, 0, c->n[pass] * sizeof(float), c->got,
-                            "tuner result"));
+                           "tuner result"));
   double tol = 1e-3 * c->scale[pass] + 1e-6, worst = 0;
   for (size_t i = 0; i < c->n[pass]; i++) {
     double d = fabs((double)c->got[i] - (double)c->ref[pass][i]);

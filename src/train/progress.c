@@ -26,7 +26,7 @@ static void format_eta(char *out, size_t size, double s) {
 }
 
 void train_progress_step(train_progress *p, int epoch, int epochs, size_t done, size_t total,
-                        double loss, double acc, double images_per_s, double eta_s) {
+                         double loss, double acc, double images_per_s, double eta_s) {
   if (!p->bar) return;
   enum { BAR = 24 };
   int filled = total ? (int)((double)done / (double)total * BAR) : 0;

@@ -38,11 +38,11 @@ int train_stream_push(train_stream *s, const dlgn_batch *b, int *slot) {
   cl_event after = s->released[k];
   const char *what = "a batch upload";
   DLGN_TRY(ocl_upload_async(s->dev, s->x8, (size_t)k * nb * DLGN_IMAGE_BYTES, n * DLGN_IMAGE_BYTES,
-                             hx, after, NULL, what));
+                            hx, after, NULL, what));
   DLGN_TRY(ocl_upload_async(s->dev, s->labels, (size_t)k * nb * sizeof *hl, n * sizeof *hl, hl,
-                             NULL, NULL, what));
+                            NULL, NULL, what));
   DLGN_TRY(ocl_upload_async(s->dev, s->aug, (size_t)k * nb * sizeof *ha, n * sizeof *ha, ha, NULL,
-                             &s->uploaded[k], what));
+                            &s->uploaded[k], what));
   ocl_event_release(&s->released[k]);
   /* make the transfer visible to the compute queue before the batch's kernels */
   DLGN_TRY(ocl_compute_waits_for(s->dev, s->uploaded[k], what));

@@ -94,10 +94,10 @@ static int load_feature_network(train_run *r, const dlgn_checkpoint *src) {
   for (int l = 0; l < f->nlayers; l++)
     if (f->layers[l].gamma_off) state_end = f->layers[l].var_off + (size_t)f->layers[l].out_c;
   DLGN_TRY(ocl_buffer_write(r->dev, r->m->params, 0, f->end * sizeof(float), src->params,
-                             "frozen feature network"));
+                            "frozen feature network"));
   if (state_end)
     DLGN_TRY(ocl_buffer_write(r->dev, r->m->state, 0, state_end * sizeof(float), src->state,
-                               "frozen feature batch-norm state"));
+                              "frozen feature batch-norm state"));
   return 0;
 }
 
@@ -139,11 +139,11 @@ static int setup(train_run *r, bool resume, dlgn_checkpoint *resume_ck, dlgn_tra
       goto done;
     }
     if (ocl_buffer_write(r->dev, m->params, 0, m->nparams * sizeof(float), resume_ck->params,
-                          "parameters") != 0 ||
+                         "parameters") != 0 ||
         (m->nstate && ocl_buffer_write(r->dev, m->state, 0, m->nstate * sizeof(float),
-                                        resume_ck->state, "state") != 0) ||
+                                       resume_ck->state, "state") != 0) ||
         ocl_buffer_write(r->dev, r->opt, 0, r->nopt * sizeof(float), resume_ck->opt,
-                          "optimizer state") != 0)
+                         "optimizer state") != 0)
       goto done;
     r->epoch = resume_ck->epoch;
     r->step = resume_ck->step;
@@ -193,7 +193,7 @@ static int sync_losses(train_run *r, size_t from, size_t to, double *loss_sum, s
                        int *correct) {
   if (to > from)
     DLGN_TRY(ocl_buffer_read(r->dev, r->ring, from * sizeof(float), (to - from) * sizeof(float),
-                              r->ring_host + from, "loss ring"));
+                             r->ring_host + from, "loss ring"));
   DLGN_TRY(ocl_buffer_read(r->dev, r->counters, 0, sizeof(cl_int), correct, "accuracy counter"));
   for (size_t i = from; i < to; i++) {
     float l = r->ring_host[i];
@@ -262,8 +262,8 @@ static int train_epoch(train_run *r, dlgn_epoch_metrics *e) {
       double ips = (double)images / (now - t0);
       double eta = (double)(r->steps_per_epoch - k) * (now - t0) / (double)k;
       train_progress_step(&r->progress, r->epoch + 1, c->epochs, k, r->steps_per_epoch,
-                         seen ? loss_sum / (double)seen : 0, seen ? (double)correct / (double)seen : 0,
-                         ips, eta);
+                          seen ? loss_sum / (double)seen : 0, seen ? (double)correct / (double)seen : 0,
+                          ips, eta);
     }
   }
   if (got < 0) return -1;
@@ -285,12 +285,12 @@ static int train_epoch(train_run *r, dlgn_epoch_metrics *e) {
 static int save_checkpoint(train_run *r) {
   dlgn_model *m = r->m;
   DLGN_TRY(ocl_buffer_read(r->dev, m->params, 0, m->nparams * sizeof(float), r->host_params,
-                            "parameters"));
+                           "parameters"));
   if (m->nstate)
     DLGN_TRY(ocl_buffer_read(r->dev, m->state, 0, m->nstate * sizeof(float), r->host_state,
-                              "batch-norm state"));
+                             "batch-norm state"));
   DLGN_TRY(ocl_buffer_read(r->dev, r->opt, 0, r->nopt * sizeof(float), r->host_opt,
-                            "optimizer state"));
+                           "optimizer state"));
   dlgn_checkpoint ck = {.config = r->cfg, .epoch = r->epoch, .step = r->step,
                         .nparams = m->nparams, .nstate = m->nstate, .nopt = r->nopt,
                         .params = r->host_params, .state = r->host_state, .opt = r->host_opt,
@@ -330,17 +330,18 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
   int stale;
   if (dlgn_run_remove_temporaries(c->run.run_dir, &stale) != 0) goto done;
   if (stale)
-    train_progress_note(&r->progress, "removed %d temporary file%s that a killed write left in %s\n",
-                       stale, stale == 1 ? "" : "s", c->run.run_dir);
+    train_progress_note(&r->progress,
+                        "removed %d temporary file%s that a killed write left in %s\n",
+                        stale, stale == 1 ? "" : "s", c->run.run_dir);
   char path[1100];
   snprintf(path, sizeof path, "%s/checkpoint.bin", c->run.run_dir);
   if (resume && access(path, F_OK) != 0 && errno == ENOENT) {
     /* Killed before its first epoch ended: nothing to continue, but its
      * config.json (already in c) says what to train. */
     train_progress_note(&r->progress,
-                       "%s has no checkpoint yet (the run stopped in its first epoch); starting "
-                       "it from its config.json\n",
-                       c->run.run_dir);
+                        "%s has no checkpoint yet (the run stopped in its first epoch); starting "
+                        "it from its config.json\n",
+                        c->run.run_dir);
     resume = false;
   }
   if (resume) {
@@ -355,7 +356,7 @@ int dlgn_train_run(const dlgn_train_config *c, bool resume, dlgn_train_summary *
   if (train_run_truncate_metrics(r->cfg.run.run_dir, r->epoch) != 0) goto done;
   if (resume)
     train_progress_note(&r->progress, "resuming %s after epoch %d of %d\n", r->cfg.run.run_dir, r->epoch,
-                       r->cfg.epochs);
+                        r->cfg.epochs);
   bool gated = r->cfg.model.cls != DLGN_DNN;
   dlgn_epoch_metrics e = {0};
   while (r->epoch < r->cfg.epochs) {
