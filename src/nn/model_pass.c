@@ -152,13 +152,15 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
     }
     nn_buf in = layer_input(m, net, a, role, net_in, l);
     size_t n = layer_act(L, N);
+    /* the ReLU or gate, written by the conv or batch-norm kernel where it can */
+    bool has_epi = role == ROLE_RELU || role == ROLE_VALUE;
+    conv_epilogue e = {role == ROLE_RELU ? CONV_EPI_RELU : CONV_EPI_GATE, B(a->out[l]), g,
+                       m->cfg.beta, gates};
     /* a conv layer without batch norm or shortcut writes its ReLU or gated
      * output as it stores its pre-activation */
     bool fuse = L->kind == NN_LAYER_CONV && !L->gamma_off && L->skip < 0 &&
-                !repeats_images(m, net, l) && (role == ROLE_RELU || role == ROLE_VALUE);
+                !repeats_images(m, net, l) && has_epi;
     if (fuse) {
-      conv_epilogue e = {role == ROLE_RELU ? CONV_EPI_RELU : CONV_EPI_GATE, B(a->out[l]), g,
-                         m->cfg.beta, gates};
       ocl_conv_shape s = nn_layer_conv_shape(L, N);
       DLGN_TRY(conv2d_forward_fused(dev, B(a->pre[l]), in, (nn_buf){m->params, L->w_off},
                                     (nn_buf){m->params, L->b_off}, B(m->scratch), &s, &e));
@@ -180,9 +182,7 @@ static int net_forward(dlgn_model *m, const nn_net *net, nn_net_acts *a, net_rol
         res = layer_output(a, net, role, L->skip);
         joined = true;
       }
-      bool epi = joined && (role == ROLE_RELU || role == ROLE_VALUE);
-      conv_epilogue e = {role == ROLE_RELU ? CONV_EPI_RELU : CONV_EPI_GATE, B(a->out[l]), g,
-                         m->cfg.beta, gates};
+      bool epi = joined && has_epi;
       DLGN_TRY(batchnorm_forward_fused(
           dev, z, B(a->pre[l]), (nn_buf){m->params, L->gamma_off},
           (nn_buf){m->params, L->beta_off}, (nn_buf){m->state, L->mean_off},

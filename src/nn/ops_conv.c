@@ -153,11 +153,10 @@ static conv_plan conv_plan_builtin(const dlgn_device_info *info, const ocl_conv_
   /* ResNet's stride-2 layers (batch 128): 16->32 from 32x32 forward GEMM 5.7,
    * direct 7.8, stride-1 twin 4.4 ms; dx GEMM 14.0, twin 4.7; dw GEMM 8.3,
    * twin 4.7. 32->64 from 16x16: forward GEMM 2.6, twin 3.6, direct 11.3;
-   * dx 7.0 and 3.8; dw 5.0 and 4.5. */
+   * dx 7.0 and 3.8; dw 5.0 and 4.5. (A pass it does not fit falls back to
+   * the GEMM in conv_plan_with.) */
   if (cpu && conv_sub_fits(info, CONV_FWD, s))
     p = (conv_plan){s->W >= 32 ? OCL_CONV_SUB : OCL_CONV_GEMM, OCL_CONV_SUB, OCL_CONV_SUB};
-  if (cpu && !conv_sub_fits(info, CONV_DX, s) && p.dx == OCL_CONV_SUB) p.dx = OCL_CONV_GEMM;
-  if (cpu && !conv_sub_fits(info, CONV_DW, s) && p.dw == OCL_CONV_SUB) p.dw = OCL_CONV_GEMM;
   return p;
 }
 

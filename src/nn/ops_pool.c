@@ -13,28 +13,31 @@ static int launch_rows(dlgn_device *dev, const char *name, int width, int rows, 
   return ocl_launch(dev, name, 2, global, local, nargs, args);
 }
 
-int avgpool2_forward(dlgn_device *dev, nn_buf y, nn_buf x, int P, int H, int W) {
-  DLGN_TRY(OPS_CHECK_DIMS("avgpool2_forward", P, H, W));
-  if (H % 2 || W % 2) return dlgn_fail("avgpool2_forward: %dx%d is not even", H, W);
-  DLGN_TRY(ops_check_count("avgpool2_forward", (size_t)P * H * W));
+/* The checks of the 2x2 ops on P planes of H x W. */
+static int planes2_check(const char *op, int P, int H, int W) {
+  DLGN_TRY(OPS_CHECK_DIMS(op, P, H, W));
+  if (H % 2 || W % 2) return dlgn_fail("%s: %dx%d is not even", op, H, W);
+  return ops_check_count(op, (size_t)P * H * W);
+}
+
+/* A 2x2 op's forward kernel: a work-item per output element, by rows. */
+static int planes2_forward(dlgn_device *dev, const char *op, nn_buf y, nn_buf x, int P, int H,
+                           int W) {
+  DLGN_TRY(planes2_check(op, P, H, W));
   ocl_arg args[] = {ARG_BUF(y), ARG_BUF(x), OCL_INT(P * (H / 2)), OCL_INT(W)};
-  return launch_rows(dev, "avgpool2_forward", W / 2, P * (H / 2),
-                     (int)(sizeof args / sizeof args[0]), args);
+  return launch_rows(dev, op, W / 2, P * (H / 2), (int)(sizeof args / sizeof args[0]), args);
+}
+
+int avgpool2_forward(dlgn_device *dev, nn_buf y, nn_buf x, int P, int H, int W) {
+  return planes2_forward(dev, "avgpool2_forward", y, x, P, H, W);
 }
 
 int subsample2_forward(dlgn_device *dev, nn_buf y, nn_buf x, int P, int H, int W) {
-  DLGN_TRY(OPS_CHECK_DIMS("subsample2_forward", P, H, W));
-  if (H % 2 || W % 2) return dlgn_fail("subsample2_forward: %dx%d is not even", H, W);
-  DLGN_TRY(ops_check_count("subsample2_forward", (size_t)P * H * W));
-  ocl_arg args[] = {ARG_BUF(y), ARG_BUF(x), OCL_INT(P * (H / 2)), OCL_INT(W)};
-  return launch_rows(dev, "subsample2_forward", W / 2, P * (H / 2),
-                     (int)(sizeof args / sizeof args[0]), args);
+  return planes2_forward(dev, "subsample2_forward", y, x, P, H, W);
 }
 
 int subsample2_backward(dlgn_device *dev, nn_buf dx, nn_buf dy, int P, int H, int W) {
-  DLGN_TRY(OPS_CHECK_DIMS("subsample2_backward", P, H, W));
-  if (H % 2 || W % 2) return dlgn_fail("subsample2_backward: %dx%d is not even", H, W);
-  DLGN_TRY(ops_check_count("subsample2_backward", (size_t)P * H * W));
+  DLGN_TRY(planes2_check("subsample2_backward", P, H, W));
   ocl_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), OCL_INT(P * H), OCL_INT(W)};
   return launch_rows(dev, "subsample2_backward", W, P * H, (int)(sizeof args / sizeof args[0]),
                      args);
@@ -42,11 +45,9 @@ int subsample2_backward(dlgn_device *dev, nn_buf dx, nn_buf dy, int P, int H, in
 
 int avgpool2_backward(dlgn_device *dev, nn_buf dx, nn_buf dy, int P, int H, int W,
                       bool accumulate) {
-  DLGN_TRY(OPS_CHECK_DIMS("avgpool2_backward", P, H, W));
-  if (H % 2 || W % 2) return dlgn_fail("avgpool2_backward: %dx%d is not even", H, W);
-  DLGN_TRY(ops_check_count("avgpool2_backward", (size_t)P * H * W));
+  DLGN_TRY(planes2_check("avgpool2_backward", P, H, W));
   ocl_arg args[] = {ARG_BUF(dx), ARG_BUF(dy), OCL_INT(P * H), OCL_INT(W),
-                     OCL_INT(accumulate)};
+                    OCL_INT(accumulate)};
   return launch_rows(dev, "avgpool2_backward", W, P * H, (int)(sizeof args / sizeof args[0]),
                      args);
 }
