@@ -1,10 +1,12 @@
 /* ocl_gemm on the model GEMM shapes (FC 5x128 and C4GAP-128 at batch 128,
- * forward and backward) and 1024^3 / 2048^3: median time and GFLOPS of the own
- * kernel (with the parameters ocl_gemm would pick, i.e. the tuning file's
- * when there is one) and of CLBlast, beside OpenBLAS's cblas_sgemm on the
- * host in the same run, with ratios to OpenBLAS. Every path is first checked
- * against ocl_gemm_ref on a small case with the shape's transposes and the
- * own parameters of that shape.
+ * forward and backward) and 1024^3 / 2048^3: median time and GFLOPS of the
+ * three backends, the own kernel (with the parameters ocl_gemm would pick,
+ * i.e. the tuning file's when there is one), the work-group kernel (with the
+ * parameters chosen with the device's backend) and CLBlast, beside
+ * OpenBLAS's cblas_sgemm on the host in the same run, with ratios to
+ * OpenBLAS. It names the backend ocl_gemm uses on the device. Every path is
+ * first checked against ocl_gemm_ref on a small case with the shape's
+ * transposes and the parameters of that shape.
  *
  *   bench_gemm [--device SEL] [--min-reps N] [--budget S] [--only TEXT] [--no-clblast]
  *
@@ -52,10 +54,12 @@ static double openblas_time(const ocl_gemm_shape *s, const float *a, const float
 }
 #endif
 
-/* Small case with the shape's transposes: own (with p), CLBlast (p NULL and
- * clblast set) or OpenBLAS (host) against the C twin. */
+enum { PATH_OWN, PATH_WG, PATH_CLBLAST, PATH_OPENBLAS };
+
+/* Small case with the shape's transposes: own (with p), work-group (with
+ * wg), CLBlast or OpenBLAS (host) against the C twin. */
 static int check_small(dlgn_device *dev, const ocl_gemm_shape *s, const ocl_gemm_own_params *p,
-                       int which) {
+                       const ocl_gemm_wg_params *wg, int which) {
   enum { M = 45, N = 37, K = 71 };
   static float a[M * K], b[K * N], c[M * N], want[M * N];
   dlgn_rng r;
@@ -64,8 +68,8 @@ static int check_small(dlgn_device *dev, const ocl_gemm_shape *s, const ocl_gemm
   for (int i = 0; i < K * N; i++) b[i] = dlgn_rng_uniform(&r) * 2 - 1;
   size_t lda = s->ta ? M : K, ldb = s->tb ? K : N;
   ocl_gemm_ref(s->ta, s->tb, M, N, K, 1.0f, a, lda, b, ldb, 0.0f, want, N);
-  const char *names[] = {"own", "clblast", "openblas"};
-  if (which == 2) {
+  const char *names[] = {"own", "workgroup", "clblast", "openblas"};
+  if (which == PATH_OPENBLAS) {
 #ifdef DLGN_HAVE_OPENBLAS
     ocl_gemm_shape small = {s->name, s->ta, s->tb, M, N, K};
     openblas_run(&small, a, b, c);
@@ -78,7 +82,9 @@ static int check_small(dlgn_device *dev, const ocl_gemm_shape *s, const ocl_gemm
     ocl_gemm_call call = {s->ta, s->tb, M, N, K, 1.0f, A, 0, lda, B, 0, ldb, 0.0f, C, 0, N};
     int rc = ocl_buffer_write(dev, A, 0, sizeof a, a, "check A") ||
              ocl_buffer_write(dev, B, 0, sizeof b, b, "check B") ||
-             (which == 0 ? ocl_gemm_own(dev, p, &call) : ocl_gemm_clblast(dev, &call)) ||
+             (which == PATH_OWN  ? ocl_gemm_own(dev, p, &call)
+              : which == PATH_WG ? ocl_gemm_wg(dev, wg, &call)
+                                 : ocl_gemm_clblast(dev, &call)) ||
              ocl_buffer_read(dev, C, 0, sizeof c, c, "check C");
     ocl_buffer_release(&A);
     ocl_buffer_release(&B);
@@ -165,8 +171,17 @@ int main(int argc, char **argv) {
     return 1;
   }
   const char *tf = ocl_gemm_tuning_file(dev);
+  ocl_gemm_wg_params wg;
+  if (ocl_gemm_wg_params_of(dev, &wg) != 0) {
+    fprintf(stderr, "bench_gemm: %s\n", dlgn_error());
+    return 1;
+  }
   printf("device [%d] %s (driver %s); own parameters from %s\n", dev->info.index, dev->info.name,
          dev->info.driver, tf ? tf : "built-in defaults (no tuning file)");
+  printf("backend ocl_gemm uses: %s (%s); work-group kernel %dx%d tiles, k step %d, %dx%d per "
+         "work-item\n",
+         ocl_gemm_backend_name(ocl_gemm_backend_of(dev)), ocl_gemm_backend_source(dev), wg.tsm,
+         wg.tsn, wg.tsk, wg.wptm, wg.wptn);
 #ifdef DLGN_HAVE_OPENBLAS
   printf("OpenBLAS %s, %d threads, core %s\n", openblas_get_config(), openblas_get_num_threads(),
          openblas_get_corename());
@@ -181,9 +196,9 @@ int main(int argc, char **argv) {
     fclose(la);
   }
   printf("load average at start: %s\n", load);
-  printf("%-18s %2s %5s %6s %6s | %-12s %8s %7s | %8s %7s | %8s %7s | %6s %6s\n", "shape", "tr",
-         "M", "N", "K", "tile/kc/ks", "own ms", "GFLOPS", "clb ms", "GFLOPS", "oblas ms", "GFLOPS",
-         "own/ob", "clb/ob");
+  printf("%-18s %2s %5s %6s %6s | %-12s %8s %7s | %8s %7s | %8s %7s | %8s %7s | %6s %6s %6s\n",
+         "shape", "tr", "M", "N", "K", "tile/kc/ks", "own ms", "GFLOPS", "wg ms", "GFLOPS",
+         "clb ms", "GFLOPS", "oblas ms", "GFLOPS", "own/ob", "wg/ob", "clb/ob");
 
   size_t na = 1, nb = 1, nc = 1;
   for (int i = 0; i < ns; i++) {
@@ -213,45 +228,50 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  double log_own = 0, log_clb = 0;
+  double log_own = 0, log_wg = 0, log_clb = 0;
   int nlog = 0;
   for (int i = 0; i < ns; i++) {
     const ocl_gemm_shape *s = &shapes[i];
     if (only && !strstr(s->name, only)) continue;
     ocl_gemm_own_params p;
     double flop = 2.0 * (double)s->M * (double)s->N * (double)s->K;
-    double t_own = NAN, t_clb = NAN, t_ob = NAN;
+    double t_own = NAN, t_wg = NAN, t_clb = NAN, t_ob = NAN;
     ocl_gemm_call call = {
         s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, 0, s->ta ? s->M : s->K, B, 0, s->tb ? s->K : s->N,
         0.0f,  C,     0,    s->N};
     if (ocl_gemm_own_params_for(dev, s->ta, s->tb, s->M, s->N, s->K, &p) ||
-        check_small(dev, s, &p, 0) ||
-        ocl_gemm_time(dev, &p, &call, min_reps, 50, budget, &t_own, NULL))
+        check_small(dev, s, &p, NULL, PATH_OWN) ||
+        ocl_gemm_time(dev, &p, NULL, &call, min_reps, 50, budget, &t_own, NULL) ||
+        check_small(dev, s, NULL, &wg, PATH_WG) ||
+        ocl_gemm_time(dev, NULL, &wg, &call, min_reps, 50, budget, &t_wg, NULL))
       goto fail;
-    if (clblast && (check_small(dev, s, NULL, 1) ||
-                    ocl_gemm_time(dev, NULL, &call, min_reps, 50, budget, &t_clb, NULL)))
+    if (clblast && (check_small(dev, s, NULL, NULL, PATH_CLBLAST) ||
+                    ocl_gemm_time(dev, NULL, NULL, &call, min_reps, 50, budget, &t_clb, NULL)))
       goto fail;
 #ifdef DLGN_HAVE_OPENBLAS
-    if (check_small(dev, s, NULL, 2)) goto fail;
+    if (check_small(dev, s, NULL, NULL, PATH_OPENBLAS)) goto fail;
     t_ob = openblas_time(s, ha, hb, hc, min_reps, budget);
 #endif
     char ps[32];
     snprintf(ps, sizeof ps, "%dx%d/%d/%d", p.tm, p.tn, p.kc, p.ks);
-    double g_own = flop / t_own * 1e-9, g_clb = flop / t_clb * 1e-9, g_ob = flop / t_ob * 1e-9;
-    printf(
-        "%-18s %c%c %5zu %6zu %6zu | %-12s %8.3f %7.1f | %8.3f %7.1f | %8.3f %7.1f | %6.2f %6.2f\n",
-        s->name, s->ta ? 't' : 'n', s->tb ? 't' : 'n', s->M, s->N, s->K, ps, t_own * 1e3, g_own,
-        t_clb * 1e3, g_clb, t_ob * 1e3, g_ob, g_own / g_ob, g_clb / g_ob);
+    double g_own = flop / t_own * 1e-9, g_wg = flop / t_wg * 1e-9, g_clb = flop / t_clb * 1e-9,
+           g_ob = flop / t_ob * 1e-9;
+    printf("%-18s %c%c %5zu %6zu %6zu | %-12s %8.3f %7.1f | %8.3f %7.1f | %8.3f %7.1f | %8.3f "
+           "%7.1f | %6.2f %6.2f %6.2f\n",
+           s->name, s->ta ? 't' : 'n', s->tb ? 't' : 'n', s->M, s->N, s->K, ps, t_own * 1e3, g_own,
+           t_wg * 1e3, g_wg, t_clb * 1e3, g_clb, t_ob * 1e3, g_ob, g_own / g_ob, g_wg / g_ob,
+           g_clb / g_ob);
     fflush(stdout);
     if (isfinite(g_ob)) {
       log_own += log(g_own / g_ob);
+      log_wg += log(g_wg / g_ob);
       log_clb += log(g_clb / g_ob);
       nlog++;
     }
   }
   if (nlog)
-    printf("\ngeometric mean of the ratios to OpenBLAS: own %.2f, clblast %.2f\n",
-           exp(log_own / nlog), exp(log_clb / nlog));
+    printf("\ngeometric mean of the ratios to OpenBLAS: own %.2f, workgroup %.2f, clblast %.2f\n",
+           exp(log_own / nlog), exp(log_wg / nlog), exp(log_clb / nlog));
   la = fopen("/proc/loadavg", "r");
   if (la) {
     if (fgets(load, sizeof load, la)) printf("load average at end: %s", load);

@@ -55,23 +55,27 @@ int ocl_tune_model_shapes(const ocl_gemm_shape **out) {
   return (int)(sizeof model_shapes / sizeof model_shapes[0]);
 }
 
-static int run_once(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_call *call) {
-  DLGN_TRY(p ? ocl_gemm_own(dev, p, call) : ocl_gemm_clblast(dev, call));
+static int run_once(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_wg_params *wg,
+                    const ocl_gemm_call *call) {
+  DLGN_TRY(p    ? ocl_gemm_own(dev, p, call)
+           : wg ? ocl_gemm_wg(dev, wg, call)
+                : ocl_gemm_clblast(dev, call));
   return dlgn_finish(dev);
 }
 
-int ocl_gemm_time(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_call *call,
-                  int min_reps, int max_reps, double budget_s, double *median_s, double *best_s) {
+int ocl_gemm_time(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_wg_params *wg,
+                  const ocl_gemm_call *call, int min_reps, int max_reps, double budget_s,
+                  double *median_s, double *best_s) {
   if (min_reps < 1) min_reps = 1;
   if (max_reps < min_reps) max_reps = min_reps;
-  DLGN_TRY(run_once(dev, p, call));
+  DLGN_TRY(run_once(dev, p, wg, call));
   double *t = dlgn_malloc((size_t)max_reps * sizeof *t, "GEMM timings");
   if (!t) return -1;
   int n = 0;
   double start = dlgn_now();
   while (n < max_reps && (n < min_reps || dlgn_now() - start < budget_s)) {
     double t0 = dlgn_now();
-    if (run_once(dev, p, call) != 0) {
+    if (run_once(dev, p, wg, call) != 0) {
       free(t);
       return -1;
     }
@@ -140,7 +144,7 @@ static double measure(tuner *tu, const ocl_gemm_own_params *p, const ocl_gemm_sh
   ocl_gemm_call c = call_of(tu, s);
   double median, sec;
   /* The fastest run: other processes on the machine only ever add time. */
-  if (ocl_gemm_time(tu->dev, p, &c, quick ? 2 : 3, 20, quick ? 0.05 : 0.2, &median, &sec) != 0) {
+  if (ocl_gemm_time(tu->dev, p, NULL, &c, quick ? 2 : 3, 20, quick ? 0.05 : 0.2, &median, &sec) != 0) {
     tune_log(tu, "    %-18s failed: %s\n", s->name, dlgn_error());
     return 0;
   }

@@ -113,11 +113,13 @@ typedef struct {
 int ocl_tune(dlgn_device *dev, const ocl_tune_options *opt, ocl_tuning *t);
 
 /* Median (and, when best_s is not NULL, shortest) wall time in seconds of
- * call with the own kernel (p) or CLBlast (p == NULL), each run waited for,
+ * call with the own kernel (p), the work-group kernel (wg) or CLBlast (both
+ * NULL), each run waited for,
  * after one untimed run (compilation, first touch): at least min_reps runs,
  * more until budget_s seconds have passed, at most max_reps. Shared by the
  * tuner (which compares shortest times) and the benchmark (medians). */
-int ocl_gemm_time(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_call *call,
-                  int min_reps, int max_reps, double budget_s, double *median_s, double *best_s);
+int ocl_gemm_time(dlgn_device *dev, const ocl_gemm_own_params *p, const ocl_gemm_wg_params *wg,
+                  const ocl_gemm_call *call, int min_reps, int max_reps, double budget_s,
+                  double *median_s, double *best_s);
 
 #endif
