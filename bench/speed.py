@@ -13,6 +13,10 @@ process of its own, so its peak resident memory is its own:
 
   /usr/bin/python3 bench/speed.py [--dlgn build/dlgn] [--models c4gap32-dlgn,...]
       [--batch 128] [--images 1280] [--repeat 3] [--device SEL] [--peer-device SEL]
+      [--torch-device cpu|cuda]
+
+On a GPU node, --torch-device cuda runs the PyTorch side on the GPU (dlgn's
+--device then names the same GPU's OpenCL device, by default the first GPU).
 
 With --peer-device the peer is dlgn itself on a second OpenCL device instead of
 PyTorch, for comparing implementations on one machine, e.g. Mesa's rusticl
@@ -90,7 +94,7 @@ def run_dlgn(args, cfg, images, workdir, device):
     return lines[-1]["images_per_s"], rss
 
 
-def torch_worker(cfg, batch, images):
+def torch_worker(cfg, batch, images, device_name):
     """One PyTorch measurement, in this process: prints images/s of epoch 2."""
     import time
 
@@ -99,15 +103,17 @@ def torch_worker(cfg, batch, images):
     sys.path.insert(0, os.path.join(HERE, "..", "tests", "ref"))
     from dlgn_torch import forward, make_params, train_gates, trainable
     torch.set_num_threads(2)
+    device = torch.device(device_name)
     gen = torch.Generator().manual_seed(1)
-    params = make_params(cfg, gen, fixture_style=False)
+    params = [(n, t.detach().to(device).requires_grad_(True))
+              for n, t in make_params(cfg, gen, fixture_style=False)]
     opt = torch.optim.Adam([t for _, t in trainable(cfg, params)], lr=1e-3)
     gates = train_gates(cfg)
-    X = torch.randint(0, 256, (images, 3, 32, 32), generator=gen, dtype=torch.uint8)
-    Y = torch.randint(0, 10, (images,), generator=gen)
+    X = torch.randint(0, 256, (images, 3, 32, 32), generator=gen, dtype=torch.uint8).to(device)
+    Y = torch.randint(0, 10, (images,), generator=gen).to(device)
     ips = 0.0
     for _ in range(2):
-        perm = torch.randperm(images, generator=gen)
+        perm = torch.randperm(images, generator=gen).to(device)
         t0 = time.time()
         for i in range(0, images, batch):
             idx = perm[i:i + batch]
@@ -115,6 +121,8 @@ def torch_worker(cfg, batch, images):
             x = X[idx].float() / 255.0
             F.cross_entropy(forward(cfg, params, x, gates), Y[idx]).backward()
             opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()  # the epoch's kernels, not only their launches
         ips = images / (time.time() - t0)
     print(json.dumps({"images_per_s": ips}))
 
@@ -122,7 +130,8 @@ def torch_worker(cfg, batch, images):
 def run_torch(args, cfg, images):
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENBLAS_")}
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", json.dumps(cfg),
-           "--batch", str(args.batch), "--images", str(images)]
+           "--batch", str(args.batch), "--images", str(images), "--torch-device",
+           args.torch_device]
     out, rss = run_measured(cmd, env)
     return json.loads(out.strip().splitlines()[-1])["images_per_s"], rss
 
@@ -150,10 +159,12 @@ def main():
     ap.add_argument("--peer-device", default="",
                     help="the peer is dlgn on this device instead of PyTorch")
     ap.add_argument("--skip-torch", action="store_true", help="dlgn only (no ratio)")
+    ap.add_argument("--torch-device", default="cpu",
+                    help="PyTorch's device: cpu (2 threads) or cuda (default: cpu)")
     ap.add_argument("--torch-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.torch_worker:
-        torch_worker(json.loads(args.torch_worker), args.batch, args.images)
+        torch_worker(json.loads(args.torch_worker), args.batch, args.images, args.torch_device)
         return 0
     names = list(MODELS) if args.models == "all" else args.models.split(",")
     for n in names:
@@ -161,7 +172,7 @@ def main():
             ap.error(f"unknown model '{n}' (known: {', '.join(MODELS)})")
     print(f"batch {args.batch}, Adam, 32x32 random images, median of {args.repeat}; "
           f"images/s of the second epoch; RSS = peak resident MiB")
-    peer = f"dlgn on {args.peer_device}" if args.peer_device else "PyTorch"
+    peer = f"dlgn on {args.peer_device}" if args.peer_device else f"PyTorch ({args.torch_device})"
     print(f"dlgn on {args.device or 'the default device'} against {peer}")
     print(f"{'model':16} {'images':>6} {'dlgn img/s':>10} {'peer img/s':>11} {'ratio':>6} "
           f"{'dlgn RSS':>8} {'peer RSS':>9}", flush=True)

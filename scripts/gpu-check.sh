@@ -24,14 +24,15 @@
 # file into build-gpu/icd and points OCL_ICD_VENDORS there. If there is no
 # OpenCL driver at all, it says so and stops.
 #
-# It then unpacks .deb/*.deb into .deb/root (dpkg -x), builds into build-gpu
+# It then unpacks .deb/*.deb into build-gpu/prefix (dpkg -x), builds into build-gpu
 # against that prefix, lists the devices and their extensions, and runs: the
 # device test suites on the GPU; bench_gemm (the three GEMM backends); the
 # training speed of the FC 5x128, C4GAP-32 and C4GAP-128 dlgns (two synthetic
 # epochs each); `dlgn tune --quick`; bench_gemm and the training speed again
 # with the tuned choices; a C4GAP-128 kernel profile (DLGN_PROFILE); bench_ops
-# and bench_conv; with PyTorch (CUDA) installed and $DLGN_DATA naming the
-# CIFAR-10 archive, also the PyTorch side-by-side (bench/vs_torch.py). Each
+# and bench_conv; with PyTorch (CUDA) installed, training speed against
+# PyTorch on the GPU (bench/speed.py), and with $DLGN_DATA naming the CIFAR-10
+# archive also test accuracy against it (bench/vs_torch.py). Each
 # step has a time limit; a step that fails or runs out of time is reported
 # and the next one runs. It ends with a table of the steps (result and
 # seconds) and the figures: GEMM GFLOPS per backend and training images/s,
@@ -227,10 +228,12 @@ case "${1:-}" in
 
     echo
     echo "== build against the bundled packages"
-    root=$PWD/.deb/root
-    mkdir -p "$root"
+    # unpacked into the build folder, so that .deb/ keeps the packages alone
+    root=$PWD/build-gpu/prefix
+    rm -rf "$root" && mkdir -p "$root"
     for d in .deb/*.deb; do dpkg -x "$d" "$root" || exit 1; done
     lib=$root/usr/lib/x86_64-linux-gnu
+    node_ld=${LD_LIBRARY_PATH:-}
     export PKG_CONFIG_PATH=$lib/pkgconfig:$root/usr/share/pkgconfig
     export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     export CPATH=$root/usr/include
@@ -278,9 +281,22 @@ case "${1:-}" in
       --progress plain --run-dir build-gpu/run-profile"
     step "bench_ops" 60 build-gpu/bench/bench_ops
     step "bench_conv" 90 build-gpu/bench/bench_conv
-    if [ -n "${DLGN_DATA:-}" ] && python3 -c "import torch; assert torch.cuda.is_available()" 2> /dev/null; then
-      step "PyTorch side by side" 300 python3 bench/vs_torch.py --dlgn build-gpu/dlgn \
-        --data "$DLGN_DATA" --only c4gap --seeds 1
+    # PyTorch keeps the node's own libraries: only dlgn runs with the bundled ones
+    printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' "$LD_LIBRARY_PATH" \
+      "$PWD/build-gpu/dlgn" > build-gpu/dlgn-bundled && chmod +x build-gpu/dlgn-bundled
+    if env LD_LIBRARY_PATH="$node_ld" python3 -c \
+      "import torch; assert torch.cuda.is_available()" 2> /dev/null; then
+      step "speed against PyTorch on CUDA" 240 env LD_LIBRARY_PATH="$node_ld" python3 \
+        bench/speed.py --dlgn build-gpu/dlgn-bundled --device "$DLGN_DEVICE" --torch-device cuda \
+        --models fc-dlgn,fc-dnn,c4gap32-dlgn,c4gap128-dlgn,c4gap128-dnn,vgg16-dlgn --images 5120 \
+        --repeat 1
+      if [ -n "${DLGN_DATA:-}" ]; then
+        step "accuracy against PyTorch" 300 env LD_LIBRARY_PATH="$node_ld" python3 \
+          bench/vs_torch.py --dlgn build-gpu/dlgn-bundled --data "$DLGN_DATA" --only c4gap --seeds 1
+      fi
+    else
+      echo
+      echo "(no PyTorch with CUDA here: no side-by-side with PyTorch)"
     fi
     summary
     ;;
