@@ -150,6 +150,7 @@ step() {
 # FC 5x128, C4GAP-32 and C4GAP-128 dlgns; each model's epoch lines go to LOG
 # (the second epoch's images/s is the figure: the first includes set-up).
 train_speed() {
+  set -o pipefail
   local log=$1 m rc=0
   : > "$log"
   for m in "fc --arch fc" "c4gap-32 --arch c4gap --width 32" "c4gap-128 --arch c4gap --width 128"; do
@@ -270,10 +271,10 @@ case "${1:-}" in
     # gpu_choices_* ones repeat them with a GPU's choices on CPU devices.
     step "device test suites" 240 ctest --test-dir build-gpu --output-on-failure -j4 -L device \
       -E '^gpu_choices_'
-    step "bench_gemm, untuned" 90 bash -c "build-gpu/bench/bench_gemm --budget 0.2 | tee $logs/gemm-untuned.log"
+    step "bench_gemm, untuned" 90 bash -c "set -o pipefail; build-gpu/bench/bench_gemm --budget 0.2 | tee $logs/gemm-untuned.log"
     step "training speed, untuned" 150 bash -c "train_speed $logs/speed-untuned.log"
     step "dlgn tune --quick" 240 build-gpu/dlgn tune --quick --quiet
-    step "bench_gemm, tuned" 90 bash -c "build-gpu/bench/bench_gemm --budget 0.2 | tee $logs/gemm-tuned.log"
+    step "bench_gemm, tuned" 90 bash -c "set -o pipefail; build-gpu/bench/bench_gemm --budget 0.2 | tee $logs/gemm-tuned.log"
     step "training speed, tuned" 150 bash -c "train_speed $logs/speed-tuned.log"
     rm -rf build-gpu/run-profile
     step "C4GAP-128 kernel profile" 90 bash -c "DLGN_PROFILE=1 build-gpu/dlgn train --data synthetic \
